@@ -1,0 +1,81 @@
+//! Every subcommand and flag of `cargo xtask`, with its help text, in one place.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The homelab repo's automation: build, tag, lint, scan and sign the shared base image and the
+/// manifests Argo CD deploys.
+///
+/// Exit codes: 0 success; 1 the check found something; 2 bad input, a missing tool or a tool failure.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+pub struct Xtask {
+    /// Repository root (default: the git work tree containing the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    UpdateImages(UpdateImages),
+    Test(Test),
+}
+
+/// Set the base image's tag in every kustomization.yaml, keeping every other byte.
+///
+/// The tag is `sha-` plus the first 7 hex digits of the commit. With no SHA it is the last commit
+/// that changed the image's build context, since that is the commit the image was built from.
+#[derive(Debug, Args)]
+pub struct UpdateImages {
+    /// Commit to tag with: 7 to 40 hex digits naming a commit of this repo.
+    pub sha: Option<String>,
+
+    /// Kustomization file or folder to update (repeatable; default: every kustomization under the
+    /// manifests root).
+    #[arg(long, value_name = "PATH")]
+    pub path: Vec<PathBuf>,
+
+    /// Only update entries for this image: a configured short name (python-base) or a full name
+    /// (ghcr.io/dcasati/python-base) (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub image: Vec<String>,
+
+    /// Print a unified diff and write nothing.
+    #[arg(long, conflicts_with_all = ["check", "commit"])]
+    pub dry_run: bool,
+
+    /// Write nothing; exit 1 if any file would change.
+    #[arg(long, conflicts_with = "commit")]
+    pub check: bool,
+
+    /// Commit exactly the changed kustomization files: "Update images to sha-abc1234".
+    #[arg(long)]
+    pub commit: bool,
+}
+
+/// Run every test of the repo: the Rust tests (nextest when installed) and the Python services'
+/// pytest suite. `XTASK_E2E=1` adds the end-to-end tests against real tools.
+#[derive(Debug, Args)]
+pub struct Test {
+    /// Only the Rust tests.
+    #[arg(long, conflicts_with = "python")]
+    pub rust: bool,
+
+    /// Only the Python tests.
+    #[arg(long)]
+    pub python: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Xtask::command().debug_assert();
+    }
+}

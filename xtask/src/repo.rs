@@ -1,0 +1,318 @@
+//! The only module that touches git (through git2): root discovery, commit lookup, the image tag
+//! of a commit, the last commit that touched a path, dirty state, and path-limited commits.
+
+use anyhow::{Context, Result, bail};
+use git2::{Oid, Repository, Status, StatusOptions};
+use std::path::{Path, PathBuf};
+
+/// A resolved commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// The full 40-hex id.
+    pub id: String,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+}
+
+impl Commit {
+    /// `sha-` plus the first 7 hex digits of the full id, as docker/metadata-action makes it.
+    /// (Never `git rev-parse --short`, whose length varies.)
+    pub fn tag(&self) -> String {
+        tag_for(&self.id)
+    }
+}
+
+pub fn tag_for(full_id: &str) -> String {
+    format!("sha-{}", &full_id[..7])
+}
+
+/// True for 7 to 40 hex digits.
+pub fn is_sha(s: &str) -> bool {
+    (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub struct Repo {
+    git: Repository,
+    root: PathBuf,
+}
+
+/// The repo root: `--root DIR` when given, else the work tree that contains the current directory.
+pub fn find_root(flag: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = flag {
+        if !dir.is_dir() {
+            bail!("--root {}: no such directory", dir.display());
+        }
+        return Ok(std::fs::canonicalize(dir)?);
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let git = Repository::discover(&cwd)
+        .with_context(|| format!("{} is not inside a git repository; pass --root DIR", cwd.display()))?;
+    match git.workdir() {
+        Some(dir) => Ok(std::fs::canonicalize(dir)?),
+        None => bail!("{} is a bare repository; pass --root DIR", git.path().display()),
+    }
+}
+
+impl Repo {
+    pub fn open(root: &Path) -> Result<Repo> {
+        let git = Repository::open(root).with_context(|| format!("{} is not a git repository", root.display()))?;
+        Ok(Repo { git, root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves 7 to 40 hex digits to a commit of this repository.
+    pub fn commit(&self, sha: &str) -> Result<Commit> {
+        if !is_sha(sha) {
+            bail!("`{sha}` is not a commit id: expected 7 to 40 hex digits");
+        }
+        let commit = self
+            .git
+            .find_commit_by_prefix(&sha.to_ascii_lowercase())
+            .map_err(|e| match e.code() {
+                git2::ErrorCode::Ambiguous => anyhow::anyhow!("commit `{sha}` is ambiguous; give more hex digits"),
+                _ => anyhow::anyhow!("`{sha}` names no commit of {}", self.root.display()),
+            })?;
+        Ok(to_commit(&commit))
+    }
+
+    pub fn head(&self) -> Result<Commit> {
+        let commit = self.git.head().and_then(|h| h.peel_to_commit()).context("the repository has no HEAD commit")?;
+        Ok(to_commit(&commit))
+    }
+
+    /// The newest commit reachable from HEAD whose tree changed `path` (a file or folder relative
+    /// to the root) compared with every parent.
+    pub fn last_commit_touching(&self, path: &Path) -> Result<Option<Commit>> {
+        let mut walk = self.git.revwalk()?;
+        walk.push_head().context("the repository has no HEAD commit")?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+        for oid in walk {
+            let commit = self.git.find_commit(oid?)?;
+            let here = entry_id(&commit, path);
+            let parents: Vec<_> = commit.parents().collect();
+            let changed = if parents.is_empty() {
+                here.is_some()
+            } else {
+                parents.iter().all(|p| entry_id(p, path) != here)
+            };
+            if changed {
+                return Ok(Some(to_commit(&commit)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Paths under `path` with uncommitted changes (staged, unstaged or untracked, not ignored).
+    pub fn dirty_paths(&self, path: &Path) -> Result<Vec<String>> {
+        let mut opts = StatusOptions::new();
+        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        let spec = path.to_string_lossy().replace('\\', "/");
+        if !spec.is_empty() {
+            opts.pathspec(spec);
+        }
+        let statuses = self.git.statuses(Some(&mut opts))?;
+        Ok(statuses
+            .iter()
+            .filter(|s| s.status() != Status::CURRENT && !s.status().contains(Status::IGNORED))
+            .filter_map(|s| s.path().ok().map(str::to_string))
+            .collect())
+    }
+
+    /// Did `path` change between the commits `from` and `to`?
+    pub fn changed_between(&self, from: &str, to: &str, path: &Path) -> Result<bool> {
+        let a = self.git.find_commit(Oid::from_str(from)?)?;
+        let b = self.git.find_commit(Oid::from_str(to)?)?;
+        Ok(entry_id(&a, path) != entry_id(&b, path))
+    }
+
+    /// The merge-base of HEAD and `branch` (a local or `origin/` branch), if both exist.
+    pub fn merge_base_with(&self, branch: &str) -> Option<Commit> {
+        let head = self.git.head().ok()?.target()?;
+        let other = [branch.to_string(), format!("origin/{branch}")]
+            .iter()
+            .find_map(|name| self.git.revparse_single(name).ok())?
+            .peel_to_commit()
+            .ok()?;
+        let base = self.git.merge_base(head, other.id()).ok()?;
+        self.git.find_commit(base).ok().map(|c| to_commit(&c))
+    }
+
+    /// The `origin` remote's URL, if there is one.
+    pub fn origin_url(&self) -> Option<String> {
+        self.git.find_remote("origin").ok()?.url().ok().map(str::to_string)
+    }
+
+    /// Commits exactly `paths` (relative to the root, with their working-tree content) on top of
+    /// HEAD. Every other staged or unstaged change stays where it was: the new tree is HEAD's
+    /// tree plus these files, and only their index entries are updated.
+    pub fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<String> {
+        let head = self.git.head()?.peel_to_commit().context("the repository has no HEAD commit")?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        let mut index = self.git.index()?;
+        for path in paths {
+            let content = std::fs::read(self.root.join(path))?;
+            let blob = self.git.blob(&content)?;
+            let name = path.to_string_lossy().replace('\\', "/");
+            let mode = file_mode(&self.root.join(path), &head, path);
+            update.upsert(&name, blob, mode);
+            let mut entry = index_entry(&name, blob, mode, content.len());
+            if let Some(old) = index.get_path(path, 0) {
+                entry = git2::IndexEntry { path: entry.path, id: blob, file_size: entry.file_size, ..old };
+            }
+            index.add(&entry)?;
+        }
+        let tree = self.git.find_tree(update.create_updated(&self.git, &head.tree()?)?)?;
+        let sig = self
+            .git
+            .signature()
+            .or_else(|_| git2::Signature::now("cargo xtask", "xtask@users.noreply.github.com"))?;
+        let oid = self.git.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])?;
+        index.write()?;
+        Ok(oid.to_string())
+    }
+}
+
+fn to_commit(commit: &git2::Commit) -> Commit {
+    Commit { id: commit.id().to_string(), time: commit.time().seconds() }
+}
+
+fn entry_id(commit: &git2::Commit, path: &Path) -> Option<Oid> {
+    let tree = commit.tree().ok()?;
+    if path.as_os_str().is_empty() {
+        return Some(tree.id());
+    }
+    tree.get_path(path).ok().map(|e| e.id())
+}
+
+fn file_mode(full: &Path, head: &git2::Commit, path: &Path) -> git2::FileMode {
+    use std::os::unix::fs::PermissionsExt;
+    let head_mode = head.tree().ok().and_then(|t| t.get_path(path).ok()).map(|e| e.filemode());
+    let executable = std::fs::metadata(full).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    match head_mode {
+        Some(0o100755) => git2::FileMode::BlobExecutable,
+        _ if executable => git2::FileMode::BlobExecutable,
+        _ => git2::FileMode::Blob,
+    }
+}
+
+fn index_entry(path: &str, id: Oid, mode: git2::FileMode, size: usize) -> git2::IndexEntry {
+    let zero = git2::IndexTime::new(0, 0);
+    git2::IndexEntry {
+        ctime: zero,
+        mtime: zero,
+        dev: 0,
+        ino: 0,
+        mode: u32::try_from(i32::from(mode)).unwrap_or(0o100644),
+        uid: 0,
+        gid: 0,
+        file_size: u32::try_from(size).unwrap_or(u32::MAX),
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch repository with commits made through git2.
+    struct Scratch {
+        dir: PathBuf,
+        git: Repository,
+    }
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("xtask-repo-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let git = Repository::init(&dir).unwrap();
+            let mut cfg = git.config().unwrap();
+            cfg.set_str("user.name", "Test").unwrap();
+            cfg.set_str("user.email", "test@example.com").unwrap();
+            Scratch { dir, git }
+        }
+
+        fn commit(&self, files: &[(&str, &str)]) -> String {
+            for (path, content) in files {
+                let full = self.dir.join(path);
+                std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+                std::fs::write(full, content).unwrap();
+            }
+            let mut index = self.git.index().unwrap();
+            index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+            index.write().unwrap();
+            let tree = self.git.find_tree(index.write_tree().unwrap()).unwrap();
+            let sig = self.git.signature().unwrap();
+            let parents: Vec<_> = self.git.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
+            let parents: Vec<_> = parents.iter().collect();
+            self.git.commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents).unwrap().to_string()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn tag_is_seven_hex_and_sha_is_validated() {
+        assert_eq!(tag_for("abcdef0123456789abcdef0123456789abcdef01"), "sha-abcdef0");
+        assert!(is_sha("abc1234") && is_sha(&"a".repeat(40)));
+        assert!(!is_sha("abc123") && !is_sha(&"a".repeat(41)) && !is_sha("abc123g"));
+    }
+
+    #[test]
+    fn commit_lookup_and_last_commit_touching_a_folder() {
+        let s = Scratch::new("lookup");
+        let first = s.commit(&[("k8s-apps/base-images/Dockerfile", "FROM scratch\n")]);
+        let second = s.commit(&[("README.md", "hi\n")]);
+        let repo = Repo::open(&s.dir).unwrap();
+        assert_eq!(repo.commit(&first[..7]).unwrap().id, first);
+        assert_eq!(repo.head().unwrap().id, second);
+        let last = repo.last_commit_touching(Path::new("k8s-apps/base-images")).unwrap().unwrap();
+        assert_eq!(last.id, first);
+        assert_eq!(last.tag(), format!("sha-{}", &first[..7]));
+        assert!(repo.changed_between(&first, &second, Path::new("README.md")).unwrap());
+        assert!(!repo.changed_between(&first, &second, Path::new("k8s-apps")).unwrap());
+        let err = repo.commit("1234567").unwrap_err().to_string();
+        assert!(err.contains("names no commit"), "{err}");
+        assert!(repo.commit("xyz").unwrap_err().to_string().contains("7 to 40 hex"));
+    }
+
+    #[test]
+    fn dirty_paths_and_path_limited_commit() {
+        let s = Scratch::new("dirty");
+        s.commit(&[("a/k.yaml", "v: 1\n"), ("b/other.txt", "x\n")]);
+        let repo = Repo::open(&s.dir).unwrap();
+        assert!(repo.dirty_paths(Path::new("a")).unwrap().is_empty());
+        std::fs::write(s.dir.join("a/k.yaml"), "v: 2\n").unwrap();
+        std::fs::write(s.dir.join("b/other.txt"), "user work\n").unwrap();
+        std::fs::write(s.dir.join("b/staged.txt"), "staged\n").unwrap();
+        let mut index = s.git.index().unwrap();
+        index.add_path(Path::new("b/staged.txt")).unwrap();
+        index.write().unwrap();
+        assert_eq!(repo.dirty_paths(Path::new("a")).unwrap(), ["a/k.yaml"]);
+
+        let id = repo.commit_paths(&[PathBuf::from("a/k.yaml")], "Update images to sha-abc1234").unwrap();
+        let commit = s.git.find_commit(Oid::from_str(&id).unwrap()).unwrap();
+        assert_eq!(commit.message().unwrap(), "Update images to sha-abc1234");
+        let tree = commit.tree().unwrap();
+        let blob = s.git.find_blob(tree.get_path(Path::new("a/k.yaml")).unwrap().id()).unwrap();
+        assert_eq!(blob.content(), b"v: 2\n");
+        assert!(tree.get_path(Path::new("b/staged.txt")).is_err(), "staged work must not be committed");
+        let other = s.git.find_blob(tree.get_path(Path::new("b/other.txt")).unwrap().id()).unwrap();
+        assert_eq!(other.content(), b"x\n");
+        let mut dirty = repo.dirty_paths(Path::new("")).unwrap();
+        dirty.sort();
+        assert_eq!(dirty, ["b/other.txt", "b/staged.txt"]);
+        let status = s.git.status_file(Path::new("b/staged.txt")).unwrap();
+        assert!(status.contains(Status::INDEX_NEW), "still staged: {status:?}");
+    }
+}

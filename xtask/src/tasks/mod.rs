@@ -1,0 +1,4 @@
+//! One module per subcommand. Each builds its plan with the pure core, then runs it.
+
+pub mod test;
+pub mod update_images;
