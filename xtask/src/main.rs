@@ -9,6 +9,7 @@
 mod exec;
 mod flags;
 mod image_ref;
+mod lint;
 mod repo;
 mod settings;
 mod tasks;
