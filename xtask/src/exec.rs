@@ -15,12 +15,18 @@ pub struct Secret {
 
 impl Secret {
     pub fn new(name: &str, value: String) -> Secret {
-        Secret { name: name.to_string(), value }
+        Secret {
+            name: name.to_string(),
+            value,
+        }
     }
 
     /// Reads the secret from the environment variable `name`.
     pub fn from_env(name: &str) -> Option<Secret> {
-        std::env::var(name).ok().filter(|v| !v.is_empty()).map(|v| Secret::new(name, v))
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret::new(name, v))
     }
 
     pub fn expose(&self) -> &str {
@@ -52,7 +58,13 @@ pub struct Cmd {
 
 impl Cmd {
     pub fn new(program: &str) -> Cmd {
-        Cmd { program: program.to_string(), args: Vec::new(), env: Vec::new(), stdin: None, cwd: None }
+        Cmd {
+            program: program.to_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: None,
+            cwd: None,
+        }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Cmd {
@@ -66,7 +78,8 @@ impl Cmd {
     }
 
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Cmd {
-        self.env.push((key.to_string(), EnvValue::Plain(value.into())));
+        self.env
+            .push((key.to_string(), EnvValue::Plain(value.into())));
         self
     }
 
@@ -87,7 +100,9 @@ impl Cmd {
 
     /// The argv as plain strings, program first.
     pub fn argv(&self) -> Vec<&str> {
-        std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect()
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect()
     }
 
     fn secrets(&self) -> impl Iterator<Item = &Secret> {
@@ -100,9 +115,11 @@ impl Cmd {
 
     /// Replaces every secret value of this command in `text` with `<redacted NAME>`.
     pub fn redact(&self, text: &str) -> String {
-        self.secrets().filter(|s| !s.value.is_empty()).fold(text.to_string(), |text, s| {
-            text.replace(&s.value, &format!("<redacted {}>", s.name))
-        })
+        self.secrets()
+            .filter(|s| !s.value.is_empty())
+            .fold(text.to_string(), |text, s| {
+                text.replace(&s.value, &format!("<redacted {}>", s.name))
+            })
     }
 }
 
@@ -159,7 +176,10 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(dry_run: bool) -> Result<Runner> {
-        Ok(Runner { dry_run, sh: xshell::Shell::new().context("cannot read the current directory")? })
+        Ok(Runner {
+            dry_run,
+            sh: xshell::Shell::new().context("cannot read the current directory")?,
+        })
     }
 
     /// Runs a command that changes something, streaming its output. Under `--dry-run` it prints
@@ -181,7 +201,11 @@ impl Runner {
     pub fn read(&self, cmd: &Cmd) -> Result<String> {
         let out = self.output(cmd)?;
         if !out.success() {
-            bail!("`{cmd}` failed with {}:\n{}", describe(out.code), cmd.redact(out.stderr.trim_end()));
+            bail!(
+                "`{cmd}` failed with {}:\n{}",
+                describe(out.code),
+                cmd.redact(out.stderr.trim_end())
+            );
         }
         Ok(out.stdout)
     }
@@ -199,14 +223,21 @@ impl Runner {
         if capture {
             // Short, captured commands go through xshell.
             let _dir = cmd.cwd.as_ref().map(|dir| self.sh.push_dir(dir));
-            let mut c = self.sh.cmd(&cmd.program).args(&cmd.args).quiet().ignore_status();
+            let mut c = self
+                .sh
+                .cmd(&cmd.program)
+                .args(&cmd.args)
+                .quiet()
+                .ignore_status();
             for (key, value) in &cmd.env {
                 c = c.env(key, secret(value));
             }
             if let Some(stdin) = &cmd.stdin {
                 c = c.stdin(stdin.expose());
             }
-            let out = c.output().map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
+            let out = c.output().map_err(|e| {
+                anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string()))
+            })?;
             return Ok(Output {
                 code: out.status.code(),
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -224,8 +255,13 @@ impl Runner {
         if let Some(dir) = &cmd.cwd {
             c = c.dir(dir);
         }
-        let status = c.run().map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
-        Ok(Output { code: status.status.code(), ..Output::default() })
+        let status = c
+            .run()
+            .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
+        Ok(Output {
+            code: status.status.code(),
+            ..Output::default()
+        })
     }
 }
 
@@ -244,7 +280,10 @@ mod tests {
         Cmd::new("docker")
             .args(["login", "ghcr.io", "-u", "dcasati", "--password-stdin"])
             .stdin_secret(Secret::new("GITHUB_TOKEN", "ghp_s3cret".into()))
-            .env_secret("COSIGN_PASSWORD", Secret::new("COSIGN_PASSWORD", "hunter2".into()))
+            .env_secret(
+                "COSIGN_PASSWORD",
+                Secret::new("COSIGN_PASSWORD", "hunter2".into()),
+            )
             .env("DOCKER_CLI_HINTS", "false")
     }
 
@@ -291,7 +330,9 @@ mod tests {
     fn dry_run_runs_nothing() {
         let dir = std::env::temp_dir().join(format!("xtask-dry-run-{}", std::process::id()));
         let runner = Runner::new(true).unwrap();
-        runner.run(&Cmd::new("mkdir").arg(dir.display().to_string())).unwrap();
+        runner
+            .run(&Cmd::new("mkdir").arg(dir.display().to_string()))
+            .unwrap();
         assert!(!dir.exists());
     }
 }

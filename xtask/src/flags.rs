@@ -8,7 +8,12 @@ use std::path::PathBuf;
 ///
 /// Exit codes: 0 success; 1 the check found something; 2 bad input, a missing tool or a tool failure.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", version, max_term_width = 100)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    max_term_width = 100
+)]
 pub struct Xtask {
     /// Repository root (default: the git work tree containing the current directory).
     #[arg(long, global = true, value_name = "DIR")]

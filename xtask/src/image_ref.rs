@@ -36,7 +36,10 @@ impl ImageRef {
         // A tag follows the last ':' that comes after the last '/'.
         let last_slash = remainder.rfind('/').map_or(0, |i| i + 1);
         let (path, tag) = match remainder[last_slash..].rfind(':') {
-            Some(i) => (&remainder[..last_slash + i], Some(&remainder[last_slash + i + 1..])),
+            Some(i) => (
+                &remainder[..last_slash + i],
+                Some(&remainder[last_slash + i + 1..]),
+            ),
             None => (remainder, None),
         };
         if let Some(registry) = registry
@@ -80,11 +83,19 @@ impl ImageRef {
     }
 
     pub fn with_tag(&self, tag: &str) -> ImageRef {
-        ImageRef { tag: Some(tag.to_string()), digest: None, ..self.clone() }
+        ImageRef {
+            tag: Some(tag.to_string()),
+            digest: None,
+            ..self.clone()
+        }
     }
 
     pub fn with_digest(&self, digest: &str) -> ImageRef {
-        ImageRef { tag: None, digest: Some(digest.to_string()), ..self.clone() }
+        ImageRef {
+            tag: None,
+            digest: Some(digest.to_string()),
+            ..self.clone()
+        }
     }
 }
 
@@ -107,8 +118,9 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 /// `sha256:` followed by 64 lowercase hex digits.
 pub fn is_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    s.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 fn looks_like_registry(first: &str) -> bool {
@@ -120,14 +132,17 @@ fn is_registry(s: &str) -> bool {
         Some((host, port)) if !host.ends_with(']') || s.starts_with('[') => (host, Some(port)),
         _ => (s, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = host == "[::1]"
         || (!host.is_empty()
             && host.split('.').all(|label| {
                 !label.is_empty()
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             }));
     port_ok && host_ok
 }
@@ -169,20 +184,29 @@ mod tests {
     #[test]
     fn parses_registry_port_nested_path_tag_and_digest() {
         let digest = format!("sha256:{}", "a".repeat(64));
-        let r = ImageRef::parse(&format!("localhost:32000/homelab/tools/python-base:sha-abc1234@{digest}")).unwrap();
+        let r = ImageRef::parse(&format!(
+            "localhost:32000/homelab/tools/python-base:sha-abc1234@{digest}"
+        ))
+        .unwrap();
         assert_eq!(r.registry.as_deref(), Some("localhost:32000"));
         assert_eq!(r.path, "homelab/tools/python-base");
         assert_eq!(r.tag.as_deref(), Some("sha-abc1234"));
         assert_eq!(r.digest.as_deref(), Some(digest.as_str()));
         assert_eq!(r.host(), Some("localhost"));
         assert!(r.is_loopback());
-        assert_eq!(r.to_string(), format!("localhost:32000/homelab/tools/python-base:sha-abc1234@{digest}"));
+        assert_eq!(
+            r.to_string(),
+            format!("localhost:32000/homelab/tools/python-base:sha-abc1234@{digest}")
+        );
     }
 
     #[test]
     fn short_names_have_no_registry() {
         let r = ImageRef::parse("python:3.11-slim").unwrap();
-        assert_eq!((r.registry, r.path.as_str(), r.tag.as_deref()), (None, "python", Some("3.11-slim")));
+        assert_eq!(
+            (r.registry, r.path.as_str(), r.tag.as_deref()),
+            (None, "python", Some("3.11-slim"))
+        );
         let r = ImageRef::parse("ghcr.io/dcasati/python-base").unwrap();
         assert_eq!(r.name(), "ghcr.io/dcasati/python-base");
         assert_eq!(r.tag, None);
@@ -211,8 +235,14 @@ mod tests {
     #[test]
     fn with_tag_and_digest_replace_each_other() {
         let r = ImageRef::parse("ghcr.io/dcasati/python-base:old").unwrap();
-        assert_eq!(r.with_tag("sha-1234567").to_string(), "ghcr.io/dcasati/python-base:sha-1234567");
+        assert_eq!(
+            r.with_tag("sha-1234567").to_string(),
+            "ghcr.io/dcasati/python-base:sha-1234567"
+        );
         let d = format!("sha256:{}", "0".repeat(64));
-        assert_eq!(r.with_digest(&d).to_string(), format!("ghcr.io/dcasati/python-base@{d}"));
+        assert_eq!(
+            r.with_digest(&d).to_string(),
+            format!("ghcr.io/dcasati/python-base@{d}")
+        );
     }
 }

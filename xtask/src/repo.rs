@@ -45,18 +45,29 @@ pub fn find_root(flag: Option<&Path>) -> Result<PathBuf> {
         return Ok(std::fs::canonicalize(dir)?);
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let git = Repository::discover(&cwd)
-        .with_context(|| format!("{} is not inside a git repository; pass --root DIR", cwd.display()))?;
+    let git = Repository::discover(&cwd).with_context(|| {
+        format!(
+            "{} is not inside a git repository; pass --root DIR",
+            cwd.display()
+        )
+    })?;
     match git.workdir() {
         Some(dir) => Ok(std::fs::canonicalize(dir)?),
-        None => bail!("{} is a bare repository; pass --root DIR", git.path().display()),
+        None => bail!(
+            "{} is a bare repository; pass --root DIR",
+            git.path().display()
+        ),
     }
 }
 
 impl Repo {
     pub fn open(root: &Path) -> Result<Repo> {
-        let git = Repository::open(root).with_context(|| format!("{} is not a git repository", root.display()))?;
-        Ok(Repo { git, root: root.to_path_buf() })
+        let git = Repository::open(root)
+            .with_context(|| format!("{} is not a git repository", root.display()))?;
+        Ok(Repo {
+            git,
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -72,14 +83,20 @@ impl Repo {
             .git
             .find_commit_by_prefix(&sha.to_ascii_lowercase())
             .map_err(|e| match e.code() {
-                git2::ErrorCode::Ambiguous => anyhow::anyhow!("commit `{sha}` is ambiguous; give more hex digits"),
+                git2::ErrorCode::Ambiguous => {
+                    anyhow::anyhow!("commit `{sha}` is ambiguous; give more hex digits")
+                }
                 _ => anyhow::anyhow!("`{sha}` names no commit of {}", self.root.display()),
             })?;
         Ok(to_commit(&commit))
     }
 
     pub fn head(&self) -> Result<Commit> {
-        let commit = self.git.head().and_then(|h| h.peel_to_commit()).context("the repository has no HEAD commit")?;
+        let commit = self
+            .git
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .context("the repository has no HEAD commit")?;
         Ok(to_commit(&commit))
     }
 
@@ -87,7 +104,8 @@ impl Repo {
     /// to the root) compared with every parent.
     pub fn last_commit_touching(&self, path: &Path) -> Result<Option<Commit>> {
         let mut walk = self.git.revwalk()?;
-        walk.push_head().context("the repository has no HEAD commit")?;
+        walk.push_head()
+            .context("the repository has no HEAD commit")?;
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
         for oid in walk {
             let commit = self.git.find_commit(oid?)?;
@@ -108,7 +126,9 @@ impl Repo {
     /// Paths under `path` with uncommitted changes (staged, unstaged or untracked, not ignored).
     pub fn dirty_paths(&self, path: &Path) -> Result<Vec<String>> {
         let mut opts = StatusOptions::new();
-        opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
         let spec = path.to_string_lossy().replace('\\', "/");
         if !spec.is_empty() {
             opts.pathspec(spec);
@@ -142,14 +162,23 @@ impl Repo {
 
     /// The `origin` remote's URL, if there is one.
     pub fn origin_url(&self) -> Option<String> {
-        self.git.find_remote("origin").ok()?.url().ok().map(str::to_string)
+        self.git
+            .find_remote("origin")
+            .ok()?
+            .url()
+            .ok()
+            .map(str::to_string)
     }
 
     /// Commits exactly `paths` (relative to the root, with their working-tree content) on top of
     /// HEAD. Every other staged or unstaged change stays where it was: the new tree is HEAD's
     /// tree plus these files, and only their index entries are updated.
     pub fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<String> {
-        let head = self.git.head()?.peel_to_commit().context("the repository has no HEAD commit")?;
+        let head = self
+            .git
+            .head()?
+            .peel_to_commit()
+            .context("the repository has no HEAD commit")?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         let mut index = self.git.index()?;
         for path in paths {
@@ -160,23 +189,35 @@ impl Repo {
             update.upsert(&name, blob, mode);
             let mut entry = index_entry(&name, blob, mode, content.len());
             if let Some(old) = index.get_path(path, 0) {
-                entry = git2::IndexEntry { path: entry.path, id: blob, file_size: entry.file_size, ..old };
+                entry = git2::IndexEntry {
+                    path: entry.path,
+                    id: blob,
+                    file_size: entry.file_size,
+                    ..old
+                };
             }
             index.add(&entry)?;
         }
-        let tree = self.git.find_tree(update.create_updated(&self.git, &head.tree()?)?)?;
+        let tree = self
+            .git
+            .find_tree(update.create_updated(&self.git, &head.tree()?)?)?;
         let sig = self
             .git
             .signature()
             .or_else(|_| git2::Signature::now("cargo xtask", "xtask@users.noreply.github.com"))?;
-        let oid = self.git.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])?;
+        let oid = self
+            .git
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])?;
         index.write()?;
         Ok(oid.to_string())
     }
 }
 
 fn to_commit(commit: &git2::Commit) -> Commit {
-    Commit { id: commit.id().to_string(), time: commit.time().seconds() }
+    Commit {
+        id: commit.id().to_string(),
+        time: commit.time().seconds(),
+    }
 }
 
 fn entry_id(commit: &git2::Commit, path: &Path) -> Option<Oid> {
@@ -189,8 +230,14 @@ fn entry_id(commit: &git2::Commit, path: &Path) -> Option<Oid> {
 
 fn file_mode(full: &Path, head: &git2::Commit, path: &Path) -> git2::FileMode {
     use std::os::unix::fs::PermissionsExt;
-    let head_mode = head.tree().ok().and_then(|t| t.get_path(path).ok()).map(|e| e.filemode());
-    let executable = std::fs::metadata(full).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    let head_mode = head
+        .tree()
+        .ok()
+        .and_then(|t| t.get_path(path).ok())
+        .map(|e| e.filemode());
+    let executable = std::fs::metadata(full)
+        .map(|m| m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
     match head_mode {
         Some(0o100755) => git2::FileMode::BlobExecutable,
         _ if executable => git2::FileMode::BlobExecutable,
@@ -228,7 +275,8 @@ mod tests {
 
     impl Scratch {
         fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("xtask-repo-{name}-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("xtask-repo-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let git = Repository::init(&dir).unwrap();
@@ -245,13 +293,24 @@ mod tests {
                 std::fs::write(full, content).unwrap();
             }
             let mut index = self.git.index().unwrap();
-            index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+            index
+                .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+                .unwrap();
             index.write().unwrap();
             let tree = self.git.find_tree(index.write_tree().unwrap()).unwrap();
             let sig = self.git.signature().unwrap();
-            let parents: Vec<_> = self.git.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
+            let parents: Vec<_> = self
+                .git
+                .head()
+                .ok()
+                .and_then(|h| h.peel_to_commit().ok())
+                .into_iter()
+                .collect();
             let parents: Vec<_> = parents.iter().collect();
-            self.git.commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents).unwrap().to_string()
+            self.git
+                .commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents)
+                .unwrap()
+                .to_string()
         }
     }
 
@@ -263,7 +322,10 @@ mod tests {
 
     #[test]
     fn tag_is_seven_hex_and_sha_is_validated() {
-        assert_eq!(tag_for("abcdef0123456789abcdef0123456789abcdef01"), "sha-abcdef0");
+        assert_eq!(
+            tag_for("abcdef0123456789abcdef0123456789abcdef01"),
+            "sha-abcdef0"
+        );
         assert!(is_sha("abc1234") && is_sha(&"a".repeat(40)));
         assert!(!is_sha("abc123") && !is_sha(&"a".repeat(41)) && !is_sha("abc123g"));
     }
@@ -276,14 +338,29 @@ mod tests {
         let repo = Repo::open(&s.dir).unwrap();
         assert_eq!(repo.commit(&first[..7]).unwrap().id, first);
         assert_eq!(repo.head().unwrap().id, second);
-        let last = repo.last_commit_touching(Path::new("k8s-apps/base-images")).unwrap().unwrap();
+        let last = repo
+            .last_commit_touching(Path::new("k8s-apps/base-images"))
+            .unwrap()
+            .unwrap();
         assert_eq!(last.id, first);
         assert_eq!(last.tag(), format!("sha-{}", &first[..7]));
-        assert!(repo.changed_between(&first, &second, Path::new("README.md")).unwrap());
-        assert!(!repo.changed_between(&first, &second, Path::new("k8s-apps")).unwrap());
+        assert!(
+            repo.changed_between(&first, &second, Path::new("README.md"))
+                .unwrap()
+        );
+        assert!(
+            !repo
+                .changed_between(&first, &second, Path::new("k8s-apps"))
+                .unwrap()
+        );
         let err = repo.commit("1234567").unwrap_err().to_string();
         assert!(err.contains("names no commit"), "{err}");
-        assert!(repo.commit("xyz").unwrap_err().to_string().contains("7 to 40 hex"));
+        assert!(
+            repo.commit("xyz")
+                .unwrap_err()
+                .to_string()
+                .contains("7 to 40 hex")
+        );
     }
 
     #[test]
@@ -300,19 +377,33 @@ mod tests {
         index.write().unwrap();
         assert_eq!(repo.dirty_paths(Path::new("a")).unwrap(), ["a/k.yaml"]);
 
-        let id = repo.commit_paths(&[PathBuf::from("a/k.yaml")], "Update images to sha-abc1234").unwrap();
+        let id = repo
+            .commit_paths(&[PathBuf::from("a/k.yaml")], "Update images to sha-abc1234")
+            .unwrap();
         let commit = s.git.find_commit(Oid::from_str(&id).unwrap()).unwrap();
         assert_eq!(commit.message().unwrap(), "Update images to sha-abc1234");
         let tree = commit.tree().unwrap();
-        let blob = s.git.find_blob(tree.get_path(Path::new("a/k.yaml")).unwrap().id()).unwrap();
+        let blob = s
+            .git
+            .find_blob(tree.get_path(Path::new("a/k.yaml")).unwrap().id())
+            .unwrap();
         assert_eq!(blob.content(), b"v: 2\n");
-        assert!(tree.get_path(Path::new("b/staged.txt")).is_err(), "staged work must not be committed");
-        let other = s.git.find_blob(tree.get_path(Path::new("b/other.txt")).unwrap().id()).unwrap();
+        assert!(
+            tree.get_path(Path::new("b/staged.txt")).is_err(),
+            "staged work must not be committed"
+        );
+        let other = s
+            .git
+            .find_blob(tree.get_path(Path::new("b/other.txt")).unwrap().id())
+            .unwrap();
         assert_eq!(other.content(), b"x\n");
         let mut dirty = repo.dirty_paths(Path::new("")).unwrap();
         dirty.sort();
         assert_eq!(dirty, ["b/other.txt", "b/staged.txt"]);
         let status = s.git.status_file(Path::new("b/staged.txt")).unwrap();
-        assert!(status.contains(Status::INDEX_NEW), "still staged: {status:?}");
+        assert!(
+            status.contains(Status::INDEX_NEW),
+            "still staged: {status:?}"
+        );
     }
 }

@@ -91,7 +91,8 @@ impl Settings {
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         let raw = match text {
-            Some(text) => parse(&text).with_context(|| format!("{}: [workspace.metadata.xtask]", path.display()))?,
+            Some(text) => parse(&text)
+                .with_context(|| format!("{}: [workspace.metadata.xtask]", path.display()))?,
             None => Raw::default(),
         };
         resolve(raw, |key| std::env::var(key).ok().filter(|v| !v.is_empty()))
@@ -101,12 +102,19 @@ impl Settings {
     pub fn image(&self, name: &str) -> Result<&ImageSettings> {
         match self.images.iter().find(|i| i.name == name) {
             Some(image) => Ok(image),
-            None => bail!("unknown image `{name}`; configured images: {}", self.image_list()),
+            None => bail!(
+                "unknown image `{name}`; configured images: {}",
+                self.image_list()
+            ),
         }
     }
 
     pub fn image_list(&self) -> String {
-        self.images.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+        self.images
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The image's reference in the primary registry: `ghcr.io/dcasati/python-base`.
@@ -132,7 +140,8 @@ impl Settings {
 }
 
 fn image_in(registry: &str, image: &str) -> ImageRef {
-    ImageRef::parse(&format!("{registry}/{image}")).expect("registries and image names are validated on load")
+    ImageRef::parse(&format!("{registry}/{image}"))
+        .expect("registries and image names are validated on load")
 }
 
 fn parse(text: &str) -> Result<Raw> {
@@ -149,7 +158,11 @@ fn parse(text: &str) -> Result<Raw> {
         xtask: Option<Raw>,
     }
     let manifest: Manifest = toml::from_str(text)?;
-    Ok(manifest.workspace.and_then(|w| w.metadata).and_then(|m| m.xtask).unwrap_or_default())
+    Ok(manifest
+        .workspace
+        .and_then(|w| w.metadata)
+        .and_then(|m| m.xtask)
+        .unwrap_or_default())
 }
 
 fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
@@ -182,7 +195,11 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         s.backup_registry = v;
     }
     if let Some(v) = env("XTASK_PLATFORMS") {
-        s.platforms = v.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+        s.platforms = v
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
     }
     if let Some(v) = env("XTASK_REGISTRY_USER") {
         s.registry_user = Some(v);
@@ -194,7 +211,9 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
 fn check_registry(registry: &str) -> Result<()> {
     match ImageRef::parse(&format!("{registry}/probe")) {
         Ok(r) if r.registry.is_some() && r.tag.is_none() => Ok(()),
-        _ => bail!("`{registry}` is not a registry prefix such as ghcr.io/owner or localhost:32000/homelab"),
+        _ => bail!(
+            "`{registry}` is not a registry prefix such as ghcr.io/owner or localhost:32000/homelab"
+        ),
     }
 }
 
@@ -205,8 +224,14 @@ fn validate(s: &Settings) -> Result<()> {
         bail!("images: at least one image must be configured");
     }
     for image in &s.images {
-        if ImageRef::parse(&image.name).map(|r| r.registry.is_some() || r.tag.is_some()).unwrap_or(true) {
-            bail!("images: `{}` must be a short image name such as python-base", image.name);
+        if ImageRef::parse(&image.name)
+            .map(|r| r.registry.is_some() || r.tag.is_some())
+            .unwrap_or(true)
+        {
+            bail!(
+                "images: `{}` must be a short image name such as python-base",
+                image.name
+            );
         }
     }
     Ok(())
@@ -217,15 +242,25 @@ mod tests {
     use super::*;
 
     fn settings(toml: &str, env: &[(&str, &str)]) -> Result<Settings> {
-        resolve(parse(toml)?, |k| env.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string()))
+        resolve(parse(toml)?, |k| {
+            env.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        })
     }
 
     #[test]
     fn defaults_are_the_repos_own_values() {
         let s = settings("", &[]).unwrap();
         assert_eq!(s, Settings::default());
-        assert_eq!(s.primary_ref("python-base").to_string(), "ghcr.io/dcasati/python-base");
-        assert_eq!(s.backup_ref("python-base").to_string(), "localhost:32000/homelab/python-base");
+        assert_eq!(
+            s.primary_ref("python-base").to_string(),
+            "ghcr.io/dcasati/python-base"
+        );
+        assert_eq!(
+            s.backup_ref("python-base").to_string(),
+            "localhost:32000/homelab/python-base"
+        );
         assert_eq!(s.images[0].context, Path::new("k8s-apps/base-images"));
         assert_eq!(s.platforms, ["linux/amd64", "linux/arm64"]);
     }
@@ -244,14 +279,33 @@ context = "images/tools"
 K8S-LIMITS = "off"
 "#;
         let s = settings(toml, &[]).unwrap();
-        assert_eq!((s.registry.as_str(), s.manifests.as_path()), ("ghcr.io/someone", Path::new("deploy")));
-        assert_eq!(s.image("tools").unwrap().dockerfile, Path::new("Dockerfile"));
+        assert_eq!(
+            (s.registry.as_str(), s.manifests.as_path()),
+            ("ghcr.io/someone", Path::new("deploy"))
+        );
+        assert_eq!(
+            s.image("tools").unwrap().dockerfile,
+            Path::new("Dockerfile")
+        );
         assert_eq!(s.lint_rules["K8S-LIMITS"], "off");
-        let s = settings(toml, &[("GITHUB_REPOSITORY_OWNER", "ForkOwner"), ("XTASK_PLATFORMS", "linux/arm64, linux/amd64")])
-            .unwrap();
+        let s = settings(
+            toml,
+            &[
+                ("GITHUB_REPOSITORY_OWNER", "ForkOwner"),
+                ("XTASK_PLATFORMS", "linux/arm64, linux/amd64"),
+            ],
+        )
+        .unwrap();
         assert_eq!(s.registry, "ghcr.io/forkowner");
         assert_eq!(s.platforms, ["linux/arm64", "linux/amd64"]);
-        let s = settings(toml, &[("GITHUB_REPOSITORY_OWNER", "x"), ("XTASK_REGISTRY", "127.0.0.1:5000/t")]).unwrap();
+        let s = settings(
+            toml,
+            &[
+                ("GITHUB_REPOSITORY_OWNER", "x"),
+                ("XTASK_REGISTRY", "127.0.0.1:5000/t"),
+            ],
+        )
+        .unwrap();
         assert_eq!(s.registry, "127.0.0.1:5000/t");
     }
 
@@ -259,9 +313,17 @@ K8S-LIMITS = "off"
     fn bad_settings_are_named() {
         let err = settings("[workspace.metadata.xtask]\nregistery = \"x\"\n", &[]).unwrap_err();
         assert!(format!("{err:#}").contains("registery"), "{err:#}");
-        let err = settings("[workspace.metadata.xtask]\nregistry = \"Not A Registry\"\n", &[]).unwrap_err();
+        let err = settings(
+            "[workspace.metadata.xtask]\nregistry = \"Not A Registry\"\n",
+            &[],
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("Not A Registry"), "{err:#}");
-        let err = settings("", &[]).unwrap().image("nope").unwrap_err().to_string();
+        let err = settings("", &[])
+            .unwrap()
+            .image("nope")
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "unknown image `nope`; configured images: python-base");
     }
 
@@ -269,8 +331,14 @@ K8S-LIMITS = "off"
     fn registry_names() {
         let s = Settings::default();
         assert_eq!(s.registry_named("ghcr").unwrap(), "ghcr.io/dcasati");
-        assert_eq!(s.registry_named("backup").unwrap(), "localhost:32000/homelab");
-        assert_eq!(s.registry_named("127.0.0.1:5000/homelab/").unwrap(), "127.0.0.1:5000/homelab");
+        assert_eq!(
+            s.registry_named("backup").unwrap(),
+            "localhost:32000/homelab"
+        );
+        assert_eq!(
+            s.registry_named("127.0.0.1:5000/homelab/").unwrap(),
+            "127.0.0.1:5000/homelab"
+        );
         assert!(s.registry_named("no registry").is_err());
     }
 }

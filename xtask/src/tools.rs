@@ -15,8 +15,14 @@ pub const DOCKER: Tool = Tool {
     name: "docker",
     hint: "install Docker with the buildx plugin (https://docs.docker.com/engine/install/), then run `docker buildx create --use` once",
 };
-pub const PODMAN: Tool = Tool { name: "podman", hint: "install podman: `sudo apt-get install podman` (Debian/Ubuntu)" };
-pub const SKOPEO: Tool = Tool { name: "skopeo", hint: "install skopeo: `sudo apt-get install skopeo` (Debian/Ubuntu)" };
+pub const PODMAN: Tool = Tool {
+    name: "podman",
+    hint: "install podman: `sudo apt-get install podman` (Debian/Ubuntu)",
+};
+pub const SKOPEO: Tool = Tool {
+    name: "skopeo",
+    hint: "install skopeo: `sudo apt-get install skopeo` (Debian/Ubuntu)",
+};
 pub const COSIGN: Tool = Tool {
     name: "cosign",
     hint: "install cosign (https://docs.sigstore.dev/cosign/system_config/installation/), or use sigstore/cosign-installer in GitHub Actions",
@@ -29,7 +35,10 @@ pub const KUBECTL: Tool = Tool {
     name: "kubectl",
     hint: "install kubectl (https://kubernetes.io/docs/tasks/tools/); `kubectl kustomize` is the renderer",
 };
-pub const KUSTOMIZE: Tool = Tool { name: "kustomize", hint: "install kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/)" };
+pub const KUSTOMIZE: Tool = Tool {
+    name: "kustomize",
+    hint: "install kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/)",
+};
 
 /// The full path of `tool` on PATH.
 pub fn find(tool: Tool) -> Option<PathBuf> {
@@ -44,8 +53,15 @@ pub fn require(tool: Tool) -> Result<PathBuf> {
 /// An error naming every tool in `tools` as missing, with their install hints.
 pub fn missing(tools: &[Tool]) -> anyhow::Error {
     let names: Vec<&str> = tools.iter().map(|t| t.name).collect();
-    let hints: Vec<String> = tools.iter().map(|t| format!("  {}: {}", t.name, t.hint)).collect();
-    anyhow!("{} not found on PATH\n{}", names.join(" or "), hints.join("\n"))
+    let hints: Vec<String> = tools
+        .iter()
+        .map(|t| format!("  {}: {}", t.name, t.hint))
+        .collect();
+    anyhow!(
+        "{} not found on PATH\n{}",
+        names.join(" or "),
+        hints.join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -55,15 +71,32 @@ mod tests {
     #[test]
     fn missing_names_each_tool_and_its_hint() {
         let err = missing(&[DOCKER, PODMAN]).to_string();
-        assert!(err.starts_with("docker or podman not found on PATH"), "{err}");
-        assert!(err.contains("docker buildx create --use") && err.contains("apt-get install podman"), "{err}");
+        assert!(
+            err.starts_with("docker or podman not found on PATH"),
+            "{err}"
+        );
+        assert!(
+            err.contains("docker buildx create --use") && err.contains("apt-get install podman"),
+            "{err}"
+        );
     }
 
     #[test]
     fn finds_programs_on_path() {
-        let sh = Tool { name: "sh", hint: "" };
+        let sh = Tool {
+            name: "sh",
+            hint: "",
+        };
         assert!(require(sh).unwrap().is_absolute());
-        let nope = Tool { name: "xtask-no-such-tool", hint: "nothing helps" };
-        assert!(require(nope).unwrap_err().to_string().contains("nothing helps"));
+        let nope = Tool {
+            name: "xtask-no-such-tool",
+            hint: "nothing helps",
+        };
+        assert!(
+            require(nope)
+                .unwrap_err()
+                .to_string()
+                .contains("nothing helps")
+        );
     }
 }

@@ -31,7 +31,10 @@ pub enum Style {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Scalar { text: String, style: Style },
+    Scalar {
+        text: String,
+        style: Style,
+    },
     Seq(Vec<Node>),
     Map(Vec<Entry>),
     /// A reference to the anchor with this id (see [`Node::anchor`]).
@@ -169,9 +172,15 @@ impl Offsets {
         let table = if src.is_ascii() {
             Vec::new()
         } else {
-            src.char_indices().map(|(i, _)| i).chain([src.len()]).collect()
+            src.char_indices()
+                .map(|(i, _)| i)
+                .chain([src.len()])
+                .collect()
         };
-        Offsets { table, len: src.len() }
+        Offsets {
+            table,
+            len: src.len(),
+        }
     }
 
     fn pos(&self, m: &Marker) -> Pos {
@@ -180,7 +189,11 @@ impl Offsets {
         } else {
             self.table.get(m.index()).copied().unwrap_or(self.len)
         };
-        Pos { offset, line: m.line(), column: m.col() + 1 }
+        Pos {
+            offset,
+            line: m.line(),
+            column: m.col() + 1,
+        }
     }
 }
 
@@ -206,7 +219,13 @@ pub fn load(src: &str) -> Result<Vec<Document>, ParseError> {
         })?;
         let start = offsets.pos(&span.start);
         let end = offsets.pos(&span.end);
-        let leaf = |value, anchor, tag: Option<String>| Node { value, start, end, anchor, tag };
+        let leaf = |value, anchor, tag: Option<String>| Node {
+            value,
+            start,
+            end,
+            anchor,
+            tag,
+        };
         let is_map = matches!(event, Event::MappingStart(..));
         let finished = match event {
             Event::DocumentStart(explicit) => {
@@ -215,12 +234,18 @@ pub fn load(src: &str) -> Result<Vec<Document>, ParseError> {
             }
             Event::DocumentEnd => {
                 if let Some(root) = root.take() {
-                    docs.push(Document { root, explicit_start });
+                    docs.push(Document {
+                        root,
+                        explicit_start,
+                    });
                 }
                 None
             }
             Event::Scalar(text, style, anchor, tag) => Some(leaf(
-                Value::Scalar { text: text.into_owned(), style: style_of(style) },
+                Value::Scalar {
+                    text: text.into_owned(),
+                    style: style_of(style),
+                },
                 anchor_of(anchor),
                 tag.map(|t| format!("{}{}", t.handle, t.suffix)),
             )),
@@ -232,9 +257,16 @@ pub fn load(src: &str) -> Result<Vec<Document>, ParseError> {
                         pos: start,
                     });
                 }
-                let value = if is_map { Value::Map(Vec::new()) } else { Value::Seq(Vec::new()) };
+                let value = if is_map {
+                    Value::Map(Vec::new())
+                } else {
+                    Value::Seq(Vec::new())
+                };
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                stack.push(Open { node: leaf(value, anchor_of(anchor), tag), key: None });
+                stack.push(Open {
+                    node: leaf(value, anchor_of(anchor), tag),
+                    key: None,
+                });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -293,7 +325,9 @@ mod tests {
     fn positions_are_one_based_lines_and_columns() {
         let src = "a: 1\nimages:\n  - name: x\n    newTag: \"sha-abc\" # c\n";
         let root = one(src);
-        let tag = root.get("images").unwrap().as_seq().unwrap()[0].get("newTag").unwrap();
+        let tag = root.get("images").unwrap().as_seq().unwrap()[0]
+            .get("newTag")
+            .unwrap();
         assert_eq!(tag.as_str(), Some("sha-abc"));
         assert_eq!((tag.start.line, tag.start.column), (4, 13));
         assert_eq!(&src[scalar_range(src, tag)], "\"sha-abc\"");
@@ -342,11 +376,17 @@ mod tests {
     fn aliases_stay_references_and_depth_is_bounded() {
         let bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n";
         let root = one(bomb);
-        assert!(matches!(root.get("c").unwrap().as_seq().unwrap()[0].value, Value::Alias(_)));
+        assert!(matches!(
+            root.get("c").unwrap().as_seq().unwrap()[0].value,
+            Value::Alias(_)
+        ));
         let deep = "[".repeat(10_000);
         let err = load(&deep).unwrap_err();
         // The scanner's own limit (flow levels) or ours (block nesting) stops it early.
-        assert!(err.message.contains("recursion limit") && err.pos.offset < 300, "{err:?}");
+        assert!(
+            err.message.contains("recursion limit") && err.pos.offset < 300,
+            "{err:?}"
+        );
         let block: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
         let err = load(&block).unwrap_err();
         assert!(err.message.contains("nesting deeper than 200"), "{err:?}");

@@ -24,3 +24,12 @@ pub struct Finding {
     pub column: usize,
     pub message: String,
 }
+
+/// A rule's id, default severity, one-line summary and `--explain` text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub explain: &'static str,
+}

@@ -37,7 +37,11 @@ fn plan(flags: &flags::Test, ctx: &Ctx, nextest: bool) -> Vec<Cmd> {
         plan.push(rust.cwd(&ctx.root));
     }
     if !flags.rust && ctx.root.join("pytest.ini").is_file() {
-        plan.push(Cmd::new("python3").args(["-m", "pytest", "-q"]).cwd(&ctx.root));
+        plan.push(
+            Cmd::new("python3")
+                .args(["-m", "pytest", "-q"])
+                .cwd(&ctx.root),
+        );
     }
     plan
 }
@@ -50,13 +54,42 @@ mod tests {
     fn plan_runs_rust_then_python() {
         let dir = std::env::temp_dir().join(format!("xtask-test-plan-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let ctx = Ctx { root: dir.clone(), settings: Default::default() };
-        let all = flags::Test { rust: false, python: false };
-        let lines = |flags, nextest| plan(flags, &ctx, nextest).iter().map(|c| c.argv().join(" ")).collect::<Vec<_>>();
-        assert_eq!(lines(&all, true), ["cargo nextest run --workspace --no-fail-fast"]);
+        let ctx = Ctx {
+            root: dir.clone(),
+            settings: Default::default(),
+        };
+        let all = flags::Test {
+            rust: false,
+            python: false,
+        };
+        let lines = |flags, nextest| {
+            plan(flags, &ctx, nextest)
+                .iter()
+                .map(|c| c.argv().join(" "))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lines(&all, true),
+            ["cargo nextest run --workspace --no-fail-fast"]
+        );
         std::fs::write(dir.join("pytest.ini"), "[pytest]\n").unwrap();
-        assert_eq!(lines(&all, false), ["cargo test --workspace --no-fail-fast", "python3 -m pytest -q"]);
-        assert_eq!(lines(&flags::Test { rust: false, python: true }, true), ["python3 -m pytest -q"]);
+        assert_eq!(
+            lines(&all, false),
+            [
+                "cargo test --workspace --no-fail-fast",
+                "python3 -m pytest -q"
+            ]
+        );
+        assert_eq!(
+            lines(
+                &flags::Test {
+                    rust: false,
+                    python: true
+                },
+                true
+            ),
+            ["python3 -m pytest -q"]
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
