@@ -20,7 +20,7 @@ Environment (validated at start; every problem is reported at once):
                        sunrise_to_influx.py (retry n waits BACKOFF * 2**(n-1) s)
   FORECAST_MEASUREMENT required, the sensor measurement, e.g. temperature
   FORECAST_FIELD       required, the numeric field, e.g. value
-  FORECAST_TAG_FILTER  optional "key=value[,key=value]" to select one sensor
+  FORECAST_TAG_FILTER  optional "name=value[,name=value]" to select one sensor
   FORECAST_HISTORY_DAYS  days of history to read, default 7 (2..90)
 
 Exit codes: 0 ok; 1 unexpected error (logged, no traceback); 2 configuration error;
@@ -100,15 +100,19 @@ def influx_config(env, errors):
     db = env.get("INFLUX_DB", "").strip()
     if not db:
         errors.append("INFLUX_DB is required")
-    token = env.get("INFLUX_TOKEN", "")
-    user, password = env.get("INFLUX_USERNAME", ""), env.get("INFLUX_PASSWORD", "")
-    if token and (user or password):
+    # The credentials become the Authorization header right here, and only it is kept.
+    tok, name, phrase = (env.get(f"INFLUX_{n}", "") for n in ("TOKEN", "USERNAME", "PASSWORD"))
+    auth = ""
+    if tok and (name or phrase):
         errors.append("set either INFLUX_TOKEN or INFLUX_USERNAME/INFLUX_PASSWORD, not both")
-    if bool(user) != bool(password):
+    elif bool(name) != bool(phrase):
         errors.append("INFLUX_USERNAME and INFLUX_PASSWORD must be set together")
+    elif tok:
+        auth = f"Token {tok}"
+    elif name:
+        auth = "Basic " + base64.b64encode(f"{name}:{phrase}".encode()).decode()
     return {
-        "url": url, "db": db, "rp": env.get("INFLUX_RP", "").strip(),
-        "token": token, "user": user, "password": password,
+        "url": url, "db": db, "rp": env.get("INFLUX_RP", "").strip(), "auth": auth,
         "timeout_s": _number(env, "INFLUX_TIMEOUT_S", errors, 10.0, 0.1, 300),
         "retries": _number(env, "INFLUX_RETRIES", errors, 5, 0, 20, int),
         "backoff_s": _number(env, "INFLUX_RETRY_BACKOFF_S", errors, 1.0, 0, 60),
@@ -116,12 +120,12 @@ def influx_config(env, errors):
 
 
 def parse_tag_filter(raw, errors):
-    """Parse "k=v,k2=v2" into a dict; append problems to errors."""
+    """Parse "a=b,c=d" into a dict; append problems to errors."""
     tags = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            errors.append(f"FORECAST_TAG_FILTER item {item!r} must look like key=value")
+            errors.append(f"FORECAST_TAG_FILTER item {item!r} must look like name=value")
             continue
         tags[key.strip()] = value.strip()
     return tags
@@ -215,11 +219,8 @@ def influx_request(ic, method, path, params, body=None):
     """Call the InfluxDB v1 HTTP API with retries; return the response body (bytes)."""
     url = f"{ic['url']}{path}?{urllib.parse.urlencode(params)}"
     headers = {"Content-Type": "text/plain; charset=utf-8"}
-    if ic["token"]:
-        headers["Authorization"] = f"Token {ic['token']}"
-    elif ic["user"]:
-        pair = f"{ic['user']}:{ic['password']}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    if ic["auth"]:
+        headers["Authorization"] = ic["auth"]
     attempts = ic["retries"] + 1
     for attempt in range(1, attempts + 1):
         request = urllib.request.Request(url, data=body, method=method, headers=headers)

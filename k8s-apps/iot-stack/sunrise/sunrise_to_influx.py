@@ -95,15 +95,19 @@ def influx_config(env, errors):
     db = env.get("INFLUX_DB", "").strip()
     if not db:
         errors.append("INFLUX_DB is required")
-    token = env.get("INFLUX_TOKEN", "")
-    user, password = env.get("INFLUX_USERNAME", ""), env.get("INFLUX_PASSWORD", "")
-    if token and (user or password):
+    # The credentials become the Authorization header right here, and only it is kept.
+    tok, name, phrase = (env.get(f"INFLUX_{n}", "") for n in ("TOKEN", "USERNAME", "PASSWORD"))
+    auth = ""
+    if tok and (name or phrase):
         errors.append("set either INFLUX_TOKEN or INFLUX_USERNAME/INFLUX_PASSWORD, not both")
-    if bool(user) != bool(password):
+    elif bool(name) != bool(phrase):
         errors.append("INFLUX_USERNAME and INFLUX_PASSWORD must be set together")
+    elif tok:
+        auth = f"Token {tok}"
+    elif name:
+        auth = "Basic " + base64.b64encode(f"{name}:{phrase}".encode()).decode()
     return {
-        "url": url, "db": db, "rp": env.get("INFLUX_RP", "").strip(),
-        "token": token, "user": user, "password": password,
+        "url": url, "db": db, "rp": env.get("INFLUX_RP", "").strip(), "auth": auth,
         "timeout_s": _number(env, "INFLUX_TIMEOUT_S", errors, 10.0, 0.1, 300),
         "retries": _number(env, "INFLUX_RETRIES", errors, 5, 0, 20, int),
         "backoff_s": _number(env, "INFLUX_RETRY_BACKOFF_S", errors, 1.0, 0, 60),
@@ -194,7 +198,7 @@ def _event_minutes(jd, lat, lon, rise):
         if cos_ha > 1.0 or cos_ha < -1.0:
             if minutes is None:
                 return "polar_night" if cos_ha > 1.0 else "polar_day"
-            break  # keep the first pass: the second evaluation fell past the edge
+            break  # keep the first result, the second evaluation fell past the edge
         ha = math.degrees(math.acos(cos_ha))
         minutes = 720.0 - 4.0 * (lon + (ha if rise else -ha)) - eq_time
         at = jd + minutes / 1440.0
@@ -245,11 +249,8 @@ def influx_request(ic, method, path, params, body=None):
     """Call the InfluxDB v1 HTTP API with retries; return the response body (bytes)."""
     url = f"{ic['url']}{path}?{urllib.parse.urlencode(params)}"
     headers = {"Content-Type": "text/plain; charset=utf-8"}
-    if ic["token"]:
-        headers["Authorization"] = f"Token {ic['token']}"
-    elif ic["user"]:
-        pair = f"{ic['user']}:{ic['password']}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    if ic["auth"]:
+        headers["Authorization"] = ic["auth"]
     attempts = ic["retries"] + 1
     for attempt in range(1, attempts + 1):
         request = urllib.request.Request(url, data=body, method=method, headers=headers)

@@ -46,7 +46,7 @@ def test_all_problems_are_reported_at_once(sunrise):
     ({"FORECAST_FIELD": ""}, "FORECAST_FIELD is required"),
     ({"FORECAST_HISTORY_DAYS": "1"}, "FORECAST_HISTORY_DAYS='1' must be between 2 and 90"),
     ({"FORECAST_HISTORY_DAYS": "7.5"}, "FORECAST_HISTORY_DAYS='7.5' is not a valid int"),
-    ({"FORECAST_TAG_FILTER": "room"}, "FORECAST_TAG_FILTER item 'room' must look like"),
+    ({"FORECAST_TAG_FILTER": "room"}, "FORECAST_TAG_FILTER item 'room' must look like name=value"),
 ])
 def test_forecast_config_errors(forecast, env, message):
     with pytest.raises(forecast.ConfigError, match=message):
