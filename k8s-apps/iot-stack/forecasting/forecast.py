@@ -41,7 +41,8 @@ import urllib.parse
 import urllib.request
 
 SERVICE = "forecast"
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INFLUX = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG = 0, 1, 2
+EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INFLUX = 3, 4, 5
 SEASON = 24                      # hourly buckets per day
 MIN_BUCKETS = 2 * SEASON         # two full seasons to initialise level, trend and season
 MODEL = "holt_winters_additive"
@@ -332,8 +333,9 @@ def run(cfg, now_s):
     first_ts, values = hourly_series(rows)
     observed = sum(1 for _, value in rows if value is not None)
     if observed < MIN_BUCKETS:
-        raise NoData(f"{observed} non-empty hourly buckets of {cfg['measurement']}.{cfg['field']} "
-                     f"in the last {cfg['days']} days; at least {MIN_BUCKETS} are needed")
+        source = f"{cfg['measurement']}.{cfg['field']}"
+        raise NoData(f"{observed} non-empty hourly buckets of {source} in the last "
+                     f"{cfg['days']} days; at least {MIN_BUCKETS} are needed")
     last_ts = first_ts + (len(values) - 1) * 3600
     if last_ts < end - 86400:
         raise NoData(f"no data in the last 24 h (last bucket {last_ts})")
@@ -342,8 +344,8 @@ def run(cfg, now_s):
     prediction, params = holt_winters(values, gap + 24)
     lines = forecast_lines(cfg, end, prediction[gap:])
     write_points(cfg["influx"], lines)
-    return {"buckets": observed, "interpolated": len(values) - observed, "points_written": len(lines), **params,
-            "from": end, "to": end + 23 * 3600}
+    return {"buckets": observed, "interpolated": len(values) - observed,
+            "points_written": len(lines), **params, "from": end, "to": end + 23 * 3600}
 
 
 def main(env=None, now_s=None):

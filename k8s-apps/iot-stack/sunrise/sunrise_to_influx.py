@@ -44,7 +44,8 @@ import urllib.request
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SERVICE = "sunrise"
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INFLUX = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG = 0, 1, 2
+EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INFLUX = 3, 4, 5
 
 
 class ConfigError(Exception):
