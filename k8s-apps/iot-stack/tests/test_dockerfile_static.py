@@ -1,7 +1,10 @@
 """Static checks of k8s-apps/base-images (no engine needed): Dockerfile rules, hashes."""
 
 import fnmatch
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -112,3 +115,16 @@ def test_every_requirement_is_pinned_with_sha256_hashes():
         assert re.match(r"^[A-Za-z0-9_.-]+==[0-9][^ ]* ", entry), f"not pinned: {entry}"
         hashes = re.findall(r"--hash=sha256:([0-9a-f]+)", entry)
         assert hashes and all(len(h) == 64 for h in hashes), f"no sha256 hash: {entry}"
+
+
+def test_time_zones_resolve_from_the_pinned_tzdata_alone(dockerfile):
+    # The image sets PYTHONTZPATH to empty, so zoneinfo may only use the tzdata package
+    # from requirements.txt; run the sunrise zone lookup under the same setting.
+    env = " ".join(args for _, kw, args in dockerfile if kw == "ENV")
+    assert re.search(r"(^| )PYTHONTZPATH=( |$)", env)
+    code = ("import zoneinfo, tzdata; assert zoneinfo.TZPATH == (); "
+            "print(tzdata.IANA_VERSION, zoneinfo.ZoneInfo('America/Toronto').key)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONTZPATH": ""}, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[1] == "America/Toronto"
