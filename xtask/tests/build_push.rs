@@ -357,7 +357,9 @@ fn build_base_recorded_failing_build_exits_2_writes_no_record_pushes_nothing() {
     );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains("docker buildx build")
+        out.stderr
+            .contains("error: building or pushing ghcr.io/dcasati/python-base:sha-")
+            && out.stderr.contains("docker buildx build")
             && out.stderr.contains("failed with exit code 1"),
         "{}",
         out.stderr
