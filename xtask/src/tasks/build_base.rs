@@ -105,7 +105,7 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     let engine = select_engine(flags.engine, &runner)?;
     let tool = registry_tool(engine)?;
     if flags.login {
-        runner.run(&login_cmd(&ctx.settings, tool, &reference, insecure)?)?;
+        runner.run_to_stderr(&login_cmd(&ctx.settings, tool, &reference, insecure)?)?;
     }
     if flags.skip_existing
         && let Some(digest) = remote_digest(&runner, tool, &reference, insecure)?
@@ -165,11 +165,21 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     if engine == Engine::Podman && output != Output::Load {
         let exists = engine::podman_manifest_exists(&reference);
         if runner.output(&exists)?.success() {
-            runner.run(&engine::podman_manifest_rm(&reference))?;
+            runner.run_to_stderr(&engine::podman_manifest_rm(&reference))?;
         }
     }
-    for cmd in &plan {
-        runner.run(cmd)?;
+    for (i, cmd) in plan.iter().enumerate() {
+        runner.run_to_stderr(cmd).with_context(|| {
+            if i > 0 {
+                format!(
+                    "cannot push {reference}: is {registry} up, and are you logged in (--login)?"
+                )
+            } else if output == Output::Push {
+                format!("building or pushing {reference} failed")
+            } else {
+                format!("building {reference} failed")
+            }
+        })?;
     }
     if flags.dry_run {
         return Ok(Status::Clean);

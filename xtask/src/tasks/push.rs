@@ -58,7 +58,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
         }
         let tool = mirror_tool(flags.engine, &runner)?;
         if flags.login {
-            runner.run(&login_cmd(&ctx.settings, tool, &dest, insecure(&dest))?)?;
+            runner.run_to_stderr(&login_cmd(&ctx.settings, tool, &dest, insecure(&dest))?)?;
         }
         let digest = remote_digest(&runner, tool, &source, insecure(&source))?
             .with_context(|| format!("{source} is not in the registry; build and push it first"))?;
@@ -69,7 +69,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
             insecure(&source),
             insecure(&dest),
         );
-        runner.run(&copy)?;
+        runner.run_to_stderr(&copy)?;
         return finish(&runner, tool, &dest, &digest, insecure(&dest));
     }
 
@@ -80,7 +80,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
             Engine::Docker => RegistryTool::Docker,
             Engine::Podman => RegistryTool::Podman,
         };
-        runner.run(&login_cmd(
+        runner.run_to_stderr(&login_cmd(
             &ctx.settings,
             login_tool,
             &dest,
@@ -95,7 +95,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
             let _ = std::fs::remove_file(&file);
             let push =
                 engine::podman_push(&source, &dest, insecure(&dest), &file.display().to_string());
-            runner.run(&push)?;
+            runner.run_to_stderr(&push)?;
             if flags.dry_run {
                 return Ok(Status::Clean);
             }
@@ -106,7 +106,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
         }
         Engine::Docker => {
             for cmd in engine::docker_push(&source, &dest) {
-                runner.run(&cmd)?;
+                runner.run_to_stderr(&cmd)?;
             }
             if flags.dry_run {
                 return Ok(Status::Clean);
