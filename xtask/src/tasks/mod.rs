@@ -2,5 +2,7 @@
 
 pub mod build_base;
 pub mod push;
+pub mod sign;
 pub mod test;
+pub mod trivy_scan;
 pub mod update_images;
