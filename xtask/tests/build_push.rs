@@ -405,6 +405,33 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
     assert!(!build.argv.contains(&"--push".to_string()));
     assert_eq!(f.record().unwrap()["registry"], "127.0.0.1:5000/homelab");
 
+    // Another registry is never insecure, unless --insecure-registry says so.
+    for (insecure, want) in [
+        (false, "--push"),
+        (true, "type=image,push=true,registry.insecure=true"),
+    ] {
+        let fake = FakeDocker::new();
+        let mut args = vec![
+            "build-base",
+            "--push",
+            "--registry",
+            "registry.lan:5000/homelab",
+        ];
+        if insecure {
+            args.push("--insecure-registry");
+        }
+        let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let build = &fake.calls()[1];
+        assert!(build.argv.contains(&want.to_string()), "{:?}", build.argv);
+        assert_eq!(
+            build.argv.iter().any(|a| a.contains("insecure")),
+            insecure,
+            "{:?}",
+            build.argv
+        );
+    }
+
     let fake = FakeDocker::new();
     let args = [
         "build-base",

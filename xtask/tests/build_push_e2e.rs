@@ -223,6 +223,23 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     );
     assert_eq!(f.record().unwrap()["pushed"], false);
 
+    // push (no --mirror): the local manifest list named by the record goes to the backup.
+    let backup_registry = format!("{}/homelab", backup.addr());
+    let out = run(
+        &f,
+        &podman,
+        &["push", "--engine", "podman", "--to", &backup_registry],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let pushed = format!("{backup_registry}/python-base:sha-{}", &changed[..7]);
+    let (printed, pushed_digest) = out.stdout.trim().split_once('@').unwrap();
+    assert_eq!(printed, pushed);
+    assert_eq!(
+        skopeo(&["--format", "{{.Digest}}"], &pushed).trim(),
+        pushed_digest
+    );
+    assert!(out.stderr.contains("verified:"), "{}", out.stderr);
+
     // The registry is down: a clear error, exit 2, and no record claims a push.
     primary.stop();
     let args = [

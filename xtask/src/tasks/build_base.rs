@@ -105,7 +105,12 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     let engine = select_engine(flags.engine, &runner)?;
     let tool = registry_tool(engine)?;
     if flags.login {
-        runner.run_to_stderr(&login_cmd(&ctx.settings, tool, &reference, insecure)?)?;
+        // podman's login also serves skopeo: they share the containers auth file.
+        let login_tool = match engine {
+            Engine::Docker => RegistryTool::Docker,
+            Engine::Podman => RegistryTool::Podman,
+        };
+        runner.run_to_stderr(&login_cmd(&ctx.settings, login_tool, &reference, insecure)?)?;
     }
     if flags.skip_existing
         && let Some(digest) = remote_digest(&runner, tool, &reference, insecure)?
