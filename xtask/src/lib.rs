@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod flags;
 pub mod image_ref;
+pub mod kustomize;
 pub mod lint;
 pub mod repo;
 pub mod settings;
