@@ -349,6 +349,212 @@ fn expect_set(root: &mut Node, entry: &ImageEntry, tag: &str, digest: Option<&st
 mod tests {
     use super::*;
 
+    const GHCR: &str = "ghcr.io/dcasati/python-base";
+    const TAG: &str = "sha-abc1234";
+
+    /// Runs [`update_file`] for the primary and backup names and returns the new text.
+    fn update(src: &str) -> String {
+        let names = [
+            GHCR.to_string(),
+            "localhost:32000/homelab/python-base".to_string(),
+        ];
+        let out = update_file(src, &names, TAG, None).unwrap();
+        assert!(out.matched > 0, "nothing matched in {src:?}");
+        out.new
+    }
+
+    #[test]
+    fn block_tag_keeps_quoting_and_same_line_comment() {
+        let src = "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: \"sha-0000000\" # pinned by CI\n";
+        let want = "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: \"sha-abc1234\" # pinned by CI\n";
+        assert_eq!(update(src), want);
+        let single = src.replace("\"sha-0000000\"", "'sha-0000000'");
+        assert_eq!(
+            update(&single),
+            want.replace("\"sha-abc1234\"", "'sha-abc1234'")
+        );
+        let plain = src.replace("\"sha-0000000\"", "sha-0000000");
+        assert_eq!(
+            update(&plain),
+            want.replace("\"sha-abc1234\"", "sha-abc1234")
+        );
+    }
+
+    #[test]
+    fn keeps_key_order_blank_lines_comments_and_new_name() {
+        let src = "# top\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\nimages:\n  # the base image\n  - newTag: old   # c1\n\n    newName: localhost:32000/homelab/python-base\n    name: ghcr.io/dcasati/python-base\nresources:\n  - cronjob.yaml\n";
+        let want = src.replace("newTag: old   # c1", "newTag: sha-abc1234   # c1");
+        assert_eq!(update(src), want);
+    }
+
+    #[test]
+    fn four_space_and_unindented_sequences() {
+        let four = "images:\n    -   name: ghcr.io/dcasati/python-base\n        newTag: x\n";
+        assert_eq!(
+            update(four),
+            four.replace("newTag: x", "newTag: sha-abc1234")
+        );
+        let flat =
+            "images:\n- name: ghcr.io/dcasati/python-base\n  newTag: x # c\nresources: [a.yaml]\n";
+        assert_eq!(
+            update(flat),
+            flat.replace("newTag: x", "newTag: sha-abc1234")
+        );
+    }
+
+    #[test]
+    fn flow_mappings_and_flow_sequences() {
+        let src = "images:\n  - {name: ghcr.io/dcasati/python-base, newTag: \"1.0\"} # c\n  - {name: other, newTag: keep}\n";
+        assert_eq!(
+            update(src),
+            "images:\n  - {name: ghcr.io/dcasati/python-base, newTag: \"sha-abc1234\"} # c\n  - {name: other, newTag: keep}\n"
+        );
+        let seq = "images: [{ name: ghcr.io/dcasati/python-base }, {name: x}]\n";
+        assert_eq!(
+            update(seq),
+            "images: [{ name: ghcr.io/dcasati/python-base, newTag: sha-abc1234 }, {name: x}]\n"
+        );
+    }
+
+    #[test]
+    fn crlf_markers_and_missing_final_newline() {
+        let src = "---\r\nimages:\r\n  - name: ghcr.io/dcasati/python-base\r\n    newTag: x\r\n---\r\nimages:\r\n  - name: localhost:32000/homelab/python-base\r\n    newTag: 'y'";
+        let want = src
+            .replace("newTag: x", "newTag: sha-abc1234")
+            .replace("newTag: 'y'", "newTag: 'sha-abc1234'");
+        assert_eq!(update(src), want);
+        let insert = "---\r\nimages:\r\n  - name: ghcr.io/dcasati/python-base # c\r\n...\r\n";
+        assert_eq!(
+            update(insert),
+            "---\r\nimages:\r\n  - name: ghcr.io/dcasati/python-base # c\r\n    newTag: sha-abc1234\r\n...\r\n"
+        );
+        let last = "images:\n- name: ghcr.io/dcasati/python-base";
+        assert_eq!(update(last), format!("{last}\n  newTag: sha-abc1234"));
+    }
+
+    #[test]
+    fn inserted_tag_follows_new_name_with_sibling_indentation() {
+        let src = "images:\n    - name: ghcr.io/dcasati/python-base\n      newName: localhost:32000/homelab/python-base # mirror\n    - name: other\n";
+        assert_eq!(
+            update(src),
+            "images:\n    - name: ghcr.io/dcasati/python-base\n      newName: localhost:32000/homelab/python-base # mirror\n      newTag: sha-abc1234\n    - name: other\n"
+        );
+    }
+
+    #[test]
+    fn digest_is_removed_with_its_line_or_flow_item() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let block = format!(
+            "images:\n  - name: ghcr.io/dcasati/python-base\n    digest: {d} # pinned\n    newTag: x\nresources: []\n"
+        );
+        assert_eq!(
+            update(&block),
+            "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-abc1234\nresources: []\n"
+        );
+        let first =
+            format!("images:\n  - digest: \"{d}\"\n    name: ghcr.io/dcasati/python-base\n");
+        assert_eq!(
+            update(&first),
+            "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-abc1234\n"
+        );
+        let last = format!(
+            "images:\r\n- name: ghcr.io/dcasati/python-base\r\n  newTag: x\r\n  digest: {d}"
+        );
+        assert_eq!(
+            update(&last),
+            "images:\r\n- name: ghcr.io/dcasati/python-base\r\n  newTag: sha-abc1234"
+        );
+        let flow =
+            format!("images:\n- {{name: ghcr.io/dcasati/python-base, digest: '{d}', newTag: x}}\n");
+        assert_eq!(
+            update(&flow),
+            "images:\n- {name: ghcr.io/dcasati/python-base, newTag: sha-abc1234}\n"
+        );
+        let flow_first = format!("images: [{{digest: {d}, name: ghcr.io/dcasati/python-base}}]\n");
+        assert_eq!(
+            update(&flow_first),
+            "images: [{name: ghcr.io/dcasati/python-base, newTag: sha-abc1234}]\n"
+        );
+    }
+
+    #[test]
+    fn digest_can_be_set_instead_of_removed() {
+        let d = format!("sha256:{}", "b".repeat(64));
+        let names = [GHCR.to_string()];
+        let src = "images:\n  - name: ghcr.io/dcasati/python-base\n    digest: 'sha256:old' # c\n";
+        let out = update_file(src, &names, TAG, Some(&d)).unwrap().new;
+        assert_eq!(
+            out,
+            format!(
+                "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-abc1234\n    digest: '{d}' # c\n"
+            )
+        );
+        let none = "images:\n  - {name: ghcr.io/dcasati/python-base}\n";
+        let out = update_file(none, &names, TAG, Some(&d)).unwrap().new;
+        assert_eq!(
+            out,
+            format!(
+                "images:\n  - {{name: ghcr.io/dcasati/python-base, newTag: sha-abc1234, digest: {d}}}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn only_the_configured_image_changes_among_several() {
+        let src = "\
+images:
+  - name: python
+    newTag: 3.11-slim
+  - name: ghcr.io/dcasati/python-base
+    newTag: sha-0000000 # base
+  - name: ghcr.io/dcasati/python-base-extra
+    newTag: sha-1111111
+  - name: influxdb
+    digest: sha256:keep
+";
+        let want = src.replace("sha-0000000", "sha-abc1234");
+        let names = [GHCR.to_string()];
+        let out = update_file(src, &names, TAG, None).unwrap();
+        assert_eq!((out.new.as_str(), out.matched), (want.as_str(), 1));
+        let untouched = update_file(src, &["nope".to_string()], TAG, None).unwrap();
+        assert_eq!((untouched.new.as_str(), untouched.matched), (src, 0));
+    }
+
+    #[test]
+    fn tags_that_read_as_numbers_are_quoted_and_empty_values_filled() {
+        let src = "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag:\n";
+        let names = [GHCR.to_string()];
+        assert_eq!(
+            update_file(src, &names, "1.10", None).unwrap().new,
+            "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: \"1.10\"\n"
+        );
+        let plain = "images:\n  - {name: ghcr.io/dcasati/python-base, newTag: v1}\n";
+        assert_eq!(
+            update_file(plain, &names, "true", None).unwrap().new,
+            "images:\n  - {name: ghcr.io/dcasati/python-base, newTag: \"true\"}\n"
+        );
+        let tagged = "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: !!str 1.0\n";
+        assert_eq!(
+            update(tagged),
+            "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: !!str sha-abc1234\n"
+        );
+    }
+
+    #[test]
+    fn bad_input_is_reported_with_its_position() {
+        let names = [GHCR.to_string()];
+        let err = update_file("images:\n  - name: x\n   bad: [\n", &names, TAG, None).unwrap_err();
+        assert!(
+            matches!(&err, UpdateError::Parse(e) if e.pos.line >= 2),
+            "{err:?}"
+        );
+        let block = "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: |\n      old\n";
+        let err = update_file(block, &names, TAG, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("3:5: `newTag` is a block scalar"), "{err}");
+    }
+
     #[test]
     fn image_entries_carry_values_and_positions() {
         let src = "resources: [a.yaml]\nimages:\n  - name: ghcr.io/x/y # c\n    newTag: \"sha-1\"\n  - {name: other, digest: 'sha256:0'}\n  - just-a-string\n";

@@ -2,6 +2,7 @@
 //! reach the pure core. `main.rs` is the thin binary around [`run`].
 
 pub mod exec;
+pub mod files;
 pub mod flags;
 pub mod image_ref;
 pub mod kustomize;

@@ -130,9 +130,16 @@ impl Node {
     }
 }
 
-/// The exact byte range of a scalar in `src`, quotes included for quoted scalars.
+/// The exact byte range of a scalar in `src`, quotes included for quoted scalars, and its
+/// properties (`!tag`, `&anchor`), which the parser's span includes, left out.
 pub fn scalar_range(src: &str, node: &Node) -> Range<usize> {
-    let start = node.start.offset;
+    let mut start = node.start.offset;
+    while matches!(src.as_bytes().get(start), Some(b'!' | b'&')) && start < node.end.offset {
+        let rest = &src[start..];
+        let token = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        let blank = rest[token..].len() - rest[token..].trim_start().len();
+        start += token + blank;
+    }
     let end = match node.style() {
         Some(Style::SingleQuoted) => closing_quote(src, start, b'\'').unwrap_or(node.end.offset),
         Some(Style::DoubleQuoted) => closing_quote(src, start, b'"').unwrap_or(node.end.offset),
@@ -365,8 +372,10 @@ pub fn set_scalar(src: &str, key: &Node, node: &Node, value: &str) -> Result<Spl
     let style = match node.style() {
         Some(Style::Literal | Style::Folded) => {
             return Err(format!(
-                "{}:{}: a block scalar (| or >) cannot be edited here; write it on one line",
-                node.start.line, node.start.column
+                "{}:{}: `{}` is a block scalar (| or >), which cannot be edited; write it on one line",
+                key.start.line,
+                key.start.column,
+                key.as_str().unwrap_or_default()
             ));
         }
         Some(style) => style,
@@ -581,6 +590,52 @@ mod tests {
         let x = root.get("x").unwrap();
         assert_eq!(&src[scalar_range(src, x)], "plain");
         assert_eq!((x.start.line, x.start.column), (3, 4));
+    }
+
+    #[test]
+    fn scalar_range_leaves_out_tags_and_anchors() {
+        let src = "a: !!str 1.0 # c\nb: &x 'q'\nc: !!str &y\n  \"z\"\n";
+        let root = one(src);
+        let range = |k: &str| &src[scalar_range(src, root.get(k).unwrap())];
+        assert_eq!(
+            (range("a"), range("b"), range("c")),
+            ("1.0", "'q'", "\"z\"")
+        );
+    }
+
+    #[test]
+    fn edits_are_spliced_and_scalars_rendered_in_their_style() {
+        let src = "k: v # c\r\n";
+        let root = one(src);
+        let v = root.entry("k").unwrap();
+        let edit = set_scalar(src, &v.key, &v.value, "w x").unwrap();
+        assert_eq!(apply(src, &[edit]).unwrap(), "k: w x # c\r\n");
+        assert_eq!(line_ending(src), "\r\n");
+        assert_eq!(line_at(src, 3), 0..8);
+        assert!(apply(src, &[Splice::new(0..3, ""), Splice::new(2..4, "")]).is_err());
+        for value in [
+            "1.10", "10", "0x1F", "1e3", "+.5", "true", "No", "~", "null", "", "- a", "#x", "a: b",
+            "{x}", "12:30",
+        ] {
+            assert!(!plain_safe(value), "{value}");
+            assert!(
+                render_scalar(value, Style::Plain).starts_with('"'),
+                "{value}"
+            );
+        }
+        for value in [
+            "sha-abc1234",
+            "v1.10",
+            "3.11-slim",
+            "-x",
+            "sha256:abc",
+            "1.0.0-rc1",
+        ] {
+            assert!(plain_safe(value), "{value}");
+            assert_eq!(render_scalar(value, Style::Plain), value);
+        }
+        assert_eq!(render_scalar("it's", Style::SingleQuoted), "'it''s'");
+        assert_eq!(render_scalar("a\"b\\", Style::DoubleQuoted), r#""a\"b\\""#);
     }
 
     #[test]
