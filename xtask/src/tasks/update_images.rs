@@ -43,7 +43,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let targets = targets(flags, &ctx.settings, &repo)?;
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
-    let changes = plan(&ctx.root, &files, &targets)?;
+    let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
     let tags = tag_list(&targets);
 
     if changes.is_empty() {
@@ -172,8 +172,14 @@ fn search_paths(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Vec<PathBuf>> 
 }
 
 /// Every changed file's new content, computed and checked before anything is written. Errors of
-/// every file are collected; any error, or an image no kustomization references, fails the plan.
-pub fn plan(root: &Path, files: &[PathBuf], targets: &[Target]) -> Result<Vec<Change>> {
+/// every file are collected; any error fails the plan, and so does an image that no kustomization
+/// references (each one when `each_required`, as for `--image`; else when none is referenced).
+pub fn plan(
+    root: &Path,
+    files: &[PathBuf],
+    targets: &[Target],
+    each_required: bool,
+) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut matched = vec![0usize; targets.len()];
@@ -193,16 +199,27 @@ pub fn plan(root: &Path, files: &[PathBuf], targets: &[Target]) -> Result<Vec<Ch
     if !errors.is_empty() {
         bail!("{}\nno file was changed", errors.join("\n"));
     }
-    for (target, count) in targets.iter().zip(&matched) {
-        if *count == 0 {
-            bail!(
-                "no kustomization among {} file(s) has an images: entry named {}; add one (name: {}, newTag: {})",
-                files.len(),
-                target.names.join(" or "),
-                target.names[0],
-                target.tag
-            );
-        }
+    let unreferenced: Vec<&Target> = targets
+        .iter()
+        .zip(&matched)
+        .filter(|(_, count)| **count == 0)
+        .map(|(target, _)| target)
+        .collect();
+    // An image named by --image must be referenced; of all configured images, at least one.
+    if let Some(target) = unreferenced
+        .iter()
+        .find(|_| each_required || unreferenced.len() == targets.len())
+    {
+        bail!(
+            "no kustomization among {} file(s) has an images: entry named {}; add one (name: {}, newTag: {})",
+            files.len(),
+            target.names.join(" or "),
+            target.names[0],
+            target.tag
+        );
+    }
+    for target in unreferenced {
+        eprintln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
 }
