@@ -4,8 +4,10 @@
 pub mod build_record;
 pub mod engine;
 pub mod exec;
+pub mod files;
 pub mod flags;
 pub mod image_ref;
+pub mod kustomize;
 pub mod lint;
 pub mod repo;
 pub mod settings;
