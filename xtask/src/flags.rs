@@ -61,6 +61,16 @@ pub struct UpdateImages {
     /// Commit exactly the changed kustomization files: "Update images to sha-abc1234".
     #[arg(long)]
     pub commit: bool,
+
+    /// Check that the tag exists in the primary registry (skopeo, or docker buildx imagetools)
+    /// before anything is written.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Also pin each entry's `digest` to the image's digest in the primary registry (implies
+    /// --verify).
+    #[arg(long)]
+    pub digest: bool,
 }
 
 /// Run every test of the repo: the Rust tests (nextest when installed) and the Python services'

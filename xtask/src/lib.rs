@@ -9,6 +9,7 @@ pub mod flags;
 pub mod image_ref;
 pub mod kustomize;
 pub mod lint;
+pub mod registry;
 pub mod repo;
 pub mod settings;
 pub mod tasks;

@@ -642,3 +642,85 @@ fn push_recorded_login_to_destination_with_registry_token() {
     );
     assert!(!out.stderr.contains("tok-9f8e7d"));
 }
+
+const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
+const KUSTOMIZATION_TEXT: &str = "resources: []\nimages:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-0000000 # deployed\n";
+
+#[test]
+fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missing() {
+    let (f, base) = fixture("update-verify");
+    f.write(KUSTOMIZATION, KUSTOMIZATION_TEXT);
+    f.commit("kustomization");
+    // The tag is that of the last commit touching the context: the first one, not HEAD.
+    let first = format!("sha-{}", &base[..7]);
+    let reference = format!("ghcr.io/dcasati/python-base:{first}");
+    let read = || std::fs::read_to_string(f.root().join(KUSTOMIZATION)).unwrap();
+
+    for flag in ["--verify", "--digest"] {
+        let fake = FakeDocker::new();
+        let out = run_fake(
+            &f,
+            &fake,
+            &["update-images", flag],
+            &[("FAKE_DOCKER_INSPECT", "missing")],
+        );
+        assert_eq!(out.code, 2, "{flag}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("not in the registry: {reference}"))
+                && out.stderr.contains("no file was changed"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(read(), KUSTOMIZATION_TEXT, "{flag} changed a file");
+        let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+        assert_eq!(
+            argv.last().unwrap(),
+            &[
+                "buildx",
+                "imagetools",
+                "inspect",
+                "--format",
+                "{{json .Manifest}}",
+                &reference
+            ]
+        );
+    }
+    // No registry tool at all: exit 2, nothing written.
+    let empty = empty_path();
+    let out = xtask(
+        f.root(),
+        &["update-images", "--verify"],
+        &[],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("skopeo or docker not found"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(read(), KUSTOMIZATION_TEXT);
+
+    let d = digest('9');
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["update-images", "--verify"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(), KUSTOMIZATION_TEXT.replace("sha-0000000", &first));
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["update-images", "--digest"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = read();
+    assert!(text.contains(&format!("newTag: {first}")), "{text}");
+    assert!(text.contains(&format!("digest: {d}")), "{text}");
+}

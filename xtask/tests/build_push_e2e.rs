@@ -84,6 +84,12 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         &which::which("busybox").unwrap(),
         &format!("{CONTEXT}/busybox"),
     );
+    let kustomization = "k8s-apps/iot-stack/kustomization.yaml";
+    let deployed = format!(
+        "resources: []\nimages:\n  - name: {}/homelab/python-base\n    newTag: sha-0000000\n",
+        primary.addr()
+    );
+    f.write(kustomization, &deployed);
     let id = f.commit("base image");
     let tag = format!("sha-{}", &id[..7]);
     let reference = format!("{}/homelab/python-base:{tag}", primary.addr());
@@ -156,6 +162,22 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         digest
     );
 
+    // update-images --verify and --digest read the real registry.
+    let read = || std::fs::read_to_string(f.root().join(kustomization)).unwrap();
+    let out = run(&f, &podman, &["update-images", "--verify"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(), deployed.replace("sha-0000000", &tag));
+    let out = run(&f, &podman, &["update-images", "--digest"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        read(),
+        format!(
+            "{}    digest: {digest}\n",
+            deployed.replace("sha-0000000", &tag)
+        )
+    );
+    std::fs::write(f.root().join(kustomization), &deployed).unwrap();
+
     // --skip-existing: the tag is there, so no build, in under a second.
     let out = run(
         &f,
@@ -195,6 +217,22 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         out.stderr
     );
     assert!(!out.stderr.contains("podman build"));
+    // A tag that was never pushed: exit 2 and no file changed, for --verify and --digest.
+    let docs = f.commit("a commit that was never built");
+    for flag in ["--verify", "--digest"] {
+        let out = run(&f, &podman, &["update-images", flag, &docs]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(
+            out.stderr.contains(&format!(
+                "not in the registry: {}/homelab/python-base:sha-{}",
+                primary.addr(),
+                &docs[..7]
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(read(), deployed, "{flag} changed the kustomization");
+    }
     f.write(&format!("{CONTEXT}/VERSION"), "2\n");
     let changed = f.commit("context");
     let args = [

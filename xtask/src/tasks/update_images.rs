@@ -40,7 +40,10 @@ pub struct Change {
 
 pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let repo = Repo::open(&ctx.root)?;
-    let targets = targets(flags, &ctx.settings, &repo)?;
+    let mut targets = targets(flags, &ctx.settings, &repo)?;
+    if flags.verify || flags.digest {
+        check_registry(&mut targets, &ctx.settings, flags.digest)?;
+    }
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
     let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
@@ -113,6 +116,29 @@ pub fn targets(
         });
     }
     Ok(targets)
+}
+
+/// `--verify` / `--digest`: every target's tag must be in the primary registry; with `--digest`
+/// its digest is pinned too. Runs before any file is planned or written.
+fn check_registry(targets: &mut [Target], settings: &Settings, pin: bool) -> Result<()> {
+    let runner = crate::exec::Runner::new(false)?;
+    let tool = crate::registry::read_tool(flags::EngineChoice::Auto, &runner)?;
+    let refs: Vec<_> = targets
+        .iter()
+        .map(|t| settings.primary_ref(&t.image).with_tag(&t.tag))
+        .collect();
+    let digests = crate::registry::require_digests(&runner, tool, &refs)
+        .map_err(|e| anyhow::anyhow!("{e:#}\nno file was changed"))?;
+    for (target, digest) in targets.iter_mut().zip(digests) {
+        eprintln!(
+            "verified: {}/{}:{} is {digest}",
+            settings.registry, target.image, target.tag
+        );
+        if pin {
+            target.digest = Some(digest);
+        }
+    }
+    Ok(())
 }
 
 /// Configured short names selected by `--image` (short or full names); all when none is given.
@@ -280,6 +306,9 @@ fn fix_command(flags: &flags::UpdateImages) -> String {
     }
     for i in &flags.image {
         cmd.push_str(&format!(" --image {i}"));
+    }
+    if flags.digest {
+        cmd.push_str(" --digest");
     }
     cmd
 }

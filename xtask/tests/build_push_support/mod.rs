@@ -203,12 +203,21 @@ impl FakeDocker {
         let docker = bin.path().join("docker");
         std::fs::write(&docker, FAKE_DOCKER).unwrap();
         std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Only the utilities the stand-in uses: no podman or skopeo can be picked instead.
+        for util in ["ls", "grep", "mkdir", "env", "cat", "cp", "cut", "touch"] {
+            let real = ["/usr/bin", "/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(util))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{util} is needed by the docker stand-in"));
+            std::os::unix::fs::symlink(real, bin.path().join(util)).unwrap();
+        }
         FakeDocker { bin, record }
     }
 
-    /// PATH with the stand-in first, then the system folders (for sh, ls, cp...).
+    /// PATH holding the stand-in and its utilities, and nothing else.
     pub fn path(&self) -> String {
-        format!("{}:/usr/bin:/bin", self.bin.path().display())
+        self.bin.path().display().to_string()
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
