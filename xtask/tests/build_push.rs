@@ -724,3 +724,81 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
     assert!(text.contains(&format!("newTag: {first}")), "{text}");
     assert!(text.contains(&format!("digest: {d}")), "{text}");
 }
+
+#[test]
+fn build_base_recorded_dry_run_prints_the_plan_and_runs_nothing() {
+    let (f, id) = fixture("docker-dry-run");
+    let fake = FakeDocker::new();
+    let out = run_fake(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"
+        )) && out.stderr.contains(&format!(
+            "--tag ghcr.io/dcasati/python-base:sha-{}",
+            &id[..7]
+        )),
+        "{}",
+        out.stderr
+    );
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(argv, [["buildx", "version"]]);
+    assert!(out.stdout.is_empty());
+    assert!(f.record().is_none());
+}
+
+#[test]
+fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
+    let (f, id) = fixture("docker-push-local");
+    let tag = format!("sha-{}", &id[..7]);
+    let d = digest('4');
+    let fake = FakeDocker::new();
+    let args = ["build-base", "--load", "--platform", "linux/amd64"];
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(f.record().unwrap()["pushed"], false);
+
+    let fake = FakeDocker::new();
+    let args = ["push", "--to", "127.0.0.1:5001/homelab"];
+    let out = run_fake(
+        &f,
+        &fake,
+        &args,
+        &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let dest = format!("127.0.0.1:5001/homelab/python-base:{tag}");
+    assert_eq!(out.stdout, format!("{dest}@{d}\n"));
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    let source = format!("ghcr.io/dcasati/python-base:{tag}");
+    assert_eq!(argv[1], ["tag", &source, &dest]);
+    assert_eq!(argv[2], ["push", &dest]);
+    assert_eq!(
+        argv[3],
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoDigests}}",
+            &dest
+        ]
+    );
+    assert_eq!(argv[4].last().unwrap(), &dest);
+
+    // The registry holds another digest than docker pushed: exit 2.
+    let fake = FakeDocker::new();
+    let other = digest('5');
+    let out = run_fake(
+        &f,
+        &fake,
+        &args,
+        &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &other)],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{dest} has digest {other} after the push")),
+        "{}",
+        out.stderr
+    );
+}

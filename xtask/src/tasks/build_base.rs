@@ -102,7 +102,6 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
 
     let runner = Runner::new(flags.dry_run)?;
     let engine = select_engine(flags.engine, &runner)?;
-    let tool = registry_tool(engine)?;
     if flags.login {
         // podman's login also serves skopeo: they share the containers auth file.
         let login_tool = match engine {
@@ -112,7 +111,7 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         runner.run_to_stderr(&login_cmd(&ctx.settings, login_tool, &reference, insecure)?)?;
     }
     if flags.skip_existing
-        && let Some(digest) = remote_digest(&runner, tool, &reference, insecure)?
+        && let Some(digest) = remote_digest(&runner, registry_tool(engine)?, &reference, insecure)?
     {
         eprintln!("skipped: {reference} is already in the registry");
         println!("{reference}@{digest}");

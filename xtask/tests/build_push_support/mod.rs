@@ -155,7 +155,8 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str
 /// `--password-stdin`, `stdin`. It answers `buildx version`; `buildx build` writes
 /// `{"containerimage.digest": $FAKE_DOCKER_DIGEST}` to the `--metadata-file` and copies the
 /// context's Dockerfile, or exits 1 when `FAKE_DOCKER_FAIL=build`; `imagetools inspect` answers
-/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found).
+/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found); `image inspect` answers
+/// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`.
 pub const FAKE_DOCKER: &str = r#"#!/bin/sh
 rec="$FAKE_DOCKER_RECORD"
 n=$(ls "$rec" | grep -c '^[0-9]')
@@ -184,6 +185,10 @@ case "$1 $2 $3" in
   eval "ref=\${$#}"
   if [ -z "$d" ] || [ "$d" = missing ]; then echo "ERROR: $ref: not found" >&2; exit 1; fi
   printf '{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"%s","size":1}\n' "$d"
+  exit 0 ;;
+"image inspect"*)
+  eval "ref=\${$#}"
+  printf '["%s@%s"]\n' "${ref%:*}" "$FAKE_DOCKER_DIGEST"
   exit 0 ;;
 esac
 exit 0
