@@ -97,6 +97,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     // build-base --push: both platforms, in the primary registry, with the printed digest.
     let out = run(&f, &podman, &["build-base", "--engine", "podman", "--push"]);
     assert_eq!(out.code, 0, "{out:?}");
+    eprintln!("build-base --push (2 platforms) took {:?}", out.elapsed);
     let (printed_ref, digest) = out.stdout.trim().split_once('@').expect("ref@digest");
     assert_eq!(printed_ref, reference);
     let raw: serde_json::Value = serde_json::from_str(&skopeo(&["--raw"], &reference)).unwrap();
@@ -155,6 +156,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
+    eprintln!("push --mirror took {:?}", out.elapsed);
     let mirrored = format!("{}/homelab/python-base:{tag}", backup.addr());
     assert_eq!(out.stdout.trim(), format!("{mirrored}@{digest}"));
     assert_eq!(
