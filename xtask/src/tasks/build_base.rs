@@ -41,12 +41,7 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         (_, true) => Output::Load,
         _ => Output::Keep,
     };
-    if output == Output::Load && platforms.len() != 1 {
-        bail!(
-            "--load needs exactly one platform (got {}): pass --platform linux/amd64, or use --push",
-            platforms.join(",")
-        );
-    }
+    engine::check_output(output, &platforms)?;
 
     let repo = Repo::open(&ctx.root)?;
     let head = repo.head()?;
