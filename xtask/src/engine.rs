@@ -123,14 +123,20 @@ pub fn validate_platform(p: &str) -> Result<()> {
     Ok(())
 }
 
-/// The commands that build (and push) the image, in order.
-pub fn build(engine: Engine, spec: &BuildSpec) -> Result<Vec<Cmd>> {
-    if spec.output == Output::Load && spec.platforms.len() != 1 {
+/// `--load` puts one image in the local store, so it takes exactly one platform.
+pub fn check_output(output: Output, platforms: &[String]) -> Result<()> {
+    if output == Output::Load && platforms.len() != 1 {
         bail!(
             "--load needs exactly one platform (got {}): pass --platform linux/amd64, or use --push",
-            spec.platforms.join(",")
+            platforms.join(",")
         );
     }
+    Ok(())
+}
+
+/// The commands that build (and push) the image, in order.
+pub fn build(engine: Engine, spec: &BuildSpec) -> Result<Vec<Cmd>> {
+    check_output(spec.output, &spec.platforms)?;
     match engine {
         Engine::Docker => Ok(vec![docker_build(spec)]),
         Engine::Podman => podman_build(spec),

@@ -63,6 +63,16 @@ pub struct UpdateImages {
     /// Commit exactly the changed kustomization files: "Update images to sha-abc1234".
     #[arg(long)]
     pub commit: bool,
+
+    /// Check that the tag exists in the primary registry (skopeo, or docker buildx imagetools)
+    /// before anything is written.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Also pin each entry's `digest` to the image's digest in the primary registry (implies
+    /// --verify).
+    #[arg(long)]
+    pub digest: bool,
 }
 
 /// Run every test of the repo: the Rust tests (nextest when installed) and the Python services'
@@ -126,8 +136,8 @@ pub struct BuildBase {
     #[arg(long)]
     pub load: bool,
 
-    /// Build only if the context changed between BASE (default: the merge-base with the default
-    /// branch, else HEAD~1) and the commit.
+    /// Build only if the context changed between BASE (default: the merge-base with main or
+    /// master, else the commit's parent) and the commit; else say why and exit 0.
     #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "")]
     pub if_changed: Option<String>,
 
@@ -157,7 +167,8 @@ pub struct BuildBase {
 /// that the destination's digest equals the source's.
 #[derive(Debug, Args)]
 pub struct Push {
-    /// Which engine: docker (buildx imagetools) or podman (with skopeo).
+    /// docker (buildx imagetools, docker push) or podman (podman manifest push, skopeo copy).
+    /// With auto, --mirror uses skopeo when installed, else docker buildx.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
 

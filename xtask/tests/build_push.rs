@@ -405,6 +405,33 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
     assert!(!build.argv.contains(&"--push".to_string()));
     assert_eq!(f.record().unwrap()["registry"], "127.0.0.1:5000/homelab");
 
+    // Another registry is never insecure, unless --insecure-registry says so.
+    for (insecure, want) in [
+        (false, "--push"),
+        (true, "type=image,push=true,registry.insecure=true"),
+    ] {
+        let fake = FakeDocker::new();
+        let mut args = vec![
+            "build-base",
+            "--push",
+            "--registry",
+            "registry.lan:5000/homelab",
+        ];
+        if insecure {
+            args.push("--insecure-registry");
+        }
+        let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let build = &fake.calls()[1];
+        assert!(build.argv.contains(&want.to_string()), "{:?}", build.argv);
+        assert_eq!(
+            build.argv.iter().any(|a| a.contains("insecure")),
+            insecure,
+            "{:?}",
+            build.argv
+        );
+    }
+
     let fake = FakeDocker::new();
     let args = [
         "build-base",
@@ -614,4 +641,164 @@ fn push_recorded_login_to_destination_with_registry_token() {
             .all(|c| !c.argv.iter().any(|a| a.contains("tok-9f8e7d")))
     );
     assert!(!out.stderr.contains("tok-9f8e7d"));
+}
+
+const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
+const KUSTOMIZATION_TEXT: &str = "resources: []\nimages:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-0000000 # deployed\n";
+
+#[test]
+fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missing() {
+    let (f, base) = fixture("update-verify");
+    f.write(KUSTOMIZATION, KUSTOMIZATION_TEXT);
+    f.commit("kustomization");
+    // The tag is that of the last commit touching the context: the first one, not HEAD.
+    let first = format!("sha-{}", &base[..7]);
+    let reference = format!("ghcr.io/dcasati/python-base:{first}");
+    let read = || std::fs::read_to_string(f.root().join(KUSTOMIZATION)).unwrap();
+
+    for flag in ["--verify", "--digest"] {
+        let fake = FakeDocker::new();
+        let out = run_fake(
+            &f,
+            &fake,
+            &["update-images", flag],
+            &[("FAKE_DOCKER_INSPECT", "missing")],
+        );
+        assert_eq!(out.code, 2, "{flag}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("not in the registry: {reference}"))
+                && out.stderr.contains("no file was changed"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(read(), KUSTOMIZATION_TEXT, "{flag} changed a file");
+        let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+        assert_eq!(
+            argv.last().unwrap(),
+            &[
+                "buildx",
+                "imagetools",
+                "inspect",
+                "--format",
+                "{{json .Manifest}}",
+                &reference
+            ]
+        );
+    }
+    // No registry tool at all: exit 2, nothing written.
+    let empty = empty_path();
+    let out = xtask(
+        f.root(),
+        &["update-images", "--verify"],
+        &[],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("skopeo or docker not found"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(read(), KUSTOMIZATION_TEXT);
+
+    let d = digest('9');
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["update-images", "--verify"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(), KUSTOMIZATION_TEXT.replace("sha-0000000", &first));
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["update-images", "--digest"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = read();
+    assert!(text.contains(&format!("newTag: {first}")), "{text}");
+    assert!(text.contains(&format!("digest: {d}")), "{text}");
+}
+
+#[test]
+fn build_base_recorded_dry_run_prints_the_plan_and_runs_nothing() {
+    let (f, id) = fixture("docker-dry-run");
+    let fake = FakeDocker::new();
+    let out = run_fake(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"
+        )) && out.stderr.contains(&format!(
+            "--tag ghcr.io/dcasati/python-base:sha-{}",
+            &id[..7]
+        )),
+        "{}",
+        out.stderr
+    );
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(argv, [["buildx", "version"]]);
+    assert!(out.stdout.is_empty());
+    assert!(f.record().is_none());
+}
+
+#[test]
+fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
+    let (f, id) = fixture("docker-push-local");
+    let tag = format!("sha-{}", &id[..7]);
+    let d = digest('4');
+    let fake = FakeDocker::new();
+    let args = ["build-base", "--load", "--platform", "linux/amd64"];
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(f.record().unwrap()["pushed"], false);
+
+    let fake = FakeDocker::new();
+    let args = ["push", "--to", "127.0.0.1:5001/homelab"];
+    let out = run_fake(
+        &f,
+        &fake,
+        &args,
+        &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let dest = format!("127.0.0.1:5001/homelab/python-base:{tag}");
+    assert_eq!(out.stdout, format!("{dest}@{d}\n"));
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    let source = format!("ghcr.io/dcasati/python-base:{tag}");
+    assert_eq!(argv[1], ["tag", &source, &dest]);
+    assert_eq!(argv[2], ["push", &dest]);
+    assert_eq!(
+        argv[3],
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoDigests}}",
+            &dest
+        ]
+    );
+    assert_eq!(argv[4].last().unwrap(), &dest);
+
+    // The registry holds another digest than docker pushed: exit 2.
+    let fake = FakeDocker::new();
+    let other = digest('5');
+    let out = run_fake(
+        &f,
+        &fake,
+        &args,
+        &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &other)],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{dest} has digest {other} after the push")),
+        "{}",
+        out.stderr
+    );
 }

@@ -84,6 +84,12 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         &which::which("busybox").unwrap(),
         &format!("{CONTEXT}/busybox"),
     );
+    let kustomization = "k8s-apps/iot-stack/kustomization.yaml";
+    let deployed = format!(
+        "resources: []\nimages:\n  - name: {}/homelab/python-base\n    newTag: sha-0000000\n",
+        primary.addr()
+    );
+    f.write(kustomization, &deployed);
     let id = f.commit("base image");
     let tag = format!("sha-{}", &id[..7]);
     let reference = format!("{}/homelab/python-base:{tag}", primary.addr());
@@ -91,6 +97,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     // build-base --push: both platforms, in the primary registry, with the printed digest.
     let out = run(&f, &podman, &["build-base", "--engine", "podman", "--push"]);
     assert_eq!(out.code, 0, "{out:?}");
+    eprintln!("build-base --push (2 platforms) took {:?}", out.elapsed);
     let (printed_ref, digest) = out.stdout.trim().split_once('@').expect("ref@digest");
     assert_eq!(printed_ref, reference);
     let raw: serde_json::Value = serde_json::from_str(&skopeo(&["--raw"], &reference)).unwrap();
@@ -149,12 +156,29 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
+    eprintln!("push --mirror took {:?}", out.elapsed);
     let mirrored = format!("{}/homelab/python-base:{tag}", backup.addr());
     assert_eq!(out.stdout.trim(), format!("{mirrored}@{digest}"));
     assert_eq!(
         skopeo(&["--format", "{{.Digest}}"], &mirrored).trim(),
         digest
     );
+
+    // update-images --verify and --digest read the real registry.
+    let read = || std::fs::read_to_string(f.root().join(kustomization)).unwrap();
+    let out = run(&f, &podman, &["update-images", "--verify"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(), deployed.replace("sha-0000000", &tag));
+    let out = run(&f, &podman, &["update-images", "--digest"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        read(),
+        format!(
+            "{}    digest: {digest}\n",
+            deployed.replace("sha-0000000", &tag)
+        )
+    );
+    std::fs::write(f.root().join(kustomization), &deployed).unwrap();
 
     // --skip-existing: the tag is there, so no build, in under a second.
     let out = run(
@@ -195,6 +219,22 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         out.stderr
     );
     assert!(!out.stderr.contains("podman build"));
+    // A tag that was never pushed: exit 2 and no file changed, for --verify and --digest.
+    let docs = f.commit("a commit that was never built");
+    for flag in ["--verify", "--digest"] {
+        let out = run(&f, &podman, &["update-images", flag, &docs]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(
+            out.stderr.contains(&format!(
+                "not in the registry: {}/homelab/python-base:sha-{}",
+                primary.addr(),
+                &docs[..7]
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(read(), deployed, "{flag} changed the kustomization");
+    }
     f.write(&format!("{CONTEXT}/VERSION"), "2\n");
     let changed = f.commit("context");
     let args = [
@@ -222,6 +262,23 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         )
     );
     assert_eq!(f.record().unwrap()["pushed"], false);
+
+    // push (no --mirror): the local manifest list named by the record goes to the backup.
+    let backup_registry = format!("{}/homelab", backup.addr());
+    let out = run(
+        &f,
+        &podman,
+        &["push", "--engine", "podman", "--to", &backup_registry],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let pushed = format!("{backup_registry}/python-base:sha-{}", &changed[..7]);
+    let (printed, pushed_digest) = out.stdout.trim().split_once('@').unwrap();
+    assert_eq!(printed, pushed);
+    assert_eq!(
+        skopeo(&["--format", "{{.Digest}}"], &pushed).trim(),
+        pushed_digest
+    );
+    assert!(out.stderr.contains("verified:"), "{}", out.stderr);
 
     // The registry is down: a clear error, exit 2, and no record claims a push.
     primary.stop();

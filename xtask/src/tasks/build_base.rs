@@ -7,12 +7,11 @@
 
 use crate::build_record::BuildRecord;
 use crate::engine::{self, BuildSpec, CacheChoice, Engine, Output, RegistryTool};
-use crate::exec::{Cmd, Runner, Secret};
-use crate::flags::{self, EngineChoice};
+use crate::exec::Runner;
+use crate::flags;
 use crate::image_ref::ImageRef;
+use crate::registry::{login_cmd, registry_tool, remote_digest, select_engine};
 use crate::repo::{Commit, Repo};
-use crate::settings::Settings;
-use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -42,12 +41,7 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         (_, true) => Output::Load,
         _ => Output::Keep,
     };
-    if output == Output::Load && platforms.len() != 1 {
-        bail!(
-            "--load needs exactly one platform (got {}): pass --platform linux/amd64, or use --push",
-            platforms.join(",")
-        );
-    }
+    engine::check_output(output, &platforms)?;
 
     let repo = Repo::open(&ctx.root)?;
     let head = repo.head()?;
@@ -103,12 +97,16 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
 
     let runner = Runner::new(flags.dry_run)?;
     let engine = select_engine(flags.engine, &runner)?;
-    let tool = registry_tool(engine)?;
     if flags.login {
-        runner.run_to_stderr(&login_cmd(&ctx.settings, tool, &reference, insecure)?)?;
+        // podman's login also serves skopeo: they share the containers auth file.
+        let login_tool = match engine {
+            Engine::Docker => RegistryTool::Docker,
+            Engine::Podman => RegistryTool::Podman,
+        };
+        runner.run_to_stderr(&login_cmd(&ctx.settings, login_tool, &reference, insecure)?)?;
     }
     if flags.skip_existing
-        && let Some(digest) = remote_digest(&runner, tool, &reference, insecure)?
+        && let Some(digest) = remote_digest(&runner, registry_tool(engine)?, &reference, insecure)?
     {
         eprintln!("skipped: {reference} is already in the registry");
         println!("{reference}@{digest}");
@@ -268,93 +266,6 @@ fn if_changed_base(repo: &Repo, base: &str, commit: &Commit) -> Result<(Option<C
         Some(parent) => Ok((Some(parent), "the parent commit".into())),
         None => Ok((None, "a root commit has nothing to compare with".into())),
     }
-}
-
-/// `auto` picks docker when `docker buildx version` works, else podman.
-pub(crate) fn select_engine(choice: EngineChoice, runner: &Runner) -> Result<Engine> {
-    let buildx = || {
-        tools::find(DOCKER).is_some()
-            && runner
-                .output(&engine::docker_buildx_version())
-                .is_ok_and(|o| o.success())
-    };
-    match choice {
-        EngineChoice::Docker => {
-            tools::require(DOCKER)?;
-            if !buildx() {
-                bail!(
-                    "`docker buildx version` failed: docker has no buildx plugin\n  docker: {}",
-                    DOCKER.hint
-                );
-            }
-            Ok(Engine::Docker)
-        }
-        EngineChoice::Podman => {
-            tools::require(PODMAN)?;
-            Ok(Engine::Podman)
-        }
-        EngineChoice::Auto if buildx() => Ok(Engine::Docker),
-        EngineChoice::Auto if tools::find(PODMAN).is_some() => Ok(Engine::Podman),
-        EngineChoice::Auto => Err(tools::missing(&[DOCKER, PODMAN])
-            .context("no build engine: docker with buildx, or podman, is needed")),
-    }
-}
-
-/// docker reads registries with `buildx imagetools`; podman's partner for that is skopeo.
-pub(crate) fn registry_tool(engine: Engine) -> Result<RegistryTool> {
-    match engine {
-        Engine::Docker => Ok(RegistryTool::Docker),
-        Engine::Podman => {
-            tools::require(SKOPEO)?;
-            Ok(RegistryTool::Skopeo)
-        }
-    }
-}
-
-/// The digest of `reference` in its registry; `None` when the tag does not exist. An unreachable
-/// registry is an error, not a missing tag.
-pub(crate) fn remote_digest(
-    runner: &Runner,
-    tool: RegistryTool,
-    reference: &ImageRef,
-    insecure: bool,
-) -> Result<Option<String>> {
-    let cmd = engine::inspect_digest(tool, reference, insecure);
-    let out = runner.output(&cmd)?;
-    if out.success() {
-        return engine::parse_inspect_digest(tool, &out.stdout)
-            .map(Some)
-            .with_context(|| format!("`{cmd}`"));
-    }
-    if engine::is_not_found(&out.stderr) {
-        return Ok(None);
-    }
-    bail!(
-        "cannot read {reference} from its registry: `{cmd}` failed:\n{}",
-        cmd.redact(out.stderr.trim_end())
-    )
-}
-
-/// `<tool> login HOST -u USER --password-stdin` for the registry of `reference`.
-pub(crate) fn login_cmd(
-    settings: &Settings,
-    tool: RegistryTool,
-    reference: &ImageRef,
-    insecure: bool,
-) -> Result<Cmd> {
-    let host = reference.registry.as_deref().unwrap_or("docker.io");
-    let variable = engine::token_variable(reference.host().unwrap_or(host));
-    let token = Secret::from_env(variable)
-        .with_context(|| format!("--login to {host} needs the token in {variable}"))?;
-    let user = env("GITHUB_ACTOR")
-        .or_else(|| settings.registry_user.clone())
-        .with_context(|| {
-            format!(
-                "--login to {host} needs a user: set GITHUB_ACTOR, XTASK_REGISTRY_USER or \
-                 registry-user in [workspace.metadata.xtask]"
-            )
-        })?;
-    Ok(engine::login(tool, host, &user, token, insecure))
 }
 
 /// The OCI labels: revision, source (when known), created, title, version.

@@ -3,14 +3,13 @@
 //! `docker buildx imagetools create`, pulling nothing). Either way it then reads the
 //! destination's digest and fails unless it equals the source's.
 
-use super::build_base::{login_cmd, registry_tool, remote_digest, select_engine};
 use crate::build_record::BuildRecord;
 use crate::engine::{self, Engine, RegistryTool};
 use crate::exec::Runner;
-use crate::flags::{self, EngineChoice};
+use crate::flags;
 use crate::image_ref::ImageRef;
+use crate::registry::{login_cmd, read_tool, registry_tool, remote_digest, select_engine};
 use crate::repo::Repo;
-use crate::tools::{self, DOCKER, SKOPEO};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 
@@ -56,7 +55,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
         if source == dest {
             bail!("--mirror from {source_registry} to itself: pass --to");
         }
-        let tool = mirror_tool(flags.engine, &runner)?;
+        let tool = read_tool(flags.engine, &runner)?;
         if flags.login {
             runner.run_to_stderr(&login_cmd(&ctx.settings, tool, &dest, insecure(&dest))?)?;
         }
@@ -137,26 +136,5 @@ fn finish(
         }
         Some(got) => bail!("{dest} has digest {got} after the push, but the source is {want}"),
         None => bail!("{dest} is not in the registry after the push"),
-    }
-}
-
-/// Registry to registry copies: skopeo (with podman or auto, when installed), else docker
-/// buildx imagetools.
-fn mirror_tool(choice: EngineChoice, runner: &Runner) -> Result<RegistryTool> {
-    match choice {
-        EngineChoice::Podman => {
-            tools::require(SKOPEO)?;
-            Ok(RegistryTool::Skopeo)
-        }
-        EngineChoice::Docker => {
-            select_engine(EngineChoice::Docker, runner)?;
-            Ok(RegistryTool::Docker)
-        }
-        EngineChoice::Auto if tools::find(SKOPEO).is_some() => Ok(RegistryTool::Skopeo),
-        EngineChoice::Auto => match select_engine(EngineChoice::Docker, runner) {
-            Ok(_) => Ok(RegistryTool::Docker),
-            Err(_) => Err(tools::missing(&[SKOPEO, DOCKER])
-                .context("--mirror needs skopeo, or docker with buildx")),
-        },
     }
 }

@@ -155,7 +155,8 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str
 /// `--password-stdin`, `stdin`. It answers `buildx version`; `buildx build` writes
 /// `{"containerimage.digest": $FAKE_DOCKER_DIGEST}` to the `--metadata-file` and copies the
 /// context's Dockerfile, or exits 1 when `FAKE_DOCKER_FAIL=build`; `imagetools inspect` answers
-/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found).
+/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found); `image inspect` answers
+/// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`.
 pub const FAKE_DOCKER: &str = r#"#!/bin/sh
 rec="$FAKE_DOCKER_RECORD"
 n=$(ls "$rec" | grep -c '^[0-9]')
@@ -185,6 +186,10 @@ case "$1 $2 $3" in
   if [ -z "$d" ] || [ "$d" = missing ]; then echo "ERROR: $ref: not found" >&2; exit 1; fi
   printf '{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"%s","size":1}\n' "$d"
   exit 0 ;;
+"image inspect"*)
+  eval "ref=\${$#}"
+  printf '["%s@%s"]\n' "${ref%:*}" "$FAKE_DOCKER_DIGEST"
+  exit 0 ;;
 esac
 exit 0
 "#;
@@ -203,12 +208,21 @@ impl FakeDocker {
         let docker = bin.path().join("docker");
         std::fs::write(&docker, FAKE_DOCKER).unwrap();
         std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Only the utilities the stand-in uses: no podman or skopeo can be picked instead.
+        for util in ["ls", "grep", "mkdir", "env", "cat", "cp", "cut", "touch"] {
+            let real = ["/usr/bin", "/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(util))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{util} is needed by the docker stand-in"));
+            std::os::unix::fs::symlink(real, bin.path().join(util)).unwrap();
+        }
         FakeDocker { bin, record }
     }
 
-    /// PATH with the stand-in first, then the system folders (for sh, ls, cp...).
+    /// PATH holding the stand-in and its utilities, and nothing else.
     pub fn path(&self) -> String {
-        format!("{}:/usr/bin:/bin", self.bin.path().display())
+        self.bin.path().display().to_string()
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
