@@ -7,15 +7,14 @@
 //! references, `COSIGN_PASSWORD`); cosign's output is captured and redacted before it is shown.
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
-use super::build_base::remote_digest;
 use crate::build_record::BuildRecord;
 use crate::cosign::{self, Identity, Key};
-use crate::engine::RegistryTool;
 use crate::exec::{Runner, Secret};
-use crate::flags;
+use crate::flags::{self, EngineChoice};
 use crate::image_ref::{ImageRef, is_digest};
+use crate::registry::{read_tool, remote_digest};
 use crate::repo::Repo;
-use crate::tools::{self, COSIGN, DOCKER, SKOPEO};
+use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -120,8 +119,13 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
         let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
         let tagged = name.with_tag(&tag);
         let insecure = tagged.is_loopback() || flags.insecure_registry;
-        let digest = remote_digest(runner, registry_tool()?, &tagged, insecure)?
-            .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
+        let digest = remote_digest(
+            runner,
+            read_tool(EngineChoice::Auto, runner)?,
+            &tagged,
+            insecure,
+        )?
+        .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
         return Ok(name.with_digest(&digest));
     }
     match record {
@@ -150,17 +154,6 @@ fn checked_digest(d: &str) -> Result<String> {
         bail!("--digest {d}: not a digest (sha256: and 64 lowercase hex digits)");
     }
     Ok(d.to_string())
-}
-
-/// skopeo when installed, else docker, reads the tag's digest for `--sha`.
-fn registry_tool() -> Result<RegistryTool> {
-    if tools::find(SKOPEO).is_some() {
-        Ok(RegistryTool::Skopeo)
-    } else if tools::find(DOCKER).is_some() {
-        Ok(RegistryTool::Docker)
-    } else {
-        Err(tools::missing(&[SKOPEO, DOCKER]).context("--sha reads the tag's digest"))
-    }
 }
 
 /// `--key`, else `env://COSIGN_PRIVATE_KEY` (sign) / `env://COSIGN_PUBLIC_KEY` (verify) when
