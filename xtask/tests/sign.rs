@@ -346,7 +346,7 @@ fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
 }
 
 #[test]
-fn sign_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
+fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
@@ -389,7 +389,7 @@ fn sign_without_cosign_exits_2_with_the_install_hint() {
 }
 
 #[test]
-fn sign_bad_input_exits_2_naming_what_is_wrong() {
+fn sign_recorded_bad_input_exits_2_without_running_cosign() {
     let repo = Fixture::new();
     let cosign = StandIn::new(&["cosign"]);
     let run = |args: &[&str]| xtask(repo.root(), args, &cosign.env(&[]), Some(&cosign.path()));

@@ -83,7 +83,7 @@ fn json(out: &Outcome) -> serde_json::Value {
 }
 
 #[test]
-fn trivy_scan_bad_input_exits_2() {
+fn trivy_scan_recorded_bad_input_exits_2_without_running_trivy() {
     let repo = Fixture::new();
     let trivy = StandIn::new(&["trivy"]);
     let run = |args: &[&str]| xtask(repo.root(), args, &trivy.env(&[]), Some(&trivy.path()));
@@ -251,6 +251,29 @@ fn trivy_scan_recorded_loopback_image_is_insecure_and_sha_names_the_tag() {
             "--insecure",
             &format!("127.0.0.1:5000/homelab/python-base:sha-{}", &commit[..7])
         ]
+    );
+}
+
+#[test]
+fn trivy_scan_recorded_unpushed_build_is_scanned_by_its_local_tag() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), false);
+    let trivy = StandIn::new(&["trivy"]);
+    let out = xtask(
+        repo.root(),
+        &["trivy-scan", "--image"],
+        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        trivy.argv(1).last().unwrap(),
+        "ghcr.io/dcasati/python-base:sha-abc1234"
+    );
+    assert!(
+        out.stderr.contains("built but not pushed"),
+        "{}",
+        out.stderr
     );
 }
 

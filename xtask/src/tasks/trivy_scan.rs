@@ -154,8 +154,8 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
     })
 }
 
-/// `--image REF`, else the build record's image by digest (by tag when the record has none),
-/// else `--sha`'s tag.
+/// `--image REF`, else `--sha`'s tag, else the build record's image: by digest once pushed, by
+/// tag (the local image) before.
 fn image_ref(given: Option<&str>, flags: &flags::TrivyScan, ctx: &Ctx) -> Result<ImageRef> {
     if let Some(given) = given {
         return ImageRef::parse(given)
@@ -178,12 +178,14 @@ fn image_ref(given: Option<&str>, flags: &flags::TrivyScan, ctx: &Ctx) -> Result
     match record {
         Some(BuildRecord {
             digest: Some(digest),
+            pushed,
+            registry: built_in,
             ..
-        }) => Ok(name.with_digest(&digest)),
+        }) if pushed || built_in != registry => Ok(name.with_digest(&digest)),
         Some(record) => {
             eprintln!(
-                "note: the build record of {} has no digest (not pushed): scanning by tag",
-                image.name
+                "note: {} was built but not pushed: scanning the local image by its tag",
+                record.reference()
             );
             Ok(name.with_tag(&record.tag))
         }
