@@ -65,12 +65,19 @@ fn sign_recorded_keyless_passes_no_key_and_no_secret() {
     let out = xtask(
         repo.root(),
         &["sign"],
-        &cosign.env(&[]),
+        &cosign.env(&[("FAKE_STDOUT", "Generating ephemeral keys...")]),
         Some(&cosign.path()),
     );
     assert_eq!(out.code, 0, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
     assert_eq!(cosign.argv(1), ["sign", "--yes", &reference]);
+    // Streamed, with cosign's stdout kept off ours: stdout is only the signed reference.
+    assert_eq!(out.stdout, format!("{reference}\n"));
+    assert!(
+        out.stderr.contains("Generating ephemeral keys..."),
+        "{}",
+        out.stderr
+    );
     assert_eq!(cosign.env_of(1, "COSIGN_PRIVATE_KEY"), None);
     assert_eq!(cosign.env_of(1, "COSIGN_PASSWORD"), None);
 }

@@ -4,7 +4,8 @@
 //! cosign runs.
 //!
 //! The key and its password reach cosign only through its environment (`env://` key
-//! references, `COSIGN_PASSWORD`); cosign's output is captured and redacted before it is shown.
+//! references, `COSIGN_PASSWORD`); cosign's output is then captured and redacted before it is
+//! shown. Keyless signing, which involves no secret of ours, streams (it may print a login URL).
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
 use crate::build_record::BuildRecord;
@@ -40,6 +41,14 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
         return Ok(Status::Clean);
     }
     tools::require(COSIGN)?;
+    if key == Key::Keyless && !flags.verify {
+        // Interactive keyless signing prints a login URL and waits: stream it. No secret of
+        // ours is involved.
+        runner.run_to_stderr(&cmd)?;
+        eprintln!("signed: {reference}");
+        println!("{reference}");
+        return Ok(Status::Clean);
+    }
     eprintln!("+ {cmd}");
     let out = runner.output(&cmd)?;
     let stderr = cmd.redact(out.stderr.trim_end());
@@ -185,7 +194,10 @@ fn secrets(key: &Key, verify: bool) -> Result<Vec<Secret>> {
                 .with_context(|| format!("--key env://{var}: the variable {var} is not set"))?,
         );
     }
-    if !verify && let Some(password) = Secret::from_env("COSIGN_PASSWORD") {
+    if !verify
+        && *key != Key::Keyless
+        && let Some(password) = Secret::from_env("COSIGN_PASSWORD")
+    {
         secrets.push(password);
     }
     Ok(secrets)
