@@ -331,7 +331,7 @@ fn e2e_config_finds_the_privileged_deployment_with_file_and_line() {
     let cache = tempfile::tempdir().unwrap();
     let out = real(
         &repo,
-        &["trivy-scan", "--config", "--format", "json"],
+        &["trivy-scan", "--config", "--secrets", "--format", "json"],
         &cache,
     );
     assert_eq!(out.code, 1, "{out:?}");
@@ -351,6 +351,14 @@ fn e2e_config_finds_the_privileged_deployment_with_file_and_line() {
     assert_eq!(ksv017["line"], 14);
     assert_eq!(ksv017["severity"], "HIGH");
     assert!(ksv017["title"].as_str().unwrap().contains("privileged"));
+    // Both scans ran in one go; the secrets scan of the same tree found nothing.
+    assert_eq!(report["scans"][1]["scan"], "secrets");
+    assert_eq!(report["scans"][1]["findings"], serde_json::json!([]));
+    let high = findings
+        .iter()
+        .filter(|f| f["severity"] == "HIGH" || f["severity"] == "CRITICAL")
+        .count();
+    assert_eq!(report["over_threshold"], high);
 }
 
 #[test]
