@@ -1,21 +1,18 @@
-"""What the iot-stack CronJob scripts share: JSON logs, exit codes, the INFLUX_* settings
-and an InfluxDB v1 HTTP API client (/write, /query) with retries. Standard library only.
+"""What the iot-stack CronJob scripts share: JSON log lines, exit codes, the INFLUX_*
+settings and an InfluxDB v1 HTTP API client (/write, /query) with retries. Stdlib only.
 
-kustomization.yaml puts this file in each script's ConfigMap, so the pod's /app holds the
-script and this module, and `import influx_v1` finds it next to the script (sys.path[0]).
-A script calls configure(service=...) once; log lines then carry that service name.
+Each script's ConfigMap holds the script and this file, so `import influx_v1` finds it
+next to the script in /app (sys.path[0]). A script calls configure(service=...) once;
+its log lines then carry that name.
 
-Settings (validated by influx_config; every problem is reported at once):
+Settings (influx_config reports every problem at once):
   INFLUX_URL        required, http(s)://host:port of InfluxDB (1.x, or 2.x v1-compat API)
   INFLUX_DB         required, database (2.x: a bucket mapped by a DBRP mapping)
   INFLUX_RP         optional retention policy
   INFLUX_TOKEN      optional, sent as `Authorization: Token ...`
   INFLUX_USERNAME / INFLUX_PASSWORD   optional, HTTP basic auth (not with a token)
   INFLUX_TIMEOUT_S (10), INFLUX_RETRIES (5), INFLUX_RETRY_BACKOFF_S (1.0): connection
-                    errors and HTTP 5xx are retried, the n-th retry after BACKOFF * 2**(n-1) s
-
-Exit codes (run_main): 0 ok; 1 unexpected error (logged, no traceback); 2 configuration
-error; 3 no data; 4 InfluxDB unreachable after the retries; 5 InfluxDB answered with an error.
+                    errors and HTTP 5xx are retried, the n-th after BACKOFF * 2**(n-1) s
 """
 
 import base64
@@ -62,6 +59,13 @@ def log(level, event, **fields):
     print(json.dumps(record, default=str), file=sys.stderr, flush=True)
 
 
+# The failures a job may raise: the event of their log line and the exit code.
+FAILURES = ((ConfigError, "config_invalid", EXIT_CONFIG),
+            (NoData, "not_enough_data", EXIT_NO_DATA),
+            (InfluxUnreachable, "influx_unreachable", EXIT_UNREACHABLE),
+            (InfluxError, "influx_error", EXIT_INFLUX))
+
+
 def run_main(job):
     """Run job(), which returns the fields of the `written` log line; return the exit code.
 
@@ -69,19 +73,12 @@ def run_main(job):
     """
     try:
         fields = job()
-    except ConfigError as err:
-        log("error", "config_invalid", error=str(err))
-        return EXIT_CONFIG
-    except NoData as err:
-        log("error", "not_enough_data", error=str(err))
-        return EXIT_NO_DATA
-    except InfluxUnreachable as err:
-        log("error", "influx_unreachable", error=str(err))
-        return EXIT_UNREACHABLE
-    except InfluxError as err:
-        log("error", "influx_error", error=str(err))
-        return EXIT_INFLUX
-    except Exception as err:  # last resort: one log line instead of a traceback
+    except Exception as err:
+        for kind, event, code in FAILURES:
+            if isinstance(err, kind):
+                log("error", event, error=str(err))
+                return code
+        # last resort: one log line instead of a traceback
         log("error", "unexpected_error", error_type=type(err).__name__, error=str(err))
         return EXIT_UNEXPECTED
     log("info", "written", **fields)
