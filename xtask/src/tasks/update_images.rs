@@ -38,45 +38,83 @@ pub struct Change {
     pub new: String,
 }
 
-pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
-    let repo = Repo::open(&ctx.root)?;
-    let targets = targets(flags, &ctx.settings, &repo)?;
-    let paths = search_paths(flags, ctx)?;
-    let files = kustomize::discover(&ctx.root, &paths)?;
-    let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
-    let tags = tag_list(&targets);
+/// What a run did (or, with `--dry-run` / `--check`, would do).
+#[derive(Debug)]
+pub struct Outcome {
+    pub targets: Vec<Target>,
+    /// How many kustomizations were searched.
+    pub searched: usize,
+    pub changes: Vec<Change>,
+    /// Whether `changes` were written.
+    pub written: bool,
+    /// The commit made by `--commit`.
+    pub commit: Option<String>,
+}
 
+pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
+    let outcome = update(flags, ctx)?;
+    let tags = tag_list(&outcome.targets);
+    let changes = &outcome.changes;
     if changes.is_empty() {
         eprintln!(
             "already up to date: {} kustomization(s) on {tags}",
-            files.len()
+            outcome.searched
         );
         return Ok(Status::Clean);
     }
-    if flags.dry_run || flags.check {
-        print!("{}", diff(&changes));
+    if !outcome.written {
+        print!("{}", diff(changes));
         if flags.dry_run {
             eprintln!("would update {} file(s) to {tags}:", changes.len());
-            list(&changes);
+            list(changes);
             return Ok(Status::Clean);
         }
         eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
-        list(&changes);
+        list(changes);
         eprintln!("fix: {}", fix_command(flags));
         return Ok(Status::Found);
     }
-    if flags.commit {
-        refuse_dirty(&repo, &changes)?;
-    }
-    write_all(&ctx.root, &changes)?;
     eprintln!("updated {} file(s) to {tags}:", changes.len());
-    list(&changes);
-    if flags.commit {
-        let paths: Vec<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
-        let id = repo.commit_paths(&paths, &commit_message(&targets))?;
-        eprintln!("committed {}: {}", &id[..7], commit_message(&targets));
+    list(changes);
+    if let Some(id) = &outcome.commit {
+        eprintln!(
+            "committed {}: {}",
+            &id[..7],
+            commit_message(&outcome.targets)
+        );
     }
     Ok(Status::Clean)
+}
+
+/// Every step but the report: targets, plan, then (unless `--dry-run` or `--check`) the writes
+/// and the `--commit`. Nothing is written when any step before the writes fails.
+pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
+    let repo = Repo::open(&ctx.root)?;
+    let targets = targets(flags, &ctx.settings, &repo)?;
+    // (slot) `--digest` / `--verify`: resolve or check each target's digest here, before the plan.
+    let paths = search_paths(flags, ctx)?;
+    let files = kustomize::discover(&ctx.root, &paths)?;
+    let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
+    let mut outcome = Outcome {
+        targets,
+        searched: files.len(),
+        changes,
+        written: false,
+        commit: None,
+    };
+    if outcome.changes.is_empty() || flags.dry_run || flags.check {
+        return Ok(outcome);
+    }
+    if flags.commit {
+        refuse_dirty(&repo, &outcome.changes)?;
+    }
+    write_all(&ctx.root, &outcome.changes)?;
+    outcome.written = true;
+    if flags.commit {
+        let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
+        outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
+    }
+    Ok(outcome)
 }
 
 /// The images to set (all configured ones, or those named by `--image`) with their tags.
@@ -180,20 +218,30 @@ pub fn plan(
     targets: &[Target],
     each_required: bool,
 ) -> Result<Vec<Change>> {
+    // Files are independent: plan them on every core, in order-preserving chunks.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(64);
+    let planned: Vec<Planned> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || plan_files(root, part, targets)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("planning does not panic"))
+            .collect()
+    });
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut matched = vec![0usize; targets.len()];
-    for path in files {
-        let old = std::fs::read_to_string(root.join(path))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        match update_text(&old, targets, &mut matched) {
-            Ok(new) if new != old => changes.push(Change {
-                path: path.clone(),
-                old,
-                new,
-            }),
-            Ok(_) => {}
-            Err(e) => errors.push(format!("{}:{e}", path.display())),
+    for p in planned {
+        match p {
+            Planned::Read(e) => return Err(e),
+            Planned::Bad(e) => errors.push(e),
+            Planned::Done(change, counts) => {
+                matched.iter_mut().zip(counts).for_each(|(m, c)| *m += c);
+                changes.extend(change);
+            }
         }
     }
     if !errors.is_empty() {
@@ -222,6 +270,43 @@ pub fn plan(
         eprintln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
+}
+
+/// One planned file: its change (if any) and matches per target, or why it failed.
+enum Planned {
+    Done(Option<Change>, Vec<usize>),
+    /// `path:line:column: message`.
+    Bad(String),
+    Read(anyhow::Error),
+}
+
+fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned> {
+    files
+        .iter()
+        .map(|path| {
+            let old = match std::fs::read_to_string(root.join(path)) {
+                Ok(old) => old,
+                Err(e) => {
+                    return Planned::Read(
+                        anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+                    );
+                }
+            };
+            let mut matched = vec![0; targets.len()];
+            match update_text(&old, targets, &mut matched) {
+                Ok(new) if new != old => Planned::Done(
+                    Some(Change {
+                        path: path.clone(),
+                        old,
+                        new,
+                    }),
+                    matched,
+                ),
+                Ok(_) => Planned::Done(None, matched),
+                Err(e) => Planned::Bad(format!("{}:{e}", path.display())),
+            }
+        })
+        .collect()
 }
 
 fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<String, String> {
@@ -286,8 +371,13 @@ fn fix_command(flags: &flags::UpdateImages) -> String {
 
 /// `--commit` commits whole files: refuse when one of them already holds uncommitted work.
 fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
+    let dirty: std::collections::HashSet<PathBuf> = repo
+        .dirty_paths(Path::new(""))?
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
     for c in changes {
-        if !repo.dirty_paths(&c.path)?.is_empty() {
+        if dirty.contains(&c.path) {
             bail!(
                 "--commit: {} has uncommitted changes; commit or stash them first (no file was changed)",
                 c.path.display()

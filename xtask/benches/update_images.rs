@@ -1,0 +1,242 @@
+//! Benchmark of `update-images` on a generated tree of 1,000 kustomizations in a temporary git
+//! repo. Every timed run rewrites all 1,000 files (the SHA alternates between two commits).
+//!
+//! Reports min and median of: the baseline (read + `yaml::load` of the same files, in process),
+//! the library call (`tasks::update_images::update`, in process), and the whole process: the
+//! dev-profile binary as `cargo xtask` runs it, and the bench-profile binary.
+//!
+//! Run: `cargo bench --bench update_images`. Budget: under 100 ms for one run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use xtask::{Ctx, flags, settings::Settings, tasks::update_images};
+
+const FILES: usize = 1000;
+const WARMUP: usize = 3;
+const RUNS: usize = 21;
+const BUDGET: Duration = Duration::from_millis(100);
+
+fn kustomization(i: usize) -> String {
+    let overlay = i % 2 == 1;
+    let resources = if overlay {
+        "resources:\n  - ../base\n".to_string()
+    } else {
+        format!("resources:\n  - cronjob-{i}.yaml\n  - configmap.yaml\n")
+    };
+    format!(
+        "# app {i}: generated for the benchmark\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n{resources}namespace: iot\nlabels:\n  - pairs:\n      app.kubernetes.io/part-of: iot-stack\nimages:\n  - name: python\n    newTag: 3.11-slim\n  - name: ghcr.io/dcasati/python-base # the shared base image\n    newTag: \"sha-0000000\"\n  - {{name: influxdb, newTag: '1.8'}}\n"
+    )
+}
+
+/// A git repo with 1,000 kustomizations (500 apps, each a base and an overlay) and two commits.
+fn tree() -> (tempfile::TempDir, [String; 2]) {
+    let dir = tempfile::tempdir().unwrap();
+    let git = git2::Repository::init(dir.path()).unwrap();
+    let mut cfg = git.config().unwrap();
+    cfg.set_str("user.name", "Bench").unwrap();
+    cfg.set_str("user.email", "bench@example.com").unwrap();
+    for i in 0..FILES {
+        let kind = if i % 2 == 1 { "overlays/dev" } else { "base" };
+        let path = dir.path().join(format!(
+            "k8s-apps/apps/app-{:03}/{kind}/kustomization.yaml",
+            i / 2
+        ));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, kustomization(i)).unwrap();
+    }
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        let ctx = dir.path().join("k8s-apps/base-images");
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            format!("FROM python:3.11-slim\n# {round}\n"),
+        )
+        .unwrap();
+        let mut index = git.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = git.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git.signature().unwrap();
+        let parent = git.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let id = git
+            .commit(Some("HEAD"), &sig, &sig, "bench", &tree, &parents)
+            .unwrap();
+        ids.push(id.to_string());
+    }
+    (dir, [ids[0].clone(), ids[1].clone()])
+}
+
+struct Stats {
+    min: Duration,
+    median: Duration,
+    /// Mean user + system CPU time per run (this process and its waited-for children).
+    cpu: Duration,
+}
+
+/// User + system CPU time so far of this process and its waited-for children, from
+/// /proc/self/stat (clock ticks of 10 ms).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // After the command name: state is field 3; utime, stime, cutime, cstime are 14 to 17.
+    let ticks: u64 = (11..15)
+        .filter_map(|i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Warm-up, then `RUNS` timed runs of `f(i)`.
+fn measure(mut f: impl FnMut(usize)) -> Stats {
+    for i in 0..WARMUP {
+        f(i);
+    }
+    let cpu_start = cpu_time();
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|i| {
+            let start = Instant::now();
+            f(WARMUP + i);
+            start.elapsed()
+        })
+        .collect();
+    let cpu = (cpu_time() - cpu_start) / RUNS as u32;
+    times.sort();
+    Stats {
+        min: times[0],
+        median: times[RUNS / 2],
+        cpu,
+    }
+}
+
+fn report(what: &str, s: &Stats, baseline: Option<&Stats>) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let ratio = baseline
+        .map(|b| format!("  {:>5.1}x baseline", ms(s.median) / ms(b.median)))
+        .unwrap_or_default();
+    println!(
+        "{what:<52} min {:>8.2} ms  median {:>8.2} ms  cpu {:>7.1} ms{ratio}",
+        ms(s.min),
+        ms(s.median),
+        ms(s.cpu)
+    );
+}
+
+/// The dev-profile binary `cargo xtask` runs, built now if needed.
+fn dev_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.ancestors().nth(3)?.to_path_buf(); // target/release/deps/<bench>
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--package", "xtask", "--bin", "xtask"])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .ok()?;
+    let bin = target.join("debug/xtask");
+    (status.success() && bin.is_file()).then_some(bin)
+}
+
+fn run_process(bin: &Path, root: &Path, args: &[&str]) {
+    let status = Command::new(bin)
+        .args(["--root"])
+        .arg(root)
+        .arg("update-images")
+        .args(args)
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn main() {
+    let (dir, ids) = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let files = xtask::kustomize::discover(&root, &[PathBuf::from("k8s-apps")]).unwrap();
+    assert_eq!(files.len(), FILES);
+    println!("update-images on {FILES} kustomizations (every run rewrites all of them)");
+
+    let baseline = measure(|_| {
+        for f in &files {
+            let text = std::fs::read_to_string(root.join(f)).unwrap();
+            std::hint::black_box(xtask::yaml::load(&text).unwrap());
+        }
+    });
+    report("baseline: read + yaml::load (in process)", &baseline, None);
+
+    let ctx = Ctx {
+        root: root.clone(),
+        settings: Settings::default(),
+    };
+    let flags = |i: usize, check: bool| flags::UpdateImages {
+        sha: Some(ids[i % 2].clone()),
+        path: Vec::new(),
+        image: Vec::new(),
+        dry_run: false,
+        check,
+        commit: false,
+    };
+    let library = measure(|i| {
+        let outcome = update_images::update(&flags(i, false), &ctx).unwrap();
+        assert_eq!((outcome.changes.len(), outcome.written), (FILES, true));
+    });
+    report(
+        "library call: update (rewrites 1000 files)",
+        &library,
+        Some(&baseline),
+    );
+    let up_to_date = &ids[(WARMUP + RUNS - 1) % 2];
+    let check = measure(|_| {
+        let flags = flags::UpdateImages {
+            sha: Some(up_to_date.clone()),
+            ..flags(0, true)
+        };
+        let outcome = update_images::update(&flags, &ctx).unwrap();
+        assert!(outcome.changes.is_empty());
+    });
+    report(
+        "library call: --check, up to date (no write)",
+        &check,
+        Some(&baseline),
+    );
+
+    let mut slowest = library.median;
+    match dev_binary() {
+        Some(bin) => {
+            let dev = measure(|i| run_process(&bin, &root, &[&ids[i % 2]]));
+            report(
+                "process, dev profile (cargo xtask): rewrites 1000",
+                &dev,
+                Some(&baseline),
+            );
+            slowest = slowest.max(dev.median);
+            let sha = ids[(WARMUP + RUNS - 1) % 2].as_str();
+            let dev_check = measure(|_| run_process(&bin, &root, &["--check", sha]));
+            report(
+                "process, dev profile: --check, up to date",
+                &dev_check,
+                Some(&baseline),
+            );
+        }
+        None => println!("process, dev profile: could not build target/debug/xtask"),
+    }
+    let bench_bin = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
+    let optimized = measure(|i| run_process(&bench_bin, &root, &[&ids[i % 2]]));
+    report(
+        "process, bench profile (optimized): rewrites 1000",
+        &optimized,
+        Some(&baseline),
+    );
+
+    let verdict = if slowest < BUDGET { "within" } else { "OVER" };
+    println!(
+        "slowest median of a rewriting run {:.2} ms: {verdict} the {} ms budget",
+        slowest.as_secs_f64() * 1000.0,
+        BUDGET.as_millis()
+    );
+}
