@@ -294,6 +294,10 @@ pub fn update_file(
     }
     let matched = matching.len();
     let new = yaml::apply(src, &edits).map_err(UpdateError::Edit)?;
+    if new == src {
+        // Every entry already had the tag (and no digest to drop): nothing to re-check.
+        return Ok(FileUpdate { new, matched });
+    }
     let reparsed = yaml::load(&new).map_err(|e| {
         UpdateError::Edit(format!(
             "the edit would make invalid YAML ({e}); please report this"
