@@ -196,6 +196,8 @@ fn main() {
         dry_run: false,
         check,
         commit: false,
+        verify: false,
+        digest: false,
     };
     let library = measure(|i| {
         let outcome = update_images::update(&flags(i, false), &ctx).unwrap();

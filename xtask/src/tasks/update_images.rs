@@ -4,7 +4,7 @@
 //! The steps, in order, and nothing is written before the last one:
 //! 1. targets: which images (`--image`), their primary and backup names, and the tag of the
 //!    commit (SHA, or the last commit that touched the image's build context);
-//! 2. (slot) resolve or verify each target's digest against the registry;
+//! 2. `--verify` / `--digest`: check the tag exists in the registry, and read its digest;
 //! 3. plan: discover the kustomizations, compute every new content and check it re-parses with
 //!    the new tag ([`kustomize::update_file`]);
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
@@ -90,8 +90,10 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 /// and the `--commit`. Nothing is written when any step before the writes fails.
 pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
-    let targets = targets(flags, &ctx.settings, &repo)?;
-    // (slot) `--digest` / `--verify`: resolve or check each target's digest here, before the plan.
+    let mut targets = targets(flags, &ctx.settings, &repo)?;
+    if flags.verify || flags.digest {
+        check_registry(&mut targets, &ctx.settings, flags.digest)?;
+    }
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
     let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
@@ -151,6 +153,29 @@ pub fn targets(
         });
     }
     Ok(targets)
+}
+
+/// `--verify` / `--digest`: every target's tag must be in the primary registry; with `--digest`
+/// its digest is pinned too. Runs before any file is planned or written.
+fn check_registry(targets: &mut [Target], settings: &Settings, pin: bool) -> Result<()> {
+    let runner = crate::exec::Runner::new(false)?;
+    let tool = crate::registry::read_tool(flags::EngineChoice::Auto, &runner)?;
+    let refs: Vec<_> = targets
+        .iter()
+        .map(|t| settings.primary_ref(&t.image).with_tag(&t.tag))
+        .collect();
+    let digests = crate::registry::require_digests(&runner, tool, &refs)
+        .map_err(|e| anyhow::anyhow!("{e:#}\nno file was changed"))?;
+    for (target, digest) in targets.iter_mut().zip(digests) {
+        eprintln!(
+            "verified: {}/{}:{} is {digest}",
+            settings.registry, target.image, target.tag
+        );
+        if pin {
+            target.digest = Some(digest);
+        }
+    }
+    Ok(())
 }
 
 /// Configured short names selected by `--image` (short or full names); all when none is given.
@@ -365,6 +390,9 @@ fn fix_command(flags: &flags::UpdateImages) -> String {
     }
     for i in &flags.image {
         cmd.push_str(&format!(" --image {i}"));
+    }
+    if flags.digest {
+        cmd.push_str(" --digest");
     }
     cmd
 }
