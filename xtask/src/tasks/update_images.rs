@@ -363,10 +363,13 @@ pub fn diff(changes: &[Change]) -> String {
         .collect()
 }
 
+/// The changed paths, one per line, in one write to stderr.
 fn list(changes: &[Change]) {
-    for c in changes {
-        eprintln!("  {}", c.path.display());
-    }
+    let text: String = changes
+        .iter()
+        .map(|c| format!("  {}\n", c.path.display()))
+        .collect();
+    eprint!("{text}");
 }
 
 fn tag_list(targets: &[Target]) -> String {
