@@ -449,6 +449,31 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_puts_back_the_files_already_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k.yaml"), "old\n").unwrap();
+        let change = |path: &str| Change {
+            path: path.into(),
+            old: "old\n".into(),
+            new: "new\n".into(),
+        };
+        let err = write_all(dir.path(), &[change("k.yaml"), change("gone/k.yaml")]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no file was changed"),
+            "{err:#}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
+            "old\n"
+        );
+        write_all(dir.path(), &[change("k.yaml")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
+            "new\n"
+        );
+    }
+
+    #[test]
     fn image_selection_by_short_or_full_name() {
         let s = Settings::default();
         assert_eq!(select_images(&s, &[]).unwrap(), ["python-base"]);
