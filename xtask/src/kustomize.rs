@@ -31,7 +31,7 @@ pub fn discover(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             .with_context(|| format!("{}: no such file or folder", path.display()))?;
         let rel = relative_to(root, &full)?;
         if meta.is_dir() {
-            walk(root, &full, &mut found)?;
+            walk(&rel, &full, &mut found)?;
         } else if is_kustomization(&full) {
             found.push(rel);
         } else {
@@ -60,7 +60,8 @@ fn relative_to(root: &Path, full: &Path) -> Result<PathBuf> {
     }
 }
 
-fn walk(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+/// Walks the folder `dir`, whose path relative to the root is `rel`.
+fn walk(rel: &Path, dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
@@ -70,10 +71,10 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         let path = entry.path();
         if kind.is_dir() {
             if !name.to_string_lossy().starts_with('.') {
-                walk(root, &path, found)?;
+                walk(&rel.join(&name), &path, found)?;
             }
         } else if is_kustomization(&path) && (kind.is_file() || path.is_file()) {
-            found.push(relative_to(root, &path)?);
+            found.push(rel.join(&name));
         }
     }
     Ok(())
@@ -270,23 +271,35 @@ pub fn update_file(
     digest: Option<&str>,
 ) -> Result<FileUpdate, UpdateError> {
     let docs = yaml::load(src).map_err(UpdateError::Parse)?;
+    let matching: Vec<(usize, ImageEntry)> = docs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, doc)| image_entries(doc).into_iter().map(move |e| (i, e)))
+        .filter(|(_, e)| e.name().is_some_and(|n| names.iter().any(|m| m == n)))
+        .collect();
+    if matching.is_empty() {
+        return Ok(FileUpdate {
+            new: src.to_string(),
+            matched: 0,
+        });
+    }
     let mut edits = Vec::new();
+    for (_, entry) in &matching {
+        edits.extend(set_image(src, entry, tag, digest).map_err(UpdateError::Edit)?);
+    }
+    let matched = matching.len();
+    let new = yaml::apply(src, &edits).map_err(UpdateError::Edit)?;
+    if new == src {
+        // Every entry already had the tag (and no digest to drop): nothing to re-check.
+        return Ok(FileUpdate { new, matched });
+    }
     let mut expected: Vec<Node> = docs
         .iter()
         .map(|d| yaml::without_positions(&d.root))
         .collect();
-    let mut matched = 0;
-    for (doc, root) in docs.iter().zip(expected.iter_mut()) {
-        for entry in image_entries(doc) {
-            if !entry.name().is_some_and(|n| names.iter().any(|m| m == n)) {
-                continue;
-            }
-            edits.extend(set_image(src, &entry, tag, digest).map_err(UpdateError::Edit)?);
-            expect_set(root, &entry, tag, digest);
-            matched += 1;
-        }
+    for (doc, entry) in &matching {
+        expect_set(&mut expected[*doc], entry, tag, digest);
     }
-    let new = yaml::apply(src, &edits).map_err(UpdateError::Edit)?;
     let reparsed = yaml::load(&new).map_err(|e| {
         UpdateError::Edit(format!(
             "the edit would make invalid YAML ({e}); please report this"

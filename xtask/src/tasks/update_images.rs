@@ -4,7 +4,7 @@
 //! The steps, in order, and nothing is written before the last one:
 //! 1. targets: which images (`--image`), their primary and backup names, and the tag of the
 //!    commit (SHA, or the last commit that touched the image's build context);
-//! 2. (slot) resolve or verify each target's digest against the registry;
+//! 2. `--verify` / `--digest`: check the tag exists in the registry, and read its digest;
 //! 3. plan: discover the kustomizations, compute every new content and check it re-parses with
 //!    the new tag ([`kustomize::update_file`]);
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
@@ -38,7 +38,57 @@ pub struct Change {
     pub new: String,
 }
 
+/// What a run did (or, with `--dry-run` / `--check`, would do).
+#[derive(Debug)]
+pub struct Outcome {
+    pub targets: Vec<Target>,
+    /// How many kustomizations were searched.
+    pub searched: usize,
+    pub changes: Vec<Change>,
+    /// Whether `changes` were written.
+    pub written: bool,
+    /// The commit made by `--commit`.
+    pub commit: Option<String>,
+}
+
 pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
+    let outcome = update(flags, ctx)?;
+    let tags = tag_list(&outcome.targets);
+    let changes = &outcome.changes;
+    if changes.is_empty() {
+        eprintln!(
+            "already up to date: {} kustomization(s) on {tags}",
+            outcome.searched
+        );
+        return Ok(Status::Clean);
+    }
+    if !outcome.written {
+        print!("{}", diff(changes));
+        if flags.dry_run {
+            eprintln!("would update {} file(s) to {tags}:", changes.len());
+            list(changes);
+            return Ok(Status::Clean);
+        }
+        eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
+        list(changes);
+        eprintln!("fix: {}", fix_command(flags));
+        return Ok(Status::Found);
+    }
+    eprintln!("updated {} file(s) to {tags}:", changes.len());
+    list(changes);
+    if let Some(id) = &outcome.commit {
+        eprintln!(
+            "committed {}: {}",
+            &id[..7],
+            commit_message(&outcome.targets)
+        );
+    }
+    Ok(Status::Clean)
+}
+
+/// Every step but the report: targets, plan, then (unless `--dry-run` or `--check`) the writes
+/// and the `--commit`. Nothing is written when any step before the writes fails.
+pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
     let mut targets = targets(flags, &ctx.settings, &repo)?;
     if flags.verify || flags.digest {
@@ -47,39 +97,26 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
     let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
-    let tags = tag_list(&targets);
-
-    if changes.is_empty() {
-        eprintln!(
-            "already up to date: {} kustomization(s) on {tags}",
-            files.len()
-        );
-        return Ok(Status::Clean);
-    }
-    if flags.dry_run || flags.check {
-        print!("{}", diff(&changes));
-        if flags.dry_run {
-            eprintln!("would update {} file(s) to {tags}:", changes.len());
-            list(&changes);
-            return Ok(Status::Clean);
-        }
-        eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
-        list(&changes);
-        eprintln!("fix: {}", fix_command(flags));
-        return Ok(Status::Found);
+    let mut outcome = Outcome {
+        targets,
+        searched: files.len(),
+        changes,
+        written: false,
+        commit: None,
+    };
+    if outcome.changes.is_empty() || flags.dry_run || flags.check {
+        return Ok(outcome);
     }
     if flags.commit {
-        refuse_dirty(&repo, &changes)?;
+        refuse_dirty(&repo, &outcome.changes)?;
     }
-    write_all(&ctx.root, &changes)?;
-    eprintln!("updated {} file(s) to {tags}:", changes.len());
-    list(&changes);
+    write_all(&ctx.root, &outcome.changes)?;
+    outcome.written = true;
     if flags.commit {
-        let paths: Vec<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
-        let id = repo.commit_paths(&paths, &commit_message(&targets))?;
-        eprintln!("committed {}: {}", &id[..7], commit_message(&targets));
+        let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
+        outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
     }
-    Ok(Status::Clean)
+    Ok(outcome)
 }
 
 /// The images to set (all configured ones, or those named by `--image`) with their tags.
@@ -206,20 +243,30 @@ pub fn plan(
     targets: &[Target],
     each_required: bool,
 ) -> Result<Vec<Change>> {
+    // Files are independent: plan them on every core, in order-preserving chunks.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(64);
+    let planned: Vec<Planned> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || plan_files(root, part, targets)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("planning does not panic"))
+            .collect()
+    });
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut matched = vec![0usize; targets.len()];
-    for path in files {
-        let old = std::fs::read_to_string(root.join(path))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        match update_text(&old, targets, &mut matched) {
-            Ok(new) if new != old => changes.push(Change {
-                path: path.clone(),
-                old,
-                new,
-            }),
-            Ok(_) => {}
-            Err(e) => errors.push(format!("{}:{e}", path.display())),
+    for p in planned {
+        match p {
+            Planned::Read(e) => return Err(e),
+            Planned::Bad(e) => errors.push(e),
+            Planned::Done(change, counts) => {
+                matched.iter_mut().zip(counts).for_each(|(m, c)| *m += c);
+                changes.extend(change);
+            }
         }
     }
     if !errors.is_empty() {
@@ -248,6 +295,43 @@ pub fn plan(
         eprintln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
+}
+
+/// One planned file: its change (if any) and matches per target, or why it failed.
+enum Planned {
+    Done(Option<Change>, Vec<usize>),
+    /// `path:line:column: message`.
+    Bad(String),
+    Read(anyhow::Error),
+}
+
+fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned> {
+    files
+        .iter()
+        .map(|path| {
+            let old = match std::fs::read_to_string(root.join(path)) {
+                Ok(old) => old,
+                Err(e) => {
+                    return Planned::Read(
+                        anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+                    );
+                }
+            };
+            let mut matched = vec![0; targets.len()];
+            match update_text(&old, targets, &mut matched) {
+                Ok(new) if new != old => Planned::Done(
+                    Some(Change {
+                        path: path.clone(),
+                        old,
+                        new,
+                    }),
+                    matched,
+                ),
+                Ok(_) => Planned::Done(None, matched),
+                Err(e) => Planned::Bad(format!("{}:{e}", path.display())),
+            }
+        })
+        .collect()
 }
 
 fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<String, String> {
@@ -279,10 +363,13 @@ pub fn diff(changes: &[Change]) -> String {
         .collect()
 }
 
+/// The changed paths, one per line, in one write to stderr.
 fn list(changes: &[Change]) {
-    for c in changes {
-        eprintln!("  {}", c.path.display());
-    }
+    let text: String = changes
+        .iter()
+        .map(|c| format!("  {}\n", c.path.display()))
+        .collect();
+    eprint!("{text}");
 }
 
 fn tag_list(targets: &[Target]) -> String {
@@ -315,8 +402,13 @@ fn fix_command(flags: &flags::UpdateImages) -> String {
 
 /// `--commit` commits whole files: refuse when one of them already holds uncommitted work.
 fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
+    let dirty: std::collections::HashSet<PathBuf> = repo
+        .dirty_paths(Path::new(""))?
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
     for c in changes {
-        if !repo.dirty_paths(&c.path)?.is_empty() {
+        if dirty.contains(&c.path) {
             bail!(
                 "--commit: {} has uncommitted changes; commit or stash them first (no file was changed)",
                 c.path.display()
@@ -326,18 +418,45 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Writes every change through a temp file and a rename. If one write fails, the files already
-/// written get their old content back.
+/// Writes every change through a temp file and a rename, on every core (the kernel's file
+/// creation and rename dominate). If one write fails, the files already written get their old
+/// content back.
 fn write_all(root: &Path, changes: &[Change]) -> Result<()> {
-    for (i, c) in changes.iter().enumerate() {
-        if let Err(e) = files::write_atomic(&root.join(&c.path), c.new.as_bytes()) {
-            for done in &changes[..i] {
-                let _ = files::write_atomic(&root.join(&done.path), done.old.as_bytes());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = changes.len().div_ceil(threads).max(64);
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = changes
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|c| files::write_atomic(&root.join(&c.path), c.new.as_bytes()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("writing does not panic"))
+            .collect()
+    });
+    if results.iter().all(Result::is_ok) {
+        return Ok(());
+    }
+    let mut first = None;
+    for (c, result) in changes.iter().zip(results) {
+        match result {
+            Ok(()) => {
+                let _ = files::write_atomic(&root.join(&c.path), c.old.as_bytes());
             }
-            return Err(e.context("no file was changed"));
+            Err(e) => {
+                first.get_or_insert(e);
+            }
         }
     }
-    Ok(())
+    Err(first
+        .expect("one write failed")
+        .context("no file was changed"))
 }
 
 #[cfg(test)]
@@ -354,6 +473,31 @@ mod tests {
             tag: "sha-abc1234".into(),
             digest: None,
         }
+    }
+
+    #[test]
+    fn a_failed_write_puts_back_the_files_already_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k.yaml"), "old\n").unwrap();
+        let change = |path: &str| Change {
+            path: path.into(),
+            old: "old\n".into(),
+            new: "new\n".into(),
+        };
+        let err = write_all(dir.path(), &[change("k.yaml"), change("gone/k.yaml")]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no file was changed"),
+            "{err:#}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
+            "old\n"
+        );
+        write_all(dir.path(), &[change("k.yaml")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
+            "new\n"
+        );
     }
 
     #[test]
