@@ -1,6 +1,7 @@
 //! `lint-manifests` core: a [`Finding`] is a rule id, a severity, a file and a 1-based line and
 //! column, and a message. Rule families live one per file beside this one.
 
+pub mod cron;
 pub mod dockerfile;
 
 use serde::Serialize;
