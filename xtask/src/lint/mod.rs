@@ -3,6 +3,7 @@
 
 pub mod cron;
 pub mod dockerfile;
+pub mod secrets;
 
 use serde::Serialize;
 use std::path::PathBuf;
