@@ -195,3 +195,22 @@ fn non_zones_are_rejected() {
         assert!(!is_iana_zone(z), "{z:?}");
     }
 }
+
+/// robfig quirks, each checked against robfig/cron v3.0.1 itself (see the module docs): the
+/// linter must not call a schedule invalid that the API server accepts.
+#[test]
+fn robfig_quirks_are_mirrored() {
+    for s in [
+        "*-5 * * * *",   // after `*` the rest of a range is ignored
+        "?-x/2 * * * *", // likewise after `?`
+        ", * * * *",     // a list with no items
+        "*/+5 * * * *",
+        "0 0 * * 0-6/7",
+        "@every 2562047h",
+        "@every -1h",
+    ] {
+        assert_eq!(check_schedule(s), Ok(()), "{s}");
+    }
+    assert!(err("-0 * * * *").contains("`` is not a number"));
+    assert!(err("@every 2562048h").contains("maximum duration"));
+}
