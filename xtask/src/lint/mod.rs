@@ -1,6 +1,10 @@
 //! `lint-manifests` core: a [`Finding`] is a rule id, a severity, a file and a 1-based line and
 //! column, and a message. Rule families live one per file beside this one.
 
+pub mod cron;
+pub mod dockerfile;
+pub mod secrets;
+
 use serde::Serialize;
 use std::path::PathBuf;
 
