@@ -1,0 +1,114 @@
+//! Repo conventions, enforced from `cargo test` (after rust-analyzer's tidy test).
+
+use std::path::{Path, PathBuf};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn src_files() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    rust_sources(&repo_root().join("xtask/src"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read_to_string(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_old_scripts_never_come_back() {
+    for old in ["build.sh", "update-images.sh"] {
+        let mut found = Vec::new();
+        find_named(&repo_root(), old, &mut found);
+        assert!(
+            found.is_empty(),
+            "{old} is replaced by cargo xtask: {found:?}"
+        );
+    }
+}
+
+fn find_named(dir: &Path, name: &str, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file_name = path.file_name().unwrap().to_string_lossy();
+        if path.is_dir() && !matches!(file_name.as_ref(), ".git" | "target" | "node_modules") {
+            find_named(&path, name, found);
+        } else if file_name == name {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_module_starts_with_a_doc_comment() {
+    for (path, text) in src_files() {
+        assert!(
+            text.starts_with("//!"),
+            "{} must start with a `//!` module doc",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn only_exec_rs_starts_processes() {
+    for (path, text) in src_files() {
+        if path.ends_with("exec.rs") {
+            continue;
+        }
+        for needle in [
+            "std::process::Command",
+            "Command::new(",
+            "duct::cmd",
+            ".cmd(",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} uses `{needle}`: go through exec::Runner",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn main_rs_stays_thin() {
+    let main = std::fs::read_to_string(repo_root().join("xtask/src/main.rs")).unwrap();
+    assert!(main.lines().count() < 100, "main.rs is over 100 lines");
+}
+
+#[test]
+fn every_dependency_says_why() {
+    let manifest = std::fs::read_to_string(repo_root().join("xtask/Cargo.toml")).unwrap();
+    let mut section = "";
+    let mut previous = "";
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            section = line;
+        } else if section.ends_with("dependencies]")
+            && !line.trim().is_empty()
+            && !line.starts_with('#')
+        {
+            assert!(
+                previous.starts_with('#'),
+                "{section} `{line}` needs a `# why` comment above it"
+            );
+        }
+        previous = line;
+    }
+}
