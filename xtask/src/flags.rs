@@ -107,6 +107,10 @@ pub struct LintManifests {
     /// List every rule with its default severity, then exit.
     #[arg(long)]
     pub list_rules: bool,
+
+    /// Benchmark baseline: only read and parse the files (same walk, threads and parser).
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

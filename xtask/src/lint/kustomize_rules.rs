@@ -3,10 +3,9 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, Finding, Rule, Severity};
+use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{Node, Pos};
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 pub const RESOURCE_MISSING: Rule = Rule {
@@ -109,15 +108,15 @@ pub struct Generator {
 
 impl Generator {
     /// The keys this generator makes, when they are all known (env files are not read).
-    pub fn keys(&self) -> Option<Vec<String>> {
+    pub fn keys(&self) -> Option<Vec<&str>> {
         if !self.envs.is_empty() {
             return None;
         }
         Some(
             self.files
                 .iter()
-                .map(|(k, _)| k.clone())
-                .chain(self.literals.iter().map(|(k, _, _)| k.clone()))
+                .map(|(k, _)| k.as_str())
+                .chain(self.literals.iter().map(|(k, _, _)| k.as_str()))
                 .collect(),
         )
     }
@@ -333,19 +332,19 @@ enum Resolved {
 #[derive(Debug, Default)]
 pub struct Tree {
     pub root: PathBuf,
-    pub files: BTreeMap<PathBuf, Facts>,
+    pub files: FastMap<PathBuf, Facts>,
     /// Kustomization file to the manifest files it lists directly.
-    pub includes_files: BTreeMap<PathBuf, Vec<PathBuf>>,
+    pub includes_files: FastMap<PathBuf, Vec<PathBuf>>,
     /// Kustomization file to the kustomization files it lists directly.
-    pub includes_kustomizations: BTreeMap<PathBuf, Vec<PathBuf>>,
+    pub includes_kustomizations: FastMap<PathBuf, Vec<PathBuf>>,
     /// Files that kustomizations read but that are not manifests (generator inputs, patches).
-    pub inputs: HashSet<PathBuf>,
+    pub inputs: FastSet<PathBuf>,
     /// Findings made while resolving paths.
     pub resolution: Vec<Finding>,
 }
 
 impl Tree {
-    pub fn new(root: &Path, _manifests: &Path, files: BTreeMap<PathBuf, Facts>) -> Tree {
+    pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBuf, Facts>) -> Tree {
         let mut tree = Tree {
             root: root.to_path_buf(),
             files,
@@ -361,8 +360,9 @@ impl Tree {
         for kfile in kustomizations {
             let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
             let k = tree.files[&kfile].kustomization.clone().unwrap_or_default();
-            let resolve =
-                |r: &Ref, restrict: bool| resolve(root, &canonical_root, &dir, &r.value, restrict);
+            let resolve = |r: &Ref, restrict: bool| {
+                resolve(root, &canonical_root, listing, &dir, &r.value, restrict)
+            };
             let mut files = Vec::new();
             let mut kusts = Vec::new();
             for r in &k.resources {
@@ -380,7 +380,7 @@ impl Tree {
                     Resolved::Dir(d) => match KUSTOMIZATION_NAMES
                         .iter()
                         .map(|n| d.join(n))
-                        .find(|p| root.join(p).is_file())
+                        .find(|p| listing.files.contains(p) || root.join(p).is_file())
                     {
                         Some(p) => kusts.push(p),
                         None => tree.resolution.push(Finding::new(
@@ -450,33 +450,34 @@ impl Tree {
     /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
     /// build.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let included: HashSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
-        self.includes_kustomizations
+        let included: FastSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
+        let mut roots: Vec<PathBuf> = self
+            .includes_kustomizations
             .keys()
             .filter(|k| !included.contains(k))
             .cloned()
-            .collect()
+            .collect();
+        roots.sort();
+        roots
     }
 
     /// Every kustomization reachable from `k` (itself included) and every manifest file they
     /// list. Cycles are cut.
-    fn closure(&self, k: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
-        let mut seen = HashSet::new();
-        let mut stack = vec![k.to_path_buf()];
+    fn closure<'t>(&'t self, k: &'t Path) -> (Vec<&'t Path>, Vec<&'t Path>) {
+        let mut seen = FastSet::default();
+        let mut stack = vec![k];
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if !seen.insert(k.clone()) {
+            if !seen.insert(k) {
                 continue;
             }
-            files.extend(self.includes_files.get(&k).into_iter().flatten().cloned());
-            stack.extend(
-                self.includes_kustomizations
-                    .get(&k)
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
+            if let Some(f) = self.includes_files.get(k) {
+                files.extend(f.iter().map(PathBuf::as_path));
+            }
+            if let Some(ks) = self.includes_kustomizations.get(k) {
+                stack.extend(ks.iter().map(PathBuf::as_path));
+            }
             kusts.push(k);
         }
         (kusts, files)
@@ -493,8 +494,10 @@ impl Tree {
             Active,
             Done,
         }
-        let mut marks: HashMap<&Path, Mark> = HashMap::new();
-        for start in self.includes_kustomizations.keys() {
+        let mut marks: FastMap<&Path, Mark> = FastMap::default();
+        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
+        starts.sort();
+        for start in starts {
             if marks.contains_key(start.as_path()) {
                 continue;
             }
@@ -554,19 +557,19 @@ impl Tree {
         out.extend(self.resolution.iter().cloned());
         self.cycles(out);
         // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: HashMap<&Path, Vec<&Path>> = HashMap::new();
-        let mut root_of: HashMap<&Path, Vec<PathBuf>> = HashMap::new();
-        let roots: HashSet<PathBuf> = self.roots().into_iter().collect();
-        let mut build_config_maps: HashMap<PathBuf, HashMap<String, Option<Vec<String>>>> =
-            HashMap::new();
+        let mut ancestors: FastMap<&Path, Vec<&Path>> = FastMap::default();
+        let mut root_of: FastMap<&Path, Vec<&Path>> = FastMap::default();
+        let roots: FastSet<PathBuf> = self.roots().into_iter().collect();
+        let mut build_config_maps: FastMap<&Path, ConfigMaps> = FastMap::default();
         for kfile in self.includes_files.keys() {
             let (kusts, files) = self.closure(kfile);
-            let mut used_images: HashSet<&str> = HashSet::new();
+            let mut used_images: FastSet<&str> = FastSet::default();
+            let is_root = roots.contains(kfile);
             for f in &files {
-                if let Some((path, facts)) = self.files.get_key_value(f) {
+                if let Some((path, facts)) = self.files.get_key_value(*f) {
                     ancestors.entry(path).or_default().push(kfile);
-                    if roots.contains(kfile) {
-                        root_of.entry(path).or_default().push(kfile.clone());
+                    if is_root {
+                        root_of.entry(path).or_default().push(kfile);
                     }
                     for w in &facts.workloads {
                         used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
@@ -588,8 +591,8 @@ impl Tree {
                     }
                 }
             }
-            if roots.contains(kfile) {
-                build_config_maps.insert(kfile.clone(), self.config_maps(&kusts, &files));
+            if is_root {
+                build_config_maps.insert(kfile, self.config_maps(&kusts, &files));
             }
         }
         for (path, facts) in &self.files {
@@ -620,7 +623,7 @@ impl Tree {
                 .get(path.as_path())
                 .into_iter()
                 .flatten()
-                .filter_map(|r| build_config_maps.get(r).map(|cms| (r, cms)))
+                .filter_map(|r| build_config_maps.get(r).map(|cms| (*r, cms)))
                 .collect();
             for w in &facts.workloads {
                 for i in &w.images {
@@ -628,7 +631,7 @@ impl Tree {
                 }
                 for (root, cms) in &builds {
                     for cm in w.config_maps.iter().filter(|c| !c.optional) {
-                        if !cms.contains_key(&cm.name) {
+                        if !cms.contains_key(cm.name.as_str()) {
                             out.push(Finding::new(
                                 &workload::CONFIGMAP_MISSING,
                                 path,
@@ -642,10 +645,10 @@ impl Tree {
                         }
                     }
                     for s in &w.scripts {
-                        let Some(Some(keys)) = cms.get(&s.config_map) else {
+                        let Some(Some(keys)) = cms.get(s.config_map.as_str()) else {
                             continue;
                         };
-                        if !keys.contains(&s.key) {
+                        if !keys.contains(&s.key.as_str()) {
                             out.push(Finding::new(
                                 &workload::SCRIPT_NOT_IN_CONFIGMAP,
                                 path,
@@ -666,16 +669,15 @@ impl Tree {
     }
 
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
-    fn config_maps(
-        &self,
-        kusts: &[PathBuf],
-        files: &[PathBuf],
-    ) -> HashMap<String, Option<Vec<String>>> {
-        let mut cms = HashMap::new();
+    fn config_maps(&self, kusts: &[&Path], files: &[&Path]) -> ConfigMaps<'_> {
+        let mut cms = FastMap::default();
         for f in files {
-            for o in self.files.get(f).into_iter().flat_map(|f| &f.objects) {
+            for o in self.files.get(*f).into_iter().flat_map(|f| &f.objects) {
                 if o.kind == "ConfigMap" {
-                    cms.insert(o.name.clone(), Some(o.keys.clone()));
+                    cms.insert(
+                        o.name.as_str(),
+                        Some(o.keys.iter().map(String::as_str).collect()),
+                    );
                 }
             }
         }
@@ -686,12 +688,15 @@ impl Tree {
                 .flat_map(|k| &k.generators)
                 .filter(|g| g.kind == "ConfigMap")
             {
-                cms.insert(g.name.clone(), g.keys());
+                cms.insert(g.name.as_str(), g.keys());
             }
         }
         cms
     }
 }
+
+/// ConfigMap names of a build, with their keys when known.
+type ConfigMaps<'t> = FastMap<&'t str, Option<Vec<&'t str>>>;
 
 fn lower(kind: &str) -> String {
     let mut s = kind.to_string();
@@ -737,6 +742,7 @@ fn untagged(
 fn resolve(
     root: &Path,
     canonical_root: &Path,
+    listing: &Listing,
     dir: &Path,
     value: &str,
     restrict: bool,
@@ -749,6 +755,13 @@ fn resolve(
             &RESOURCE_OUTSIDE,
             "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
         );
+    }
+    // Regular files and folders that the walk saw need no system call.
+    if listing.files.contains(&rel) {
+        return Resolved::File(rel);
+    }
+    if listing.dirs.contains(&rel) {
+        return Resolved::Dir(rel);
     }
     let abs = root.join(&rel);
     let meta = match std::fs::metadata(&abs) {

@@ -20,7 +20,7 @@ use crate::settings::Settings;
 use crate::yaml::{Node, Pos, Value};
 use anyhow::{Result, bail};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -66,6 +66,44 @@ pub struct Rule {
     pub summary: &'static str,
     pub explain: &'static str,
 }
+
+/// rustc's FxHash: a few cycles per word where SipHash costs a few per byte. The tree pass
+/// hashes tens of thousands of paths, and a linter has no hash-flooding adversary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// Files over this size are refused, not read.
 pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -321,10 +359,21 @@ pub fn file_kind(name: &str) -> Option<FileKind> {
     }
 }
 
-/// Every lintable file under `root/dir`, repo-relative and sorted. Hidden folders are skipped and
-/// symlinked folders are not followed (so symlink loops cannot trap the walk).
-pub fn discover(root: &Path, dir: &Path) -> Result<Vec<(PathBuf, FileKind)>> {
-    let mut files = Vec::new();
+/// What the walk of the manifests root found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The files the linter reads, repo-relative.
+    pub lintable: Vec<(PathBuf, FileKind)>,
+    /// Every regular file and every folder (no symlinks), repo-relative: kustomization paths
+    /// are resolved against these without a system call.
+    pub files: FastSet<PathBuf>,
+    pub dirs: FastSet<PathBuf>,
+}
+
+/// Walks `root/dir`. Hidden folders are skipped and symlinked folders are not followed (so
+/// symlink loops cannot trap the walk); symlinked files are read.
+pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
+    let mut listing = Listing::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(rel) = stack.pop() {
         let entries = std::fs::read_dir(root.join(&rel))
@@ -334,26 +383,37 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Vec<(PathBuf, FileKind)>> {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let ty = entry.file_type()?;
+            let path = rel.join(name);
             if ty.is_dir() {
                 if !name.starts_with('.') {
-                    stack.push(rel.join(name));
+                    stack.push(path.clone());
+                    listing.dirs.insert(path);
                 }
-            } else if let Some(kind) = file_kind(name)
-                && (ty.is_file() || entry.path().is_file())
+                continue;
+            }
+            let kind = file_kind(name);
+            if ty.is_file() {
+                if let Some(kind) = kind {
+                    listing.lintable.push((path.clone(), kind));
+                }
+                listing.files.insert(path);
+            } else if let Some(kind) = kind
+                && entry.path().is_file()
             {
-                files.push((rel.join(name), kind));
+                listing.lintable.push((path, kind));
             }
         }
     }
-    files.sort();
-    Ok(files)
+    listing.dirs.insert(dir.to_path_buf());
+    Ok(listing)
 }
 
 /// Reads a file for linting: refused over [`MAX_FILE_SIZE`], and reported when it is binary or
 /// not UTF-8. `Err` is an I/O error.
 pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, Finding>> {
-    let path = root.join(file);
-    let len = std::fs::metadata(&path)?.len();
+    use std::io::Read;
+    let mut f = std::fs::File::open(root.join(file))?;
+    let len = f.metadata()?.len();
     if len > MAX_FILE_SIZE {
         return Ok(Err(Finding::new(
             &FILE_TOO_LARGE,
@@ -365,7 +425,8 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
             ),
         )));
     }
-    let bytes = std::fs::read(&path)?;
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    f.read_to_end(&mut bytes)?;
     Ok(decode(file, bytes))
 }
 
@@ -458,41 +519,13 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
             root.display()
         );
     }
-    let files = discover(root, &manifests)?;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-        .min(files.len().max(1));
-    let mut reports: Vec<FileReport> = if threads == 1 {
-        files
-            .iter()
-            .map(|(f, k)| check_file(root, f, *k, settings))
-            .collect()
-    } else {
-        let files = &files;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        files
-                            .iter()
-                            .skip(t)
-                            .step_by(threads)
-                            .map(|(f, k)| check_file(root, f, *k, settings))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a lint thread panicked"))
-                .collect()
-        })
-    };
-    reports.sort_by(|a, b| a.path.cmp(&b.path));
+    let listing = discover(root, &manifests)?;
+    let reports = in_parallel(&listing.lintable, |(f, k)| {
+        check_file(root, f, *k, settings)
+    });
     let mut findings = Vec::new();
     let mut markers = HashMap::new();
-    let mut facts = BTreeMap::new();
+    let mut facts = FastMap::default();
     for report in reports {
         findings.extend(report.findings);
         if !report.markers.is_empty() {
@@ -502,14 +535,58 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
             facts.insert(report.path, report.facts);
         }
     }
-    let tree = kustomize_rules::Tree::new(root, &manifests, facts);
+    let files = listing.lintable.len();
+    let tree = kustomize_rules::Tree::new(root, &listing, facts);
     tree.check(settings, &mut findings);
     Ok(Outcome {
         findings,
         markers,
         tree,
-        files: files.len(),
+        files,
     })
+}
+
+/// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    items
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(f)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a lint thread panicked"))
+            .collect()
+    })
+}
+
+/// The benchmark's baseline: the same walk and threads, only reading and parsing YAML.
+/// Returns the number of documents.
+pub fn parse_only(root: &Path, settings: &Settings) -> Result<usize> {
+    let listing = discover(root, &settings.manifests)?;
+    let counts = in_parallel(&listing.lintable, |(f, kind)| {
+        match (kind, read_source(root, f)) {
+            (FileKind::Yaml, Ok(Ok(src))) => crate::yaml::load(&src).map_or(0, |d| d.len()),
+            _ => 0,
+        }
+    });
+    Ok(counts.into_iter().sum())
 }
 
 impl Outcome {

@@ -172,8 +172,8 @@ pub fn judge(kfile: &Path, out: &Output, tree: &Tree, settings: &Settings) -> Ve
 mod tests {
     use super::*;
     use crate::lint::Facts;
+    use crate::lint::FastMap;
     use crate::lint::kustomize_rules::Kustomization;
-    use std::collections::BTreeMap;
 
     fn tree() -> Tree {
         let src = "resources:\n  - cronjob.yaml\nimages:\n  - name: ghcr.io/dcasati/python-base\n    newTag: v1\n";
@@ -184,7 +184,7 @@ mod tests {
             kustomization: Some(Kustomization::parse(&doc)),
             ..Facts::default()
         };
-        let mut files = BTreeMap::new();
+        let mut files = FastMap::default();
         files.insert(PathBuf::from("k8s-apps/app/kustomization.yaml"), facts);
         Tree {
             files,

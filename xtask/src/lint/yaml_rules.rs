@@ -6,7 +6,7 @@
 use super::{Doc, Facts, Finding, Object, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{self, Node, Pos, Value};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
 pub const SYNTAX: Rule = Rule {
@@ -243,23 +243,22 @@ impl<'a> Walk<'a, '_> {
     }
 
     fn duplicates(&mut self, entries: &[yaml::Entry]) {
-        let keys = entries
-            .iter()
-            .filter_map(|e| e.key.as_str().map(|k| (k, &e.key)));
-        if entries.len() <= 12 {
-            let keys: Vec<_> = keys.collect();
-            for (i, (k, node)) in keys.iter().enumerate() {
-                if let Some((_, first)) = keys[..i].iter().find(|(f, _)| f == k) {
-                    self.duplicate(k, node, first);
+        if entries.len() <= 16 {
+            for (i, e) in entries.iter().enumerate() {
+                let Some(k) = e.key.as_str() else { continue };
+                if let Some(first) = entries[..i].iter().find(|f| f.key.as_str() == Some(k)) {
+                    self.duplicate(k, &e.key, &first.key);
                 }
             }
-        } else {
-            let mut seen: HashSet<&str> = HashSet::new();
-            let keys: Vec<_> = keys.collect();
-            for (k, node) in &keys {
-                if !seen.insert(k) {
-                    let first = keys.iter().find(|(f, _)| f == k).expect("seen").1;
-                    self.duplicate(k, node, first);
+            return;
+        }
+        let mut seen: HashMap<&str, &Node> = HashMap::new();
+        for e in entries {
+            let Some(k) = e.key.as_str() else { continue };
+            match seen.get(k) {
+                Some(first) => self.duplicate(k, &e.key, first),
+                None => {
+                    seen.insert(k, &e.key);
                 }
             }
         }

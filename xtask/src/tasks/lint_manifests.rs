@@ -19,6 +19,11 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         print!("{}", explain(id)?);
         return Ok(Status::Clean);
     }
+    if flags.parse_only {
+        let docs = lint::parse_only(&ctx.root, &ctx.settings)?;
+        eprintln!("parsed {docs} documents");
+        return Ok(Status::Clean);
+    }
     let overrides = lint::overrides(&ctx.settings)?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let selected = flags
