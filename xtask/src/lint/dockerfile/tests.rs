@@ -1,3 +1,5 @@
+//! Unit tests of the DF rules on inline Dockerfiles, asserting rule id, line and column.
+
 use super::*;
 
 /// Runs the check with a context that holds `files` (and their parent directories).
