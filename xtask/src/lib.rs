@@ -36,5 +36,6 @@ pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     match flags.command {
         flags::Command::UpdateImages(f) => tasks::update_images::run(&f, &ctx),
         flags::Command::Test(f) => tasks::test::run(&f, &ctx),
+        flags::Command::LintManifests(f) => tasks::lint_manifests::run(&f, &ctx),
     }
 }

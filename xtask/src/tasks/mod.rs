@@ -1,4 +1,5 @@
 //! One module per subcommand. Each builds its plan with the pure core, then runs it.
 
+pub mod lint_manifests;
 pub mod test;
 pub mod update_images;
