@@ -90,7 +90,11 @@ pub(super) fn parse(src: &str) -> Vec<Instr> {
                 break;
             }
         }
-        let start = chars.iter().position(|c| !c.c.is_whitespace()).unwrap_or(0);
+        // A lone escape character before the end of the file continues into nothing.
+        let Some(start) = chars.iter().position(|c| !c.c.is_whitespace()) else {
+            i = n;
+            continue;
+        };
         let kw_end = chars[start..]
             .iter()
             .position(|c| c.c.is_whitespace())

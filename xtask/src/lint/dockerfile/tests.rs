@@ -386,3 +386,15 @@ fn substitute_handles_forms() {
     assert_eq!(substitute("${N}", &vars), None);
     assert_eq!(substitute("$ $", &vars).as_deref(), Some("$ $"));
 }
+
+#[test]
+fn a_lone_continuation_at_the_end_is_not_an_instruction() {
+    // Found by reading the parser; lint_rules_fuzz.rs finds it too since it has a `\\\n` piece
+    // (minimal input `FROM \n\\\n`). This used to index an empty line.
+    assert_eq!(run("\\", &[]), vec![]);
+    assert_eq!(
+        run("FROM python:3.11-slim\nUSER app\n  \\\n\n# c\n", &[]),
+        vec![]
+    );
+    assert_eq!(run("# escape=`\n`", &[]), vec![]);
+}
