@@ -139,7 +139,7 @@ fn cron_like() -> impl Strategy<Value = String> {
 }
 
 fn check_dockerfile(src: &str) {
-    let has = |p: &str| p.len() % 2 == 0;
+    let has = |p: &str| p.len().is_multiple_of(2);
     for f in dockerfile::check(Path::new("Dockerfile"), src, &has) {
         assert!(f.line >= 1 && f.column >= 1, "{f:?}");
         assert!(
