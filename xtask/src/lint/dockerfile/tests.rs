@@ -398,3 +398,16 @@ fn a_lone_continuation_at_the_end_is_not_an_instruction() {
     );
     assert_eq!(run("# escape=`\n`", &[]), vec![]);
 }
+
+#[test]
+fn automatic_platform_args_resolve_in_from() {
+    let src = "FROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM ${TARGETARCH}/python\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+    let src = "ARG TARGETARCH\nFROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    // Other global ARGs still need a default.
+    let src = "FROM ${TARGETARCH}/python:${PY}-slim\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+}
