@@ -66,8 +66,12 @@ def main(argv):
     status = 0
     for path in argv[1:]:
         try:
-            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-        except OSError as e:
+            if path == "-":
+                text = sys.stdin.read()
+            else:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
             print(f"{path}: cannot read: {e}", file=sys.stderr)
             return 2
         errors = errors_in(validator, text)
