@@ -67,14 +67,17 @@ def main(argv):
     for path in argv[1:]:
         try:
             if path == "-":
-                text = sys.stdin.read()
+                raw = sys.stdin.buffer.read()
             else:
-                with open(path, encoding="utf-8") as f:
-                    text = f.read()
-        except (OSError, UnicodeDecodeError) as e:
+                with open(path, "rb") as f:
+                    raw = f.read()
+        except OSError as e:
             print(f"{path}: cannot read: {e}", file=sys.stderr)
             return 2
-        errors = errors_in(validator, text)
+        try:
+            errors = errors_in(validator, raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            errors = [f"not UTF-8: {e}"]
         for err in errors:
             print(f"{path}: {err}", file=sys.stderr)
         if errors:
