@@ -101,7 +101,7 @@ pub fn check(file: &Path, src: &str, context_has: &dyn Fn(&str) -> bool) -> Vec<
         }
         let Some(stage) = stages.last_mut() else {
             if ins.keyword == "ARG" {
-                declare(&mut global_args, &words(&ins.args), &HashMap::new());
+                declare(&mut global_args, &words(&ins.args));
             }
             continue;
         };

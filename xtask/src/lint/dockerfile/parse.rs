@@ -277,18 +277,10 @@ pub(super) fn exec_form_after_flags(args: &[Ch]) -> Option<(Vec<Word>, Vec<Word>
 }
 
 /// `ARG A=1 B` → declares each, substituting earlier values into defaults.
-pub(super) fn declare(
-    vars: &mut HashMap<String, Option<String>>,
-    ws: &[Word],
-    outer: &HashMap<String, Option<String>>,
-) {
+pub(super) fn declare(vars: &mut HashMap<String, Option<String>>, ws: &[Word]) {
     for w in ws {
         let (name, default) = split_decl(&w.text);
-        let value = default.map(|d| {
-            substitute(d, vars)
-                .or_else(|| substitute(d, outer))
-                .unwrap_or_default()
-        });
+        let value = default.map(|d| substitute(d, vars).unwrap_or_default());
         vars.insert(name.to_string(), value);
     }
 }

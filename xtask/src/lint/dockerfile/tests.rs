@@ -411,3 +411,11 @@ fn automatic_platform_args_resolve_in_from() {
     let src = "FROM ${TARGETARCH}/python:${PY}-slim\nUSER app\n";
     assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
 }
+
+#[test]
+fn global_args_build_on_earlier_ones() {
+    let src = "ARG V=3.11\nARG IMG=python:${V}-slim\nFROM $IMG\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "ARG V=latest\nARG IMG=python:${V}\nFROM $IMG\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
+}
