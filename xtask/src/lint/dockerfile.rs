@@ -101,7 +101,7 @@ pub fn check(file: &Path, src: &str, context_has: &dyn Fn(&str) -> bool) -> Vec<
         }
         let Some(stage) = stages.last_mut() else {
             if ins.keyword == "ARG" {
-                declare(&mut global_args, &words(&ins.args), &HashMap::new());
+                declare(&mut global_args, &words(&ins.args));
             }
             continue;
         };
@@ -139,6 +139,18 @@ pub fn check(file: &Path, src: &str, context_has: &dyn Fn(&str) -> bool) -> Vec<
     out
 }
 
+/// BuildKit's automatic platform ARGs, with a representative value each.
+const AUTOMATIC_ARGS: [(&str, &str); 8] = [
+    ("TARGETPLATFORM", "linux/amd64"),
+    ("TARGETOS", "linux"),
+    ("TARGETARCH", "amd64"),
+    ("TARGETVARIANT", ""),
+    ("BUILDPLATFORM", "linux/amd64"),
+    ("BUILDOS", "linux"),
+    ("BUILDARCH", "amd64"),
+    ("BUILDVARIANT", ""),
+];
+
 type Emit<'a> = dyn FnMut(&'static str, Severity, usize, usize, String) + 'a;
 
 /// One build stage, as far as the rules need it.
@@ -174,7 +186,14 @@ fn check_from(
         Some(w) if w.text.eq_ignore_ascii_case("as") => rest.get(2).map(|w| w.text.to_lowercase()),
         _ => None,
     };
-    let resolved = substitute(&image_word.text, global_args);
+    // BuildKit's automatic platform ARGs are in scope for FROM, declared or not, and set by the
+    // builder like build args (over any default); any value will do to see whether the rest of
+    // the reference is pinned.
+    let mut scope = global_args.clone();
+    for (name, value) in AUTOMATIC_ARGS {
+        scope.insert(name.to_string(), Some(value.to_string()));
+    }
+    let resolved = substitute(&image_word.text, &scope);
     let image = Word {
         text: resolved.clone().unwrap_or_default(),
         ..image_word.clone()

@@ -12,8 +12,9 @@
 //!    empty values, booleans, paths, and references (`$(VAR)`, `${VAR}`, `$VAR`, `{{ ... }}`).
 //!    A placeholder such as `changeme` IS reported: it is the credential the app runs with, and
 //!    it belongs in a Secret just the same.
-//! 3. A long random-looking word (32+ characters): base64-like with Shannon entropy of at least
-//!    4.5 bits per character, digits and both cases; or hex with at least 3.5 bits, letters and
+//! 3. A long random-looking word (32+ characters of one base64 alphabet, standard `+/` or
+//!    url-safe `-_`, never both): Shannon entropy of at least 4.5 bits per character, with digits
+//!    and both cases; or hex with at least 3.5 bits, letters and
 //!    digits, not a `sha256:` digest and not under a digest-like key (`digest`, `sha`, `hash`,
 //!    `checksum`, `commit`).
 //!
@@ -310,7 +311,8 @@ fn high_entropy(key: &str, value: &str) -> Option<&'static str> {
     let digest_key = key_words(key)
         .iter()
         .any(|w| DIGEST_KEYS.contains(&w.as_str()));
-    let word_byte = |c: u8| c.is_ascii_alphanumeric() || b"+/=_-".contains(&c);
+    // Base64 (`+/`) or base64url (`-_`) words; `=` only as padding, so `KEY=value` is two words.
+    let word_byte = |c: u8| c.is_ascii_alphanumeric() || b"+/_-".contains(&c);
     let b = value.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -322,8 +324,11 @@ fn high_entropy(key: &str, value: &str) -> Option<&'static str> {
         while i < b.len() && word_byte(b[i]) {
             i += 1;
         }
-        let word = value[start..i].trim_end_matches('=');
-        if word.len() < 32 {
+        let word = &value[start..i];
+        // One encoding never mixes the two alphabets: `LD_PATH/usr/lib-x` is a path.
+        let std_alphabet = word.contains(['+', '/']);
+        let url_alphabet = word.contains(['-', '_']);
+        if word.len() < 32 || (std_alphabet && url_alphabet) {
             continue;
         }
         let digits = word.bytes().any(|c| c.is_ascii_digit());

@@ -1,3 +1,5 @@
+//! Unit tests of the CronJob schedule and time-zone checks, on inline schedules.
+
 use super::*;
 
 fn err(s: &str) -> String {

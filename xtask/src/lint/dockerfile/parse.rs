@@ -90,7 +90,11 @@ pub(super) fn parse(src: &str) -> Vec<Instr> {
                 break;
             }
         }
-        let start = chars.iter().position(|c| !c.c.is_whitespace()).unwrap_or(0);
+        // A lone escape character before the end of the file continues into nothing.
+        let Some(start) = chars.iter().position(|c| !c.c.is_whitespace()) else {
+            i = n;
+            continue;
+        };
         let kw_end = chars[start..]
             .iter()
             .position(|c| c.c.is_whitespace())
@@ -273,18 +277,10 @@ pub(super) fn exec_form_after_flags(args: &[Ch]) -> Option<(Vec<Word>, Vec<Word>
 }
 
 /// `ARG A=1 B` → declares each, substituting earlier values into defaults.
-pub(super) fn declare(
-    vars: &mut HashMap<String, Option<String>>,
-    ws: &[Word],
-    outer: &HashMap<String, Option<String>>,
-) {
+pub(super) fn declare(vars: &mut HashMap<String, Option<String>>, ws: &[Word]) {
     for w in ws {
         let (name, default) = split_decl(&w.text);
-        let value = default.map(|d| {
-            substitute(d, vars)
-                .or_else(|| substitute(d, outer))
-                .unwrap_or_default()
-        });
+        let value = default.map(|d| substitute(d, vars).unwrap_or_default());
         vars.insert(name.to_string(), value);
     }
 }

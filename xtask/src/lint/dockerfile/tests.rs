@@ -1,3 +1,5 @@
+//! Unit tests of the DF rules on inline Dockerfiles, asserting rule id, line and column.
+
 use super::*;
 
 /// Runs the check with a context that holds `files` (and their parent directories).
@@ -383,4 +385,37 @@ fn substitute_handles_forms() {
     assert_eq!(substitute("${A:+y}${E:+z}", &vars).as_deref(), Some("y"));
     assert_eq!(substitute("${N}", &vars), None);
     assert_eq!(substitute("$ $", &vars).as_deref(), Some("$ $"));
+}
+
+#[test]
+fn a_lone_continuation_at_the_end_is_not_an_instruction() {
+    // Found by reading the parser; lint_rules_fuzz.rs finds it too since it has a `\\\n` piece
+    // (minimal input `FROM \n\\\n`). This used to index an empty line.
+    assert_eq!(run("\\", &[]), vec![]);
+    assert_eq!(
+        run("FROM python:3.11-slim\nUSER app\n  \\\n\n# c\n", &[]),
+        vec![]
+    );
+    assert_eq!(run("# escape=`\n`", &[]), vec![]);
+}
+
+#[test]
+fn automatic_platform_args_resolve_in_from() {
+    let src = "FROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM ${TARGETARCH}/python\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+    let src = "ARG TARGETARCH\nFROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    // Other global ARGs still need a default.
+    let src = "FROM ${TARGETARCH}/python:${PY}-slim\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+}
+
+#[test]
+fn global_args_build_on_earlier_ones() {
+    let src = "ARG V=3.11\nARG IMG=python:${V}-slim\nFROM $IMG\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "ARG V=latest\nARG IMG=python:${V}\nFROM $IMG\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
 }

@@ -358,3 +358,15 @@ fn entropy_in_bits() {
     assert!((entropy("abcd") - 2.0).abs() < 1e-9);
     assert!((entropy(&random(HEX, 4096, 1)) - 4.0).abs() < 0.01);
 }
+
+#[test]
+fn assignments_and_paths_are_not_one_word() {
+    // Seen in CPython's sysconfig data: a path glued to a variable name.
+    let v = "LDFLAGS='-L/build/x' LD_LIBRARY_PATH=/build/reproducible-path/python3.11/Lib3x";
+    assert_eq!(looks_like_secret("cfg", v), None);
+    let v = format!("AWS_SECRET={}", random(B64, 40, 60));
+    assert_eq!(
+        looks_like_secret("cfg", &v),
+        Some("a long high-entropy string")
+    );
+}
