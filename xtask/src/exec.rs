@@ -196,6 +196,20 @@ impl Runner {
         Ok(())
     }
 
+    /// Like [`Runner::run`], but the child's stdout goes to stderr too, keeping stdout for
+    /// machine output (builds and pushes print their progress on stdout).
+    pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<()> {
+        eprintln!("+ {cmd}");
+        if self.dry_run {
+            return Ok(());
+        }
+        let out = self.streamed(cmd, true)?;
+        if !out.success() {
+            bail!("`{cmd}` failed with {}", describe(out.code));
+        }
+        Ok(())
+    }
+
     /// Runs a read-only command (inspect, version) and captures its output, also under
     /// `--dry-run`. It fails when the command exits non-zero, carrying its stderr.
     pub fn read(&self, cmd: &Cmd) -> Result<String> {
@@ -244,8 +258,19 @@ impl Runner {
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             });
         }
-        // Streamed commands (builds, pushes) go through duct, which reports the exit code.
+        self.streamed(cmd, false)
+    }
+
+    /// Streamed commands (builds, pushes) go through duct, which reports the exit code.
+    fn streamed(&self, cmd: &Cmd, stdout_to_stderr: bool) -> Result<Output> {
+        let secret = |v: &EnvValue| match v {
+            EnvValue::Plain(v) => v.clone(),
+            EnvValue::Secret(s) => s.expose().to_string(),
+        };
         let mut c = duct::cmd(&cmd.program, &cmd.args).unchecked();
+        if stdout_to_stderr {
+            c = c.stdout_to_stderr();
+        }
         for (key, value) in &cmd.env {
             c = c.env(key, secret(value));
         }
@@ -324,6 +349,18 @@ mod tests {
         let fail = Cmd::new("sh").args(["-c", "echo oops >&2; exit 3"]);
         let err = runner.read(&fail).unwrap_err().to_string();
         assert!(err.contains("exit code 3") && err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn run_to_stderr_keeps_stdout_clean_and_reports_failure() {
+        let runner = Runner::new(false).unwrap();
+        runner
+            .run_to_stderr(&Cmd::new("sh").args(["-c", "echo progress"]))
+            .unwrap();
+        let err = runner
+            .run_to_stderr(&Cmd::new("sh").args(["-c", "exit 4"]))
+            .unwrap_err();
+        assert!(err.to_string().contains("exit code 4"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Every subcommand and flag of `cargo xtask`, with its help text, in one place.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// The homelab repo's automation: build, tag, lint, scan and sign the shared base image and the
@@ -28,6 +28,8 @@ pub enum Command {
     UpdateImages(UpdateImages),
     Test(Test),
     LintManifests(LintManifests),
+    BuildBase(BuildBase),
+    Push(Push),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -60,6 +62,16 @@ pub struct UpdateImages {
     /// Commit exactly the changed kustomization files: "Update images to sha-abc1234".
     #[arg(long)]
     pub commit: bool,
+
+    /// Check that the tag exists in the primary registry (skopeo, or docker buildx imagetools)
+    /// before anything is written.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Also pin each entry's `digest` to the image's digest in the primary registry (implies
+    /// --verify).
+    #[arg(long)]
+    pub digest: bool,
 }
 
 /// Run every test of the repo: the Rust tests (nextest when installed) and the Python services'
@@ -119,6 +131,125 @@ pub enum LintFormat {
     Json,
     Github,
     Sarif,
+}
+
+/// The program that builds images and talks to registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    /// docker when `docker buildx version` works, else podman.
+    Auto,
+    Docker,
+    Podman,
+}
+
+/// Build the base image for linux/amd64 and linux/arm64, tagged `sha-<7 hex>` of the commit.
+///
+/// The build record goes to target/xtask/images/<image>.json; the reference with its digest is
+/// printed on stdout. Replaces `./build.sh [SHA]`.
+#[derive(Debug, Args)]
+pub struct BuildBase {
+    /// Which engine builds: docker (buildx) or podman.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+
+    /// The configured image to build (default: the first, python-base).
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+
+    /// Build this commit (7 to 40 hex digits; default HEAD). A commit other than HEAD is built
+    /// from its own tree, exported to a temp folder.
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+
+    /// Build a context with uncommitted changes; the tag gets `-dirty` and cannot be pushed.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// Platforms, os/arch[/variant], comma-separated or repeated (default: the settings').
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub platform: Vec<String>,
+
+    /// Build cache: auto (gha under GitHub Actions, else none), gha, registry, local:DIR, none.
+    #[arg(long, value_name = "CACHE", default_value = "auto")]
+    pub cache: String,
+
+    /// Push the image to the registry.
+    #[arg(long, conflicts_with = "load")]
+    pub push: bool,
+
+    /// Load a single-platform image into the local image store.
+    #[arg(long)]
+    pub load: bool,
+
+    /// Build only if the context changed between BASE (default: the merge-base with main or
+    /// master, else the commit's parent) and the commit; else say why and exit 0.
+    #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "")]
+    pub if_changed: Option<String>,
+
+    /// Skip the build when the registry already has the tag.
+    #[arg(long)]
+    pub skip_existing: bool,
+
+    /// Registry: ghcr, backup, or HOST[:PORT]/PATH (default: the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// Talk plain HTTP to a registry that is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
+
+    /// Log in to the registry first: token from GITHUB_TOKEN (ghcr.io) or REGISTRY_TOKEN, user
+    /// from GITHUB_ACTOR or the settings' registry-user.
+    #[arg(long)]
+    pub login: bool,
+
+    /// Print the commands and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Push a built image to a registry, or mirror it registry to registry by digest, then check
+/// that the destination's digest equals the source's.
+#[derive(Debug, Args)]
+pub struct Push {
+    /// docker (buildx imagetools, docker push) or podman (podman manifest push, skopeo copy).
+    /// With auto, --mirror uses skopeo when installed, else docker buildx.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+
+    /// The configured image (default: the first, python-base).
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+
+    /// The commit whose tag to push (default: the build record's).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+
+    /// The source registry: ghcr, backup, or HOST[:PORT]/PATH (default: the build record's, else
+    /// the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// The destination registry: ghcr, backup, or HOST[:PORT]/PATH (default: the backup with
+    /// --mirror, else the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub to: Option<String>,
+
+    /// Copy the multi-platform image by digest from --registry to --to, pulling nothing locally.
+    #[arg(long)]
+    pub mirror: bool,
+
+    /// Talk plain HTTP to registries that are not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
+
+    /// Log in to the destination registry first (GITHUB_TOKEN or REGISTRY_TOKEN on stdin).
+    #[arg(long)]
+    pub login: bool,
+
+    /// Print the commands and run nothing (registry reads still run).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[cfg(test)]

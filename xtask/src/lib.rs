@@ -1,10 +1,15 @@
 //! `cargo xtask`: the homelab repo's automation, as a library so that tests and benchmarks can
 //! reach the pure core. `main.rs` is the thin binary around [`run`].
 
+pub mod build_record;
+pub mod engine;
 pub mod exec;
+pub mod files;
 pub mod flags;
 pub mod image_ref;
+pub mod kustomize;
 pub mod lint;
+pub mod registry;
 pub mod repo;
 pub mod settings;
 pub mod tasks;
@@ -37,5 +42,7 @@ pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
         flags::Command::UpdateImages(f) => tasks::update_images::run(&f, &ctx),
         flags::Command::Test(f) => tasks::test::run(&f, &ctx),
         flags::Command::LintManifests(f) => tasks::lint_manifests::run(&f, &ctx),
+        flags::Command::BuildBase(f) => tasks::build_base::run(&f, &ctx),
+        flags::Command::Push(f) => tasks::push::run(&f, &ctx),
     }
 }

@@ -160,6 +160,71 @@ impl Repo {
         self.git.find_commit(base).ok().map(|c| to_commit(&c))
     }
 
+    /// Resolves any revision git understands (`HEAD~1`, `origin/main`, a hex prefix) to a commit.
+    pub fn resolve(&self, rev: &str) -> Result<Commit> {
+        let commit = self
+            .git
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|_| anyhow::anyhow!("`{rev}` names no commit of {}", self.root.display()))?;
+        Ok(to_commit(&commit))
+    }
+
+    /// The first parent of commit `id`, if it has one.
+    pub fn parent(&self, id: &str) -> Result<Option<Commit>> {
+        let commit = self.git.find_commit(Oid::from_str(id)?)?;
+        Ok(commit.parent(0).ok().map(|p| to_commit(&p)))
+    }
+
+    /// Writes the files under `path` in commit `id` into `dest` (which must not exist), keeping
+    /// executable bits and symlinks. Used to build a commit other than HEAD.
+    pub fn export(&self, id: &str, path: &Path, dest: &Path) -> Result<()> {
+        let commit = self.git.find_commit(Oid::from_str(id)?)?;
+        let tree = match commit.tree()?.get_path(path) {
+            Ok(entry) => entry
+                .to_object(&self.git)?
+                .peel_to_tree()
+                .with_context(|| format!("{} is not a folder in commit {id}", path.display()))?,
+            Err(_) => bail!("{} does not exist in commit {id}", path.display()),
+        };
+        std::fs::create_dir(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+        let mut failure = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            let out = dest.join(dir).join(entry.name().unwrap_or_default());
+            match self.export_entry(entry, &out) {
+                Ok(()) => git2::TreeWalkResult::Ok,
+                Err(e) => {
+                    failure = Some(e);
+                    git2::TreeWalkResult::Abort
+                }
+            }
+        })
+        .ok();
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn export_entry(&self, entry: &git2::TreeEntry, out: &Path) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.filemode();
+        if entry.kind() == Some(git2::ObjectType::Tree) {
+            std::fs::create_dir(out)?;
+        } else if entry.kind() == Some(git2::ObjectType::Blob) {
+            let blob = self.git.find_blob(entry.id())?;
+            if mode == 0o120000 {
+                let target = String::from_utf8_lossy(blob.content()).into_owned();
+                std::os::unix::fs::symlink(target, out)?;
+            } else {
+                std::fs::write(out, blob.content())?;
+                let bits = if mode == 0o100755 { 0o755 } else { 0o644 };
+                std::fs::set_permissions(out, std::fs::Permissions::from_mode(bits))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The `origin` remote's URL, if there is one.
     pub fn origin_url(&self) -> Option<String> {
         self.git
@@ -361,6 +426,41 @@ mod tests {
                 .to_string()
                 .contains("7 to 40 hex")
         );
+    }
+
+    #[test]
+    fn resolve_parent_and_export() {
+        let s = Scratch::new("export");
+        let first = s.commit(&[
+            ("ctx/Dockerfile", "FROM scratch\n"),
+            ("ctx/sub/a.txt", "a\n"),
+        ]);
+        let second = s.commit(&[("ctx/Dockerfile", "FROM scratch\nUSER 1\n")]);
+        let repo = Repo::open(&s.dir).unwrap();
+        assert_eq!(repo.resolve("HEAD~1").unwrap().id, first);
+        assert_eq!(repo.resolve(&second[..9]).unwrap().id, second);
+        assert!(
+            repo.resolve("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("`nope` names no commit")
+        );
+        assert_eq!(repo.parent(&second).unwrap().unwrap().id, first);
+        assert_eq!(repo.parent(&first).unwrap(), None);
+        let dest = s.dir.join("out");
+        repo.export(&first, Path::new("ctx"), &dest).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dest.join("Dockerfile")).unwrap(),
+            "FROM scratch\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dest.join("sub/a.txt")).unwrap(),
+            "a\n"
+        );
+        let err = repo
+            .export(&first, Path::new("missing"), &s.dir.join("o2"))
+            .unwrap_err();
+        assert!(err.to_string().contains("missing does not exist"), "{err}");
     }
 
     #[test]

@@ -130,9 +130,18 @@ impl Node {
     }
 }
 
-/// The exact byte range of a scalar in `src`, quotes included for quoted scalars.
+/// The exact byte range of a scalar in `src`, quotes included for quoted scalars, and its
+/// properties (`!tag`, `&anchor`), which the parser's span includes, left out.
 pub fn scalar_range(src: &str, node: &Node) -> Range<usize> {
-    let start = node.start.offset;
+    let mut start = node.start.offset;
+    while matches!(src.as_bytes().get(start), Some(b'!' | b'&')) && start < node.end.offset {
+        let rest = &src[start..];
+        let token = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        let blank = rest[token..].len() - rest[token..].trim_start().len();
+        start += token + blank;
+    }
+    // An empty scalar after its properties (`&a `) ends where they do.
+    let start = start.min(node.end.offset.max(node.start.offset));
     let end = match node.style() {
         Some(Style::SingleQuoted) => closing_quote(src, start, b'\'').unwrap_or(node.end.offset),
         Some(Style::DoubleQuoted) => closing_quote(src, start, b'"').unwrap_or(node.end.offset),
@@ -158,6 +167,246 @@ fn closing_quote(src: &str, open: usize, quote: u8) -> Option<usize> {
         }
     }
     None
+}
+
+/// A byte-exact edit: replace `range` of the source with `text` (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+impl Splice {
+    pub fn new(range: Range<usize>, text: impl Into<String>) -> Splice {
+        Splice {
+            range,
+            text: text.into(),
+        }
+    }
+}
+
+/// Applies `splices` to `src`. They are applied in order of position; two that overlap are a bug
+/// of the caller and are refused (an insertion may touch a neighbouring range).
+pub fn apply(src: &str, splices: &[Splice]) -> Result<String, String> {
+    let mut sorted: Vec<&Splice> = splices.iter().collect();
+    sorted.sort_by_key(|s| (s.range.start, s.range.end));
+    let mut out = String::with_capacity(src.len() + 64);
+    let mut at = 0;
+    for s in sorted {
+        if s.range.start < at || s.range.end > src.len() || s.range.start > s.range.end {
+            return Err(format!(
+                "overlapping or out-of-range edit at byte {}",
+                s.range.start
+            ));
+        }
+        out.push_str(&src[at..s.range.start]);
+        out.push_str(&s.text);
+        at = s.range.end;
+    }
+    out.push_str(&src[at..]);
+    Ok(out)
+}
+
+/// The source's line ending: `\r\n` when its first line ends so, else `\n`.
+pub fn line_ending(src: &str) -> &'static str {
+    match src.find('\n') {
+        Some(i) if i > 0 && src.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// The line that holds byte `offset`: from its first byte to its end, without the terminator.
+pub fn line_at(src: &str, offset: usize) -> Range<usize> {
+    let start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let mut end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
+    if end > start && src.as_bytes()[end - 1] == b'\r' {
+        end -= 1;
+    }
+    start..end
+}
+
+/// The end of the line that holds `offset`, terminator included (or the end of the source).
+pub fn line_end_with_terminator(src: &str, offset: usize) -> usize {
+    src[offset..]
+        .find('\n')
+        .map_or(src.len(), |i| offset + i + 1)
+}
+
+/// Would `value`, written as a plain scalar, read back as this same string? False for values
+/// that resolve to null, booleans or numbers (YAML 1.1 or 1.2), or that hold indicators.
+pub fn plain_safe(value: &str) -> bool {
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
+    let lower = value.to_ascii_lowercase();
+    let reserved = [
+        "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf",
+        ".nan",
+    ];
+    if reserved.contains(&lower.as_str()) || looks_numeric(value) {
+        return false;
+    }
+    let second = value[first.len_utf8()..].chars().next();
+    let indicator = match first {
+        // `-x`, `?x`, `:x` are plain; `- x`, `? x`, `: x` and a lone `-` are not.
+        '-' | '?' | ':' => second.is_none_or(|c| c == ' '),
+        _ => "[]{},#&*!|>'\"%@`".contains(first),
+    };
+    if indicator {
+        return false;
+    }
+    !(value.contains(": ")
+        || value.contains(" #")
+        || value.ends_with(':')
+        || value.starts_with(' ')
+        || value.ends_with(' ')
+        || value
+            .chars()
+            .any(|c| c.is_control() || matches!(c, ',' | '[' | ']' | '{' | '}')))
+}
+
+/// Integers (with `_`, `0x`, `0o`, `0b`, signs), floats and exponents, and 1.1 sexagesimals.
+fn looks_numeric(value: &str) -> bool {
+    let v = value.strip_prefix(['+', '-']).unwrap_or(value);
+    if v.is_empty() {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    for prefix in ["0x", "0o", "0b"] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            return !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit() || b == b'_');
+        }
+    }
+    let mut digits = 0;
+    for (i, b) in lower.bytes().enumerate() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'_' | b'.' | b':' => {}
+            b'e' if digits > 0 => {
+                let exp = lower[i + 1..]
+                    .strip_prefix(['+', '-'])
+                    .unwrap_or(&lower[i + 1..]);
+                return !exp.is_empty() && exp.bytes().all(|b| b.is_ascii_digit());
+            }
+            _ => return false,
+        }
+    }
+    digits > 0
+}
+
+/// The style [`render_scalar`] writes `value` in, when asked for `style`.
+pub fn rendered_style(value: &str, style: Style) -> Style {
+    match style {
+        Style::Plain if plain_safe(value) => Style::Plain,
+        Style::SingleQuoted if !value.chars().any(char::is_control) => Style::SingleQuoted,
+        _ => Style::DoubleQuoted,
+    }
+}
+
+/// A copy of `node` with every position zeroed, to compare content regardless of layout.
+pub fn without_positions(node: &Node) -> Node {
+    let value = match &node.value {
+        Value::Seq(items) => Value::Seq(items.iter().map(without_positions).collect()),
+        Value::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|e| Entry {
+                    key: without_positions(&e.key),
+                    value: without_positions(&e.value),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    Node {
+        value,
+        start: Pos::default(),
+        end: Pos::default(),
+        anchor: node.anchor,
+        tag: node.tag.clone(),
+    }
+}
+
+/// A plain-style scalar node without position, e.g. for an expected document.
+pub fn scalar(text: &str, style: Style) -> Node {
+    Node {
+        value: Value::Scalar {
+            text: text.to_string(),
+            style,
+        },
+        start: Pos::default(),
+        end: Pos::default(),
+        anchor: None,
+        tag: None,
+    }
+}
+
+/// `value` written in `style`: plain when it stays a string that way (else double-quoted),
+/// single- or double-quoted with their escapes. Block styles are written double-quoted.
+pub fn render_scalar(value: &str, style: Style) -> String {
+    match style {
+        Style::Plain if plain_safe(value) => value.to_string(),
+        Style::SingleQuoted if !value.chars().any(char::is_control) => {
+            format!("'{}'", value.replace('\'', "''"))
+        }
+        _ => {
+            let mut out = String::from("\"");
+            for c in value.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+    }
+}
+
+/// The edit that sets the scalar `node` to `value`, keeping its quoting style and every byte
+/// around it (a comment on the same line included). An empty plain value (`key:`) gets the new
+/// value after the key's colon. Block scalars (`|`, `>`) are refused.
+pub fn set_scalar(src: &str, key: &Node, node: &Node, value: &str) -> Result<Splice, String> {
+    let style = match node.style() {
+        Some(Style::Literal | Style::Folded) => {
+            return Err(format!(
+                "{}:{}: `{}` is a block scalar (| or >), which cannot be edited; write it on one line",
+                key.start.line,
+                key.start.column,
+                key.as_str().unwrap_or_default()
+            ));
+        }
+        Some(style) => style,
+        None => {
+            return Err(format!(
+                "{}:{}: expected a scalar value",
+                node.start.line, node.start.column
+            ));
+        }
+    };
+    let range = scalar_range(src, node);
+    let is_empty = node.as_str() == Some("") && range.is_empty();
+    if is_empty && style == Style::Plain {
+        let key_end = scalar_range(src, key).end;
+        let colon = src[key_end..]
+            .find(':')
+            .map(|i| key_end + i + 1)
+            .ok_or_else(|| {
+                format!(
+                    "{}:{}: no colon after the key",
+                    key.start.line, key.start.column
+                )
+            })?;
+        return Ok(Splice::new(
+            colon..colon,
+            format!(" {}", render_scalar(value, style)),
+        ));
+    }
+    Ok(Splice::new(range, render_scalar(value, style)))
 }
 
 /// Maps the parser's character indices to byte offsets.
@@ -347,6 +596,52 @@ mod tests {
         let x = root.get("x").unwrap();
         assert_eq!(&src[scalar_range(src, x)], "plain");
         assert_eq!((x.start.line, x.start.column), (3, 4));
+    }
+
+    #[test]
+    fn scalar_range_leaves_out_tags_and_anchors() {
+        let src = "a: !!str 1.0 # c\nb: &x 'q'\nc: !!str &y\n  \"z\"\n";
+        let root = one(src);
+        let range = |k: &str| &src[scalar_range(src, root.get(k).unwrap())];
+        assert_eq!(
+            (range("a"), range("b"), range("c")),
+            ("1.0", "'q'", "\"z\"")
+        );
+    }
+
+    #[test]
+    fn edits_are_spliced_and_scalars_rendered_in_their_style() {
+        let src = "k: v # c\r\n";
+        let root = one(src);
+        let v = root.entry("k").unwrap();
+        let edit = set_scalar(src, &v.key, &v.value, "w x").unwrap();
+        assert_eq!(apply(src, &[edit]).unwrap(), "k: w x # c\r\n");
+        assert_eq!(line_ending(src), "\r\n");
+        assert_eq!(line_at(src, 3), 0..8);
+        assert!(apply(src, &[Splice::new(0..3, ""), Splice::new(2..4, "")]).is_err());
+        for value in [
+            "1.10", "10", "0x1F", "1e3", "+.5", "true", "No", "~", "null", "", "- a", "#x", "a: b",
+            "{x}", "12:30",
+        ] {
+            assert!(!plain_safe(value), "{value}");
+            assert!(
+                render_scalar(value, Style::Plain).starts_with('"'),
+                "{value}"
+            );
+        }
+        for value in [
+            "sha-abc1234",
+            "v1.10",
+            "3.11-slim",
+            "-x",
+            "sha256:abc",
+            "1.0.0-rc1",
+        ] {
+            assert!(plain_safe(value), "{value}");
+            assert_eq!(render_scalar(value, Style::Plain), value);
+        }
+        assert_eq!(render_scalar("it's", Style::SingleQuoted), "'it''s'");
+        assert_eq!(render_scalar("a\"b\\", Style::DoubleQuoted), r#""a\"b\\""#);
     }
 
     #[test]

@@ -1,0 +1,115 @@
+//! The build record, `target/xtask/images/<image>.json` under the repo root: what `build-base`
+//! built last (tag, digest, platforms, commit, registry, pushed), for `push`, `trivy-scan` and
+//! `sign` to use. Written through a temp file and a rename, so it is whole or absent.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRecord {
+    /// Short image name: `python-base`.
+    pub image: String,
+    /// The registry prefix: `ghcr.io/dcasati`.
+    pub registry: String,
+    /// `sha-abc1234` (never `-dirty` when `pushed`).
+    pub tag: String,
+    /// The manifest (list) digest, when the engine reported one.
+    pub digest: Option<String>,
+    pub platforms: Vec<String>,
+    /// The full commit id.
+    pub commit: String,
+    /// True when the image is in `registry` under `tag`.
+    pub pushed: bool,
+    /// `docker` or `podman`.
+    pub engine: String,
+}
+
+impl BuildRecord {
+    /// `registry/image:tag`.
+    pub fn reference(&self) -> String {
+        format!("{}/{}:{}", self.registry, self.image, self.tag)
+    }
+
+    pub fn write(&self, root: &Path) -> Result<PathBuf> {
+        let path = path(root, &self.image);
+        let dir = path.parent().expect("the record path has a parent");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self)? + "\n";
+        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The record for `image`, or `None` when there is none.
+    pub fn load(root: &Path, image: &str) -> Result<Option<BuildRecord>> {
+        let path = path(root, image);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let record = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a build record; rebuild", path.display()))?;
+        Ok(Some(record))
+    }
+
+    /// Removes the record for `image` (a new build starts), if there is one.
+    pub fn remove(root: &Path, image: &str) -> Result<()> {
+        let path = path(root, image);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove {}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `<root>/target/xtask/images/<image>.json`.
+pub fn path(root: &Path, image: &str) -> PathBuf {
+    root.join("target/xtask/images")
+        .join(format!("{image}.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_load_remove_round_trip() {
+        let root = std::env::temp_dir().join(format!("xtask-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(BuildRecord::load(&root, "python-base").unwrap(), None);
+        let record = BuildRecord {
+            image: "python-base".into(),
+            registry: "ghcr.io/dcasati".into(),
+            tag: "sha-abc1234".into(),
+            digest: Some(format!("sha256:{}", "c".repeat(64))),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            commit: "abc1234".repeat(5) + "abcde",
+            pushed: true,
+            engine: "podman".into(),
+        };
+        let written = record.write(&root).unwrap();
+        assert_eq!(written, root.join("target/xtask/images/python-base.json"));
+        let text = std::fs::read_to_string(&written).unwrap();
+        assert!(text.contains("\"pushed\": true") && text.contains("\"tag\": \"sha-abc1234\""));
+        assert_eq!(
+            BuildRecord::load(&root, "python-base").unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(
+            record.reference(),
+            "ghcr.io/dcasati/python-base:sha-abc1234"
+        );
+        std::fs::write(&written, "{").unwrap();
+        let err = BuildRecord::load(&root, "python-base").unwrap_err();
+        assert!(format!("{err:#}").contains("python-base.json"), "{err:#}");
+        BuildRecord::remove(&root, "python-base").unwrap();
+        BuildRecord::remove(&root, "python-base").unwrap();
+        assert!(!written.exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}

@@ -1,0 +1,857 @@
+//! docker buildx | podman | skopeo: the argv for build, push, inspect, copy and login, and the
+//! parsers for what those tools print. Everything here is pure; the tasks run the [`Cmd`]s.
+//!
+//! docker builds with `docker buildx build` and pushes straight from it. podman builds a manifest
+//! list with `podman build --manifest` and pushes it with `podman manifest push --all`. Registry
+//! reads (the digest of a tag) and copies go through `docker buildx imagetools` or skopeo.
+
+use crate::exec::{Cmd, Secret};
+use crate::image_ref::{ImageRef, is_digest};
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+
+/// The program that builds the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Docker,
+    Podman,
+}
+
+/// The program that reads, copies and logs in to registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryTool {
+    /// `docker buildx imagetools` and `docker login`.
+    Docker,
+    /// `skopeo inspect|copy|login`.
+    Skopeo,
+    /// `podman login` (podman reads and copies through skopeo).
+    Podman,
+}
+
+/// Where the build cache lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cache {
+    None,
+    /// GitHub Actions cache: `type=gha,mode=max,scope=<image>`.
+    Gha,
+    /// `<registry>/<image>:buildcache` (docker) or the `<image>-buildcache` repository (podman).
+    Registry,
+    /// A local folder (docker only).
+    Local(PathBuf),
+}
+
+/// `--cache auto|gha|registry|local:DIR|none`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheChoice {
+    Auto,
+    Set(Cache),
+}
+
+impl CacheChoice {
+    pub fn parse(s: &str) -> Result<CacheChoice, String> {
+        Ok(match s {
+            "auto" => CacheChoice::Auto,
+            "none" => CacheChoice::Set(Cache::None),
+            "gha" => CacheChoice::Set(Cache::Gha),
+            "registry" => CacheChoice::Set(Cache::Registry),
+            _ => match s.strip_prefix("local:") {
+                Some(dir) if !dir.is_empty() => CacheChoice::Set(Cache::Local(dir.into())),
+                _ => {
+                    return Err(format!(
+                        "`{s}` is not a cache: use auto, gha, registry, local:DIR or none"
+                    ));
+                }
+            },
+        })
+    }
+
+    /// auto is gha under GitHub Actions (`GITHUB_ACTIONS=true`), else none.
+    pub fn resolve(&self, github_actions: bool) -> Cache {
+        match self {
+            CacheChoice::Set(cache) => cache.clone(),
+            CacheChoice::Auto if github_actions => Cache::Gha,
+            CacheChoice::Auto => Cache::None,
+        }
+    }
+}
+
+/// What happens to the built image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Push it to the registry.
+    Push,
+    /// Load a single-platform image into the local image store.
+    Load,
+    /// Keep it in the builder (docker: the build cache; podman: a local manifest list).
+    Keep,
+}
+
+/// Everything a build needs, decided before any process starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSpec {
+    /// Short image name, e.g. `python-base`.
+    pub image: String,
+    pub context: PathBuf,
+    /// The Dockerfile's full path.
+    pub dockerfile: PathBuf,
+    /// The reference with its tag: `ghcr.io/dcasati/python-base:sha-abc1234`.
+    pub reference: ImageRef,
+    pub platforms: Vec<String>,
+    /// `org.opencontainers.image.*` labels, in order.
+    pub labels: Vec<(String, String)>,
+    /// The commit time, exported as `SOURCE_DATE_EPOCH`.
+    pub source_date_epoch: i64,
+    pub cache: Cache,
+    pub output: Output,
+    /// Plain-HTTP registry (loopback, or `--insecure-registry`).
+    pub insecure: bool,
+    /// docker's `--metadata-file`, or podman's `--digestfile`.
+    pub result_file: PathBuf,
+}
+
+/// Checks `os/arch[/variant]`, e.g. `linux/amd64` or `linux/arm/v7`.
+pub fn validate_platform(p: &str) -> Result<()> {
+    let parts: Vec<&str> = p.split('/').collect();
+    let word = |s: &&str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if !(2..=3).contains(&parts.len()) || !parts.iter().all(word) {
+        bail!("--platform `{p}`: expected os/arch[/variant] such as linux/amd64 or linux/arm/v7");
+    }
+    Ok(())
+}
+
+/// `--load` puts one image in the local store, so it takes exactly one platform.
+pub fn check_output(output: Output, platforms: &[String]) -> Result<()> {
+    if output == Output::Load && platforms.len() != 1 {
+        bail!(
+            "--load needs exactly one platform (got {}): pass --platform linux/amd64, or use --push",
+            platforms.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// The commands that build (and push) the image, in order.
+pub fn build(engine: Engine, spec: &BuildSpec) -> Result<Vec<Cmd>> {
+    check_output(spec.output, &spec.platforms)?;
+    match engine {
+        Engine::Docker => Ok(vec![docker_build(spec)]),
+        Engine::Podman => podman_build(spec),
+    }
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+/// `docker buildx build`, pushing straight from buildx.
+pub fn docker_build(spec: &BuildSpec) -> Cmd {
+    let mut cmd = Cmd::new("docker")
+        .args(["buildx", "build", "--file"])
+        .arg(path(&spec.dockerfile))
+        .args(["--platform", &spec.platforms.join(",")])
+        .args(["--tag", &spec.reference.to_string()]);
+    for (key, value) in &spec.labels {
+        cmd = cmd.args(["--label", &format!("{key}={value}")]);
+    }
+    let insecure = if spec.insecure {
+        ",registry.insecure=true"
+    } else {
+        ""
+    };
+    let cache_ref = cache_ref(spec, ":buildcache");
+    let (from, to) = match &spec.cache {
+        Cache::None => (None, None),
+        Cache::Gha => (
+            Some(format!("type=gha,scope={}", spec.image)),
+            Some(format!("type=gha,mode=max,scope={}", spec.image)),
+        ),
+        Cache::Registry => (
+            Some(format!("type=registry,ref={cache_ref}{insecure}")),
+            Some(format!("type=registry,ref={cache_ref},mode=max{insecure}")),
+        ),
+        Cache::Local(dir) => (
+            Some(format!("type=local,src={}", path(dir))),
+            Some(format!("type=local,dest={},mode=max", path(dir))),
+        ),
+    };
+    if let (Some(from), Some(to)) = (from, to) {
+        cmd = cmd.args(["--cache-from", &from, "--cache-to", &to]);
+    }
+    cmd = match spec.output {
+        Output::Push if spec.insecure => {
+            cmd.args(["--output", "type=image,push=true,registry.insecure=true"])
+        }
+        Output::Push => cmd.arg("--push"),
+        Output::Load => cmd.arg("--load"),
+        Output::Keep => cmd,
+    };
+    cmd.args(["--metadata-file", &path(&spec.result_file)])
+        .arg(path(&spec.context))
+        .env("SOURCE_DATE_EPOCH", spec.source_date_epoch.to_string())
+}
+
+/// `podman build --manifest` (or `--tag` for `--load`), then `podman manifest push --all`.
+///
+/// A multi-platform build runs with `--no-cache`: podman 4 reuses the first platform's cached
+/// layers for the next one when the base is `scratch`, and the list then holds one platform.
+pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
+    let multi = spec.platforms.len() > 1;
+    let reference = spec.reference.to_string();
+    let mut cmd = Cmd::new("podman")
+        .args(["build", "--file"])
+        .arg(path(&spec.dockerfile))
+        .args(["--platform", &spec.platforms.join(",")]);
+    cmd = match spec.output {
+        Output::Load => cmd.args(["--tag", &reference]),
+        Output::Push | Output::Keep => cmd.args(["--manifest", &reference]),
+    };
+    for (key, value) in &spec.labels {
+        cmd = cmd.args(["--label", &format!("{key}={value}")]);
+    }
+    cmd = cmd.args(["--timestamp", &spec.source_date_epoch.to_string()]);
+    match &spec.cache {
+        Cache::None => {}
+        Cache::Registry if !multi => {
+            let repo = cache_ref(spec, "-buildcache");
+            cmd = cmd.args(["--layers", "--cache-from", &repo, "--cache-to", &repo]);
+            if spec.insecure {
+                cmd = cmd.arg("--tls-verify=false");
+            }
+        }
+        Cache::Registry => bail!(
+            "--cache registry is not supported with podman for a multi-platform build (podman 4 \
+             needs --no-cache there); use --cache none, a single --platform, or --engine docker"
+        ),
+        Cache::Gha => bail!(
+            "--cache gha is not supported with podman; use --cache none or registry, or --engine docker"
+        ),
+        Cache::Local(_) => bail!(
+            "--cache local:DIR is not supported with podman (it keeps its layers in its own \
+             storage); use --cache none, or --engine docker"
+        ),
+    }
+    if multi {
+        cmd = cmd.arg("--no-cache");
+    }
+    let build = cmd
+        .arg(path(&spec.context))
+        .env("SOURCE_DATE_EPOCH", spec.source_date_epoch.to_string());
+    let mut plan = vec![build];
+    if spec.output == Output::Push {
+        let mut push = Cmd::new("podman").args(["manifest", "push", "--all"]);
+        if spec.insecure {
+            push = push.arg("--tls-verify=false");
+        }
+        plan.push(
+            push.args(["--digestfile", &path(&spec.result_file)])
+                .arg(&reference)
+                .arg(format!("docker://{reference}")),
+        );
+    }
+    Ok(plan)
+}
+
+/// The cache image: `<registry>/<image><suffix>`, without the build's tag.
+fn cache_ref(spec: &BuildSpec, suffix: &str) -> String {
+    format!("{}{suffix}", spec.reference.name())
+}
+
+/// `podman manifest exists REF`: a list left over from an earlier build would get this build's
+/// images appended to it, so the task removes it first with [`podman_manifest_rm`].
+pub fn podman_manifest_exists(reference: &ImageRef) -> Cmd {
+    Cmd::new("podman").args(["manifest", "exists", &reference.to_string()])
+}
+
+pub fn podman_manifest_rm(reference: &ImageRef) -> Cmd {
+    Cmd::new("podman").args(["manifest", "rm", &reference.to_string()])
+}
+
+/// `docker buildx version`: does docker have buildx?
+pub fn docker_buildx_version() -> Cmd {
+    Cmd::new("docker").args(["buildx", "version"])
+}
+
+/// Reads the digest of `reference` (a tag or digest) from its registry, without pulling.
+pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--format",
+            "{{json .Manifest}}",
+            &reference.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").arg("inspect");
+            if insecure {
+                cmd = cmd.arg("--tls-verify=false");
+            }
+            cmd.args(["--format", "{{.Digest}}", &format!("docker://{reference}")])
+        }
+    }
+}
+
+/// The manifest (list) digest from [`inspect_digest`]'s stdout.
+pub fn parse_inspect_digest(tool: RegistryTool, stdout: &str) -> Result<String> {
+    let digest = match tool {
+        RegistryTool::Docker => {
+            let text = stdout.trim();
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(v) => v["digest"].as_str().unwrap_or_default().to_string(),
+                // The default, human format has a `Digest:` line.
+                Err(_) => text
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("Digest:"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            }
+        }
+        RegistryTool::Skopeo | RegistryTool::Podman => stdout.trim().to_string(),
+    };
+    if !is_digest(&digest) {
+        bail!(
+            "expected a sha256 digest from the registry, got `{}`",
+            stdout.trim()
+        );
+    }
+    Ok(digest)
+}
+
+/// Does a failed inspect's stderr say that the tag does not exist (as opposed to the registry
+/// being unreachable or refusing us)?
+pub fn is_not_found(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("manifest unknown") || s.contains(": not found") || s.contains("name unknown")
+}
+
+/// The digest from docker's `--metadata-file` JSON (`containerimage.digest`).
+pub fn parse_docker_metadata(json: &str) -> Result<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).context("docker's --metadata-file is not JSON")?;
+    let digest = v["containerimage.digest"].as_str().unwrap_or_default();
+    if !is_digest(digest) {
+        bail!("docker's --metadata-file has no containerimage.digest: {json}");
+    }
+    Ok(digest.to_string())
+}
+
+/// The digest from podman's or skopeo's `--digestfile`.
+pub fn parse_digest_file(text: &str) -> Result<String> {
+    let digest = text.trim();
+    if !is_digest(digest) {
+        bail!("the digest file holds `{digest}`, not a sha256 digest");
+    }
+    Ok(digest.to_string())
+}
+
+/// Copies every platform of `source` (which carries its digest) to `dest`, registry to
+/// registry, keeping the digest. Nothing is pulled into a local image store.
+pub fn copy(
+    tool: RegistryTool,
+    source: &ImageRef,
+    dest: &ImageRef,
+    insecure_source: bool,
+    insecure_dest: bool,
+) -> Cmd {
+    match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "create",
+            "--tag",
+            &dest.to_string(),
+            &source.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").args(["copy", "--all", "--preserve-digests"]);
+            if insecure_source {
+                cmd = cmd.arg("--src-tls-verify=false");
+            }
+            if insecure_dest {
+                cmd = cmd.arg("--dest-tls-verify=false");
+            }
+            cmd.args([format!("docker://{source}"), format!("docker://{dest}")])
+        }
+    }
+}
+
+/// Pushes the local podman manifest list `local` to `dest`, writing the pushed digest.
+pub fn podman_push(local: &ImageRef, dest: &ImageRef, insecure: bool, digest_file: &str) -> Cmd {
+    let mut cmd = Cmd::new("podman").args(["manifest", "push", "--all"]);
+    if insecure {
+        cmd = cmd.arg("--tls-verify=false");
+    }
+    cmd.args(["--digestfile", digest_file])
+        .arg(local.to_string())
+        .arg(format!("docker://{dest}"))
+}
+
+/// `docker tag` + `docker push` for an image loaded with `--load`.
+pub fn docker_push(local: &ImageRef, dest: &ImageRef) -> Vec<Cmd> {
+    let mut plan = Vec::new();
+    if local != dest {
+        plan.push(Cmd::new("docker").args(["tag", &local.to_string(), &dest.to_string()]));
+    }
+    plan.push(Cmd::new("docker").args(["push", &dest.to_string()]));
+    plan
+}
+
+/// `docker image inspect` of the repo digests a `docker push` recorded.
+pub fn docker_repo_digests(reference: &ImageRef) -> Cmd {
+    Cmd::new("docker").args([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RepoDigests}}",
+        &reference.to_string(),
+    ])
+}
+
+/// The digest of `reference`'s repository in `docker image inspect`'s RepoDigests JSON.
+pub fn parse_repo_digests(json: &str, reference: &ImageRef) -> Result<String> {
+    let digests: Vec<String> = serde_json::from_str(json.trim())
+        .with_context(|| format!("docker image inspect printed `{}`", json.trim()))?;
+    let prefix = format!("{}@", reference.name());
+    digests
+        .iter()
+        .find_map(|d| d.strip_prefix(&prefix))
+        .filter(|d| is_digest(d))
+        .map(str::to_string)
+        .with_context(|| {
+            format!(
+                "docker recorded no digest for {}: {}",
+                reference.name(),
+                json.trim()
+            )
+        })
+}
+
+/// `<tool> login HOST -u USER --password-stdin`, the token on stdin only.
+pub fn login(tool: RegistryTool, host: &str, user: &str, token: Secret, insecure: bool) -> Cmd {
+    let program = match tool {
+        RegistryTool::Docker => "docker",
+        RegistryTool::Podman => "podman",
+        RegistryTool::Skopeo => "skopeo",
+    };
+    let mut cmd = Cmd::new(program).args(["login", host, "-u", user, "--password-stdin"]);
+    if insecure && tool != RegistryTool::Docker {
+        cmd = cmd.arg("--tls-verify=false");
+    }
+    cmd.stdin_secret(token)
+}
+
+/// The token for `host`: `GITHUB_TOKEN` for ghcr.io, else `REGISTRY_TOKEN`.
+pub fn token_variable(host: &str) -> &'static str {
+    if host == "ghcr.io" {
+        "GITHUB_TOKEN"
+    } else {
+        "REGISTRY_TOKEN"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(output: Output, platforms: &[&str], cache: Cache, insecure: bool) -> BuildSpec {
+        BuildSpec {
+            image: "python-base".into(),
+            context: "/repo/k8s-apps/base-images".into(),
+            dockerfile: "/repo/k8s-apps/base-images/Dockerfile".into(),
+            reference: ImageRef::parse("ghcr.io/dcasati/python-base:sha-abc1234").unwrap(),
+            platforms: platforms.iter().map(|p| p.to_string()).collect(),
+            labels: vec![
+                (
+                    "org.opencontainers.image.revision".into(),
+                    "abc1234".repeat(5) + "abcde",
+                ),
+                (
+                    "org.opencontainers.image.title".into(),
+                    "python-base".into(),
+                ),
+            ],
+            source_date_epoch: 1_700_000_000,
+            cache,
+            output,
+            insecure,
+            result_file: "/tmp/meta.json".into(),
+        }
+    }
+
+    const BOTH: &[&str] = &["linux/amd64", "linux/arm64"];
+    const REV: &str = "org.opencontainers.image.revision=abc1234abc1234abc1234abc1234abc1234abcde";
+
+    fn line(cmd: &Cmd) -> String {
+        cmd.argv().join(" ")
+    }
+
+    #[test]
+    fn docker_push_multi_platform_with_labels_and_epoch() {
+        let cmd = docker_build(&spec(Output::Push, BOTH, Cache::None, false));
+        assert_eq!(
+            line(&cmd),
+            format!(
+                "docker buildx build --file /repo/k8s-apps/base-images/Dockerfile \
+                 --platform linux/amd64,linux/arm64 --tag ghcr.io/dcasati/python-base:sha-abc1234 \
+                 --label {REV} --label org.opencontainers.image.title=python-base --push \
+                 --metadata-file /tmp/meta.json /repo/k8s-apps/base-images"
+            )
+        );
+        assert_eq!(
+            cmd.env,
+            [(
+                "SOURCE_DATE_EPOCH".to_string(),
+                crate::exec::EnvValue::Plain("1700000000".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn docker_every_cache_and_output() {
+        let args = |s: &BuildSpec| docker_build(s).args;
+        let has = |args: &[String], want: &[&str]| args.windows(want.len()).any(|w| w == want);
+        let gha = args(&spec(Output::Push, BOTH, Cache::Gha, false));
+        assert!(has(
+            &gha,
+            &[
+                "--cache-from",
+                "type=gha,scope=python-base",
+                "--cache-to",
+                "type=gha,mode=max,scope=python-base"
+            ]
+        ));
+        let reg = args(&spec(Output::Push, BOTH, Cache::Registry, false));
+        assert!(has(
+            &reg,
+            &[
+                "--cache-from",
+                "type=registry,ref=ghcr.io/dcasati/python-base:buildcache",
+                "--cache-to",
+                "type=registry,ref=ghcr.io/dcasati/python-base:buildcache,mode=max"
+            ]
+        ));
+        let local = args(&spec(Output::Keep, BOTH, Cache::Local("/c".into()), false));
+        assert!(has(
+            &local,
+            &[
+                "--cache-from",
+                "type=local,src=/c",
+                "--cache-to",
+                "type=local,dest=/c,mode=max"
+            ]
+        ));
+        assert!(
+            !local
+                .iter()
+                .any(|a| a == "--push" || a == "--output" || a == "--load")
+        );
+        let none = args(&spec(Output::Push, BOTH, Cache::None, false));
+        assert!(!none.iter().any(|a| a.starts_with("--cache")));
+        let load = args(&spec(Output::Load, &["linux/arm64"], Cache::None, false));
+        assert!(has(&load, &["--platform", "linux/arm64"]) && load.contains(&"--load".into()));
+        let insecure = args(&spec(Output::Push, BOTH, Cache::Registry, true));
+        assert!(has(
+            &insecure,
+            &["--output", "type=image,push=true,registry.insecure=true"]
+        ));
+        assert!(!insecure.contains(&"--push".into()));
+        assert!(has(
+            &insecure,
+            &[
+                "--cache-to",
+                "type=registry,ref=ghcr.io/dcasati/python-base:buildcache,mode=max,registry.insecure=true"
+            ]
+        ));
+    }
+
+    #[test]
+    fn load_refuses_several_platforms() {
+        for engine in [Engine::Docker, Engine::Podman] {
+            let err = build(engine, &spec(Output::Load, BOTH, Cache::None, false)).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("--load needs exactly one platform"),
+                "{err}"
+            );
+            assert!(
+                build(
+                    engine,
+                    &spec(Output::Load, &["linux/amd64"], Cache::None, false)
+                )
+                .is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn podman_manifest_build_then_push_all_with_digestfile() {
+        let plan = podman_build(&spec(Output::Push, BOTH, Cache::None, true)).unwrap();
+        let lines: Vec<String> = plan.iter().map(line).collect();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "podman build --file /repo/k8s-apps/base-images/Dockerfile \
+                     --platform linux/amd64,linux/arm64 \
+                     --manifest ghcr.io/dcasati/python-base:sha-abc1234 --label {REV} \
+                     --label org.opencontainers.image.title=python-base --timestamp 1700000000 \
+                     --no-cache /repo/k8s-apps/base-images"
+                ),
+                "podman manifest push --all --tls-verify=false --digestfile /tmp/meta.json \
+                 ghcr.io/dcasati/python-base:sha-abc1234 \
+                 docker://ghcr.io/dcasati/python-base:sha-abc1234"
+                    .to_string()
+            ]
+        );
+        assert_eq!(plan[0].env[0].0, "SOURCE_DATE_EPOCH");
+        // A secure registry gets no --tls-verify=false anywhere, and the build itself never
+        // does (it would also apply to the FROM image's registry).
+        let secure = podman_build(&spec(Output::Push, BOTH, Cache::None, false)).unwrap();
+        assert!(
+            secure
+                .iter()
+                .all(|c| !c.args.iter().any(|a| a.contains("tls-verify")))
+        );
+        assert!(!plan[0].args.iter().any(|a| a.contains("tls-verify")));
+    }
+
+    #[test]
+    fn podman_single_platform_load_keep_and_cache() {
+        let load = podman_build(&spec(Output::Load, &["linux/amd64"], Cache::None, false)).unwrap();
+        assert_eq!(load.len(), 1);
+        let args = &load[0].args;
+        assert!(
+            args.windows(2)
+                .any(|w| w == ["--tag", "ghcr.io/dcasati/python-base:sha-abc1234"])
+        );
+        assert!(!args.contains(&"--no-cache".into()) && !args.contains(&"--manifest".into()));
+        let keep = podman_build(&spec(Output::Keep, BOTH, Cache::None, false)).unwrap();
+        assert_eq!(keep.len(), 1, "no push without --push");
+        assert!(keep[0].args.contains(&"--manifest".into()));
+        let cached =
+            podman_build(&spec(Output::Push, &["linux/amd64"], Cache::Registry, true)).unwrap();
+        let args = &cached[0].args;
+        assert!(args.windows(6).any(|w| w
+            == [
+                "--layers",
+                "--cache-from",
+                "ghcr.io/dcasati/python-base-buildcache",
+                "--cache-to",
+                "ghcr.io/dcasati/python-base-buildcache",
+                "--tls-verify=false"
+            ]));
+    }
+
+    #[test]
+    fn podman_refuses_caches_it_cannot_use() {
+        for (cache, platforms, want) in [
+            (
+                Cache::Gha,
+                &["linux/amd64"][..],
+                "--cache gha is not supported with podman",
+            ),
+            (
+                Cache::Local("/c".into()),
+                &["linux/amd64"][..],
+                "--cache local:DIR is not supported",
+            ),
+            (Cache::Registry, BOTH, "multi-platform"),
+        ] {
+            let err = podman_build(&spec(Output::Push, platforms, cache, false)).unwrap_err();
+            assert!(err.to_string().contains(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn cache_choice_parses_and_resolves() {
+        assert_eq!(
+            CacheChoice::parse("auto").unwrap().resolve(true),
+            Cache::Gha
+        );
+        assert_eq!(
+            CacheChoice::parse("auto").unwrap().resolve(false),
+            Cache::None
+        );
+        assert_eq!(
+            CacheChoice::parse("registry").unwrap().resolve(true),
+            Cache::Registry
+        );
+        assert_eq!(
+            CacheChoice::parse("local:/tmp/c").unwrap().resolve(false),
+            Cache::Local("/tmp/c".into())
+        );
+        assert_eq!(
+            CacheChoice::parse("none").unwrap().resolve(true),
+            Cache::None
+        );
+        assert!(
+            CacheChoice::parse("local:")
+                .unwrap_err()
+                .contains("`local:`")
+        );
+        assert!(CacheChoice::parse("s3").is_err());
+    }
+
+    #[test]
+    fn platforms_are_os_arch_variant() {
+        for ok in [
+            "linux/amd64",
+            "linux/arm64",
+            "linux/arm/v7",
+            "windows/amd64",
+        ] {
+            validate_platform(ok).unwrap();
+        }
+        for bad in [
+            "linux",
+            "amd64",
+            "linux/",
+            "linux/amd64/v3/x",
+            "Linux/amd64",
+            "linux amd64",
+        ] {
+            let err = validate_platform(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn inspect_copy_and_parsers() {
+        let r = ImageRef::parse("127.0.0.1:5000/homelab/python-base:sha-abc1234").unwrap();
+        assert_eq!(
+            line(&inspect_digest(RegistryTool::Skopeo, &r, true)),
+            "skopeo inspect --tls-verify=false --format {{.Digest}} \
+             docker://127.0.0.1:5000/homelab/python-base:sha-abc1234"
+        );
+        assert_eq!(
+            line(&inspect_digest(RegistryTool::Docker, &r, true)),
+            "docker buildx imagetools inspect --format {{json .Manifest}} \
+             127.0.0.1:5000/homelab/python-base:sha-abc1234"
+        );
+        let d = format!("sha256:{}", "b".repeat(64));
+        assert_eq!(
+            parse_inspect_digest(RegistryTool::Skopeo, &format!("{d}\n")).unwrap(),
+            d
+        );
+        let json = format!(
+            r#"{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{d}","size":1}}"#
+        );
+        assert_eq!(
+            parse_inspect_digest(RegistryTool::Docker, &json).unwrap(),
+            d
+        );
+        let human = format!("Name: x\nMediaType: y\nDigest:    {d}\n");
+        assert_eq!(
+            parse_inspect_digest(RegistryTool::Docker, &human).unwrap(),
+            d
+        );
+        assert!(parse_inspect_digest(RegistryTool::Skopeo, "oops").is_err());
+
+        let src = r.with_digest(&d);
+        let dst = ImageRef::parse("localhost:32000/homelab/python-base:sha-abc1234").unwrap();
+        assert_eq!(
+            line(&copy(RegistryTool::Skopeo, &src, &dst, true, true)),
+            format!(
+                "skopeo copy --all --preserve-digests --src-tls-verify=false \
+                 --dest-tls-verify=false docker://127.0.0.1:5000/homelab/python-base@{d} \
+                 docker://localhost:32000/homelab/python-base:sha-abc1234"
+            )
+        );
+        assert_eq!(
+            line(&copy(RegistryTool::Docker, &src, &dst, false, false)),
+            format!(
+                "docker buildx imagetools create --tag \
+                 localhost:32000/homelab/python-base:sha-abc1234 \
+                 127.0.0.1:5000/homelab/python-base@{d}"
+            )
+        );
+        assert!(is_not_found(
+            "reading manifest x: manifest unknown: manifest unknown"
+        ));
+        assert!(is_not_found("ERROR: ghcr.io/x/y:sha-1: not found"));
+        assert!(!is_not_found(
+            "dial tcp 127.0.0.1:5798: connect: connection refused"
+        ));
+
+        assert_eq!(
+            parse_docker_metadata(&format!(
+                r#"{{"buildx.build.ref":"b/b/x","containerimage.digest":"{d}","image.name":"x"}}"#
+            ))
+            .unwrap(),
+            d
+        );
+        assert!(parse_docker_metadata("{}").is_err());
+        assert!(parse_docker_metadata("nope").is_err());
+        assert_eq!(parse_digest_file(&format!("{d}\n")).unwrap(), d);
+        assert!(parse_digest_file("").is_err());
+    }
+
+    #[test]
+    fn repo_digests_pick_the_destination() {
+        let r = ImageRef::parse("127.0.0.1:5001/homelab/python-base:sha-abc1234").unwrap();
+        assert_eq!(
+            line(&docker_repo_digests(&r)),
+            "docker image inspect --format {{json .RepoDigests}} \
+             127.0.0.1:5001/homelab/python-base:sha-abc1234"
+        );
+        let d = format!("sha256:{}", "e".repeat(64));
+        let json = format!(
+            r#"["ghcr.io/dcasati/python-base@sha256:{}","127.0.0.1:5001/homelab/python-base@{d}"]"#,
+            "f".repeat(64)
+        );
+        assert_eq!(parse_repo_digests(&json, &r).unwrap(), d);
+        assert!(parse_repo_digests("[]", &r).is_err());
+        assert!(parse_repo_digests("nope", &r).is_err());
+    }
+
+    #[test]
+    fn push_and_login_keep_the_token_off_argv() {
+        let local = ImageRef::parse("ghcr.io/dcasati/python-base:sha-abc1234").unwrap();
+        let dst = ImageRef::parse("127.0.0.1:5001/homelab/python-base:sha-abc1234").unwrap();
+        assert_eq!(
+            line(&podman_push(&local, &dst, true, "/tmp/d")),
+            "podman manifest push --all --tls-verify=false --digestfile /tmp/d \
+             ghcr.io/dcasati/python-base:sha-abc1234 \
+             docker://127.0.0.1:5001/homelab/python-base:sha-abc1234"
+        );
+        let docker: Vec<String> = docker_push(&local, &dst).iter().map(line).collect();
+        assert_eq!(
+            docker,
+            [
+                "docker tag ghcr.io/dcasati/python-base:sha-abc1234 \
+                 127.0.0.1:5001/homelab/python-base:sha-abc1234",
+                "docker push 127.0.0.1:5001/homelab/python-base:sha-abc1234"
+            ]
+        );
+        let token = || Secret::new("GITHUB_TOKEN", "ghp_t0ken".into());
+        for (tool, want) in [
+            (
+                RegistryTool::Docker,
+                "docker login ghcr.io -u dcasati --password-stdin",
+            ),
+            (
+                RegistryTool::Podman,
+                "podman login ghcr.io -u dcasati --password-stdin",
+            ),
+            (
+                RegistryTool::Skopeo,
+                "skopeo login ghcr.io -u dcasati --password-stdin",
+            ),
+        ] {
+            let cmd = login(tool, "ghcr.io", "dcasati", token(), false);
+            assert_eq!(line(&cmd), want);
+            assert_eq!(cmd.stdin.as_ref().unwrap().expose(), "ghp_t0ken");
+            assert!(!cmd.to_string().contains("t0ken"));
+        }
+        let insecure = login(RegistryTool::Podman, "127.0.0.1:5000", "u", token(), true);
+        assert!(insecure.args.contains(&"--tls-verify=false".into()));
+        assert_eq!(token_variable("ghcr.io"), "GITHUB_TOKEN");
+        assert_eq!(token_variable("registry.example.com"), "REGISTRY_TOKEN");
+    }
+}

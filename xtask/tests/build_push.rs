@@ -1,0 +1,804 @@
+//! `cargo xtask build-base` and `push` against temporary git repos: bad input (no tools needed),
+//! and docker through a recording stand-in (`*_recorded_*`: docker buildx cannot be installed
+//! on these machines, so these tests check the argv, env and stdin it would get).
+
+mod build_push_support;
+
+use build_push_support::*;
+
+const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
+
+fn digest(c: char) -> String {
+    format!("sha256:{}", c.to_string().repeat(64))
+}
+
+fn fixture(name: &str) -> (Fixture, String) {
+    let f = Fixture::new(name, "", DOCKERFILE);
+    let id = f.commit("base image");
+    (f, id)
+}
+
+/// A PATH with no docker and no podman on it.
+fn empty_path() -> TempDir {
+    TempDir::new("empty-path")
+}
+
+#[test]
+fn bad_platform_unknown_image_unknown_sha_exit_2() {
+    let (f, _) = fixture("bad-input");
+    let empty = empty_path();
+    let path = Some(empty.path().to_str().unwrap());
+    for (args, want) in [
+        (
+            &["build-base", "--platform", "linux/amd64,linux"][..],
+            "--platform `linux`: expected os/arch[/variant]",
+        ),
+        (
+            &["build-base", "--image", "nope"][..],
+            "unknown image `nope`; configured images: python-base",
+        ),
+        (
+            &["build-base", "--sha", "1234567"][..],
+            "`1234567` names no commit",
+        ),
+        (&["build-base", "--sha", "xyz"][..], "not a commit id"),
+        (
+            &["build-base", "--cache", "s3"][..],
+            "--cache: `s3` is not a cache",
+        ),
+        (
+            &[
+                "build-base",
+                "--load",
+                "--platform",
+                "linux/amd64,linux/arm64",
+            ][..],
+            "--load needs exactly one platform",
+        ),
+        (&["push", "--image", "nope"][..], "unknown image `nope`"),
+        (&["push"][..], "no build record for python-base"),
+        (
+            &["push", "--sha", "7654321"][..],
+            "`7654321` names no commit",
+        ),
+    ] {
+        let out = xtask(f.root(), args, &[], path);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    assert!(f.record().is_none());
+}
+
+#[test]
+fn dirty_context_is_refused_and_a_dirty_tag_is_never_pushed() {
+    let (f, id) = fixture("dirty");
+    let empty = empty_path();
+    let path = Some(empty.path().to_str().unwrap());
+    f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 1\n");
+    let out = xtask(f.root(), &["build-base"], &[], path);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("k8s-apps/base-images has uncommitted changes")
+            && out.stderr.contains("k8s-apps/base-images/Dockerfile")
+            && out.stderr.contains("--allow-dirty"),
+        "{}",
+        out.stderr
+    );
+    let out = xtask(
+        f.root(),
+        &["build-base", "--allow-dirty", "--push"],
+        &[],
+        path,
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let tag = format!("sha-{}-dirty", &id[..7]);
+    assert!(
+        out.stderr.contains(&format!("refusing to push {tag}")),
+        "{}",
+        out.stderr
+    );
+    // A change outside the context does not make the build dirty: it gets as far as the engine.
+    f.write(&format!("{CONTEXT}/Dockerfile"), DOCKERFILE);
+    f.write("README.md", "work in progress\n");
+    let out = xtask(f.root(), &["build-base"], &[], path);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("docker or podman not found on PATH"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn missing_engine_names_both_with_install_hints() {
+    let (f, _) = fixture("no-engine");
+    let empty = empty_path();
+    let path = Some(empty.path().to_str().unwrap());
+    let out = xtask(f.root(), &["build-base", "--push"], &[], path);
+    assert_eq!(out.code, 2, "{out:?}");
+    for want in [
+        "docker or podman not found on PATH",
+        "docker buildx create --use",
+        "apt-get install podman",
+    ] {
+        assert!(out.stderr.contains(want), "{want}: {}", out.stderr);
+    }
+    let out = xtask(f.root(), &["build-base", "--engine", "podman"], &[], path);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("podman not found on PATH"),
+        "{}",
+        out.stderr
+    );
+    assert!(f.record().is_none());
+}
+
+#[test]
+fn if_changed_skips_without_an_engine_when_the_context_did_not_change() {
+    let (f, _) = fixture("if-changed");
+    f.write("README.md", "docs only\n");
+    let second = f.commit("docs");
+    let empty = empty_path();
+    let path = Some(empty.path().to_str().unwrap());
+    let out = xtask(
+        f.root(),
+        &["build-base", "--if-changed", "--push"],
+        &[],
+        path,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("skipped: k8s-apps/base-images did not change between")
+            && out.stderr.contains("the parent commit")
+            && out.stderr.contains(&second[..7]),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    // An explicit BASE: the docs commit compared with itself.
+    let out = xtask(
+        f.root(),
+        &["build-base", "--if-changed", &second],
+        &[],
+        path,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    // A commit that touches the context builds: here it reaches the (missing) engine.
+    f.write(&format!("{CONTEXT}/extra.txt"), "x\n");
+    f.commit("context");
+    let out = xtask(f.root(), &["build-base", "--if-changed"], &[], path);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("changed between") && out.stderr.contains("building"));
+    assert!(
+        out.stderr.contains("docker or podman not found"),
+        "{}",
+        out.stderr
+    );
+    let out = xtask(f.root(), &["build-base", "--if-changed", "nope"], &[], path);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`nope` names no commit"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn env_of<'a>(fake: &'a FakeDocker, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, String)> {
+    let mut env = fake.env();
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    env
+}
+
+fn run_fake(f: &Fixture, fake: &FakeDocker, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
+    let env = env_of(fake, extra);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    xtask(f.root(), args, &env, Some(&fake.path()))
+}
+
+#[test]
+fn build_base_recorded_docker_push_argv_env_and_metadata_digest() {
+    let (f, id) = fixture("docker-push");
+    f.set_origin("git@github.com:dcasati/homelab.git");
+    let fake = FakeDocker::new();
+    let d = digest('a');
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push"],
+        &[("FAKE_DOCKER_DIGEST", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let tag = format!("sha-{}", &id[..7]);
+    let reference = format!("ghcr.io/dcasati/python-base:{tag}");
+    assert_eq!(out.stdout, format!("{reference}@{d}\n"));
+
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].argv, ["buildx", "version"]);
+    let root = f.root().display().to_string();
+    let want: Vec<String> = [
+        "buildx",
+        "build",
+        "--file",
+        &format!("{root}/{CONTEXT}/Dockerfile"),
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--tag",
+        &reference,
+        "--label",
+        &format!("org.opencontainers.image.revision={id}"),
+        "--label",
+        "org.opencontainers.image.source=https://github.com/dcasati/homelab",
+        "--label",
+        "org.opencontainers.image.created=2023-11-14T22:13:20Z",
+        "--label",
+        "org.opencontainers.image.title=python-base",
+        "--label",
+        &format!("org.opencontainers.image.version={tag}"),
+        "--push",
+        "--metadata-file",
+        &format!("{root}/target/xtask/build/python-base.docker"),
+        &format!("{root}/{CONTEXT}"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(calls[1].argv, want);
+    assert_eq!(calls[1].env["SOURCE_DATE_EPOCH"], FIRST_TIME.to_string());
+    assert_eq!(calls[1].stdin, None);
+
+    let record = f.record().unwrap();
+    assert_eq!(record["tag"], tag);
+    assert_eq!(record["digest"], d);
+    assert_eq!(record["commit"], id);
+    assert_eq!(record["registry"], "ghcr.io/dcasati");
+    assert_eq!(record["pushed"], true);
+    assert_eq!(record["engine"], "docker");
+    assert_eq!(
+        record["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+}
+
+#[test]
+fn build_base_recorded_login_token_reaches_stdin_only() {
+    let (f, id) = fixture("docker-login");
+    let fake = FakeDocker::new();
+    let token = "ghp_Sup3rS3cretT0ken";
+    let d = digest('b');
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push", "--login", "--engine", "docker"],
+        &[
+            ("FAKE_DOCKER_DIGEST", &d),
+            ("GITHUB_TOKEN", token),
+            ("GITHUB_ACTOR", "ci-bot"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "dcasati/homelab"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let calls = fake.calls();
+    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
+    assert_eq!(
+        login.argv,
+        ["login", "ghcr.io", "-u", "ci-bot", "--password-stdin"]
+    );
+    assert_eq!(login.stdin.as_deref(), Some(token));
+    for call in &calls {
+        assert!(!call.argv.iter().any(|a| a.contains(token)), "{call:?}");
+    }
+    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    assert!(
+        out.stderr.contains("<<< \"$GITHUB_TOKEN\""),
+        "{}",
+        out.stderr
+    );
+    let build = calls.iter().find(|c| c.argv[1] == "build").unwrap();
+    let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
+    assert!(has(&[
+        "--cache-from",
+        "type=gha,scope=python-base",
+        "--cache-to",
+        "type=gha,mode=max,scope=python-base"
+    ]));
+    assert!(has(&[
+        "--label",
+        "org.opencontainers.image.source=https://github.com/dcasati/homelab"
+    ]));
+    assert!(has(&[
+        "--label",
+        &format!("org.opencontainers.image.revision={id}")
+    ]));
+
+    // Without a token, --login fails before anything runs, naming the variable.
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push", "--login"],
+        &[("GITHUB_ACTOR", "x")],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("needs the token in GITHUB_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert!(fake.calls().iter().all(|c| c.argv[1] != "build"));
+}
+
+#[test]
+fn build_base_recorded_failing_build_exits_2_writes_no_record_pushes_nothing() {
+    let (f, _) = fixture("docker-fail");
+    let fake = FakeDocker::new();
+    // A record from an earlier build must not survive a failed one.
+    let d = digest('c');
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push"],
+        &[("FAKE_DOCKER_DIGEST", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(f.record().is_some());
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push"],
+        &[("FAKE_DOCKER_FAIL", "build"), ("FAKE_DOCKER_DIGEST", &d)],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("error: building or pushing ghcr.io/dcasati/python-base:sha-")
+            && out.stderr.contains("docker buildx build")
+            && out.stderr.contains("failed with exit code 1"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    assert!(f.record().is_none(), "no build record after a failed build");
+    let calls = fake.calls();
+    let argv: Vec<String> = calls.iter().map(|c| c.argv[..2].join(" ")).collect();
+    assert_eq!(
+        argv,
+        ["buildx version", "buildx build"],
+        "nothing after the failed build"
+    );
+}
+
+#[test]
+fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform() {
+    let (f, id) = fixture("docker-loopback");
+    let fake = FakeDocker::new();
+    let d = digest('d');
+    let args = [
+        "build-base",
+        "--push",
+        "--registry",
+        "127.0.0.1:5000/homelab",
+        "--cache",
+        "registry",
+    ];
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let reference = format!("127.0.0.1:5000/homelab/python-base:sha-{}", &id[..7]);
+    assert_eq!(out.stdout, format!("{reference}@{d}\n"));
+    let build = &fake.calls()[1];
+    let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
+    assert!(has(&[
+        "--output",
+        "type=image,push=true,registry.insecure=true"
+    ]));
+    assert!(has(&[
+        "--cache-from",
+        "type=registry,ref=127.0.0.1:5000/homelab/python-base:buildcache,registry.insecure=true"
+    ]));
+    assert!(!build.argv.contains(&"--push".to_string()));
+    assert_eq!(f.record().unwrap()["registry"], "127.0.0.1:5000/homelab");
+
+    // Another registry is never insecure, unless --insecure-registry says so.
+    for (insecure, want) in [
+        (false, "--push"),
+        (true, "type=image,push=true,registry.insecure=true"),
+    ] {
+        let fake = FakeDocker::new();
+        let mut args = vec![
+            "build-base",
+            "--push",
+            "--registry",
+            "registry.lan:5000/homelab",
+        ];
+        if insecure {
+            args.push("--insecure-registry");
+        }
+        let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let build = &fake.calls()[1];
+        assert!(build.argv.contains(&want.to_string()), "{:?}", build.argv);
+        assert_eq!(
+            build.argv.iter().any(|a| a.contains("insecure")),
+            insecure,
+            "{:?}",
+            build.argv
+        );
+    }
+
+    let fake = FakeDocker::new();
+    let args = [
+        "build-base",
+        "--load",
+        "--platform",
+        "linux/arm64",
+        "--cache",
+        "local:/tmp/c",
+    ];
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let build = &fake.calls()[1];
+    let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
+    assert!(has(&["--platform", "linux/arm64"]) && has(&["--load"]));
+    assert!(has(&["--cache-to", "type=local,dest=/tmp/c,mode=max"]));
+    assert_eq!(f.record().unwrap()["pushed"], false);
+}
+
+#[test]
+fn build_base_recorded_skip_existing_starts_no_build() {
+    let (f, id) = fixture("docker-skip");
+    let fake = FakeDocker::new();
+    let d = digest('e');
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push", "--skip-existing"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let reference = format!("ghcr.io/dcasati/python-base:sha-{}", &id[..7]);
+    assert_eq!(out.stdout, format!("{reference}@{d}\n"));
+    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(argv.len(), 2, "{argv:?}");
+    assert_eq!(
+        argv[1],
+        [
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--format",
+            "{{json .Manifest}}",
+            &reference
+        ]
+    );
+    // Not in the registry: it builds.
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--push", "--skip-existing"],
+        &[
+            ("FAKE_DOCKER_INSPECT", "missing"),
+            ("FAKE_DOCKER_DIGEST", &d),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(fake.calls().iter().any(|c| c.argv[1] == "build"));
+}
+
+#[test]
+fn build_base_recorded_older_sha_builds_that_commits_tree() {
+    let f = Fixture::new("docker-sha", "", "FROM scratch\nUSER 1\n");
+    let first = f.commit("first");
+    f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 2\n");
+    f.commit("second");
+    // Uncommitted work in the context does not matter for another commit's tree.
+    f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 3\n");
+    let fake = FakeDocker::new();
+    let d = digest('f');
+    let out = run_fake(
+        &f,
+        &fake,
+        &["build-base", "--sha", &first[..10], "--push"],
+        &[("FAKE_DOCKER_DIGEST", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let build = &fake.calls()[1];
+    assert_eq!(build.dockerfile.as_deref(), Some("FROM scratch\nUSER 1\n"));
+    let context = build.argv.last().unwrap();
+    assert!(
+        !context.starts_with(&f.root().display().to_string()),
+        "{context}"
+    );
+    assert!(
+        !std::path::Path::new(context).exists(),
+        "the export is removed"
+    );
+    assert_eq!(build.env["SOURCE_DATE_EPOCH"], FIRST_TIME.to_string());
+    assert_eq!(f.record().unwrap()["tag"], format!("sha-{}", &first[..7]));
+}
+
+#[test]
+fn push_recorded_mirror_copies_by_digest_and_verifies() {
+    let (f, id) = fixture("docker-mirror");
+    let tag = format!("sha-{}", &id[..7]);
+    let d = digest('1');
+    let args = [
+        "push",
+        "--mirror",
+        "--engine",
+        "docker",
+        "--sha",
+        &id,
+        "--registry",
+        "127.0.0.1:5000/homelab",
+        "--to",
+        "127.0.0.1:5001/homelab",
+    ];
+    let fake = FakeDocker::new();
+    let inspect = format!("{d} {d}");
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        format!("127.0.0.1:5001/homelab/python-base:{tag}@{d}\n")
+    );
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(
+        argv[2],
+        [
+            "buildx",
+            "imagetools",
+            "create",
+            "--tag",
+            &format!("127.0.0.1:5001/homelab/python-base:{tag}"),
+            &format!("127.0.0.1:5000/homelab/python-base@{d}"),
+        ]
+    );
+    assert_eq!(
+        argv[3].last().unwrap(),
+        &format!("127.0.0.1:5001/homelab/python-base:{tag}")
+    );
+
+    // The destination reports another digest: the push fails.
+    let fake = FakeDocker::new();
+    let inspect = format!("{d} {}", digest('2'));
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("after the push, but the source is"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+
+    // The source lacks the tag: nothing is copied.
+    let fake = FakeDocker::new();
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", "missing")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("is not in the registry"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| c.argv.get(2).map(String::as_str) != Some("create"))
+    );
+}
+
+#[test]
+fn push_recorded_login_to_destination_with_registry_token() {
+    let (f, id) = fixture("docker-push-login");
+    let d = digest('3');
+    let fake = FakeDocker::new();
+    let inspect = format!("{d} {d}");
+    let out = run_fake(
+        &f,
+        &fake,
+        &[
+            "push",
+            "--mirror",
+            "--engine",
+            "docker",
+            "--sha",
+            &id,
+            "--to",
+            "registry.example.com/homelab",
+            "--login",
+        ],
+        &[
+            ("FAKE_DOCKER_INSPECT", &inspect),
+            ("REGISTRY_TOKEN", "tok-9f8e7d"),
+            ("XTASK_REGISTRY_USER", "homelab"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let calls = fake.calls();
+    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
+    assert_eq!(
+        login.argv,
+        [
+            "login",
+            "registry.example.com",
+            "-u",
+            "homelab",
+            "--password-stdin"
+        ]
+    );
+    assert_eq!(login.stdin.as_deref(), Some("tok-9f8e7d"));
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.argv.iter().any(|a| a.contains("tok-9f8e7d")))
+    );
+    assert!(!out.stderr.contains("tok-9f8e7d"));
+}
+
+const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
+const KUSTOMIZATION_TEXT: &str = "resources: []\nimages:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-0000000 # deployed\n";
+
+#[test]
+fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missing() {
+    let (f, base) = fixture("update-verify");
+    f.write(KUSTOMIZATION, KUSTOMIZATION_TEXT);
+    f.commit("kustomization");
+    // The tag is that of the last commit touching the context: the first one, not HEAD.
+    let first = format!("sha-{}", &base[..7]);
+    let reference = format!("ghcr.io/dcasati/python-base:{first}");
+    let read = || std::fs::read_to_string(f.root().join(KUSTOMIZATION)).unwrap();
+
+    for flag in ["--verify", "--digest"] {
+        let fake = FakeDocker::new();
+        let out = run_fake(
+            &f,
+            &fake,
+            &["update-images", flag],
+            &[("FAKE_DOCKER_INSPECT", "missing")],
+        );
+        assert_eq!(out.code, 2, "{flag}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("not in the registry: {reference}"))
+                && out.stderr.contains("no file was changed"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(read(), KUSTOMIZATION_TEXT, "{flag} changed a file");
+        let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+        assert_eq!(
+            argv.last().unwrap(),
+            &[
+                "buildx",
+                "imagetools",
+                "inspect",
+                "--format",
+                "{{json .Manifest}}",
+                &reference
+            ]
+        );
+    }
+    // No registry tool at all: exit 2, nothing written.
+    let empty = empty_path();
+    let out = xtask(
+        f.root(),
+        &["update-images", "--verify"],
+        &[],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("skopeo or docker not found"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(read(), KUSTOMIZATION_TEXT);
+
+    let d = digest('9');
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["update-images", "--verify"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(), KUSTOMIZATION_TEXT.replace("sha-0000000", &first));
+    let fake = FakeDocker::new();
+    let out = run_fake(
+        &f,
+        &fake,
+        &["update-images", "--digest"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = read();
+    assert!(text.contains(&format!("newTag: {first}")), "{text}");
+    assert!(text.contains(&format!("digest: {d}")), "{text}");
+}
+
+#[test]
+fn build_base_recorded_dry_run_prints_the_plan_and_runs_nothing() {
+    let (f, id) = fixture("docker-dry-run");
+    let fake = FakeDocker::new();
+    let out = run_fake(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"
+        )) && out.stderr.contains(&format!(
+            "--tag ghcr.io/dcasati/python-base:sha-{}",
+            &id[..7]
+        )),
+        "{}",
+        out.stderr
+    );
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(argv, [["buildx", "version"]]);
+    assert!(out.stdout.is_empty());
+    assert!(f.record().is_none());
+}
+
+#[test]
+fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
+    let (f, id) = fixture("docker-push-local");
+    let tag = format!("sha-{}", &id[..7]);
+    let d = digest('4');
+    let fake = FakeDocker::new();
+    let args = ["build-base", "--load", "--platform", "linux/amd64"];
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(f.record().unwrap()["pushed"], false);
+
+    let fake = FakeDocker::new();
+    let args = ["push", "--to", "127.0.0.1:5001/homelab"];
+    let out = run_fake(
+        &f,
+        &fake,
+        &args,
+        &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let dest = format!("127.0.0.1:5001/homelab/python-base:{tag}");
+    assert_eq!(out.stdout, format!("{dest}@{d}\n"));
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    let source = format!("ghcr.io/dcasati/python-base:{tag}");
+    assert_eq!(argv[1], ["tag", &source, &dest]);
+    assert_eq!(argv[2], ["push", &dest]);
+    assert_eq!(
+        argv[3],
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RepoDigests}}",
+            &dest
+        ]
+    );
+    assert_eq!(argv[4].last().unwrap(), &dest);
+
+    // The registry holds another digest than docker pushed: exit 2.
+    let fake = FakeDocker::new();
+    let other = digest('5');
+    let out = run_fake(
+        &f,
+        &fake,
+        &args,
+        &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &other)],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{dest} has digest {other} after the push")),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,306 @@
+//! End to end (XTASK_E2E=1): `build-base --engine podman --push` and `push --mirror` against two
+//! real `docker-registry` instances on loopback ports, checked with skopeo. One multi-platform
+//! build, reused by every later step. A missing tool fails the test.
+
+mod build_push_support;
+
+use build_push_support::*;
+
+const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
+
+/// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
+struct Podman {
+    dir: TempDir,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        let dir = TempDir::new("podman");
+        let conf = format!(
+            "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("storage.conf"), conf).unwrap();
+        Podman { dir }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "CONTAINERS_STORAGE_CONF",
+                self.dir.path().join("storage.conf").display().to_string(),
+            ),
+            ("BUILDAH_ISOLATION", "chroot".into()),
+        ]
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        // vfs layers may be read-only directories; let podman remove its own storage.
+        let env = self.env();
+        let _ = std::process::Command::new("podman")
+            .args(["system", "reset", "--force"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output();
+    }
+}
+
+fn run(f: &Fixture, podman: &Podman, args: &[&str]) -> Outcome {
+    let env = podman.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    xtask(f.root(), args, &env, None)
+}
+
+fn skopeo(args: &[&str], reference: &str) -> String {
+    let image = format!("docker://{reference}");
+    let mut all = vec!["inspect", "--tls-verify=false"];
+    all.extend_from_slice(args);
+    all.push(&image);
+    tool("skopeo", &all)
+}
+
+#[test]
+fn e2e_build_push_mirror_skip_and_if_changed() {
+    if !e2e("e2e_build_push_mirror_skip_and_if_changed") {
+        return;
+    }
+    for program in ["podman", "skopeo", "docker-registry", "busybox"] {
+        assert!(
+            which::which(program).is_ok(),
+            "{program} must be installed for XTASK_E2E=1"
+        );
+    }
+    let mut primary = Registry::start("primary");
+    let backup = Registry::start("backup");
+    let podman = Podman::new();
+    let settings = format!(
+        "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
+        primary.addr(),
+        backup.addr()
+    );
+    let f = Fixture::new("e2e", &settings, DOCKERFILE);
+    f.copy_in(
+        &which::which("busybox").unwrap(),
+        &format!("{CONTEXT}/busybox"),
+    );
+    let kustomization = "k8s-apps/iot-stack/kustomization.yaml";
+    let deployed = format!(
+        "resources: []\nimages:\n  - name: {}/homelab/python-base\n    newTag: sha-0000000\n",
+        primary.addr()
+    );
+    f.write(kustomization, &deployed);
+    let id = f.commit("base image");
+    let tag = format!("sha-{}", &id[..7]);
+    let reference = format!("{}/homelab/python-base:{tag}", primary.addr());
+
+    // build-base --push: both platforms, in the primary registry, with the printed digest.
+    let out = run(&f, &podman, &["build-base", "--engine", "podman", "--push"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    eprintln!("build-base --push (2 platforms) took {:?}", out.elapsed);
+    let (printed_ref, digest) = out.stdout.trim().split_once('@').expect("ref@digest");
+    assert_eq!(printed_ref, reference);
+    let raw: serde_json::Value = serde_json::from_str(&skopeo(&["--raw"], &reference)).unwrap();
+    let mut platforms: Vec<String> = raw["manifests"]
+        .as_array()
+        .expect("a manifest list")
+        .iter()
+        .map(|m| format!("{}/{}", m["platform"]["os"], m["platform"]["architecture"]))
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["\"linux\"/\"amd64\"", "\"linux\"/\"arm64\""]);
+    assert_eq!(
+        skopeo(&["--format", "{{.Digest}}"], &reference).trim(),
+        digest
+    );
+    for arch in ["amd64", "arm64"] {
+        let config = tool(
+            "skopeo",
+            &[
+                "--override-arch",
+                arch,
+                "inspect",
+                "--tls-verify=false",
+                "--config",
+                &format!("docker://{reference}"),
+            ],
+        );
+        let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        assert_eq!(config["architecture"], arch);
+        let labels = &config["config"]["Labels"];
+        assert_eq!(labels["org.opencontainers.image.revision"], id.as_str());
+        assert_eq!(labels["org.opencontainers.image.version"], tag.as_str());
+        assert_eq!(
+            labels["org.opencontainers.image.created"],
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(config["config"]["User"], "65532");
+        assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+    }
+    let record = f.record().unwrap();
+    assert_eq!(record["digest"], digest);
+    assert_eq!(record["pushed"], true);
+    assert_eq!(record["commit"], id.as_str());
+
+    // push --mirror: the backup gets the same digest.
+    let out = run(
+        &f,
+        &podman,
+        &[
+            "push",
+            "--mirror",
+            "--registry",
+            &format!("{}/homelab", primary.addr()),
+            "--to",
+            &format!("{}/homelab", backup.addr()),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    eprintln!("push --mirror took {:?}", out.elapsed);
+    let mirrored = format!("{}/homelab/python-base:{tag}", backup.addr());
+    assert_eq!(out.stdout.trim(), format!("{mirrored}@{digest}"));
+    assert_eq!(
+        skopeo(&["--format", "{{.Digest}}"], &mirrored).trim(),
+        digest
+    );
+
+    // update-images --verify and --digest read the real registry.
+    let read = || std::fs::read_to_string(f.root().join(kustomization)).unwrap();
+    let out = run(&f, &podman, &["update-images", "--verify"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(), deployed.replace("sha-0000000", &tag));
+    let out = run(&f, &podman, &["update-images", "--digest"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        read(),
+        format!(
+            "{}    digest: {digest}\n",
+            deployed.replace("sha-0000000", &tag)
+        )
+    );
+    std::fs::write(f.root().join(kustomization), &deployed).unwrap();
+
+    // --skip-existing: the tag is there, so no build, in under a second.
+    let out = run(
+        &f,
+        &podman,
+        &[
+            "build-base",
+            "--engine",
+            "podman",
+            "--push",
+            "--skip-existing",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    assert!(!out.stderr.contains("podman build"), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), format!("{reference}@{digest}"));
+    assert!(
+        out.elapsed.as_secs_f64() < 1.0,
+        "--skip-existing took {:?}",
+        out.elapsed
+    );
+    eprintln!("--skip-existing took {:?}", out.elapsed);
+
+    // --if-changed: a docs commit skips, a context commit builds (one platform, kept locally).
+    f.write("README.md", "docs\n");
+    f.commit("docs");
+    let out = run(
+        &f,
+        &podman,
+        &["build-base", "--engine", "podman", "--if-changed"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("skipped: k8s-apps/base-images did not change"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("podman build"));
+    // A tag that was never pushed: exit 2 and no file changed, for --verify and --digest.
+    let docs = f.commit("a commit that was never built");
+    for flag in ["--verify", "--digest"] {
+        let out = run(&f, &podman, &["update-images", flag, &docs]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(
+            out.stderr.contains(&format!(
+                "not in the registry: {}/homelab/python-base:sha-{}",
+                primary.addr(),
+                &docs[..7]
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(read(), deployed, "{flag} changed the kustomization");
+    }
+    f.write(&format!("{CONTEXT}/VERSION"), "2\n");
+    let changed = f.commit("context");
+    let args = [
+        "build-base",
+        "--engine",
+        "podman",
+        "--if-changed",
+        "--platform",
+        "linux/amd64",
+    ];
+    let out = run(&f, &podman, &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("+ SOURCE_DATE_EPOCH="),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("podman build"), "{}", out.stderr);
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "{}/homelab/python-base:sha-{}",
+            primary.addr(),
+            &changed[..7]
+        )
+    );
+    assert_eq!(f.record().unwrap()["pushed"], false);
+
+    // push (no --mirror): the local manifest list named by the record goes to the backup.
+    let backup_registry = format!("{}/homelab", backup.addr());
+    let out = run(
+        &f,
+        &podman,
+        &["push", "--engine", "podman", "--to", &backup_registry],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let pushed = format!("{backup_registry}/python-base:sha-{}", &changed[..7]);
+    let (printed, pushed_digest) = out.stdout.trim().split_once('@').unwrap();
+    assert_eq!(printed, pushed);
+    assert_eq!(
+        skopeo(&["--format", "{{.Digest}}"], &pushed).trim(),
+        pushed_digest
+    );
+    assert!(out.stderr.contains("verified:"), "{}", out.stderr);
+
+    // The registry is down: a clear error, exit 2, and no record claims a push.
+    primary.stop();
+    let args = [
+        "build-base",
+        "--engine",
+        "podman",
+        "--push",
+        "--platform",
+        "linux/amd64",
+    ];
+    let out = run(&f, &podman, &args);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "error: cannot push {}/homelab/python-base:sha-{}: is {0}/homelab up",
+            primary.addr(),
+            &changed[..7]
+        )) && out.stderr.contains("podman manifest push"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(f.record().is_none_or(|r| r["pushed"] == false));
+}

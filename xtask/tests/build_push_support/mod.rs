@@ -1,0 +1,375 @@
+//! Helpers for the build-base and push tests: a temporary git repo with the base image's
+//! context, a runner for the built binary with a clean environment, the recording `docker`
+//! stand-in, and (for XTASK_E2E=1) a real `docker-registry` on a loopback port.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("xtask-bp-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub const CONTEXT: &str = "k8s-apps/base-images";
+/// Commit times are fixed, so the `created` label is known.
+pub const FIRST_TIME: i64 = 1_700_000_000;
+
+/// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
+pub struct Fixture {
+    pub dir: TempDir,
+    git: git2::Repository,
+    time: std::cell::Cell<i64>,
+}
+
+impl Fixture {
+    /// `settings` is the body of `[workspace.metadata.xtask]` (may be empty: the defaults).
+    pub fn new(name: &str, settings: &str, dockerfile: &str) -> Fixture {
+        let dir = TempDir::new(name);
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let fixture = Fixture {
+            dir,
+            git,
+            time: std::cell::Cell::new(FIRST_TIME),
+        };
+        fixture.write(
+            "Cargo.toml",
+            &format!("[workspace]\n\n[workspace.metadata.xtask]\n{settings}\n"),
+        );
+        fixture.write(".gitignore", "/target\n");
+        fixture.write(&format!("{CONTEXT}/Dockerfile"), dockerfile);
+        fixture
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, path: &str, content: &str) {
+        let full = self.root().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    pub fn copy_in(&self, from: &Path, to: &str) {
+        let full = self.root().join(to);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::copy(from, full).unwrap();
+    }
+
+    pub fn set_origin(&self, url: &str) {
+        self.git.remote("origin", url).unwrap();
+    }
+
+    /// Commits every file of the work tree; each commit is 60 s after the previous one.
+    pub fn commit(&self, message: &str) -> String {
+        let mut index = self.git.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = self.git.find_tree(index.write_tree().unwrap()).unwrap();
+        let time = self.time.get();
+        self.time.set(time + 60);
+        let sig =
+            git2::Signature::new("Test", "test@example.com", &git2::Time::new(time, 0)).unwrap();
+        let parent = self.git.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<_> = parent.iter().collect();
+        self.git
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn record_path(&self) -> PathBuf {
+        self.root().join("target/xtask/images/python-base.json")
+    }
+
+    pub fn record(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.record_path()).ok()?;
+        Some(serde_json::from_str(&text).unwrap())
+    }
+}
+
+/// What the binary did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// Runs `cargo xtask ARGS` in `root` with GITHUB_*/XTASK_* removed, then `env` applied.
+/// `path` replaces PATH when given.
+pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str>) -> Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args).current_dir(root);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GITHUB_")
+            || key.starts_with("XTASK_")
+            || key == "REGISTRY_TOKEN"
+            || key.starts_with("FAKE_DOCKER")
+        {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(path) = path {
+        cmd.env("PATH", path);
+    }
+    cmd.envs(env.iter().copied());
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// The recording stand-in for `docker` (docker buildx cannot be installed here). Each call gets
+/// a folder `<record>/<n>/` with `argv` (one argument a line), `env` and, for
+/// `--password-stdin`, `stdin`. It answers `buildx version`; `buildx build` writes
+/// `{"containerimage.digest": $FAKE_DOCKER_DIGEST}` to the `--metadata-file` and copies the
+/// context's Dockerfile, or exits 1 when `FAKE_DOCKER_FAIL=build`; `imagetools inspect` answers
+/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found); `image inspect` answers
+/// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`.
+pub const FAKE_DOCKER: &str = r#"#!/bin/sh
+rec="$FAKE_DOCKER_RECORD"
+n=$(ls "$rec" | grep -c '^[0-9]')
+n=$((n + 1))
+mkdir "$rec/$n"
+for a in "$@"; do printf '%s\n' "$a"; done > "$rec/$n/argv"
+env > "$rec/$n/env"
+case " $* " in *" --password-stdin "*) cat > "$rec/$n/stdin" ;; esac
+case "$1 $2 $3" in
+"buildx version"*) echo "github.com/docker/buildx v0.19.0 fake"; exit 0 ;;
+"buildx build"*)
+  if [ "$FAKE_DOCKER_FAIL" = build ]; then echo "ERROR: failed to solve: boom" >&2; exit 1; fi
+  meta=""; prev=""; last=""
+  for a in "$@"; do
+    [ "$prev" = "--metadata-file" ] && meta="$a"
+    prev="$a"; last="$a"
+  done
+  cp "$last/Dockerfile" "$rec/$n/Dockerfile" 2>/dev/null
+  [ -n "$meta" ] && printf '{"buildx.build.ref":"b","containerimage.digest":"%s"}' "$FAKE_DOCKER_DIGEST" > "$meta"
+  exit 0 ;;
+"buildx imagetools inspect")
+  i=$(ls "$rec" | grep -c '^inspect')
+  i=$((i + 1))
+  touch "$rec/inspect$i"
+  d=$(echo "$FAKE_DOCKER_INSPECT" | cut -d' ' -f$i)
+  eval "ref=\${$#}"
+  if [ -z "$d" ] || [ "$d" = missing ]; then echo "ERROR: $ref: not found" >&2; exit 1; fi
+  printf '{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"%s","size":1}\n' "$d"
+  exit 0 ;;
+"image inspect"*)
+  eval "ref=\${$#}"
+  printf '["%s@%s"]\n' "${ref%:*}" "$FAKE_DOCKER_DIGEST"
+  exit 0 ;;
+esac
+exit 0
+"#;
+
+/// A bin folder holding the stand-in `docker`, and the folder its calls are recorded in.
+pub struct FakeDocker {
+    pub bin: TempDir,
+    pub record: TempDir,
+}
+
+impl FakeDocker {
+    pub fn new() -> FakeDocker {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = TempDir::new("bin");
+        let record = TempDir::new("record");
+        let docker = bin.path().join("docker");
+        std::fs::write(&docker, FAKE_DOCKER).unwrap();
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Only the utilities the stand-in uses: no podman or skopeo can be picked instead.
+        for util in ["ls", "grep", "mkdir", "env", "cat", "cp", "cut", "touch"] {
+            let real = ["/usr/bin", "/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(util))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{util} is needed by the docker stand-in"));
+            std::os::unix::fs::symlink(real, bin.path().join(util)).unwrap();
+        }
+        FakeDocker { bin, record }
+    }
+
+    /// PATH holding the stand-in and its utilities, and nothing else.
+    pub fn path(&self) -> String {
+        self.bin.path().display().to_string()
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            "FAKE_DOCKER_RECORD",
+            self.record.path().display().to_string(),
+        )]
+    }
+
+    /// Every call, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        let mut calls = Vec::new();
+        for n in 1.. {
+            let dir = self.record.path().join(n.to_string());
+            if !dir.is_dir() {
+                break;
+            }
+            let argv = std::fs::read_to_string(dir.join("argv")).unwrap();
+            let env = std::fs::read_to_string(dir.join("env"))
+                .unwrap()
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            calls.push(Call {
+                argv: argv.lines().map(str::to_string).collect(),
+                env,
+                stdin: std::fs::read_to_string(dir.join("stdin")).ok(),
+                dockerfile: std::fs::read_to_string(dir.join("Dockerfile")).ok(),
+            });
+        }
+        calls
+    }
+}
+
+#[derive(Debug)]
+pub struct Call {
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub stdin: Option<String>,
+    pub dockerfile: Option<String>,
+}
+
+/// A free port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Debian's `docker-registry` on 127.0.0.1, killed on drop.
+pub struct Registry {
+    pub port: u16,
+    handle: Option<duct::Handle>,
+    _dir: TempDir,
+}
+
+impl Registry {
+    pub fn start(name: &str) -> Registry {
+        let dir = TempDir::new(name);
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let handle = duct::cmd!("docker-registry", "serve", &config)
+            .stdout_null()
+            .stderr_path(dir.path().join("registry.log"))
+            .unchecked()
+            .start()
+            .expect("docker-registry must be installed for XTASK_E2E=1");
+        let registry = Registry {
+            port,
+            handle: Some(handle),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !registry.answers() {
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry on port {port} did not answer GET /v2/"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        registry
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn answers(&self) -> bool {
+        let Ok(mut stream) = std::net::TcpStream::connect(self.addr()) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        if stream
+            .write_all(b"GET /v2/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).is_ok()
+            && head.starts_with(b"HTTP/1.")
+            && &head[9..12] == b"200"
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.kill();
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs a tool the test itself needs (skopeo), failing the test when it fails.
+pub fn tool(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed for XTASK_E2E=1: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// True when the end-to-end tests should run; otherwise says why they return early.
+pub fn e2e(test: &str) -> bool {
+    let on = std::env::var("XTASK_E2E").as_deref() == Ok("1");
+    if !on {
+        eprintln!("{test}: skipped; set XTASK_E2E=1 to run it against real tools");
+    }
+    on
+}
