@@ -5,7 +5,7 @@
 use super::workload::{self, split_image};
 use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, Rule, Severity};
 use crate::settings::Settings;
-use crate::yaml::{Node, Pos};
+use crate::yaml::{Document, Node, Pos};
 use std::path::{Component, Path, PathBuf};
 
 pub const RESOURCE_MISSING: Rule = Rule {
@@ -149,7 +149,9 @@ pub struct Kustomization {
 }
 
 impl Kustomization {
-    pub fn parse(doc: &Doc) -> Kustomization {
+    /// Reads the kustomization `document`; `doc` is the same document with its anchors.
+    pub fn parse(document: &Document, doc: &Doc) -> Kustomization {
+        let images = crate::kustomize::image_entries(document);
         let root = doc.root;
         let refs = |key: &str| -> Vec<Ref> {
             doc.seq(root, key)
@@ -218,16 +220,16 @@ impl Kustomization {
                 });
             }
         }
-        for e in doc.seq(root, "images") {
-            let e = doc.resolve(e);
-            let Some(name) = doc.get(e, "name").and_then(str_ref) else {
+        // The images: model is update-images' (kustomize.rs); aliases in it are not followed.
+        for e in &images {
+            let Some(name) = e.name.as_ref().and_then(|n| str_ref(&n.value)) else {
                 continue;
             };
             k.images.push(ImageEntry {
                 name,
-                new_name: doc.str(e, "newName").map(str::to_string),
-                new_tag: doc.get(e, "newTag").and_then(str_ref),
-                digest: doc.str(e, "digest").map(str::to_string),
+                new_name: e.new_name().map(str::to_string),
+                new_tag: e.new_tag.as_ref().and_then(|t| str_ref(&t.value)),
+                digest: e.digest().map(str::to_string),
             });
         }
         k
@@ -319,8 +321,6 @@ fn is_remote(r: &str) -> bool {
         || r.contains("?ref=")
 }
 
-const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
 /// Where a path of a kustomization leads.
 enum Resolved {
     File(PathBuf),
@@ -377,7 +377,7 @@ impl Tree {
                         format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                     )),
                     Resolved::File(p) => files.push(p),
-                    Resolved::Dir(d) => match KUSTOMIZATION_NAMES
+                    Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
                         .iter()
                         .map(|n| d.join(n))
                         .find(|p| listing.files.contains(p) || root.join(p).is_file())
@@ -803,7 +803,7 @@ mod tests {
         let docs = crate::yaml::load(src).unwrap();
         let mut out = Vec::new();
         let doc = crate::lint::yaml_rules::check_document(Path::new("k"), &docs[0].root, &mut out);
-        Kustomization::parse(&doc)
+        Kustomization::parse(&docs[0], &doc)
     }
 
     #[test]

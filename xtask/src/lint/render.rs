@@ -181,7 +181,7 @@ mod tests {
         let mut out = Vec::new();
         let doc = yaml_rules::check_document(Path::new("k"), &docs[0].root, &mut out);
         let facts = Facts {
-            kustomization: Some(Kustomization::parse(&doc)),
+            kustomization: Some(Kustomization::parse(&docs[0], &doc)),
             ..Facts::default()
         };
         let mut files = FastMap::default();

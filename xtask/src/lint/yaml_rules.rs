@@ -62,14 +62,6 @@ pub const RULES: &[Rule] = &[
 /// The most nodes a document may expand to through aliases.
 pub const ALIAS_BUDGET: u64 = 100_000;
 
-/// True for the file names kustomize reads as a kustomization.
-pub fn is_kustomization_file(file: &Path) -> bool {
-    matches!(
-        file.file_name().and_then(|n| n.to_str()),
-        Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
-    )
-}
-
 /// The per-file pass for a YAML file: every YAML rule, then each document's family rules.
 pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>) -> Facts {
     let mut facts = Facts::default();
@@ -80,9 +72,9 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             return facts;
         }
     };
-    let kustomization = is_kustomization_file(file);
-    for doc in &docs {
-        let doc = check_document(file, &doc.root, out);
+    let kustomization = crate::kustomize::is_kustomization(file);
+    for document in &docs {
+        let doc = check_document(file, &document.root, out);
         let root = doc.root;
         match &root.value {
             Value::Map(_) => {}
@@ -99,7 +91,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         if kustomization {
             if facts.kustomization.is_none() {
-                let k = super::kustomize_rules::Kustomization::parse(&doc);
+                let k = super::kustomize_rules::Kustomization::parse(document, &doc);
                 super::kustomize_rules::check_local(file, &k, settings, out);
                 facts.kustomization = Some(k);
             }
