@@ -458,8 +458,13 @@ fn encoding_finding(file: &Path, bytes: &[u8], at: usize, message: String) -> Fi
     Finding::new(&FILE_ENCODING, file, pos, message)
 }
 
-/// The per-file pass for one file.
-pub fn check_file(root: &Path, file: &Path, kind: FileKind, settings: &Settings) -> FileReport {
+/// The per-file pass for one file; `Err` is an I/O error (exit 2).
+pub fn check_file(
+    root: &Path,
+    file: &Path,
+    kind: FileKind,
+    settings: &Settings,
+) -> Result<FileReport> {
     let mut report = FileReport {
         path: file.to_path_buf(),
         kind,
@@ -471,17 +476,9 @@ pub fn check_file(root: &Path, file: &Path, kind: FileKind, settings: &Settings)
         Ok(Ok(src)) => src,
         Ok(Err(finding)) => {
             report.findings.push(finding);
-            return report;
+            return Ok(report);
         }
-        Err(e) => {
-            report.findings.push(Finding::new(
-                &FILE_ENCODING,
-                file,
-                Pos::default(),
-                format!("cannot read the file: {e}"),
-            ));
-            return report;
-        }
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", file.display())),
     };
     report.markers = markers(file, &src, &mut report.findings);
     match kind {
@@ -496,7 +493,7 @@ pub fn check_file(root: &Path, file: &Path, kind: FileKind, settings: &Settings)
                 .extend(dockerfile::check(file, &src, &context_has));
         }
     }
-    report
+    Ok(report)
 }
 
 /// The findings of a run before suppression and filtering, with what rendering needs.
@@ -522,7 +519,9 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let listing = discover(root, &manifests)?;
     let reports = in_parallel(&listing.lintable, |(f, k)| {
         check_file(root, f, *k, settings)
-    });
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
     let mut findings = Vec::new();
     let mut markers = HashMap::new();
     let mut facts = FastMap::default();
@@ -624,7 +623,8 @@ impl Outcome {
             })
             .collect();
         out.sort_by(|a, b| {
-            (&a.file, a.line, a.column, a.rule).cmp(&(&b.file, b.line, b.column, b.rule))
+            (&a.file, a.line, a.column, a.rule, &a.message)
+                .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
         });
         out.dedup();
         out
@@ -749,6 +749,21 @@ mod tests {
         let f = decode(Path::new("x.yaml"), b"ab\0cd".to_vec()).unwrap_err();
         assert_eq!((f.line, f.column), (1, 3));
         assert!(f.message.contains("binary"));
+    }
+
+    #[test]
+    fn unreadable_files_are_io_errors() {
+        let err = check_file(
+            Path::new("/nonexistent"),
+            Path::new("k8s-apps/x.yaml"),
+            FileKind::Yaml,
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("cannot read k8s-apps/x.yaml: "),
+            "{err}"
+        );
     }
 
     #[test]
