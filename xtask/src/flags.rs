@@ -30,6 +30,8 @@ pub enum Command {
     LintManifests(LintManifests),
     BuildBase(BuildBase),
     Push(Push),
+    TrivyScan(TrivyScan),
+    Sign(Sign),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -248,6 +250,136 @@ pub struct Push {
     pub login: bool,
 
     /// Print the commands and run nothing (registry reads still run).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Machine output of `trivy-scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Only the summary, on stderr.
+    Human,
+    /// The summary on stderr, and every finding as JSON on stdout.
+    Json,
+}
+
+/// Scan with trivy: the image's vulnerabilities, the manifests' misconfigurations, secrets in
+/// the tree, or a CycloneDX SBOM. Any combination runs in one go.
+///
+/// Exit 1 when any finding is at or above --severity-threshold; 2 when trivy is missing or fails
+/// (an image scan needs trivy's vulnerability DB: on a machine without network access, fill the
+/// cache first with `trivy image --download-db-only --cache-dir DIR`, then pass --offline).
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scan").required(true).multiple(true)
+    .args(["image", "config", "secrets", "sbom"])))]
+pub struct TrivyScan {
+    /// Scan an image for vulnerabilities (default: the build record's image, by digest; or the
+    /// `sha-<7 hex>` tag of --sha).
+    #[arg(long, value_name = "REF", num_args = 0..=1)]
+    pub image: Option<Option<String>>,
+
+    /// With --image and no REF: scan this commit's tag instead of the build record's digest.
+    #[arg(long, value_name = "SHA", requires = "image")]
+    pub sha: Option<String>,
+
+    /// With --image and no REF: ghcr, backup, or HOST[:PORT]/PATH (default: the build record's).
+    #[arg(long, value_name = "REGISTRY", requires = "image")]
+    pub registry: Option<String>,
+
+    /// Scan Kubernetes manifests and Dockerfiles for misconfigurations (default: the manifests
+    /// root).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub config: Option<Option<PathBuf>>,
+
+    /// Scan files for secrets (default: the repo root; target/ and node_modules/ are skipped).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub secrets: Option<Option<PathBuf>>,
+
+    /// Write a CycloneDX SBOM to FILE: of the image with --image, else of the build context.
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+
+    /// The directory --sbom describes (default: the image's build context).
+    #[arg(long, value_name = "DIR", requires = "sbom")]
+    pub context: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        default_value = "HIGH",
+        value_name = "LEVEL"
+    )]
+    pub severity_threshold: crate::trivy::Severity,
+
+    /// Also report vulnerabilities that have no fixed version yet (default: only fixable ones).
+    #[arg(long)]
+    pub include_unfixed: bool,
+
+    /// Use the cached vulnerability DB only and make no network requests.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// trivy's cache folder (default: trivy's, or TRIVY_CACHE_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Talk plain HTTP to a registry that is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
+
+    /// `json` adds every finding, normalized, on stdout.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
+    pub format: ScanFormat,
+}
+
+/// Sign the image with cosign, by digest only, or with --verify check its signature.
+///
+/// The key: --key, else `env://COSIGN_PRIVATE_KEY` when that variable is set (its password in
+/// COSIGN_PASSWORD), else keyless (in GitHub Actions: `permissions: id-token: write`). Verify
+/// uses --key, else `env://COSIGN_PUBLIC_KEY` when set, else keyless with the workflow identity
+/// of GITHUB_REPOSITORY. Exit 1 when verification fails.
+#[derive(Debug, Args)]
+pub struct Sign {
+    /// Verify the signature instead of signing.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// A configured image name (python-base), or a full reference with a digest
+    /// (REGISTRY/PATH@sha256:…). Default: the first configured image.
+    #[arg(long, value_name = "NAME|REF")]
+    pub image: Option<String>,
+
+    /// ghcr, backup, or HOST[:PORT]/PATH (default: the build record's, else the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// The digest to sign (default: the build record's).
+    #[arg(long, value_name = "sha256:…", conflicts_with = "sha")]
+    pub digest: Option<String>,
+
+    /// Sign the digest that this commit's `sha-<7 hex>` tag has in the registry.
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+
+    /// Key reference for cosign: env://VAR, a file, or a KMS URI.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Keyless verify: the signer identity regexp (default: GITHUB_REPOSITORY's workflows).
+    #[arg(long, value_name = "REGEXP")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// Keyless verify: the OIDC issuer.
+    #[arg(long, value_name = "URL", default_value = crate::cosign::GITHUB_ISSUER)]
+    pub certificate_oidc_issuer: String,
+
+    /// Talk plain HTTP to a registry that is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
+
+    /// Print the cosign command and run nothing (registry reads for --sha still run).
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -2,6 +2,7 @@
 //! reach the pure core. `main.rs` is the thin binary around [`run`].
 
 pub mod build_record;
+pub mod cosign;
 pub mod engine;
 pub mod exec;
 pub mod files;
@@ -14,6 +15,7 @@ pub mod repo;
 pub mod settings;
 pub mod tasks;
 pub mod tools;
+pub mod trivy;
 pub mod yaml;
 
 use std::path::PathBuf;
@@ -44,5 +46,7 @@ pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
         flags::Command::LintManifests(f) => tasks::lint_manifests::run(&f, &ctx),
         flags::Command::BuildBase(f) => tasks::build_base::run(&f, &ctx),
         flags::Command::Push(f) => tasks::push::run(&f, &ctx),
+        flags::Command::TrivyScan(f) => tasks::trivy_scan::run(&f, &ctx),
+        flags::Command::Sign(f) => tasks::sign::run(&f, &ctx),
     }
 }

@@ -15,9 +15,8 @@ search that minimises the one-step-ahead squared error over the history after th
 day. Gaps inside the history are filled by linear interpolation between hourly buckets.
 
 Environment (validated at start; every problem is reported at once):
-  INFLUX_URL, INFLUX_DB, INFLUX_RP, INFLUX_TOKEN or INFLUX_USERNAME/INFLUX_PASSWORD,
-  INFLUX_TIMEOUT_S (10), INFLUX_RETRIES (5), INFLUX_RETRY_BACKOFF_S (1.0): as in
-                       sunrise_to_influx.py (retry n waits BACKOFF * 2**(n-1) s)
+  INFLUX_*             the InfluxDB connection, as in influx_v1.py (URL, DB, RP, TOKEN or
+                       USERNAME/PASSWORD, TIMEOUT_S, RETRIES, RETRY_BACKOFF_S)
   FORECAST_MEASUREMENT required, the sensor measurement, e.g. temperature
   FORECAST_FIELD       required, the numeric field, e.g. value
   FORECAST_TAG_FILTER  optional "name=value[,name=value]" to select one sensor
@@ -29,97 +28,22 @@ Exit codes: 0 ok; 1 unexpected error (logged, no traceback); 2 configuration err
 Logs are one JSON object per line on stderr.
 """
 
-import base64
-import datetime as dt
-import json
 import math
 import os
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+
+import influx_v1  # next to this script in /app (same ConfigMap); sys.path[0] is /app
 
 SERVICE = "forecast"
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG = 0, 1, 2
-EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INFLUX = 3, 4, 5
+influx_v1.configure(service=SERVICE)
 SEASON = 24                      # hourly buckets per day
 MIN_BUCKETS = 2 * SEASON         # two full seasons to initialise level, trend and season
 MODEL = "holt_winters_additive"
 OUTPUT_MEASUREMENT = "forecast"
 
 
-class NoData(Exception):
-    """There is too little history to fit the model."""
-
-
-class ConfigError(Exception):
-    """The environment is incomplete or invalid; the message lists every problem."""
-
-
-class InfluxUnreachable(Exception):
-    """No connection to InfluxDB could be made, even after the retries."""
-
-
-class InfluxError(Exception):
-    """InfluxDB answered, but with an error."""
-
-
-def log(level, event, **fields):
-    """Write one structured (JSON) log line to stderr."""
-    record = {"ts": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "level": level, "service": SERVICE, "event": event, **fields}
-    print(json.dumps(record, default=str), file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------- configuration
-
-def _number(env, name, errors, default=None, lo=None, hi=None, kind=float):
-    raw = env.get(name, "").strip()
-    if not raw:
-        if default is None:
-            errors.append(f"{name} is required")
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        errors.append(f"{name}={raw!r} is not a valid {kind.__name__}")
-        return default
-    if (lo is not None and value < lo) or (hi is not None and value > hi) or value != value:
-        errors.append(f"{name}={raw!r} must be between {lo} and {hi}")
-    return value
-
-
-def influx_config(env, errors):
-    """Read and check the INFLUX_* settings; append problems to errors."""
-    url = env.get("INFLUX_URL", "").strip().rstrip("/")
-    parsed = urllib.parse.urlparse(url)
-    if not url:
-        errors.append("INFLUX_URL is required (e.g. http://influxdb.iot-stack:8086)")
-    elif parsed.scheme not in ("http", "https") or not parsed.netloc:
-        errors.append(f"INFLUX_URL={url!r} must be an http:// or https:// URL")
-    db = env.get("INFLUX_DB", "").strip()
-    if not db:
-        errors.append("INFLUX_DB is required")
-    # The credentials become the Authorization header right here, and only it is kept.
-    # (Names chosen so that Trivy's KSV0109 heuristic does not flag the ConfigMap)
-    tok, name, phrase = (env.get(f"INFLUX_{n}", "") for n in ("TOKEN", "USERNAME", "PASSWORD"))
-    auth = ""
-    if tok and (name or phrase):
-        errors.append("set either INFLUX_TOKEN or INFLUX_USERNAME/INFLUX_PASSWORD, not both")
-    elif bool(name) != bool(phrase):
-        errors.append("INFLUX_USERNAME and INFLUX_PASSWORD must be set together")
-    elif tok:
-        auth = f"Token {tok}"
-    elif name:
-        auth = "Basic " + base64.b64encode(f"{name}:{phrase}".encode()).decode()
-    return {
-        "url": url, "db": db, "rp": env.get("INFLUX_RP", "").strip(), "auth": auth,
-        "timeout_s": _number(env, "INFLUX_TIMEOUT_S", errors, 10.0, 0.1, 300),
-        "retries": _number(env, "INFLUX_RETRIES", errors, 5, 0, 20, int),
-        "backoff_s": _number(env, "INFLUX_RETRY_BACKOFF_S", errors, 1.0, 0, 60),
-    }
-
 
 def parse_tag_filter(raw, errors):
     """Parse "a=b,c=d" into a dict; append problems to errors."""
@@ -136,15 +60,15 @@ def parse_tag_filter(raw, errors):
 def load_config(env):
     """Return the validated configuration, or raise ConfigError naming every problem."""
     errors = []
-    cfg = {"influx": influx_config(env, errors)}
+    cfg = {"influx": influx_v1.influx_config(env, errors)}
     for key, name in (("measurement", "FORECAST_MEASUREMENT"), ("field", "FORECAST_FIELD")):
         cfg[key] = env.get(name, "").strip()
         if not cfg[key]:
             errors.append(f"{name} is required")
     cfg["tags"] = parse_tag_filter(env.get("FORECAST_TAG_FILTER", ""), errors)
-    cfg["days"] = _number(env, "FORECAST_HISTORY_DAYS", errors, 7, 2, 90, int)
+    cfg["days"] = influx_v1.number(env, "FORECAST_HISTORY_DAYS", errors, 7, 2, 90, int)
     if errors:
-        raise ConfigError("; ".join(errors))
+        raise influx_v1.ConfigError("; ".join(errors))
     return cfg
 
 
@@ -174,7 +98,7 @@ def holt_winters(series, horizon, m=SEASON):
     series needs at least 2*m values. forecast[h-1] is the value h steps after the last.
     """
     if len(series) < 2 * m:
-        raise NoData(f"need at least {2 * m} hourly values, have {len(series)}")
+        raise influx_v1.NoData(f"need at least {2 * m} hourly values, have {len(series)}")
     best = None
     for alpha in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9):
         for beta in (0.0, 0.01, 0.05, 0.1):
@@ -215,68 +139,7 @@ def hourly_series(rows):
     return first, values
 
 
-# ---------------------------------------------------------------- InfluxDB v1 HTTP API
-
-def influx_request(ic, method, path, params, body=None):
-    """Call the InfluxDB v1 HTTP API with retries; return the response body (bytes)."""
-    url = f"{ic['url']}{path}?{urllib.parse.urlencode(params)}"
-    headers = {"Content-Type": "text/plain; charset=utf-8"}
-    if ic["auth"]:
-        headers["Authorization"] = ic["auth"]
-    attempts = ic["retries"] + 1
-    for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=ic["timeout_s"]) as response:
-                return response.read()
-        except urllib.error.HTTPError as err:
-            detail = err.read()[:300].decode("utf-8", "replace").strip()
-            if err.code < 500 or attempt == attempts:
-                raise InfluxError(f"{method} {path} returned HTTP {err.code}: {detail}") from None
-            reason = f"HTTP {err.code}"
-        except (urllib.error.URLError, OSError) as err:
-            reason = str(getattr(err, "reason", err))
-            if attempt == attempts:
-                raise InfluxUnreachable(
-                    f"{ic['url']} unreachable after {attempts} attempts: {reason}") from None
-        delay = ic["backoff_s"] * 2 ** (attempt - 1)
-        log("warning", "influx_retry", attempt=attempt, attempts=attempts,
-            delay_s=delay, reason=reason)
-        time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _escape(text, chars):
-    text = text.replace("\\", "\\\\")
-    for ch in chars:
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
-def line_protocol(measurement, tags, fields, ts_seconds):
-    """Format one point in InfluxDB line protocol (seconds precision)."""
-    parts = [_escape(measurement, ", ")]
-    parts += [f"{_escape(k, ',= ')}={_escape(v, ',= ')}" for k, v in sorted(tags.items())]
-    values = []
-    for key, value in sorted(fields.items()):
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = f"{value}i"
-        elif isinstance(value, float):
-            text = repr(value)
-        else:
-            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        values.append(f"{_escape(key, ',= ')}={text}")
-    return f"{','.join(parts)} {','.join(values)} {ts_seconds}"
-
-
-def write_points(ic, lines):
-    params = {"db": ic["db"], "precision": "s"}
-    if ic["rp"]:
-        params["rp"] = ic["rp"]
-    influx_request(ic, "POST", "/write", params, "\n".join(lines).encode())
-
+# ---------------------------------------------------------------- InfluxQL and line protocol
 
 def _ident(name):
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -301,17 +164,9 @@ def read_history(cfg, now_s):
     """Return [(epoch_s, mean or None)] hourly buckets of the last cfg['days'] days."""
     end = now_s // 3600 * 3600            # the current, incomplete hour is left out
     start = end - cfg["days"] * 86400
-    ic = cfg["influx"]
-    body = influx_request(ic, "GET", "/query",
-                          {"db": ic["db"], "q": build_query(cfg, start, end), "epoch": "s"})
-    try:
-        result = json.loads(body)["results"][0]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise InfluxError(f"unexpected /query answer: {body[:200]!r}") from None
-    if "error" in result:
-        raise InfluxError(f"query failed: {result['error']}")
+    series_list = influx_v1.query(cfg["influx"], build_query(cfg, start, end))
     rows = []
-    for series in result.get("series", []):
+    for series in series_list:
         rows += [(row[0], row[1]) for row in series.get("values", [])]
     return rows, end
 
@@ -325,7 +180,8 @@ def forecast_lines(cfg, end_s, prediction):
     lines = []
     for i, value in enumerate(prediction):
         fields = {"value": float(value), "horizon_h": i + 1}
-        lines.append(line_protocol(OUTPUT_MEASUREMENT, tags, fields, end_s + i * 3600))
+        ts = end_s + i * 3600
+        lines.append(influx_v1.line_protocol(OUTPUT_MEASUREMENT, tags, fields, ts))
     return lines
 
 
@@ -335,43 +191,30 @@ def run(cfg, now_s):
     observed = sum(1 for _, value in rows if value is not None)
     if observed < MIN_BUCKETS:
         source = f"{cfg['measurement']}.{cfg['field']}"
-        raise NoData(f"{observed} non-empty hourly buckets of {source} in the last "
+        raise influx_v1.NoData(f"{observed} non-empty hourly buckets of {source} in the last "
                      f"{cfg['days']} days; at least {MIN_BUCKETS} are needed")
     last_ts = first_ts + (len(values) - 1) * 3600
     if last_ts < end - 86400:
-        raise NoData(f"no data in the last 24 h (last bucket {last_ts})")
+        raise influx_v1.NoData(f"no data in the last 24 h (last bucket {last_ts})")
     # The last bucket is at end - gap*3600 - 3600; forecast the 24 buckets from `end` on.
     gap = (end - 3600 - last_ts) // 3600
     prediction, params = holt_winters(values, gap + 24)
     lines = forecast_lines(cfg, end, prediction[gap:])
-    write_points(cfg["influx"], lines)
+    influx_v1.write_points(cfg["influx"], lines)
     return {"buckets": observed, "interpolated": len(values) - observed,
             "points_written": len(lines), **params, "from": end, "to": end + 23 * 3600}
 
 
 def main(env=None, now_s=None):
     env = os.environ if env is None else env
-    try:
+
+    def job():
         cfg = load_config(env)
         summary = run(cfg, int(time.time()) if now_s is None else now_s)
-    except ConfigError as err:
-        log("error", "config_invalid", error=str(err))
-        return EXIT_CONFIG
-    except NoData as err:
-        log("error", "not_enough_data", error=str(err))
-        return EXIT_NO_DATA
-    except InfluxUnreachable as err:
-        log("error", "influx_unreachable", error=str(err))
-        return EXIT_UNREACHABLE
-    except InfluxError as err:
-        log("error", "influx_error", error=str(err))
-        return EXIT_INFLUX
-    except Exception as err:  # last resort: one log line instead of a traceback
-        log("error", "unexpected_error", error_type=type(err).__name__, error=str(err))
-        return EXIT_UNEXPECTED
-    log("info", "written", model=MODEL, measurement=cfg["measurement"],
-        field=cfg["field"], **summary)
-    return EXIT_OK
+        return {"model": MODEL, "measurement": cfg["measurement"], "field": cfg["field"],
+                **summary}
+
+    return influx_v1.run_main(job)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,8 @@ midnight of the day. InfluxDB keeps one point per (measurement, tag set, timesta
 so a rerun on the same day overwrites that point instead of adding one.
 
 Environment (validated at start; every problem is reported at once):
-  INFLUX_URL        required, http(s)://host:port of InfluxDB (1.x, or 2.x v1-compat API)
-  INFLUX_DB         required, database (2.x: a bucket mapped by a DBRP mapping)
-  INFLUX_RP         optional retention policy
-  INFLUX_TOKEN      optional, sent as `Authorization: Token ...`
-  INFLUX_USERNAME / INFLUX_PASSWORD   optional, HTTP basic auth (not with a token)
-  INFLUX_TIMEOUT_S (10), INFLUX_RETRIES (5), INFLUX_RETRY_BACKOFF_S (1.0): the n-th
-                    retry after a connection error waits BACKOFF * 2**(n-1) seconds
+  INFLUX_*          the InfluxDB connection, as in influx_v1.py (URL, DB, RP, TOKEN or
+                    USERNAME/PASSWORD, TIMEOUT_S, RETRIES, RETRY_BACKOFF_S)
   SUN_LATITUDE      required, degrees north (-90..90)
   SUN_LONGITUDE     required, degrees east (-180..180)
   SUN_TIMEZONE      required, IANA zone such as Europe/Oslo
@@ -31,97 +26,26 @@ Exit codes: 0 ok; 1 unexpected error (logged, no traceback); 2 configuration err
 (3, "no data", is used by forecast.py only.) Logs are one JSON object per line on stderr.
 """
 
-import base64
 import datetime as dt
-import json
 import math
 import os
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import influx_v1  # next to this script in /app (same ConfigMap); sys.path[0] is /app
+
 SERVICE = "sunrise"
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG = 0, 1, 2
-EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INFLUX = 3, 4, 5
-
-
-class ConfigError(Exception):
-    """The environment is incomplete or invalid; the message lists every problem."""
-
-
-class InfluxUnreachable(Exception):
-    """No connection to InfluxDB could be made, even after the retries."""
-
-
-class InfluxError(Exception):
-    """InfluxDB answered, but with an error."""
-
-
-def log(level, event, **fields):
-    """Write one structured (JSON) log line to stderr."""
-    record = {"ts": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "level": level, "service": SERVICE, "event": event, **fields}
-    print(json.dumps(record, default=str), file=sys.stderr, flush=True)
+influx_v1.configure(service=SERVICE)
 
 
 # ---------------------------------------------------------------- configuration
 
-def _number(env, name, errors, default=None, lo=None, hi=None, kind=float):
-    raw = env.get(name, "").strip()
-    if not raw:
-        if default is None:
-            errors.append(f"{name} is required")
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        errors.append(f"{name}={raw!r} is not a valid {kind.__name__}")
-        return default
-    if (lo is not None and value < lo) or (hi is not None and value > hi) or value != value:
-        errors.append(f"{name}={raw!r} must be between {lo} and {hi}")
-    return value
-
-
-def influx_config(env, errors):
-    """Read and check the INFLUX_* settings; append problems to errors."""
-    url = env.get("INFLUX_URL", "").strip().rstrip("/")
-    parsed = urllib.parse.urlparse(url)
-    if not url:
-        errors.append("INFLUX_URL is required (e.g. http://influxdb.iot-stack:8086)")
-    elif parsed.scheme not in ("http", "https") or not parsed.netloc:
-        errors.append(f"INFLUX_URL={url!r} must be an http:// or https:// URL")
-    db = env.get("INFLUX_DB", "").strip()
-    if not db:
-        errors.append("INFLUX_DB is required")
-    # The credentials become the Authorization header right here, and only it is kept.
-    # (Names chosen so that Trivy's KSV0109 heuristic does not flag the ConfigMap)
-    tok, name, phrase = (env.get(f"INFLUX_{n}", "") for n in ("TOKEN", "USERNAME", "PASSWORD"))
-    auth = ""
-    if tok and (name or phrase):
-        errors.append("set either INFLUX_TOKEN or INFLUX_USERNAME/INFLUX_PASSWORD, not both")
-    elif bool(name) != bool(phrase):
-        errors.append("INFLUX_USERNAME and INFLUX_PASSWORD must be set together")
-    elif tok:
-        auth = f"Token {tok}"
-    elif name:
-        auth = "Basic " + base64.b64encode(f"{name}:{phrase}".encode()).decode()
-    return {
-        "url": url, "db": db, "rp": env.get("INFLUX_RP", "").strip(), "auth": auth,
-        "timeout_s": _number(env, "INFLUX_TIMEOUT_S", errors, 10.0, 0.1, 300),
-        "retries": _number(env, "INFLUX_RETRIES", errors, 5, 0, 20, int),
-        "backoff_s": _number(env, "INFLUX_RETRY_BACKOFF_S", errors, 1.0, 0, 60),
-    }
-
-
 def load_config(env):
     """Return the validated configuration, or raise ConfigError naming every problem."""
     errors = []
-    cfg = {"influx": influx_config(env, errors)}
-    cfg["lat"] = _number(env, "SUN_LATITUDE", errors, lo=-90, hi=90)
-    cfg["lon"] = _number(env, "SUN_LONGITUDE", errors, lo=-180, hi=180)
+    cfg = {"influx": influx_v1.influx_config(env, errors)}
+    cfg["lat"] = influx_v1.number(env, "SUN_LATITUDE", errors, lo=-90, hi=90)
+    cfg["lon"] = influx_v1.number(env, "SUN_LONGITUDE", errors, lo=-180, hi=180)
     tz_name = env.get("SUN_TIMEZONE", "").strip()
     cfg["tz"] = None
     if not tz_name:
@@ -144,7 +68,7 @@ def load_config(env):
         except ValueError:
             errors.append(f"SUN_DATE={raw_date!r} is not a date in YYYY-MM-DD form")
     if errors:
-        raise ConfigError("; ".join(errors))
+        raise influx_v1.ConfigError("; ".join(errors))
     return cfg
 
 
@@ -245,69 +169,6 @@ def sun_times(day, lat, lon, tz):
             "day_length_s": round((sset - rise).total_seconds(), 1)}
 
 
-# ---------------------------------------------------------------- InfluxDB v1 HTTP API
-
-def influx_request(ic, method, path, params, body=None):
-    """Call the InfluxDB v1 HTTP API with retries; return the response body (bytes)."""
-    url = f"{ic['url']}{path}?{urllib.parse.urlencode(params)}"
-    headers = {"Content-Type": "text/plain; charset=utf-8"}
-    if ic["auth"]:
-        headers["Authorization"] = ic["auth"]
-    attempts = ic["retries"] + 1
-    for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=ic["timeout_s"]) as response:
-                return response.read()
-        except urllib.error.HTTPError as err:
-            detail = err.read()[:300].decode("utf-8", "replace").strip()
-            if err.code < 500 or attempt == attempts:
-                raise InfluxError(f"{method} {path} returned HTTP {err.code}: {detail}") from None
-            reason = f"HTTP {err.code}"
-        except (urllib.error.URLError, OSError) as err:
-            reason = str(getattr(err, "reason", err))
-            if attempt == attempts:
-                raise InfluxUnreachable(
-                    f"{ic['url']} unreachable after {attempts} attempts: {reason}") from None
-        delay = ic["backoff_s"] * 2 ** (attempt - 1)
-        log("warning", "influx_retry", attempt=attempt, attempts=attempts,
-            delay_s=delay, reason=reason)
-        time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _escape(text, chars):
-    text = text.replace("\\", "\\\\")
-    for ch in chars:
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
-def line_protocol(measurement, tags, fields, ts_seconds):
-    """Format one point in InfluxDB line protocol (seconds precision)."""
-    parts = [_escape(measurement, ", ")]
-    parts += [f"{_escape(k, ',= ')}={_escape(v, ',= ')}" for k, v in sorted(tags.items())]
-    values = []
-    for key, value in sorted(fields.items()):
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = f"{value}i"
-        elif isinstance(value, float):
-            text = repr(value)
-        else:
-            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        values.append(f"{_escape(key, ',= ')}={text}")
-    return f"{','.join(parts)} {','.join(values)} {ts_seconds}"
-
-
-def write_points(ic, lines):
-    params = {"db": ic["db"], "precision": "s"}
-    if ic["rp"]:
-        params["rp"] = ic["rp"]
-    influx_request(ic, "POST", "/write", params, "\n".join(lines).encode())
-
-
 # ---------------------------------------------------------------- main
 
 def build_point(cfg, day):
@@ -319,34 +180,25 @@ def build_point(cfg, day):
         if times[key] is not None:
             fields[key] = times[key].isoformat(timespec="seconds")
     midnight = dt.datetime.combine(day, dt.time(), cfg["tz"])
-    line = line_protocol(cfg["measurement"], {"location": cfg["location"]}, fields,
-                         int(midnight.timestamp()))
+    line = influx_v1.line_protocol(cfg["measurement"], {"location": cfg["location"]},
+                                   fields, int(midnight.timestamp()))
     return line, times
 
 
 def main(env=None):
     env = os.environ if env is None else env
-    try:
+
+    def job():
         cfg = load_config(env)
         day = cfg["date"] or dt.datetime.now(cfg["tz"]).date()
         line, times = build_point(cfg, day)
-        write_points(cfg["influx"], [line])
-    except ConfigError as err:
-        log("error", "config_invalid", error=str(err))
-        return EXIT_CONFIG
-    except InfluxUnreachable as err:
-        log("error", "influx_unreachable", error=str(err))
-        return EXIT_UNREACHABLE
-    except InfluxError as err:
-        log("error", "influx_error", error=str(err))
-        return EXIT_INFLUX
-    except Exception as err:  # last resort: one log line instead of a traceback
-        log("error", "unexpected_error", error_type=type(err).__name__, error=str(err))
-        return EXIT_UNEXPECTED
-    log("info", "written", date=day.isoformat(), location=cfg["location"],
-        daylight=times["daylight"], sunrise=times["sunrise"], sunset=times["sunset"],
-        solar_noon=times["solar_noon"], day_length_s=times["day_length_s"])
-    return EXIT_OK
+        influx_v1.write_points(cfg["influx"], [line])
+        return {"date": day.isoformat(), "location": cfg["location"],
+                "daylight": times["daylight"], "sunrise": times["sunrise"],
+                "sunset": times["sunset"], "solar_noon": times["solar_noon"],
+                "day_length_s": times["day_length_s"]}
+
+    return influx_v1.run_main(job)
 
 
 if __name__ == "__main__":

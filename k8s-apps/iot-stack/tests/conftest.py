@@ -1,4 +1,5 @@
-"""Shared fixtures: the two scripts as modules, a real influxd on loopback, a script runner.
+"""Shared fixtures: the two scripts and influx_v1 as modules, a real influxd on loopback, and
+a script runner that lays out /app as the pod sees it (the script and influx_v1.py only).
 
 influxd tests run when influxd is on PATH; with XTASK_E2E=1 a missing influxd FAILS them
 (it is a required tool there), without it they are skipped with the reason.
@@ -11,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -22,7 +24,10 @@ STACK = Path(__file__).resolve().parents[1]
 REPO = STACK.parents[1]
 SUNRISE = STACK / "sunrise" / "sunrise_to_influx.py"
 FORECAST = STACK / "forecasting" / "forecast.py"
+INFLUX_V1 = STACK / "common" / "influx_v1.py"
 E2E = os.environ.get("XTASK_E2E") == "1"
+# In the pod, influx_v1.py sits next to the script in /app; in-process, it is found here.
+sys.path.insert(0, str(INFLUX_V1.parent))
 
 
 def load_module(path):
@@ -40,6 +45,12 @@ def sunrise():
 @pytest.fixture(scope="session")
 def forecast():
     return load_module(FORECAST)
+
+
+@pytest.fixture(scope="session")
+def influx_v1():
+    import influx_v1
+    return influx_v1
 
 
 def require_tool(name):
@@ -132,11 +143,44 @@ def database(influxd, request):
     influx_query(influxd, f'DROP DATABASE "{name}"', method="POST")
 
 
-def run_script(path, env):
-    """Run a script as the CronJob would; return (exit code, stdout, stderr, log records)."""
+def configmap_files(script):
+    """The files of a script's ConfigMap (kustomization.yaml), i.e. what /app holds."""
+    return [script, INFLUX_V1]
+
+
+def stage_app(app, files, layout="flat"):
+    """Lay out `app` like the ConfigMap volume at /app, holding only `files`.
+
+    flat: the files themselves. kubelet: as the kubelet writes a ConfigMap volume, each
+    key a link to ..data/<key>, ..data a link to a timestamped directory with the files.
+    """
+    app.mkdir(exist_ok=True)
+    target = app
+    if layout == "kubelet":
+        target = app / "..2026_01_01_00_00_00.000000000"
+        target.mkdir()
+        (app / "..data").symlink_to(target.name)
+    for path in files:
+        shutil.copyfile(path, target / path.name)
+        if layout == "kubelet":
+            (app / path.name).symlink_to(f"..data/{path.name}")
+    return app
+
+
+def run_script(path, env, files=None, layout="flat"):
+    """Run a script as the CronJob would; return (exit code, stdout, stderr, log records).
+
+    The script runs as `python <app>/<script>` from a temporary /app holding its ConfigMap's
+    files (or `files`), with no PYTHONPATH and the working directory elsewhere, so imports
+    resolve exactly as in the pod.
+    """
     clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("INFLUX_", "SUN_", "FORECAST_"))}
-    proc = subprocess.run([sys.executable, str(path)], env={**clean, **env},
-                          capture_output=True, text=True, timeout=60)
+             if not k.startswith(("INFLUX_", "SUN_", "FORECAST_", "PYTHON"))}
+    clean["PYTHONDONTWRITEBYTECODE"] = "1"  # as in the image; /app is read-only there
+    with tempfile.TemporaryDirectory() as tmp:
+        app = stage_app(Path(tmp) / "app", configmap_files(path) if files is None else files,
+                        layout)
+        proc = subprocess.run([sys.executable, str(app / path.name)], env={**clean, **env},
+                              cwd=tmp, capture_output=True, text=True, timeout=60)
     records = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
     return proc.returncode, proc.stdout, proc.stderr, records

@@ -29,14 +29,14 @@ def test_valid_sunrise_config_is_accepted(sunrise):
     ({"INFLUX_USERNAME": "u"}, "INFLUX_USERNAME and INFLUX_PASSWORD must be set together"),
     ({"INFLUX_RETRIES": "-1"}, "INFLUX_RETRIES='-1' must be between 0 and 20"),
 ])
-def test_sunrise_config_errors(sunrise, env, message):
+def test_sunrise_config_errors(sunrise, influx_v1, env, message):
     base = {**INFLUX, **SUN} if env else {}
-    with pytest.raises(sunrise.ConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(influx_v1.ConfigError, match=message.replace("(", r"\(")):
         sunrise.load_config({**base, **env})
 
 
-def test_all_problems_are_reported_at_once(sunrise):
-    with pytest.raises(sunrise.ConfigError) as err:
+def test_all_problems_are_reported_at_once(sunrise, influx_v1):
+    with pytest.raises(influx_v1.ConfigError) as err:
         sunrise.load_config({})
     for name in ("INFLUX_URL", "INFLUX_DB", "SUN_LATITUDE", "SUN_LONGITUDE", "SUN_TIMEZONE"):
         assert name in str(err.value)
@@ -48,8 +48,8 @@ def test_all_problems_are_reported_at_once(sunrise):
     ({"FORECAST_HISTORY_DAYS": "7.5"}, "FORECAST_HISTORY_DAYS='7.5' is not a valid int"),
     ({"FORECAST_TAG_FILTER": "room"}, "FORECAST_TAG_FILTER item 'room' must look like name=value"),
 ])
-def test_forecast_config_errors(forecast, env, message):
-    with pytest.raises(forecast.ConfigError, match=message):
+def test_forecast_config_errors(forecast, influx_v1, env, message):
+    with pytest.raises(influx_v1.ConfigError, match=message):
         forecast.load_config({**INFLUX, **FC, **env})
 
 

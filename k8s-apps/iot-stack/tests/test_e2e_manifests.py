@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import E2E, FORECAST, REPO, STACK, SUNRISE
+from conftest import E2E, FORECAST, INFLUX_V1, REPO, STACK, SUNRISE
 
 pytestmark = pytest.mark.skipif(not E2E, reason="end-to-end test: set XTASK_E2E=1")
 
@@ -80,15 +80,16 @@ def configmap_data(doc):
     return data
 
 
-def test_configmaps_hold_the_exact_script_bytes(rendered):
+def test_configmaps_hold_exactly_the_script_and_influx_v1_bytes(rendered):
     maps = {}
     for doc in documents(rendered):
         if "\nkind: ConfigMap\n" in f"\n{doc}\n":
             name = re.search(r"^  name: (\S+)$", doc, re.M).group(1)
             maps[name.rsplit("-", 1)[0]] = configmap_data(doc)
     assert maps.keys() == {"forecast-script", "sunrise-script"}
-    assert maps["forecast-script"] == {"forecast.py": FORECAST.read_text()}
-    assert maps["sunrise-script"] == {"sunrise_to_influx.py": SUNRISE.read_text()}
+    shared = {"influx_v1.py": INFLUX_V1.read_text()}
+    assert maps["forecast-script"] == {"forecast.py": FORECAST.read_text(), **shared}
+    assert maps["sunrise-script"] == {"sunrise_to_influx.py": SUNRISE.read_text(), **shared}
 
 
 def test_every_cronjob_image_is_the_base_image_with_a_sha_tag(rendered):

@@ -37,8 +37,8 @@ def test_holt_winters_tracks_a_clean_season_exactly(forecast):
     assert params["rmse"] == pytest.approx(0, abs=1e-6)
 
 
-def test_holt_winters_refuses_less_than_two_seasons(forecast):
-    with pytest.raises(forecast.NoData, match="at least 48 hourly values, have 47"):
+def test_holt_winters_refuses_less_than_two_seasons(forecast, influx_v1):
+    with pytest.raises(influx_v1.NoData, match="at least 48 hourly values, have 47"):
         forecast.holt_winters([1.0] * 47, 24)
 
 

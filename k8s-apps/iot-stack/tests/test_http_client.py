@@ -8,9 +8,9 @@ import pytest
 INFLUX = {"INFLUX_DB": "iot", "INFLUX_RETRIES": "2", "INFLUX_RETRY_BACKOFF_S": "0"}
 
 
-def influx(module, env):
+def influx(influx_v1, env):
     errors = []
-    cfg = module.influx_config(env, errors)
+    cfg = influx_v1.influx_config(env, errors)
     assert errors == []
     return cfg
 
@@ -43,30 +43,30 @@ def recorder():
     ({"INFLUX_USERNAME": "iot", "INFLUX_PASSWORD": "pw"}, "Basic aW90OnB3"),
     ({}, None),
 ])
-def test_write_sends_auth_and_line_protocol(sunrise, recorder, creds, header):
+def test_write_sends_auth_and_line_protocol(influx_v1, recorder, creds, header):
     url, seen, _ = recorder
-    cfg = influx(sunrise, {"INFLUX_URL": url, **INFLUX, **creds})
-    sunrise.write_points(cfg, ["m,a=b v=1 10"])
+    cfg = influx(influx_v1, {"INFLUX_URL": url, **INFLUX, **creds})
+    influx_v1.write_points(cfg, ["m,a=b v=1 10"])
     [(path, headers, body)] = seen
     assert path == "/write?db=iot&precision=s"
     assert headers.get("Authorization") == header
     assert body == "m,a=b v=1 10"
 
 
-def test_server_errors_are_retried_then_reported(forecast, recorder, capsys):
+def test_server_errors_are_retried_then_reported(forecast, influx_v1, recorder, capsys):
     url, seen, codes = recorder
     codes += [503, 503, 503]
     cfg = forecast.load_config({"INFLUX_URL": url, **INFLUX, "FORECAST_MEASUREMENT": "m",
                                 "FORECAST_FIELD": "v", "INFLUX_RP": "weekly"})["influx"]
-    with pytest.raises(forecast.InfluxError, match="HTTP 503"):
-        forecast.write_points(cfg, ["m v=1 1"])
+    with pytest.raises(influx_v1.InfluxError, match="HTTP 503"):
+        influx_v1.write_points(cfg, ["m v=1 1"])
     assert len(seen) == 3 and seen[0][0] == "/write?db=iot&precision=s&rp=weekly"
     assert capsys.readouterr().err.count('"event": "influx_retry"') == 2
 
 
-def test_a_server_error_then_success_is_fine(sunrise, recorder):
+def test_a_server_error_then_success_is_fine(influx_v1, recorder):
     url, seen, codes = recorder
     codes += [500]
-    cfg = influx(sunrise, {"INFLUX_URL": url, **INFLUX})
-    sunrise.write_points(cfg, ["m v=1 1"])
+    cfg = influx(influx_v1, {"INFLUX_URL": url, **INFLUX})
+    influx_v1.write_points(cfg, ["m v=1 1"])
     assert len(seen) == 2

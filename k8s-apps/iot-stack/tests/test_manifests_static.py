@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import REPO, STACK
+from conftest import REPO, STACK, configmap_files
 
 CRONJOBS = {  # file -> (script file, ConfigMap name)
     "forecasting/cronjob.yaml": ("forecasting/forecast.py", "forecast-script"),
@@ -57,7 +57,11 @@ def test_kustomization_wires_every_service():
     assert value(text, "namespace") == "iot-stack"
     for path, (script, configmap) in CRONJOBS.items():
         assert f"  - {path}\n" in text
-        assert re.search(rf"- name: {configmap}\n\s+files:\n\s+- {script}\n", text)
+        # The ConfigMap holds the script and the shared module, nothing else (conftest's
+        # run_script lays out /app from the same list).
+        files = [p.relative_to(STACK).as_posix() for p in configmap_files(STACK / script)]
+        block = re.search(rf"- name: {configmap}\n    files:\n((?:      - \S+\n)+)", text)
+        assert block and re.findall(r"- (\S+)", block.group(1)) == files, files
     assert "  - namespace.yaml\n" in text
     assert re.search(r"- name: ghcr.io/dcasati/python-base\n\s+newTag: sha-[0-9a-f]{7}\n", text)
 

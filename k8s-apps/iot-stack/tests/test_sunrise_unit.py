@@ -89,8 +89,3 @@ def test_point_is_keyed_by_local_midnight_and_location(sunrise):
     assert line.startswith("sun,location=my\\ home ")
     assert line.endswith(f" {expected_ts}")
     assert 'daylight="normal"' in line and "sunrise=\"2024-11-03T06:" in line
-
-
-def test_line_protocol_escaping(sunrise):
-    line = sunrise.line_protocol("m x", {"a,b": "c=d"}, {"s": 'say "hi"', "n": 3, "f": 1.5}, 7)
-    assert line == 'm\\ x,a\\,b=c\\=d f=1.5,n=3i,s="say \\"hi\\"" 7'

@@ -3,5 +3,7 @@
 pub mod build_base;
 pub mod lint_manifests;
 pub mod push;
+pub mod sign;
 pub mod test;
+pub mod trivy_scan;
 pub mod update_images;

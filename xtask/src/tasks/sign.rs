@@ -1,0 +1,217 @@
+//! `cargo xtask sign`: sign the base image with cosign, or `--verify` its signature, always by
+//! digest: from the build record of a pushed build, `--digest`, `--sha` (the tag's digest read
+//! from the registry) or a full `--image REF@sha256:…`. A tag-only reference is refused before
+//! cosign runs.
+//!
+//! The key and its password reach cosign only through its environment (`env://` key
+//! references, `COSIGN_PASSWORD`); cosign's output is then captured and redacted before it is
+//! shown. Keyless signing, which involves no secret of ours, streams (it may print a login URL).
+//! A failed verification exits 1; a missing cosign or a cosign error exits 2.
+
+use crate::build_record::BuildRecord;
+use crate::cosign::{self, Identity, Key};
+use crate::exec::{Runner, Secret};
+use crate::flags::{self, EngineChoice};
+use crate::image_ref::{ImageRef, is_digest};
+use crate::registry::{read_tool, remote_digest};
+use crate::repo::Repo;
+use crate::tools::{self, COSIGN};
+use crate::{Ctx, Status};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
+    let runner = Runner::new(flags.dry_run)?;
+    let reference = reference(flags, ctx, &runner)?;
+    let loopback = reference.is_loopback();
+    let target = cosign::Target {
+        reference: &reference,
+        insecure: loopback || flags.insecure_registry,
+        tlog: !loopback,
+    };
+    let key = key(flags)?;
+    let secrets = secrets(&key, flags.verify)?;
+    let cmd = if flags.verify {
+        cosign::verify(&target, &key, identity(flags).as_ref(), secrets)?
+    } else {
+        cosign::sign(&target, &key, secrets)?
+    };
+    if flags.dry_run {
+        runner.run(&cmd)?;
+        return Ok(Status::Clean);
+    }
+    tools::require(COSIGN)?;
+    if key == Key::Keyless && !flags.verify {
+        // Interactive keyless signing prints a login URL and waits: stream it. No secret of
+        // ours is involved.
+        runner.run_to_stderr(&cmd)?;
+        eprintln!("signed: {reference}");
+        println!("{reference}");
+        return Ok(Status::Clean);
+    }
+    eprintln!("+ {cmd}");
+    let out = runner.output(&cmd)?;
+    let stderr = cmd.redact(out.stderr.trim_end());
+    if flags.verify && !out.success() && cosign::is_verification_failure(&out.stderr) {
+        eprintln!("{stderr}");
+        eprintln!(
+            "verification FAILED: {reference} has no valid signature for {}",
+            who(&key)
+        );
+        return Ok(Status::Found);
+    }
+    if !out.success() {
+        bail!(
+            "`{cmd}` failed with {}:\n{stderr}",
+            out.code
+                .map_or("a signal".into(), |c| format!("exit code {c}"))
+        );
+    }
+    if !stderr.is_empty() {
+        eprintln!("{stderr}");
+    }
+    if flags.verify {
+        print!("{}", cmd.redact(&out.stdout));
+        eprintln!("verified: {reference} is signed by {}", who(&key));
+    } else {
+        eprintln!("signed: {reference}");
+        println!("{reference}");
+    }
+    Ok(Status::Clean)
+}
+
+fn who(key: &Key) -> String {
+    match key {
+        Key::Ref(r) => format!("key {r}"),
+        Key::Keyless => "the expected keyless identity".into(),
+    }
+}
+
+/// The reference to sign, with its digest (or, when only a tag is known, without: cosign's argv
+/// builder refuses it).
+fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef> {
+    let given = flags.image.as_deref();
+    if let Some(given) = given.filter(|g| ctx.settings.image(g).is_err()) {
+        let r = ImageRef::parse(given).map_err(anyhow::Error::msg);
+        let r = match r {
+            Ok(r) if r.registry.is_some() => r,
+            _ => bail!(
+                "--image {given}: neither a configured image ({}) nor a full reference \
+                 REGISTRY/PATH@sha256:…",
+                ctx.settings.image_list()
+            ),
+        };
+        if flags.sha.is_some() || flags.registry.is_some() {
+            bail!("--image {given} is a full reference: --sha and --registry need an image name");
+        }
+        return match &flags.digest {
+            Some(d) => Ok(r.with_digest(&checked_digest(d)?)),
+            None => Ok(r),
+        };
+    }
+    let image = match given {
+        Some(name) => ctx.settings.image(name)?,
+        None => &ctx.settings.images[0],
+    };
+    let record = BuildRecord::load(&ctx.root, &image.name)?;
+    let registry = match (&flags.registry, &record) {
+        (Some(name), _) => ctx.settings.registry_named(name)?,
+        (None, Some(r)) => r.registry.clone(),
+        (None, None) => ctx.settings.registry.clone(),
+    };
+    let name =
+        ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
+    if let Some(d) = &flags.digest {
+        return Ok(name.with_digest(&checked_digest(d)?));
+    }
+    if let Some(sha) = &flags.sha {
+        let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
+        let tagged = name.with_tag(&tag);
+        let insecure = tagged.is_loopback() || flags.insecure_registry;
+        let digest = remote_digest(
+            runner,
+            read_tool(EngineChoice::Auto, runner)?,
+            &tagged,
+            insecure,
+        )?
+        .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
+        return Ok(name.with_digest(&digest));
+    }
+    match record {
+        Some(r) if !r.pushed && r.registry == registry => bail!(
+            "the build record of {} says {} was built but not pushed: push it first \
+             (cargo xtask push), then sign",
+            image.name,
+            r.reference()
+        ),
+        Some(BuildRecord {
+            digest: Some(digest),
+            ..
+        }) => Ok(name.with_digest(&digest)),
+        Some(r) => Ok(name.with_tag(&r.tag)),
+        None => bail!(
+            "no build record for {} ({}): run `cargo xtask build-base --push` first, or pass \
+             --digest or --sha",
+            image.name,
+            crate::build_record::path(&ctx.root, &image.name).display()
+        ),
+    }
+}
+
+fn checked_digest(d: &str) -> Result<String> {
+    if !is_digest(d) {
+        bail!("--digest {d}: not a digest (sha256: and 64 lowercase hex digits)");
+    }
+    Ok(d.to_string())
+}
+
+/// `--key`, else `env://COSIGN_PRIVATE_KEY` (sign) / `env://COSIGN_PUBLIC_KEY` (verify) when
+/// that variable is set, else keyless.
+fn key(flags: &flags::Sign) -> Result<Key> {
+    if let Some(key) = &flags.key {
+        if !key.contains("://") && !Path::new(key).is_file() {
+            bail!("--key {key}: no such file (or pass env://VAR or a KMS URI)");
+        }
+        return Ok(Key::Ref(key.clone()));
+    }
+    let var = if flags.verify {
+        "COSIGN_PUBLIC_KEY"
+    } else {
+        "COSIGN_PRIVATE_KEY"
+    };
+    Ok(match Secret::from_env(var) {
+        Some(_) => Key::Ref(format!("env://{var}")),
+        None => Key::Keyless,
+    })
+}
+
+/// The `env://` key's variable and, to sign, `COSIGN_PASSWORD`: for cosign's environment.
+fn secrets(key: &Key, verify: bool) -> Result<Vec<Secret>> {
+    let mut secrets = Vec::new();
+    if let Some(var) = key.env_var() {
+        secrets.push(
+            Secret::from_env(var)
+                .with_context(|| format!("--key env://{var}: the variable {var} is not set"))?,
+        );
+    }
+    if !verify
+        && *key != Key::Keyless
+        && let Some(password) = Secret::from_env("COSIGN_PASSWORD")
+    {
+        secrets.push(password);
+    }
+    Ok(secrets)
+}
+
+/// `--certificate-identity-regexp`, else any workflow of GITHUB_REPOSITORY on GITHUB_SERVER_URL.
+fn identity(flags: &flags::Sign) -> Option<Identity> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let regexp = flags.certificate_identity_regexp.clone().or_else(|| {
+        let server = env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+        env("GITHUB_REPOSITORY").map(|repo| Identity::github(&server, &repo).identity_regexp)
+    })?;
+    Some(Identity {
+        identity_regexp: regexp,
+        oidc_issuer: flags.certificate_oidc_issuer.clone(),
+    })
+}

@@ -1,0 +1,359 @@
+//! `cargo xtask trivy-scan`: run trivy on the image (vulnerabilities), the manifests
+//! (misconfigurations), the tree (secrets), and/or write a CycloneDX SBOM; print a summary per
+//! scan on stderr and, with `--format json`, every finding normalized on stdout.
+//!
+//! Exit 1 when a finding is at or above `--severity-threshold`, 2 when trivy is missing or
+//! fails (a missing vulnerability DB says so). The SBOM is written through a temp file and
+//! checked to be CycloneDX before it takes its name.
+
+use crate::build_record::BuildRecord;
+use crate::exec::{Cmd, Runner, Secret};
+use crate::flags::{self, ScanFormat};
+use crate::image_ref::ImageRef;
+use crate::repo::Repo;
+use crate::tools::{self, TRIVY};
+use crate::trivy::{self, Finding, Severity};
+use crate::{Ctx, Status, engine};
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One trivy run whose JSON report becomes findings.
+struct Scan {
+    /// `image`, `config` or `secrets`.
+    name: &'static str,
+    /// What was scanned, as shown to a human.
+    target: String,
+    cmd: Cmd,
+    /// Joined in front of each finding's file, so it is relative to the repo root.
+    prefix: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct ScanReport {
+    scan: &'static str,
+    target: String,
+    findings: Vec<Finding>,
+}
+
+#[derive(Serialize)]
+struct SbomReport {
+    file: String,
+    components: usize,
+}
+
+#[derive(Serialize)]
+struct JsonReport {
+    threshold: Severity,
+    over_threshold: usize,
+    counts: BTreeMap<Severity, usize>,
+    scans: Vec<ScanReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sbom: Option<SbomReport>,
+}
+
+pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
+    let opts = trivy::Options {
+        cache_dir: flags
+            .cache_dir
+            .as_ref()
+            .map(|d| absolute(d).display().to_string()),
+        offline: flags.offline,
+    };
+    let image = match &flags.image {
+        Some(given) => Some(image_ref(given.as_deref(), flags, ctx)?),
+        None => None,
+    };
+    let registry = |r: &ImageRef| registry_access(ctx, r, flags.insecure_registry);
+
+    let mut scans = Vec::new();
+    if let Some(reference) = &image {
+        scans.push(Scan {
+            name: "image",
+            target: reference.to_string(),
+            cmd: trivy::image_scan(
+                &reference.to_string(),
+                !flags.include_unfixed,
+                &registry(reference),
+                &opts,
+            ),
+            prefix: None,
+        });
+    }
+    if let Some(dir) = &flags.config {
+        let dir = existing_dir(
+            dir.as_deref(),
+            &ctx.root.join(&ctx.settings.manifests),
+            "--config",
+        )?;
+        scans.push(Scan {
+            name: "config",
+            target: shown(&dir, &ctx.root),
+            cmd: trivy::config_scan(&dir, &opts),
+            prefix: prefix(&dir, &ctx.root),
+        });
+    }
+    if let Some(dir) = &flags.secrets {
+        let dir = existing_dir(dir.as_deref(), &ctx.root, "--secrets")?;
+        scans.push(Scan {
+            name: "secrets",
+            target: shown(&dir, &ctx.root),
+            cmd: trivy::secret_scan(&dir, &opts),
+            prefix: prefix(&dir, &ctx.root),
+        });
+    }
+    let sbom = match &flags.sbom {
+        Some(file) => Some(sbom_plan(file, image.as_ref(), flags, ctx, &opts)?),
+        None => None,
+    };
+
+    tools::require(TRIVY)?;
+    let runner = Runner::new(false)?;
+    let mut reports = Vec::new();
+    for scan in scans {
+        let findings = run_scan(&runner, &scan, &opts)?;
+        reports.push(ScanReport {
+            scan: scan.name,
+            target: scan.target,
+            findings,
+        });
+    }
+    let sbom = match sbom {
+        Some((cmd, tmp, file)) => Some(write_sbom(&runner, &cmd, &tmp, &file)?),
+        None => None,
+    };
+
+    let threshold = flags.severity_threshold;
+    let all: Vec<Finding> = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().cloned())
+        .collect();
+    for r in &reports {
+        let label = format!("trivy {} {}", r.scan, r.target);
+        eprint!("{}", trivy::summary(&label, &r.findings, threshold, 10));
+    }
+    if let Some(s) = &sbom {
+        eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
+    }
+    let over = trivy::over(&all, threshold);
+    if flags.format == ScanFormat::Json {
+        let report = JsonReport {
+            threshold,
+            over_threshold: over,
+            counts: trivy::counts(&all),
+            scans: reports,
+            sbom,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(if over > 0 {
+        Status::Found
+    } else {
+        Status::Clean
+    })
+}
+
+/// `--image REF`, else `--sha`'s tag, else the build record's image: by digest once pushed, by
+/// tag (the local image) before.
+fn image_ref(given: Option<&str>, flags: &flags::TrivyScan, ctx: &Ctx) -> Result<ImageRef> {
+    if let Some(given) = given {
+        return ImageRef::parse(given)
+            .map_err(anyhow::Error::msg)
+            .context("--image");
+    }
+    let image = &ctx.settings.images[0];
+    let record = BuildRecord::load(&ctx.root, &image.name)?;
+    let registry = match (&flags.registry, &record) {
+        (Some(name), _) => ctx.settings.registry_named(name)?,
+        (None, Some(r)) => r.registry.clone(),
+        (None, None) => ctx.settings.registry.clone(),
+    };
+    let name =
+        ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
+    if let Some(sha) = &flags.sha {
+        let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
+        return Ok(name.with_tag(&tag));
+    }
+    match record {
+        Some(BuildRecord {
+            digest: Some(digest),
+            pushed,
+            registry: built_in,
+            ..
+        }) if pushed || built_in != registry => Ok(name.with_digest(&digest)),
+        Some(record) => {
+            eprintln!(
+                "note: {} was built but not pushed: scanning the local image by its tag",
+                record.reference()
+            );
+            Ok(name.with_tag(&record.tag))
+        }
+        None => bail!(
+            "no build record for {} ({}): run `cargo xtask build-base --push` first, or pass \
+             --image REF or --sha SHA",
+            image.name,
+            crate::build_record::path(&ctx.root, &image.name).display()
+        ),
+    }
+}
+
+/// Loopback or `--insecure-registry` → `--insecure`; `GITHUB_TOKEN` (ghcr.io) or
+/// `REGISTRY_TOKEN` with `GITHUB_ACTOR` (or the settings' registry-user) → trivy's
+/// `TRIVY_USERNAME`/`TRIVY_PASSWORD` environment.
+fn registry_access(ctx: &Ctx, reference: &ImageRef, insecure: bool) -> trivy::Registry {
+    let host = reference.host().unwrap_or("docker.io");
+    let user = std::env::var("GITHUB_ACTOR")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| ctx.settings.registry_user.clone());
+    let login = match (user, Secret::from_env(engine::token_variable(host))) {
+        (Some(user), Some(token)) => Some((user, token)),
+        _ => None,
+    };
+    trivy::Registry {
+        insecure: insecure || reference.is_loopback(),
+        login,
+    }
+}
+
+/// The SBOM command writing to a temp file beside `file`, the temp file, and `file`.
+fn sbom_plan(
+    file: &Path,
+    image: Option<&ImageRef>,
+    flags: &flags::TrivyScan,
+    ctx: &Ctx,
+    opts: &trivy::Options,
+) -> Result<(Cmd, PathBuf, PathBuf)> {
+    let file = absolute(file);
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        bail!("--sbom {}: not a file path", file.display());
+    };
+    if !dir.is_dir() {
+        bail!(
+            "--sbom {}: no such directory {}",
+            file.display(),
+            dir.display()
+        );
+    }
+    let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
+    let cmd = match image {
+        Some(reference) => trivy::sbom_image(
+            &reference.to_string(),
+            &tmp,
+            &registry_access(ctx, reference, flags.insecure_registry),
+            opts,
+        ),
+        None => {
+            let context = ctx.root.join(&ctx.settings.images[0].context);
+            let dir = existing_dir(flags.context.as_deref(), &context, "--context")?;
+            trivy::sbom_dir(&dir, &tmp, opts)
+        }
+    };
+    Ok((cmd, tmp, file))
+}
+
+fn run_scan(runner: &Runner, scan: &Scan, opts: &trivy::Options) -> Result<Vec<Finding>> {
+    eprintln!("+ {}", scan.cmd);
+    let out = runner.output(&scan.cmd)?;
+    if !out.success() {
+        let stderr = scan.cmd.redact(out.stderr.trim_end());
+        if scan.name == "image" && trivy::db_missing(&stderr) {
+            let cache = opts.cache_dir.as_deref().unwrap_or("trivy's default cache");
+            bail!(
+                "the image scan needs trivy's vulnerability database, which is not in {cache} and \
+                 could not be downloaded{}: on a machine with network access run `trivy image \
+                 --download-db-only --cache-dir DIR`, then scan with --cache-dir DIR --offline\n\
+                 trivy said:\n{stderr}",
+                if opts.offline { " (--offline)" } else { "" }
+            );
+        }
+        bail!("`{}` failed with {}:\n{stderr}", scan.cmd, code(out.code));
+    }
+    let mut findings =
+        trivy::parse_report(&out.stdout).with_context(|| format!("`{}`", scan.cmd))?;
+    if let Some(prefix) = &scan.prefix {
+        for f in &mut findings {
+            f.target = prefix.join(&f.target).display().to_string();
+        }
+    }
+    Ok(findings)
+}
+
+fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<SbomReport> {
+    eprintln!("+ {cmd}");
+    let result = (|| {
+        let out = runner.output(cmd)?;
+        if !out.success() {
+            bail!(
+                "`{cmd}` failed with {}:\n{}",
+                code(out.code),
+                cmd.redact(out.stderr.trim_end())
+            );
+        }
+        let text = std::fs::read_to_string(tmp)
+            .with_context(|| format!("trivy wrote no SBOM to {}", tmp.display()))?;
+        let components = trivy::check_cyclonedx(&text).with_context(|| format!("`{cmd}`"))?;
+        std::fs::rename(tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(components)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    Ok(SbomReport {
+        file: file.display().to_string(),
+        components: result?,
+    })
+}
+
+fn code(code: Option<i32>) -> String {
+    code.map_or("a signal".into(), |c| format!("exit code {c}"))
+}
+
+/// `given` (relative to the current directory) or `default`, which must be a directory.
+fn existing_dir(given: Option<&Path>, default: &Path, flag: &str) -> Result<PathBuf> {
+    let dir = given.map_or_else(|| default.to_path_buf(), absolute);
+    if !dir.is_dir() {
+        bail!("{flag} {}: no such directory", dir.display());
+    }
+    Ok(dir)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// What to put in front of trivy's paths (relative to the scanned `dir`): `dir` as [`shown`].
+fn prefix(dir: &Path, root: &Path) -> Option<PathBuf> {
+    Some(shown(dir, root))
+        .filter(|s| s != ".")
+        .map(PathBuf::from)
+}
+
+/// `dir` relative to the repo root when it is inside it, else as it is.
+fn shown(dir: &Path, root: &Path) -> String {
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    match canonical.strip_prefix(root) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => dir.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_paths_are_relative_to_the_root() {
+        let root = std::env::temp_dir()
+            .canonicalize()
+            .unwrap()
+            .join(format!("xtask-shown-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("k8s-apps")).unwrap();
+        assert_eq!(shown(&root.join("k8s-apps"), &root), "k8s-apps");
+        assert_eq!(shown(&root, &root), ".");
+        assert_eq!(shown(Path::new("/elsewhere/x"), &root), "/elsewhere/x");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}

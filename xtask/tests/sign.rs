@@ -1,0 +1,441 @@
+//! `cargo xtask sign`: bad input without tools, and `*_recorded_*` tests against a recording
+//! stand-in `cosign` (cosign cannot be installed here): exact argv, the key and password only
+//! in cosign's environment, tag-only references refused before cosign runs, exit codes.
+
+mod scan_sign_support;
+
+use scan_sign_support::{Fixture, StandIn, digest, xtask};
+
+const KEY: &str = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nFAKEKEYMATERIAL0123456789\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
+const PASSWORD: &str = "pw-hunter2-not-in-argv";
+const PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nFAKEPUBLIC987\n-----END PUBLIC KEY-----\n";
+
+fn assert_no_secret(text: &str) {
+    for secret in ["FAKEKEYMATERIAL0123456789", PASSWORD] {
+        assert!(!text.contains(secret), "a secret leaked into:\n{text}");
+    }
+}
+
+#[test]
+fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign"],
+        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    assert_eq!(cosign.calls(), 1);
+    assert_eq!(
+        cosign.argv(1),
+        [
+            "sign",
+            "--yes",
+            "--key",
+            "env://COSIGN_PRIVATE_KEY",
+            &reference
+        ]
+    );
+    assert_eq!(cosign.env_of(1, "COSIGN_PRIVATE_KEY").as_deref(), Some(KEY));
+    assert_eq!(
+        cosign.env_of(1, "COSIGN_PASSWORD").as_deref(),
+        Some(PASSWORD)
+    );
+    assert_eq!(cosign.stdin(1), "");
+    assert_no_secret(&cosign.argv(1).join(" "));
+    assert_eq!(out.stdout, format!("{reference}\n"));
+    assert!(
+        out.stderr
+            .contains("COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" cosign sign"),
+        "{}",
+        out.stderr
+    );
+    assert_no_secret(&out.all());
+}
+
+#[test]
+fn sign_recorded_keyless_passes_no_key_and_no_secret() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign"],
+        &cosign.env(&[("FAKE_STDOUT", "Generating ephemeral keys...")]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    assert_eq!(cosign.argv(1), ["sign", "--yes", &reference]);
+    // Streamed, with cosign's stdout kept off ours: stdout is only the signed reference.
+    assert_eq!(out.stdout, format!("{reference}\n"));
+    assert!(
+        out.stderr.contains("Generating ephemeral keys..."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(cosign.env_of(1, "COSIGN_PRIVATE_KEY"), None);
+    assert_eq!(cosign.env_of(1, "COSIGN_PASSWORD"), None);
+}
+
+#[test]
+fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
+    let repo = Fixture::new();
+    repo.record("127.0.0.1:5000/homelab", Some(digest('e')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--key", "env://COSIGN_PRIVATE_KEY"],
+        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        cosign.argv(1),
+        [
+            "sign",
+            "--yes",
+            "--key",
+            "env://COSIGN_PRIVATE_KEY",
+            "--tlog-upload=false",
+            "--allow-insecure-registry",
+            &format!("127.0.0.1:5000/homelab/python-base@{}", digest('e'))
+        ]
+    );
+    // Keyless needs the public log, which a loopback image stays out of.
+    let out = xtask(
+        repo.root(),
+        &["sign"],
+        &cosign.env(&[]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("pass --key"), "{}", out.stderr);
+    assert_eq!(cosign.calls(), 1);
+}
+
+#[test]
+fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
+    let repo = Fixture::new();
+    let cosign = StandIn::new(&["cosign"]);
+    let env = cosign.env(&[("COSIGN_PRIVATE_KEY", KEY)]);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--image", "ghcr.io/dcasati/python-base:sha-abc1234"],
+        &env,
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("only by digest")
+            && out
+                .stderr
+                .contains("ghcr.io/dcasati/python-base:sha-abc1234"),
+        "{}",
+        out.stderr
+    );
+    // A pushed build whose engine reported no digest: its record names only the tag.
+    repo.record("ghcr.io/dcasati", None, true);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--verify"],
+        &env,
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("python-base:sha-abc1234"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(cosign.calls(), 0);
+}
+
+#[test]
+fn sign_recorded_full_reference_with_digest_is_signed_as_given() {
+    let repo = Fixture::new();
+    let cosign = StandIn::new(&["cosign"]);
+    let reference = format!("registry.lan:5000/team/app@{}", digest('f'));
+    let out = xtask(
+        repo.root(),
+        &["sign", "--image", &reference, "--insecure-registry"],
+        &cosign.env(&[]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        cosign.argv(1),
+        ["sign", "--yes", "--allow-insecure-registry", &reference]
+    );
+}
+
+#[test]
+fn sign_recorded_cosign_failure_exits_2_with_secrets_redacted() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign"],
+        &cosign.env(&[
+            ("COSIGN_PRIVATE_KEY", KEY),
+            ("COSIGN_PASSWORD", PASSWORD),
+            ("FAKE_FAIL", "leak"),
+        ]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("decrypting the key with password <redacted COSIGN_PASSWORD> failed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        cosign.env_of(1, "COSIGN_PASSWORD").as_deref(),
+        Some(PASSWORD)
+    );
+    assert_no_secret(&out.all());
+}
+
+#[test]
+fn verify_recorded_failed_signature_exits_1() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--verify"],
+        &cosign.env(&[
+            ("COSIGN_PUBLIC_KEY", PUBLIC),
+            ("COSIGN_PRIVATE_KEY", KEY),
+            ("COSIGN_PASSWORD", PASSWORD),
+            (
+                "FAKE_FAIL",
+                "Error: no matching signatures:\ninvalid signature when validating ASN.1 encoded signature",
+            ),
+        ]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    assert_eq!(
+        cosign.argv(1),
+        ["verify", "--key", "env://COSIGN_PUBLIC_KEY", &reference]
+    );
+    assert_eq!(
+        cosign.env_of(1, "COSIGN_PUBLIC_KEY").as_deref(),
+        Some(PUBLIC)
+    );
+    assert!(out.stderr.contains("verification FAILED"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no matching signatures"),
+        "{}",
+        out.stderr
+    );
+    assert_no_secret(&out.all());
+}
+
+#[test]
+fn verify_recorded_registry_error_exits_2() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--verify"],
+        &cosign.env(&[
+            ("COSIGN_PUBLIC_KEY", PUBLIC),
+            (
+                "FAKE_FAIL",
+                "Error: GET https://ghcr.io/v2/: dial tcp: connection refused",
+            ),
+        ]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
+}
+
+#[test]
+fn verify_recorded_keyless_pins_the_repositorys_workflows() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--verify"],
+        &cosign.env(&[
+            ("GITHUB_REPOSITORY", "dcasati/homelab"),
+            (
+                "FAKE_STDOUT",
+                r#"[{"critical":{"type":"cosign container image signature"}}]"#,
+            ),
+        ]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        cosign.argv(1),
+        [
+            "verify",
+            "--certificate-identity-regexp",
+            r"^https://github\.com/dcasati/homelab/\.github/workflows/",
+            "--certificate-oidc-issuer",
+            "https://token.actions.githubusercontent.com",
+            &format!("ghcr.io/dcasati/python-base@{}", digest('d'))
+        ]
+    );
+    assert!(out.stdout.contains("cosign container image signature"));
+    // Without GITHUB_REPOSITORY or a key there is no identity to pin.
+    let out = xtask(
+        repo.root(),
+        &["sign", "--verify"],
+        &cosign.env(&[]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("--certificate-identity-regexp"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(cosign.calls(), 1);
+}
+
+#[test]
+fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
+    let repo = Fixture::new();
+    let commit = repo.commit();
+    let tools = StandIn::new(&["cosign", "skopeo"]);
+    let out = xtask(
+        repo.root(),
+        &[
+            "sign",
+            "--sha",
+            &commit[..7],
+            "--registry",
+            "backup",
+            "--key",
+            "env://COSIGN_PRIVATE_KEY",
+        ],
+        &tools.env(&[("COSIGN_PRIVATE_KEY", KEY), ("FAKE_STDOUT", &digest('5'))]),
+        Some(&tools.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let tagged = format!("localhost:32000/homelab/python-base:sha-{}", &commit[..7]);
+    assert_eq!(
+        tools.argv(1),
+        [
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!("docker://{tagged}")
+        ]
+    );
+    assert_eq!(
+        tools.argv(2),
+        [
+            "sign",
+            "--yes",
+            "--key",
+            "env://COSIGN_PRIVATE_KEY",
+            "--tlog-upload=false",
+            "--allow-insecure-registry",
+            &format!("localhost:32000/homelab/python-base@{}", digest('5'))
+        ]
+    );
+}
+
+#[test]
+fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let cosign = StandIn::new(&["cosign"]);
+    let out = xtask(
+        repo.root(),
+        &["sign", "--dry-run"],
+        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
+        Some(&cosign.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "+ COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" \
+             cosign sign --yes --key env://COSIGN_PRIVATE_KEY ghcr.io/dcasati/python-base@{}",
+            digest('d')
+        )
+    );
+    assert_eq!(cosign.calls(), 0);
+}
+
+#[test]
+fn sign_without_cosign_exits_2_with_the_install_hint() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let empty = tempfile::tempdir().unwrap();
+    let out = xtask(
+        repo.root(),
+        &["sign"],
+        &[],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("cosign not found on PATH")
+            && out.stderr.contains("sigstore/cosign-installer"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn sign_recorded_bad_input_exits_2_without_running_cosign() {
+    let repo = Fixture::new();
+    let cosign = StandIn::new(&["cosign"]);
+    let run = |args: &[&str]| xtask(repo.root(), args, &cosign.env(&[]), Some(&cosign.path()));
+    for (args, want) in [
+        (vec!["sign"], "no build record for python-base"),
+        (
+            vec!["sign", "--digest", "sha256:abc"],
+            "--digest sha256:abc: not a digest",
+        ),
+        (
+            vec!["sign", "--image", "nope"],
+            "--image nope: neither a configured image",
+        ),
+        (
+            vec!["sign", "--digest", &digest('1'), "--key", "missing.key"],
+            "--key missing.key: no such file",
+        ),
+        (
+            vec![
+                "sign",
+                "--digest",
+                &digest('1'),
+                "--key",
+                "env://MY_COSIGN_KEY",
+            ],
+            "the variable MY_COSIGN_KEY is not set",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
+    }
+    repo.record("ghcr.io/dcasati", None, false);
+    let out = run(&["sign"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("built but not pushed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(cosign.calls(), 0);
+}

