@@ -284,19 +284,21 @@ pub fn update_file(
         });
     }
     let mut edits = Vec::new();
-    let mut expected: Vec<Node> = docs
-        .iter()
-        .map(|d| yaml::without_positions(&d.root))
-        .collect();
-    for (doc, entry) in &matching {
+    for (_, entry) in &matching {
         edits.extend(set_image(src, entry, tag, digest).map_err(UpdateError::Edit)?);
-        expect_set(&mut expected[*doc], entry, tag, digest);
     }
     let matched = matching.len();
     let new = yaml::apply(src, &edits).map_err(UpdateError::Edit)?;
     if new == src {
         // Every entry already had the tag (and no digest to drop): nothing to re-check.
         return Ok(FileUpdate { new, matched });
+    }
+    let mut expected: Vec<Node> = docs
+        .iter()
+        .map(|d| yaml::without_positions(&d.root))
+        .collect();
+    for (doc, entry) in &matching {
+        expect_set(&mut expected[*doc], entry, tag, digest);
     }
     let reparsed = yaml::load(&new).map_err(|e| {
         UpdateError::Edit(format!(

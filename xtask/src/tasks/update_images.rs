@@ -418,18 +418,45 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Writes every change through a temp file and a rename. If one write fails, the files already
-/// written get their old content back.
+/// Writes every change through a temp file and a rename, on every core (the kernel's file
+/// creation and rename dominate). If one write fails, the files already written get their old
+/// content back.
 fn write_all(root: &Path, changes: &[Change]) -> Result<()> {
-    for (i, c) in changes.iter().enumerate() {
-        if let Err(e) = files::write_atomic(&root.join(&c.path), c.new.as_bytes()) {
-            for done in &changes[..i] {
-                let _ = files::write_atomic(&root.join(&done.path), done.old.as_bytes());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = changes.len().div_ceil(threads).max(64);
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = changes
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|c| files::write_atomic(&root.join(&c.path), c.new.as_bytes()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("writing does not panic"))
+            .collect()
+    });
+    if results.iter().all(Result::is_ok) {
+        return Ok(());
+    }
+    let mut first = None;
+    for (c, result) in changes.iter().zip(results) {
+        match result {
+            Ok(()) => {
+                let _ = files::write_atomic(&root.join(&c.path), c.old.as_bytes());
             }
-            return Err(e.context("no file was changed"));
+            Err(e) => {
+                first.get_or_insert(e);
+            }
         }
     }
-    Ok(())
+    Err(first
+        .expect("one write failed")
+        .context("no file was changed"))
 }
 
 #[cfg(test)]
@@ -446,6 +473,31 @@ mod tests {
             tag: "sha-abc1234".into(),
             digest: None,
         }
+    }
+
+    #[test]
+    fn a_failed_write_puts_back_the_files_already_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k.yaml"), "old\n").unwrap();
+        let change = |path: &str| Change {
+            path: path.into(),
+            old: "old\n".into(),
+            new: "new\n".into(),
+        };
+        let err = write_all(dir.path(), &[change("k.yaml"), change("gone/k.yaml")]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no file was changed"),
+            "{err:#}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
+            "old\n"
+        );
+        write_all(dir.path(), &[change("k.yaml")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
+            "new\n"
+        );
     }
 
     #[test]
