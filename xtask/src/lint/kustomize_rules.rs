@@ -347,19 +347,15 @@ impl Tree {
     pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBuf, Facts>) -> Tree {
         let mut tree = Tree {
             root: root.to_path_buf(),
-            files,
             ..Tree::default()
         };
         let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        let kustomizations: Vec<PathBuf> = tree
-            .files
+        for (kfile, k) in files
             .iter()
-            .filter(|(_, f)| f.kustomization.is_some())
-            .map(|(p, _)| p.clone())
-            .collect();
-        for kfile in kustomizations {
+            .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
+        {
+            let kfile = kfile.clone();
             let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
-            let k = tree.files[&kfile].kustomization.clone().unwrap_or_default();
             let resolve = |r: &Ref, restrict: bool| {
                 resolve(root, &canonical_root, listing, &dir, &r.value, restrict)
             };
@@ -444,6 +440,7 @@ impl Tree {
             tree.includes_files.insert(kfile.clone(), files);
             tree.includes_kustomizations.insert(kfile, kusts);
         }
+        tree.files = files;
         tree
     }
 
