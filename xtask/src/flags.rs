@@ -27,6 +27,7 @@ pub struct Xtask {
 pub enum Command {
     UpdateImages(UpdateImages),
     Test(Test),
+    LintManifests(LintManifests),
     BuildBase(BuildBase),
     Push(Push),
     TrivyScan(TrivyScan),
@@ -86,6 +87,52 @@ pub struct Test {
     /// Only the Python tests.
     #[arg(long)]
     pub python: bool,
+}
+
+/// Lint the manifests root (k8s-apps): YAML, kustomizations, workloads, security and Dockerfiles,
+/// with exact file:line:column positions.
+///
+/// Suppress a finding on its line or the line above with
+/// `# xtask-lint: allow RULE-ID reason` (the reason is required). Turn rules off or change their
+/// severity in `[workspace.metadata.xtask.lint.rules]`: RULE-ID = "off" | "warning" | "error".
+/// Exit 1 when an error is found (or a warning, under --deny-warnings).
+#[derive(Debug, Args)]
+pub struct LintManifests {
+    /// Files or folders to report on (as pre-commit passes them); cross-file relations are still
+    /// resolved against the whole tree. Default: everything under the manifests root.
+    pub paths: Vec<PathBuf>,
+
+    /// Output format: human (stderr), json, github or sarif (stdout).
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
+    /// Also render every kustomization root with `kustomize build` or `kubectl kustomize`.
+    #[arg(long)]
+    pub render: bool,
+
+    /// Print what RULE checks and why, then exit.
+    #[arg(long, value_name = "RULE", conflicts_with_all = ["paths", "list_rules"])]
+    pub explain: Option<String>,
+
+    /// List every rule with its default severity, then exit.
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Benchmark baseline: only read and parse the files (same walk, threads and parser).
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
 }
 
 /// The program that builds images and talks to registries.

@@ -43,6 +43,7 @@ pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     match flags.command {
         flags::Command::UpdateImages(f) => tasks::update_images::run(&f, &ctx),
         flags::Command::Test(f) => tasks::test::run(&f, &ctx),
+        flags::Command::LintManifests(f) => tasks::lint_manifests::run(&f, &ctx),
         flags::Command::BuildBase(f) => tasks::build_base::run(&f, &ctx),
         flags::Command::Push(f) => tasks::push::run(&f, &ctx),
         flags::Command::TrivyScan(f) => tasks::trivy_scan::run(&f, &ctx),

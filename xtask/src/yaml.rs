@@ -140,6 +140,8 @@ pub fn scalar_range(src: &str, node: &Node) -> Range<usize> {
         let blank = rest[token..].len() - rest[token..].trim_start().len();
         start += token + blank;
     }
+    // An empty scalar after its properties (`&a `) ends where they do.
+    let start = start.min(node.end.offset.max(node.start.offset));
     let end = match node.style() {
         Some(Style::SingleQuoted) => closing_quote(src, start, b'\'').unwrap_or(node.end.offset),
         Some(Style::DoubleQuoted) => closing_quote(src, start, b'"').unwrap_or(node.end.offset),
@@ -444,11 +446,11 @@ impl Offsets {
     }
 }
 
-/// A collection under construction.
+/// A collection under construction; its finished children wait in the loader's shared `items`
+/// stack from index `first` on, so that each collection is allocated once, at its exact size.
 struct Open {
     node: Node,
-    /// For mappings: a key waiting for its value.
-    key: Option<Node>,
+    first: usize,
 }
 
 /// Loads every document of `src`, with positions.
@@ -456,6 +458,7 @@ pub fn load(src: &str) -> Result<Vec<Document>, ParseError> {
     let offsets = Offsets::new(src);
     let mut docs = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
+    let mut items: Vec<Node> = Vec::new();
     let mut explicit_start = false;
     let mut root: Option<Node> = None;
 
@@ -512,36 +515,39 @@ pub fn load(src: &str) -> Result<Vec<Document>, ParseError> {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 stack.push(Open {
                     node: leaf(value, anchor_of(anchor), tag),
-                    key: None,
+                    first: items.len(),
                 });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let mut open = stack.pop().expect("parser balances collections");
                 open.node.end = end;
+                let children = items.drain(open.first..);
+                match &mut open.node.value {
+                    Value::Seq(seq) => *seq = children.collect(),
+                    Value::Map(map) => {
+                        let mut entries = Vec::with_capacity(children.len() / 2);
+                        let mut children = children;
+                        while let (Some(key), Some(value)) = (children.next(), children.next()) {
+                            entries.push(Entry { key, value });
+                        }
+                        *map = entries;
+                    }
+                    _ => unreachable!("only collections are open"),
+                }
                 Some(open.node)
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
         };
         if let Some(node) = finished {
-            match stack.last_mut() {
-                None => root = Some(node),
-                Some(parent) => attach(parent, node),
+            if stack.is_empty() {
+                root = Some(node);
+            } else {
+                items.push(node);
             }
         }
     }
     Ok(docs)
-}
-
-fn attach(parent: &mut Open, node: Node) {
-    match &mut parent.node.value {
-        Value::Seq(items) => items.push(node),
-        Value::Map(entries) => match parent.key.take() {
-            None => parent.key = Some(node),
-            Some(key) => entries.push(Entry { key, value: node }),
-        },
-        _ => unreachable!("only collections are open"),
-    }
 }
 
 fn anchor_of(id: usize) -> Option<usize> {

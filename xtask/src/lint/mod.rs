@@ -1,8 +1,27 @@
 //! `lint-manifests` core: a [`Finding`] is a rule id, a severity, a file and a 1-based line and
 //! column, and a message. Rule families live one per file beside this one.
+//!
+//! A run has two passes. The per-file pass (in parallel) reads and parses each file, runs the
+//! rules that need only that file, and keeps the few [`Facts`] that cross-file rules need; the
+//! parsed tree is then dropped. The tree pass relates kustomizations, workloads and ConfigMaps.
+//! [`Outcome::finish`] then applies suppression markers, settings overrides and the path filter.
 
+pub mod cron;
+pub mod dockerfile;
+pub mod kustomize_rules;
+pub mod render;
+pub mod report;
+pub mod secrets;
+pub mod security;
+pub mod workload;
+pub mod yaml_rules;
+
+use crate::settings::Settings;
+use crate::yaml::{Node, Pos, Value};
+use anyhow::{Result, bail};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,6 +44,20 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// A finding of `rule`, at its default severity, at `pos` of `file`.
+    pub fn new(rule: &Rule, file: &Path, pos: Pos, message: impl Into<String>) -> Finding {
+        Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            file: file.to_path_buf(),
+            line: pos.line.max(1),
+            column: pos.column.max(1),
+            message: message.into(),
+        }
+    }
+}
+
 /// A rule's id, default severity, one-line summary and `--explain` text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
@@ -32,4 +65,714 @@ pub struct Rule {
     pub severity: Severity,
     pub summary: &'static str,
     pub explain: &'static str,
+}
+
+/// rustc's FxHash: a few cycles per word where SipHash costs a few per byte. The tree pass
+/// hashes tens of thousands of paths, and a linter has no hash-flooding adversary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Files over this size are refused, not read.
+pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+pub const FILE_TOO_LARGE: Rule = Rule {
+    id: "FILE-TOO-LARGE",
+    severity: Severity::Error,
+    summary: "file over 10 MiB",
+    explain: "Manifests and Dockerfiles are small. A file over 10 MiB is refused without being read, \
+so that a stray dump or binary cannot slow every commit down. Move it out of the manifests root.",
+};
+pub const FILE_ENCODING: Rule = Rule {
+    id: "FILE-ENCODING",
+    severity: Severity::Error,
+    summary: "binary or non-UTF-8 file",
+    explain: "YAML and Dockerfiles must be UTF-8 text. The finding points at the first byte that is \
+not valid UTF-8 (or at a NUL byte, which marks a binary file). kubectl and Argo CD refuse such files.",
+};
+pub const ALLOW_REASON: Rule = Rule {
+    id: "LINT-ALLOW-REASON",
+    severity: Severity::Error,
+    summary: "suppression marker without a reason",
+    explain: "`# xtask-lint: allow RULE-ID reason` suppresses RULE-ID on its own line and on the \
+next line. The reason is required, so that a reviewer can judge it; a marker without one \
+suppresses nothing and is reported itself.",
+};
+pub const ALLOW_UNKNOWN: Rule = Rule {
+    id: "LINT-ALLOW-UNKNOWN",
+    severity: Severity::Warning,
+    summary: "suppression marker names an unknown rule",
+    explain: "The rule id in `# xtask-lint: allow RULE-ID reason` is not a rule of \
+`cargo xtask lint-manifests --list-rules`; it is probably misspelt and suppresses nothing.",
+};
+
+pub const RULES: &[Rule] = &[FILE_TOO_LARGE, FILE_ENCODING, ALLOW_REASON, ALLOW_UNKNOWN];
+
+/// Every rule, family by family.
+pub fn registry() -> Vec<&'static Rule> {
+    [
+        RULES,
+        yaml_rules::RULES,
+        kustomize_rules::RULES,
+        workload::RULES,
+        security::RULES,
+        render::RULES,
+        dockerfile::RULES,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    registry()
+        .into_iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id))
+}
+
+/// What the per-file pass keeps of a YAML file for the tree pass.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub kustomization: Option<kustomize_rules::Kustomization>,
+    /// Every document with a `kind`.
+    pub objects: Vec<Object>,
+    pub workloads: Vec<workload::Workload>,
+    /// YAML-MISSING-FIELD findings, kept back: a file that a generator reads or that is a patch
+    /// is not a full manifest.
+    pub missing_fields: Vec<Finding>,
+}
+
+/// A Kubernetes object in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub kind: String,
+    pub name: String,
+    pub pos: Pos,
+    /// For ConfigMaps: the keys of `data` and `binaryData`.
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FileKind {
+    Yaml,
+    Dockerfile,
+}
+
+/// One file after the per-file pass.
+#[derive(Debug)]
+pub struct FileReport {
+    /// Relative to the repo root.
+    pub path: PathBuf,
+    pub kind: FileKind,
+    pub findings: Vec<Finding>,
+    pub facts: Facts,
+    pub markers: Vec<Marker>,
+}
+
+/// A YAML document with its anchors, so that rules can follow aliases one step at a time.
+pub struct Doc<'a> {
+    pub root: &'a Node,
+    anchors: Vec<(usize, &'a Node)>,
+}
+
+impl<'a> Doc<'a> {
+    pub fn new(root: &'a Node, anchors: Vec<(usize, &'a Node)>) -> Doc<'a> {
+        Doc { root, anchors }
+    }
+
+    /// The node an alias refers to; any other node itself.
+    pub fn resolve(&self, node: &'a Node) -> &'a Node {
+        match node.value {
+            Value::Alias(id) => self
+                .anchors
+                .iter()
+                .rev()
+                .find(|(a, _)| *a == id)
+                .map_or(node, |(_, n)| n),
+            _ => node,
+        }
+    }
+
+    pub fn get(&self, node: &'a Node, key: &str) -> Option<&'a Node> {
+        self.resolve(node).get(key).map(|v| self.resolve(v))
+    }
+
+    pub fn path(&self, node: &'a Node, keys: &[&str]) -> Option<&'a Node> {
+        keys.iter().try_fold(node, |n, k| self.get(n, k))
+    }
+
+    pub fn str(&self, node: &'a Node, key: &str) -> Option<&'a str> {
+        self.get(node, key)?.as_str()
+    }
+
+    /// The items of the sequence under `key`; empty when there is none.
+    pub fn seq(&self, node: &'a Node, key: &str) -> &'a [Node] {
+        self.get(node, key).and_then(Node::as_seq).unwrap_or(&[])
+    }
+
+    /// True for a plain `true` (YAML 1.1 spellings included, as Kubernetes reads them).
+    pub fn is_true(&self, node: &'a Node, key: &str) -> Option<bool> {
+        let v = self.get(node, key)?;
+        let text = v.as_str()?;
+        Some(matches!(
+            text,
+            "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+        ))
+    }
+}
+
+/// `# xtask-lint: allow RULE-ID reason` on `line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub line: usize,
+    pub rules: Vec<String>,
+}
+
+/// Finds the suppression markers of a file; a marker without a reason or with an unknown rule
+/// is itself a finding (and one without a reason suppresses nothing).
+pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
+    const TAG: &str = "xtask-lint:";
+    let mut found = Vec::new();
+    if !src.contains(TAG) {
+        return found;
+    }
+    for (i, line) in src.lines().enumerate() {
+        let Some(at) = line.find(TAG) else { continue };
+        if !line[..at].contains('#') {
+            continue;
+        }
+        let pos = Pos {
+            offset: 0,
+            line: i + 1,
+            column: line[..at].chars().count() + 1,
+        };
+        let rest = line[at + TAG.len()..].trim();
+        let mut words = rest.splitn(3, char::is_whitespace);
+        let (verb, ids, reason) = (words.next(), words.next(), words.next());
+        let (Some("allow"), Some(ids)) = (verb, ids) else {
+            out.push(Finding::new(
+                &ALLOW_REASON,
+                file,
+                pos,
+                "malformed marker: write `# xtask-lint: allow RULE-ID reason`",
+            ));
+            continue;
+        };
+        let rules: Vec<String> = ids.split(',').map(str::to_string).collect();
+        for id in &rules {
+            if rule(id).is_none() {
+                out.push(Finding::new(
+                    &ALLOW_UNKNOWN,
+                    file,
+                    pos,
+                    format!("`{id}` is not a rule id (see --list-rules)"),
+                ));
+            }
+        }
+        if reason.is_none_or(|r| r.trim().is_empty()) {
+            out.push(Finding::new(
+                &ALLOW_REASON,
+                file,
+                pos,
+                format!("`allow {ids}` needs a reason: `# xtask-lint: allow {ids} why it is fine`"),
+            ));
+            continue;
+        }
+        found.push(Marker { line: i + 1, rules });
+    }
+    found
+}
+
+/// A severity override from the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Off,
+    Warning,
+    Error,
+}
+
+/// Validates `settings.lint_rules`: every id must be a rule, every value off|warning|error.
+pub fn overrides(settings: &Settings) -> Result<HashMap<&'static str, Level>> {
+    let mut map = HashMap::new();
+    for (id, level) in &settings.lint_rules {
+        let Some(rule) = rule(id) else {
+            bail!(
+                "[workspace.metadata.xtask.lint.rules]: `{id}` is not a rule id (see `cargo xtask lint-manifests --list-rules`)"
+            );
+        };
+        let level = match level.as_str() {
+            "off" => Level::Off,
+            "warning" => Level::Warning,
+            "error" => Level::Error,
+            other => bail!(
+                "[workspace.metadata.xtask.lint.rules]: {id} = \"{other}\": use \"off\", \"warning\" or \"error\""
+            ),
+        };
+        map.insert(rule.id, level);
+    }
+    Ok(map)
+}
+
+/// The files the linter reads: `*.yaml`, `*.yml`, `Kustomization` and Dockerfiles.
+pub fn file_kind(name: &str) -> Option<FileKind> {
+    if name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization" {
+        Some(FileKind::Yaml)
+    } else if name == "Dockerfile"
+        || name.ends_with(".Dockerfile")
+        || name.starts_with("Dockerfile.")
+    {
+        Some(FileKind::Dockerfile)
+    } else {
+        None
+    }
+}
+
+/// What the walk of the manifests root found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The files the linter reads, repo-relative.
+    pub lintable: Vec<(PathBuf, FileKind)>,
+    /// Every regular file and every folder (no symlinks), repo-relative: kustomization paths
+    /// are resolved against these without a system call.
+    pub files: FastSet<PathBuf>,
+    pub dirs: FastSet<PathBuf>,
+}
+
+/// Walks `root/dir`. Hidden folders are skipped and symlinked folders are not followed (so
+/// symlink loops cannot trap the walk); symlinked files are read.
+pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
+    let mut listing = Listing::default();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(rel) = stack.pop() {
+        let entries = std::fs::read_dir(root.join(&rel))
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", rel.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let ty = entry.file_type()?;
+            let path = rel.join(name);
+            if ty.is_dir() {
+                if !name.starts_with('.') {
+                    stack.push(path.clone());
+                    listing.dirs.insert(path);
+                }
+                continue;
+            }
+            let kind = file_kind(name);
+            if ty.is_file() {
+                if let Some(kind) = kind {
+                    listing.lintable.push((path.clone(), kind));
+                }
+                listing.files.insert(path);
+            } else if let Some(kind) = kind
+                && entry.path().is_file()
+            {
+                listing.lintable.push((path, kind));
+            }
+        }
+    }
+    listing.dirs.insert(dir.to_path_buf());
+    Ok(listing)
+}
+
+/// Reads a file for linting: refused over [`MAX_FILE_SIZE`], and reported when it is binary or
+/// not UTF-8. `Err` is an I/O error.
+pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, Finding>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(root.join(file))?;
+    let len = f.metadata()?.len();
+    if len > MAX_FILE_SIZE {
+        return Ok(Err(Finding::new(
+            &FILE_TOO_LARGE,
+            file,
+            Pos::default(),
+            format!(
+                "{:.1} MiB is over the 10 MiB limit; the file was not read",
+                len as f64 / (1024.0 * 1024.0)
+            ),
+        )));
+    }
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    f.read_to_end(&mut bytes)?;
+    Ok(decode(file, bytes))
+}
+
+fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
+        return Err(encoding_finding(file, &bytes, at, msg));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let msg = format!(
+            "invalid UTF-8 (byte 0x{:02x}); expected UTF-8 text",
+            bytes[at]
+        );
+        encoding_finding(file, &bytes, at, msg)
+    })
+}
+
+fn encoding_finding(file: &Path, bytes: &[u8], at: usize, message: String) -> Finding {
+    let prefix = String::from_utf8_lossy(&bytes[..at]);
+    let line = prefix.matches('\n').count() + 1;
+    let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let pos = Pos {
+        offset: at,
+        line,
+        column,
+    };
+    Finding::new(&FILE_ENCODING, file, pos, message)
+}
+
+/// The per-file pass for one file; `Err` is an I/O error (exit 2).
+pub fn check_file(
+    root: &Path,
+    file: &Path,
+    kind: FileKind,
+    settings: &Settings,
+) -> Result<FileReport> {
+    let mut report = FileReport {
+        path: file.to_path_buf(),
+        kind,
+        findings: Vec::new(),
+        facts: Facts::default(),
+        markers: Vec::new(),
+    };
+    let src = match read_source(root, file) {
+        Ok(Ok(src)) => src,
+        Ok(Err(finding)) => {
+            report.findings.push(finding);
+            return Ok(report);
+        }
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", file.display())),
+    };
+    report.markers = markers(file, &src, &mut report.findings);
+    match kind {
+        FileKind::Yaml => {
+            report.facts = yaml_rules::check(file, &src, settings, &mut report.findings);
+        }
+        FileKind::Dockerfile => {
+            let dir = root.join(file.parent().unwrap_or(Path::new("")));
+            let context_has = |name: &str| dir.join(name).exists();
+            report
+                .findings
+                .extend(dockerfile::check(file, &src, &context_has));
+        }
+    }
+    Ok(report)
+}
+
+/// The findings of a run before suppression and filtering, with what rendering needs.
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub markers: HashMap<PathBuf, Vec<Marker>>,
+    pub tree: kustomize_rules::Tree,
+    /// How many files were read.
+    pub files: usize,
+}
+
+/// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
+/// tree pass.
+pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
+    let manifests = settings.manifests.clone();
+    if !root.join(&manifests).is_dir() {
+        bail!(
+            "the manifests root {} does not exist under {} (set `manifests` in [workspace.metadata.xtask])",
+            manifests.display(),
+            root.display()
+        );
+    }
+    let listing = discover(root, &manifests)?;
+    let reports = in_parallel(&listing.lintable, |(f, k)| {
+        check_file(root, f, *k, settings)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let mut findings = Vec::new();
+    let mut markers = HashMap::new();
+    let mut facts = FastMap::default();
+    for report in reports {
+        findings.extend(report.findings);
+        if !report.markers.is_empty() {
+            markers.insert(report.path.clone(), report.markers);
+        }
+        if report.kind == FileKind::Yaml {
+            facts.insert(report.path, report.facts);
+        }
+    }
+    let files = listing.lintable.len();
+    let tree = kustomize_rules::Tree::new(root, &listing, facts);
+    tree.check(settings, &mut findings);
+    Ok(Outcome {
+        findings,
+        markers,
+        tree,
+        files,
+    })
+}
+
+/// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    items
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(f)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a lint thread panicked"))
+            .collect()
+    })
+}
+
+/// The benchmark's baseline: the same walk and threads, only reading and parsing YAML.
+/// Returns the number of documents.
+pub fn parse_only(root: &Path, settings: &Settings) -> Result<usize> {
+    let listing = discover(root, &settings.manifests)?;
+    let counts = in_parallel(&listing.lintable, |(f, kind)| {
+        match (kind, read_source(root, f)) {
+            (FileKind::Yaml, Ok(Ok(src))) => crate::yaml::load(&src).map_or(0, |d| d.len()),
+            _ => 0,
+        }
+    });
+    Ok(counts.into_iter().sum())
+}
+
+impl Outcome {
+    /// Applies suppression markers, severity overrides and the path filter (`selected` holds
+    /// repo-relative files or folders; empty means everything), and sorts by position.
+    pub fn finish(
+        self,
+        extra: Vec<Finding>,
+        selected: &[PathBuf],
+        overrides: &HashMap<&'static str, Level>,
+    ) -> Vec<Finding> {
+        let markers = self.markers;
+        let suppressed = |f: &Finding| {
+            markers.get(&f.file).is_some_and(|ms| {
+                ms.iter().any(|m| {
+                    (m.line == f.line || m.line + 1 == f.line)
+                        && m.rules.iter().any(|r| r.eq_ignore_ascii_case(f.rule))
+                })
+            })
+        };
+        let mut out: Vec<Finding> = self
+            .findings
+            .into_iter()
+            .chain(extra)
+            .filter(|f| selected.is_empty() || selected.iter().any(|s| f.file.starts_with(s)))
+            .filter(|f| !suppressed(f))
+            .filter_map(|mut f| {
+                match overrides.get(f.rule) {
+                    Some(Level::Off) => return None,
+                    Some(Level::Warning) => f.severity = Severity::Warning,
+                    Some(Level::Error) => f.severity = Severity::Error,
+                    None => {}
+                }
+                Some(f)
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.file, a.line, a.column, a.rule, &a.message)
+                .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
+        });
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_explained() {
+        let rules = registry();
+        for (i, r) in rules.iter().enumerate() {
+            assert!(
+                rules[i + 1..].iter().all(|o| o.id != r.id),
+                "duplicate {}",
+                r.id
+            );
+            assert!(r.explain.len() > 40 && !r.summary.is_empty(), "{}", r.id);
+            assert!(
+                r.id.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                r.id
+            );
+        }
+    }
+
+    #[test]
+    fn markers_need_a_known_rule_and_a_reason() {
+        let src = "a: 1 # xtask-lint: allow SEC-PRIVILEGED needed for the GPU\n\
+                   # xtask-lint: allow SEC-HOST-PATH\n\
+                   # xtask-lint: allow NOPE-RULE typo here\n\
+                   b: \"xtask-lint: not a comment\"\n";
+        let mut out = Vec::new();
+        let ms = markers(Path::new("f.yaml"), src, &mut out);
+        assert_eq!(
+            ms,
+            [
+                Marker {
+                    line: 1,
+                    rules: vec!["SEC-PRIVILEGED".into()]
+                },
+                Marker {
+                    line: 3,
+                    rules: vec!["NOPE-RULE".into()]
+                }
+            ]
+        );
+        let got: Vec<_> = out.iter().map(|f| (f.rule, f.line, f.column)).collect();
+        assert_eq!(
+            got,
+            [("LINT-ALLOW-REASON", 2, 3), ("LINT-ALLOW-UNKNOWN", 3, 3)]
+        );
+    }
+
+    #[test]
+    fn finish_suppresses_overrides_and_filters() {
+        let f = |rule: &'static Rule, file: &str, line| {
+            Finding::new(
+                rule,
+                Path::new(file),
+                Pos {
+                    offset: 0,
+                    line,
+                    column: 1,
+                },
+                "m",
+            )
+        };
+        let findings = vec![
+            f(&security::PRIVILEGED, "a/x.yaml", 2),
+            f(&security::PRIVILEGED, "a/x.yaml", 5),
+            f(&security::HOST_PATH, "a/x.yaml", 7),
+            f(&security::RESOURCES, "b/y.yaml", 1),
+        ];
+        let markers = HashMap::from([(
+            PathBuf::from("a/x.yaml"),
+            vec![Marker {
+                line: 1,
+                rules: vec!["SEC-PRIVILEGED".into()],
+            }],
+        )]);
+        let outcome = Outcome {
+            findings,
+            markers,
+            tree: kustomize_rules::Tree::default(),
+            files: 2,
+        };
+        let overrides = HashMap::from([
+            ("SEC-HOST-PATH", Level::Warning),
+            ("SEC-RESOURCES", Level::Off),
+        ]);
+        let out = outcome.finish(vec![], &[PathBuf::from("a")], &overrides);
+        let got: Vec<_> = out.iter().map(|f| (f.rule, f.line, f.severity)).collect();
+        assert_eq!(
+            got,
+            [
+                ("SEC-PRIVILEGED", 5, Severity::Error),
+                ("SEC-HOST-PATH", 7, Severity::Warning)
+            ]
+        );
+    }
+
+    #[test]
+    fn overrides_are_validated() {
+        let mut s = Settings::default();
+        s.lint_rules.insert("SEC-RESOURCES".into(), "off".into());
+        assert_eq!(overrides(&s).unwrap()["SEC-RESOURCES"], Level::Off);
+        s.lint_rules.insert("SEC-RESOURCES".into(), "loud".into());
+        assert!(overrides(&s).unwrap_err().to_string().contains("loud"));
+        let mut s = Settings::default();
+        s.lint_rules.insert("NOPE".into(), "off".into());
+        assert!(overrides(&s).unwrap_err().to_string().contains("`NOPE`"));
+    }
+
+    #[test]
+    fn encoding_errors_have_positions() {
+        let f = decode(Path::new("x.yaml"), b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
+        assert_eq!((f.rule, f.line, f.column), ("FILE-ENCODING", 2, 4));
+        let f = decode(Path::new("x.yaml"), b"ab\0cd".to_vec()).unwrap_err();
+        assert_eq!((f.line, f.column), (1, 3));
+        assert!(f.message.contains("binary"));
+    }
+
+    #[test]
+    fn unreadable_files_are_io_errors() {
+        let err = check_file(
+            Path::new("/nonexistent"),
+            Path::new("k8s-apps/x.yaml"),
+            FileKind::Yaml,
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("cannot read k8s-apps/x.yaml: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn file_kinds() {
+        assert_eq!(file_kind("a.yml"), Some(FileKind::Yaml));
+        assert_eq!(file_kind("Kustomization"), Some(FileKind::Yaml));
+        assert_eq!(file_kind("Dockerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(file_kind("base.Dockerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(file_kind("Dockerfile.dev"), Some(FileKind::Dockerfile));
+        assert_eq!(file_kind("forecast.py"), None);
+    }
 }

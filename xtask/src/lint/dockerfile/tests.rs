@@ -1,0 +1,421 @@
+//! Unit tests of the DF rules on inline Dockerfiles, asserting rule id, line and column.
+
+use super::*;
+
+/// Runs the check with a context that holds `files` (and their parent directories).
+fn run(src: &str, files: &[&str]) -> Vec<(&'static str, usize, usize)> {
+    findings(src, files)
+        .into_iter()
+        .map(|f| (f.rule, f.line, f.column))
+        .collect()
+}
+
+fn findings(src: &str, files: &[&str]) -> Vec<Finding> {
+    let has = |p: &str| {
+        files
+            .iter()
+            .any(|f| *f == p || f.starts_with(&format!("{p}/")))
+    };
+    check(Path::new("k8s-apps/base-images/Dockerfile"), src, &has)
+}
+
+const GOOD: &str = "\
+FROM python:3.11-slim
+ARG UID=10001
+ENV PIP_NO_CACHE_DIR=1
+COPY requirements.txt /tmp/
+RUN pip install --require-hashes -r /tmp/requirements.txt
+USER ${UID}:${UID}
+";
+
+#[test]
+fn the_repos_shape_is_clean() {
+    assert_eq!(run(GOOD, &["requirements.txt"]), vec![]);
+}
+
+#[test]
+fn findings_carry_file_severity_and_message() {
+    let f = findings("FROM python\nUSER app\n", &[]);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(f[0].rule, FROM_TAG);
+    assert_eq!(f[0].severity, Severity::Error);
+    assert_eq!(f[0].file, Path::new("k8s-apps/base-images/Dockerfile"));
+    assert!(
+        f[0].message.contains("`python` has no tag"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[1].rule, BASE_NOT_SLIM);
+    assert_eq!(f[1].severity, Severity::Warning);
+}
+
+#[test]
+fn rules_have_unique_ids_and_explanations() {
+    let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+    assert!(
+        RULES
+            .iter()
+            .all(|r| r.explain.len() > 80 && r.id.starts_with("DF-"))
+    );
+}
+
+// --- DF-USER-ROOT
+
+#[test]
+fn missing_user_is_reported_at_the_final_from() {
+    let src = "FROM python:3.11-slim AS build\nUSER app\n\nFROM python:3.11-slim\nRUN true\n";
+    assert_eq!(run(src, &[]), vec![(USER_ROOT, 4, 1)]);
+}
+
+#[test]
+fn root_users_are_reported_at_the_user_word() {
+    for user in ["root", "0", "root:root", "0:0", "root:1000", "00"] {
+        let src = format!("FROM python:3.11-slim\nUSER app\nUSER   {user}\n");
+        assert_eq!(run(&src, &[]), vec![(USER_ROOT, 3, 8)], "USER {user}");
+    }
+}
+
+#[test]
+fn non_root_users_pass() {
+    for user in ["app", "10001", "1000:0", "nobody:nogroup", "root2"] {
+        let src = format!("FROM python:3.11-slim\nUSER root\nUSER {user}\n");
+        assert_eq!(run(&src, &[]), vec![], "USER {user}");
+    }
+}
+
+#[test]
+fn user_from_arg_is_resolved() {
+    let src = "FROM python:3.11-slim\nARG U=0\nUSER $U\n";
+    assert_eq!(run(src, &[]), vec![(USER_ROOT, 3, 6)]);
+    let src = "FROM python:3.11-slim\nARG U=1000\nUSER ${U}\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn user_is_inherited_through_stage_aliases() {
+    let src = "FROM python:3.11-slim AS base\nUSER app\nFROM base\nRUN true\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM python:3.11-slim AS base\nUSER root\nFROM BASE\nRUN true\n";
+    assert_eq!(run(src, &[]), vec![(USER_ROOT, 2, 6)]);
+}
+
+#[test]
+fn only_the_final_stage_counts_for_user() {
+    let src = "FROM python:3.11-slim AS build\nUSER root\nFROM python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+// --- DF-FROM-TAG
+
+#[test]
+fn unpinned_from_is_reported_at_the_image_word() {
+    let src = "FROM --platform=$BUILDPLATFORM python AS build\nFROM python:latest\nUSER app\n";
+    let got = run(src, &[]);
+    assert_eq!(
+        got,
+        vec![(FROM_TAG, 1, 32), (FROM_TAG, 2, 6), (BASE_NOT_SLIM, 2, 6)]
+    );
+}
+
+#[test]
+fn pinned_scratch_and_stage_froms_pass() {
+    let digest = format!("sha256:{}", "a".repeat(64));
+    let src = format!(
+        "FROM python:3.11-slim AS build\nFROM python@{digest} AS d\nFROM python:latest@{digest} AS e\n\
+         FROM scratch AS s\nFROM build\nUSER app\n"
+    );
+    assert_eq!(run(&src, &[]), vec![]);
+}
+
+#[test]
+fn registry_ports_are_not_tags() {
+    let src = "FROM localhost:32000/homelab/python-base\nUSER app\n";
+    let got = run(src, &[]);
+    assert_eq!(got[0], (FROM_TAG, 1, 6));
+    let src = "FROM localhost:32000/homelab/python-base:sha-abc1234-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn from_args_are_substituted() {
+    let src = "ARG PY=3.11\nFROM python:${PY}-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "ARG TAG=latest\nFROM python:$TAG\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 2, 6));
+    let src = "ARG PY\nFROM python:${PY:-3.12}-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn from_with_an_arg_without_default_is_unpinned() {
+    let src = "ARG BASE\nFROM ${BASE}\nUSER app\n";
+    let f = findings(src, &[]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].rule, f[0].line, f[0].column), (FROM_TAG, 2, 6));
+    assert!(f[0].message.contains("no default"), "{}", f[0].message);
+}
+
+#[test]
+fn stage_args_do_not_reach_from() {
+    // An ARG declared inside a stage is not in scope for the next FROM.
+    let src = "FROM python:3.11-slim\nARG T=3.11\nFROM python:$T\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
+}
+
+// --- DF-BASE-NOT-SLIM
+
+#[test]
+fn only_the_final_stage_base_must_be_slim() {
+    let src = "FROM python:3.11 AS build\nRUN true\nFROM gcr.io/distroless/python3-debian12:nonroot\nUSER 65532\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM python:3.11-alpine\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM alpine:3.20\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM scratch\nUSER 1000\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn a_fat_base_reached_through_an_alias_is_reported_where_it_is_named() {
+    let src = "FROM python:3.11 AS base\nUSER app\nFROM base\n";
+    assert_eq!(run(src, &[]), vec![(BASE_NOT_SLIM, 1, 6)]);
+}
+
+// --- DF-PIP-NO-CACHE
+
+#[test]
+fn pip_install_without_no_cache_dir() {
+    let src = "FROM python:3.11-slim\nRUN apt-get update && pip install requests\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 23)]);
+}
+
+#[test]
+fn pip_variants_are_recognised() {
+    for cmd in [
+        "pip3 install x",
+        "pip3.11 install -U x",
+        "/usr/local/bin/pip install x",
+        "python -m pip install x",
+        "python3 -m pip --quiet install x",
+        "python3.11 -m pip install x",
+    ] {
+        let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
+        assert_eq!(run(&src, &[]), vec![(PIP_NO_CACHE, 2, 5)], "{cmd}");
+    }
+}
+
+#[test]
+fn pip_with_no_cache_or_not_installing_passes() {
+    for cmd in [
+        "pip install --no-cache-dir x",
+        "python -m pip install --no-cache-dir -r r.txt",
+        "PIP_NO_CACHE_DIR=1 pip install x",
+        "pip download x",
+        "pip --version",
+        "echo pip install x",
+        "pipx install x",
+        "python -c 'print(1)'",
+    ] {
+        let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
+        assert_eq!(run(&src, &[]), vec![], "{cmd}");
+    }
+}
+
+#[test]
+fn pip_no_cache_dir_env_counts_only_when_set_earlier_in_the_stage() {
+    let src = "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR true\nRUN pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM python:3.11-slim\nRUN pip install x\nENV PIP_NO_CACHE_DIR=1\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 5)]);
+    let src = "FROM python:3.11-slim AS a\nENV PIP_NO_CACHE_DIR=1\nFROM python:3.11-slim\nRUN pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 4, 5)]);
+    // ...but a stage built FROM one that set it inherits the ENV.
+    let src =
+        "FROM python:3.11-slim AS a\nENV PIP_NO_CACHE_DIR=1\nFROM a\nRUN pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn pip_cache_mount_passes() {
+    let src = "FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn pip_over_continuation_lines_is_reported_on_its_own_line() {
+    let src = "FROM python:3.11-slim\nRUN set -eux; \\\n    # a comment inside\n    \\\n    apt-get update; \\\n    pip install \\\n      requests\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 6, 5)]);
+}
+
+#[test]
+fn pip_in_exec_form() {
+    let src = "FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"x\"]\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 7)]);
+    let src =
+        "FROM python:3.11-slim\nRUN [\"/bin/sh\", \"-c\", \"cd /x && pip install .\"]\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 33)]);
+    let src =
+        "FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"--no-cache-dir\", \"x\"]\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn pip_in_a_heredoc_and_the_heredoc_is_not_parsed_as_instructions() {
+    let src =
+        "FROM python:3.11-slim\nRUN <<EOF\nset -e\nFROM ubuntu\npip install x\nEOF\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 5, 1)]);
+    let src =
+        "FROM python:3.11-slim\nRUN <<-EOT bash\n\tpip install --no-cache-dir x\n\tEOT\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    // A python heredoc body is not shell.
+    let src = "FROM python:3.11-slim\nRUN python3 <<EOF\nprint('pip install x')\nEOF\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+// --- DF-ADD-URL
+
+#[test]
+fn add_of_a_url_is_reported_at_the_url() {
+    let src = "FROM python:3.11-slim\nADD --chown=app https://example.com/x.tgz /opt/\nADD git@github.com:a/b.git /src\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(ADD_URL, 2, 17), (ADD_URL, 3, 5)]);
+}
+
+#[test]
+fn copy_of_a_url_is_not_add_url() {
+    let src = "FROM python:3.11-slim\nADD x.tgz /opt/\nUSER app\n";
+    assert_eq!(run(src, &["x.tgz"]), vec![]);
+}
+
+// --- DF-COPY-MISSING
+
+#[test]
+fn missing_copy_sources_are_reported_at_the_word() {
+    let src =
+        "FROM python:3.11-slim\nCOPY --chown=app:app requirements.txt app.py /app/\nUSER app\n";
+    assert_eq!(run(src, &["requirements.txt"]), vec![(COPY_MISSING, 2, 39)]);
+}
+
+#[test]
+fn copy_paths_are_relative_to_the_context() {
+    let src = "FROM python:3.11-slim\nCOPY ./src/ /app/\nCOPY /requirements.txt /tmp/\nCOPY . /all\nCOPY src/../requirements.txt /x\nUSER app\n";
+    assert_eq!(run(src, &["src/app.py", "requirements.txt"]), vec![]);
+    let src = "FROM python:3.11-slim\nCOPY ../secrets /x\nUSER app\n";
+    let f = findings(src, &[]);
+    assert_eq!((f[0].rule, f[0].line, f[0].column), (COPY_MISSING, 2, 6));
+    assert!(f[0].message.contains("outside the build context"));
+}
+
+#[test]
+fn copy_globs_check_their_literal_directory() {
+    let src = "FROM python:3.11-slim\nCOPY src/*.py /app/\nCOPY *.txt /app/\nUSER app\n";
+    assert_eq!(run(src, &["src/a.py"]), vec![]);
+    let f = findings(src, &[]);
+    assert_eq!((f[0].rule, f[0].line, f[0].column), (COPY_MISSING, 2, 6));
+    assert!(
+        f[0].message.contains("`src` is not in the build context"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f.len(), 1);
+}
+
+#[test]
+fn copy_from_stages_urls_heredocs_and_unknown_args_are_skipped() {
+    let src = "FROM python:3.11-slim AS b\nFROM python:3.11-slim\nCOPY --from=b /venv /venv\n\
+               COPY <<EOF /etc/app.conf\nmissing.txt\nEOF\nARG F\nCOPY $F /x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn copy_in_exec_form_with_spaces() {
+    let src = "FROM python:3.11-slim\nCOPY --chown=1:1 [\"my dir/a b.txt\", \"b.txt\", \"/dst/\"]\nUSER app\n";
+    assert_eq!(run(src, &["my dir/a b.txt"]), vec![(COPY_MISSING, 2, 38)]);
+}
+
+#[test]
+fn copy_source_with_arg_is_substituted() {
+    let src = "FROM python:3.11-slim\nARG REQ=requirements.txt\nCOPY ${REQ} /tmp/\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(COPY_MISSING, 3, 6)]);
+    assert_eq!(run(src, &["requirements.txt"]), vec![]);
+}
+
+// --- parser
+
+#[test]
+fn escape_directive_changes_the_continuation_character() {
+    let src = "# escape=`\nFROM python:3.11-slim\nRUN echo a `\n    && pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 4, 8)]);
+}
+
+#[test]
+fn directives_stop_at_the_first_other_line() {
+    // After a blank line `# escape=` is a comment, and `\` still continues.
+    let src = "\n# escape=`\nFROM python:3.11-slim\nRUN echo a \\\n  pip install x\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn comments_lowercase_keywords_and_crlf() {
+    let src = "# FROM python\r\nfrom python:3.11-slim\r\n  # USER root\r\nuser app\r\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
+fn empty_and_comment_only_files_have_no_findings() {
+    assert_eq!(run("", &[]), vec![]);
+    assert_eq!(run("# nothing\n\n", &[]), vec![]);
+}
+
+#[test]
+fn substitute_handles_forms() {
+    let vars: HashMap<String, Option<String>> = [
+        ("A".to_string(), Some("1".to_string())),
+        ("E".to_string(), Some(String::new())),
+        ("N".to_string(), None),
+    ]
+    .into();
+    assert_eq!(substitute("x$A-${A}", &vars).as_deref(), Some("x1-1"));
+    assert_eq!(substitute("${E:-d}${N:-e}", &vars).as_deref(), Some("de"));
+    assert_eq!(substitute("${A:+y}${E:+z}", &vars).as_deref(), Some("y"));
+    assert_eq!(substitute("${N}", &vars), None);
+    assert_eq!(substitute("$ $", &vars).as_deref(), Some("$ $"));
+}
+
+#[test]
+fn a_lone_continuation_at_the_end_is_not_an_instruction() {
+    // Found by reading the parser; lint_rules_fuzz.rs finds it too since it has a `\\\n` piece
+    // (minimal input `FROM \n\\\n`). This used to index an empty line.
+    assert_eq!(run("\\", &[]), vec![]);
+    assert_eq!(
+        run("FROM python:3.11-slim\nUSER app\n  \\\n\n# c\n", &[]),
+        vec![]
+    );
+    assert_eq!(run("# escape=`\n`", &[]), vec![]);
+}
+
+#[test]
+fn automatic_platform_args_resolve_in_from() {
+    let src = "FROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "FROM ${TARGETARCH}/python\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+    let src = "ARG TARGETARCH\nFROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    // Other global ARGs still need a default.
+    let src = "FROM ${TARGETARCH}/python:${PY}-slim\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+}
+
+#[test]
+fn global_args_build_on_earlier_ones() {
+    let src = "ARG V=3.11\nARG IMG=python:${V}-slim\nFROM $IMG\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+    let src = "ARG V=latest\nARG IMG=python:${V}\nFROM $IMG\nUSER app\n";
+    assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
+}

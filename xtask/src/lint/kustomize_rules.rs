@@ -1,0 +1,863 @@
+//! Kustomize rules (KUS-*) and the [`Tree`]: which kustomization includes which manifest, which
+//! ConfigMaps each build generates, and the cross-file workload checks that need both
+//! (untagged images, ConfigMap volumes, script keys, orphans).
+
+use super::workload::{self, split_image};
+use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, Rule, Severity};
+use crate::settings::Settings;
+use crate::yaml::{Document, Node, Pos};
+use std::path::{Component, Path, PathBuf};
+
+pub const RESOURCE_MISSING: Rule = Rule {
+    id: "KUS-RESOURCE-MISSING",
+    severity: Severity::Error,
+    summary: "kustomization resource does not exist",
+    explain: "A `resources:` (or `bases:`/`components:`) entry names a file or folder that does not \
+exist, a folder without a kustomization.yaml, or a path that cannot be resolved (a symlink \
+loop). `kustomize build` fails, so Argo CD cannot sync the application. Fix the path or add the \
+file.",
+};
+pub const RESOURCE_OUTSIDE: Rule = Rule {
+    id: "KUS-RESOURCE-OUTSIDE",
+    severity: Severity::Error,
+    summary: "kustomization path points outside the repo or the kustomization",
+    explain: "A resource or generator path leaves the repository (with `..` or through a \
+symlink), or a file that kustomize loads (a resource file, a generator file) lies outside the \
+kustomization's folder, which kustomize's load restrictor refuses. Argo CD only sees the \
+repository, so such paths work on a laptop and fail in the cluster.",
+};
+pub const RESOURCE_CYCLE: Rule = Rule {
+    id: "KUS-RESOURCE-CYCLE",
+    severity: Severity::Error,
+    summary: "kustomizations include each other",
+    explain: "Following `resources:` from this kustomization leads back to it. kustomize reports \
+a cycle and builds nothing. Remove one of the entries.",
+};
+pub const GENERATOR_FILE_MISSING: Rule = Rule {
+    id: "KUS-GENERATOR-FILE-MISSING",
+    severity: Severity::Error,
+    summary: "configMapGenerator/secretGenerator file does not exist",
+    explain: "A `files:` or `envs:` entry of a configMapGenerator or secretGenerator names a file \
+that does not exist, so `kustomize build` fails. In this repo the scripts are delivered this \
+way: the CronJob would lose its script.",
+};
+pub const IMAGE_TAG: Rule = Rule {
+    id: "KUS-IMAGE-TAG",
+    severity: Severity::Error,
+    summary: "configured image's newTag is not a policy tag",
+    explain: "An `images:` entry for an image this repo builds (settings `images`) must set \
+`newTag: sha-<7 to 40 hex>`, the tag CI gives each build of the base image, or pin a `digest`. \
+A missing newTag or `latest` deploys whatever was pushed last; any other tag is not one CI \
+makes. `cargo xtask update-images` writes the right tag.",
+};
+pub const IMAGE_UNUSED: Rule = Rule {
+    id: "KUS-IMAGE-UNUSED",
+    severity: Severity::Warning,
+    summary: "images: entry matches no workload image",
+    explain: "No container of the resources this kustomization includes (directly or through \
+other kustomizations) uses this image name, so the entry changes nothing. Usually the workload \
+names the image differently (another registry or a typo), and then the workload runs an \
+untagged image.",
+};
+pub const UNTAGGED_IMAGE: Rule = Rule {
+    id: "KUS-UNTAGGED-IMAGE",
+    severity: Severity::Error,
+    summary: "untagged image that no images: entry tags",
+    explain: "A container image has neither a tag nor a digest, and no `images:` entry of a \
+kustomization that includes the manifest sets one, so the cluster pulls `latest`. Add an \
+`images:` entry with newTag (or digest) to the kustomization.",
+};
+pub const ORPHAN_MANIFEST: Rule = Rule {
+    id: "KUS-ORPHAN-MANIFEST",
+    severity: Severity::Warning,
+    summary: "manifest that no kustomization includes",
+    explain: "Argo CD deploys what the kustomizations include; this file holds Kubernetes objects \
+but no kustomization lists it under `resources:`, so it never deploys. Add it, delete it, or \
+suppress the finding on line 1 with a reason (e.g. applied by hand).",
+};
+
+pub const RULES: &[Rule] = &[
+    RESOURCE_MISSING,
+    RESOURCE_OUTSIDE,
+    RESOURCE_CYCLE,
+    GENERATOR_FILE_MISSING,
+    IMAGE_TAG,
+    IMAGE_UNUSED,
+    UNTAGGED_IMAGE,
+    ORPHAN_MANIFEST,
+];
+
+/// A string value with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    pub value: String,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generator {
+    /// `ConfigMap` or `Secret`.
+    pub kind: &'static str,
+    pub name: String,
+    pub pos: Pos,
+    /// `files:` entries as (key, path).
+    pub files: Vec<(String, Ref)>,
+    pub literals: Vec<(String, String, Pos)>,
+    pub envs: Vec<Ref>,
+}
+
+impl Generator {
+    /// The keys this generator makes, when they are all known (env files are not read).
+    pub fn keys(&self) -> Option<Vec<&str>> {
+        if !self.envs.is_empty() {
+            return None;
+        }
+        Some(
+            self.files
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .chain(self.literals.iter().map(|(k, _, _)| k.as_str()))
+                .collect(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub name: Ref,
+    pub new_name: Option<String>,
+    pub new_tag: Option<Ref>,
+    pub digest: Option<String>,
+}
+
+impl ImageEntry {
+    /// True when the entry gives the image a tag or a digest.
+    pub fn tags(&self) -> bool {
+        self.new_tag.is_some() || self.digest.is_some()
+    }
+}
+
+/// The parts of a kustomization the linter follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kustomization {
+    /// `resources:`, `bases:` and `components:`.
+    pub resources: Vec<Ref>,
+    pub generators: Vec<Generator>,
+    pub images: Vec<ImageEntry>,
+    /// Other files it reads: patches, replacements, transformer configurations.
+    pub references: Vec<Ref>,
+}
+
+impl Kustomization {
+    /// Reads the kustomization `document`; `doc` is the same document with its anchors.
+    pub fn parse(document: &Document, doc: &Doc) -> Kustomization {
+        let images = crate::kustomize::image_entries(document);
+        let root = doc.root;
+        let refs = |key: &str| -> Vec<Ref> {
+            doc.seq(root, key)
+                .iter()
+                .filter_map(|n| str_ref(doc.resolve(n)))
+                .collect()
+        };
+        let mut k = Kustomization {
+            resources: ["resources", "bases", "components"]
+                .iter()
+                .flat_map(|key| refs(key))
+                .collect(),
+            ..Kustomization::default()
+        };
+        for key in ["patchesStrategicMerge", "configurations", "crds"] {
+            k.references.extend(refs(key));
+        }
+        for key in ["patches", "patchesJson6902", "replacements"] {
+            for p in doc.seq(root, key) {
+                if let Some(path) = doc.get(p, "path").and_then(str_ref) {
+                    k.references.push(path);
+                }
+            }
+        }
+        for (key, kind) in [
+            ("configMapGenerator", "ConfigMap"),
+            ("secretGenerator", "Secret"),
+        ] {
+            for g in doc.seq(root, key) {
+                let g = doc.resolve(g);
+                let strings = |key: &str| -> Vec<Ref> {
+                    doc.seq(g, key)
+                        .iter()
+                        .filter_map(|n| str_ref(doc.resolve(n)))
+                        .collect()
+                };
+                let files = strings("files")
+                    .into_iter()
+                    .map(|r| match r.value.split_once('=') {
+                        Some((key, path)) => (
+                            key.to_string(),
+                            Ref {
+                                value: path.to_string(),
+                                pos: r.pos,
+                            },
+                        ),
+                        None => (file_name(&r.value), r),
+                    })
+                    .collect();
+                let literals = strings("literals")
+                    .into_iter()
+                    .map(|r| match r.value.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string(), r.pos),
+                        None => (r.value, String::new(), r.pos),
+                    })
+                    .collect();
+                let mut envs = strings("envs");
+                envs.extend(doc.get(g, "env").and_then(str_ref));
+                k.generators.push(Generator {
+                    kind,
+                    name: doc.str(g, "name").unwrap_or_default().to_string(),
+                    pos: g.start,
+                    files,
+                    literals,
+                    envs,
+                });
+            }
+        }
+        // The images: model is update-images' (kustomize.rs); aliases in it are not followed.
+        for e in &images {
+            let Some(name) = e.name.as_ref().and_then(|n| str_ref(&n.value)) else {
+                continue;
+            };
+            k.images.push(ImageEntry {
+                name,
+                new_name: e.new_name().map(str::to_string),
+                new_tag: e.new_tag.as_ref().and_then(|t| str_ref(&t.value)),
+                digest: e.digest().map(str::to_string),
+            });
+        }
+        k
+    }
+}
+
+fn str_ref(n: &Node) -> Option<Ref> {
+    n.as_str().filter(|s| !s.is_empty()).map(|s| Ref {
+        value: s.to_string(),
+        pos: n.start,
+    })
+}
+
+fn file_name(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+/// True for a `newTag` this repo's CI makes: `sha-` and 7 to 40 lowercase hex digits.
+pub fn is_policy_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha-").is_some_and(|hex| {
+        (7..=40).contains(&hex.len()) && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// The rules that need only the kustomization itself: KUS-IMAGE-TAG, and secrets in literals.
+pub fn check_local(file: &Path, k: &Kustomization, settings: &Settings, out: &mut Vec<Finding>) {
+    for e in &k.images {
+        if !workload::is_configured(settings, &e.name.value) {
+            continue;
+        }
+        let shown = e.new_name.as_deref().unwrap_or(&e.name.value);
+        if e.digest.as_deref().is_some_and(crate::image_ref::is_digest) {
+            continue;
+        }
+        match &e.new_tag {
+            None => out.push(Finding::new(
+                &IMAGE_TAG,
+                file,
+                e.name.pos,
+                format!("`{shown}` has no newTag, so it deploys `latest`; set newTag: sha-<commit> (cargo xtask update-images)"),
+            )),
+            Some(t) if t.value == "latest" => out.push(Finding::new(
+                &IMAGE_TAG,
+                file,
+                t.pos,
+                format!("`{shown}` is tagged `latest`; set newTag: sha-<commit> (cargo xtask update-images)"),
+            )),
+            Some(t) if !is_policy_tag(&t.value) => out.push(Finding::new(
+                &IMAGE_TAG,
+                file,
+                t.pos,
+                format!(
+                    "newTag `{}` of `{shown}` is not a policy tag (sha- and 7 to 40 hex digits)",
+                    t.value
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    for g in k.generators.iter().filter(|g| g.kind == "ConfigMap") {
+        for (key, value, pos) in &g.literals {
+            super::security::secret_in_config(file, key, value, *pos, out);
+        }
+    }
+}
+
+/// Lexically normalises `path`; `None` when it climbs above its start.
+pub fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(p) => out.push(p),
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+fn is_remote(r: &str) -> bool {
+    r.contains("://")
+        || r.starts_with("git@")
+        || r.starts_with("github.com/")
+        || r.contains("?ref=")
+}
+
+/// Where a path of a kustomization leads.
+enum Resolved {
+    File(PathBuf),
+    Dir(PathBuf),
+    Problem(&'static Rule, String),
+}
+
+/// The manifests tree: every YAML file's facts, and the kustomization graph.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub root: PathBuf,
+    pub files: FastMap<PathBuf, Facts>,
+    /// Kustomization file to the manifest files it lists directly.
+    pub includes_files: FastMap<PathBuf, Vec<PathBuf>>,
+    /// Kustomization file to the kustomization files it lists directly.
+    pub includes_kustomizations: FastMap<PathBuf, Vec<PathBuf>>,
+    /// Files that kustomizations read but that are not manifests (generator inputs, patches).
+    pub inputs: FastSet<PathBuf>,
+    /// Findings made while resolving paths.
+    pub resolution: Vec<Finding>,
+}
+
+impl Tree {
+    pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBuf, Facts>) -> Tree {
+        let mut tree = Tree {
+            root: root.to_path_buf(),
+            ..Tree::default()
+        };
+        let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        for (kfile, k) in files
+            .iter()
+            .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
+        {
+            let kfile = kfile.clone();
+            let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
+            let resolve = |r: &Ref, restrict: bool| {
+                resolve(root, &canonical_root, listing, &dir, &r.value, restrict)
+            };
+            let mut files = Vec::new();
+            let mut kusts = Vec::new();
+            for r in &k.resources {
+                if is_remote(&r.value) {
+                    continue;
+                }
+                match resolve(r, false) {
+                    Resolved::File(p) if !p.starts_with(&dir) => tree.resolution.push(Finding::new(
+                        &RESOURCE_OUTSIDE,
+                        &kfile,
+                        r.pos,
+                        format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
+                    )),
+                    Resolved::File(p) => files.push(p),
+                    Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                        .iter()
+                        .map(|n| d.join(n))
+                        .find(|p| listing.files.contains(p) || root.join(p).is_file())
+                    {
+                        Some(p) => kusts.push(p),
+                        None => tree.resolution.push(Finding::new(
+                            &RESOURCE_MISSING,
+                            &kfile,
+                            r.pos,
+                            format!("folder `{}` has no kustomization.yaml", r.value),
+                        )),
+                    },
+                    Resolved::Problem(rule, why) => tree.resolution.push(Finding::new(
+                        rule,
+                        &kfile,
+                        r.pos,
+                        format!("resource `{}` {why}", r.value),
+                    )),
+                }
+            }
+            for r in &k.references {
+                if let Resolved::File(p) = resolve(r, false) {
+                    tree.inputs.insert(p);
+                }
+            }
+            for g in &k.generators {
+                for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
+                    match resolve(r, true) {
+                        Resolved::File(p) => {
+                            tree.inputs.insert(p);
+                        }
+                        Resolved::Dir(_) => tree.resolution.push(Finding::new(
+                            &GENERATOR_FILE_MISSING,
+                            &kfile,
+                            r.pos,
+                            format!(
+                                "{}Generator `{}`: `{}` is a folder, not a file",
+                                lower(g.kind),
+                                g.name,
+                                r.value
+                            ),
+                        )),
+                        Resolved::Problem(rule, why) => {
+                            let rule = if std::ptr::eq(rule, &RESOURCE_MISSING) {
+                                &GENERATOR_FILE_MISSING
+                            } else {
+                                rule
+                            };
+                            tree.resolution.push(Finding::new(
+                                rule,
+                                &kfile,
+                                r.pos,
+                                format!(
+                                    "{}Generator `{}`: file `{}` {why}",
+                                    lower(g.kind),
+                                    g.name,
+                                    r.value
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+            tree.includes_files.insert(kfile.clone(), files);
+            tree.includes_kustomizations.insert(kfile, kusts);
+        }
+        tree.files = files;
+        tree
+    }
+
+    /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
+    /// build.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let included: FastSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
+        let mut roots: Vec<PathBuf> = self
+            .includes_kustomizations
+            .keys()
+            .filter(|k| !included.contains(k))
+            .cloned()
+            .collect();
+        roots.sort();
+        roots
+    }
+
+    /// Every kustomization reachable from `k` (itself included) and every manifest file they
+    /// list. Cycles are cut.
+    fn closure<'t>(&'t self, k: &'t Path) -> (Vec<&'t Path>, Vec<&'t Path>) {
+        let mut seen = FastSet::default();
+        let mut stack = vec![k];
+        let mut kusts = Vec::new();
+        let mut files = Vec::new();
+        while let Some(k) = stack.pop() {
+            if !seen.insert(k) {
+                continue;
+            }
+            if let Some(f) = self.includes_files.get(k) {
+                files.extend(f.iter().map(PathBuf::as_path));
+            }
+            if let Some(ks) = self.includes_kustomizations.get(k) {
+                stack.extend(ks.iter().map(PathBuf::as_path));
+            }
+            kusts.push(k);
+        }
+        (kusts, files)
+    }
+
+    fn kustomization(&self, file: &Path) -> Option<&Kustomization> {
+        self.files.get(file)?.kustomization.as_ref()
+    }
+
+    /// Reports cycles: the edge that closes each one.
+    fn cycles(&self, out: &mut Vec<Finding>) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Active,
+            Done,
+        }
+        let mut marks: FastMap<&Path, Mark> = FastMap::default();
+        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
+        starts.sort();
+        for start in starts {
+            if marks.contains_key(start.as_path()) {
+                continue;
+            }
+            // Iterative DFS: (node, next child index).
+            let mut stack: Vec<(&Path, usize)> = vec![(start, 0)];
+            marks.insert(start, Mark::Active);
+            while let Some((node, i)) = stack.pop() {
+                let children = self
+                    .includes_kustomizations
+                    .get(node)
+                    .map_or(&[][..], |v| v);
+                if i < children.len() {
+                    stack.push((node, i + 1));
+                    let child = children[i].as_path();
+                    match marks.get(child) {
+                        Some(Mark::Active) => {
+                            let pos = self.resource_pos(node, child);
+                            out.push(Finding::new(
+                                &RESOURCE_CYCLE,
+                                node,
+                                pos,
+                                format!(
+                                    "including `{}` leads back to this kustomization",
+                                    child.parent().unwrap_or(child).display()
+                                ),
+                            ));
+                        }
+                        Some(Mark::Done) => {}
+                        None => {
+                            marks.insert(child, Mark::Active);
+                            stack.push((child, 0));
+                        }
+                    }
+                } else {
+                    marks.insert(node, Mark::Done);
+                }
+            }
+        }
+    }
+
+    /// Position of the resource entry of `k` that leads to `child`.
+    fn resource_pos(&self, k: &Path, child: &Path) -> Pos {
+        let dir = k.parent().unwrap_or(Path::new(""));
+        let target = child.parent().unwrap_or(child);
+        self.kustomization(k)
+            .and_then(|kz| {
+                kz.resources
+                    .iter()
+                    .find(|r| normalize(&dir.join(&r.value)).as_deref() == Some(target))
+            })
+            .map_or(Pos::default(), |r| r.pos)
+    }
+
+    /// Every cross-file rule.
+    pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
+        let _ = settings;
+        out.extend(self.resolution.iter().cloned());
+        self.cycles(out);
+        // For each manifest file: the kustomizations that include it, and the roots that do.
+        let mut ancestors: FastMap<&Path, Vec<&Path>> = FastMap::default();
+        let mut root_of: FastMap<&Path, Vec<&Path>> = FastMap::default();
+        let roots: FastSet<PathBuf> = self.roots().into_iter().collect();
+        let mut build_config_maps: FastMap<&Path, ConfigMaps> = FastMap::default();
+        for kfile in self.includes_files.keys() {
+            let (kusts, files) = self.closure(kfile);
+            let mut used_images: FastSet<&str> = FastSet::default();
+            let is_root = roots.contains(kfile);
+            for f in &files {
+                if let Some((path, facts)) = self.files.get_key_value(*f) {
+                    ancestors.entry(path).or_default().push(kfile);
+                    if is_root {
+                        root_of.entry(path).or_default().push(kfile);
+                    }
+                    for w in &facts.workloads {
+                        used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
+                    }
+                }
+            }
+            if let Some(k) = self.kustomization(kfile) {
+                for e in &k.images {
+                    if !used_images.contains(e.name.value.as_str()) {
+                        out.push(Finding::new(
+                            &IMAGE_UNUSED,
+                            kfile,
+                            e.name.pos,
+                            format!(
+                                "no workload that this kustomization includes uses image `{}`",
+                                e.name.value
+                            ),
+                        ));
+                    }
+                }
+            }
+            if is_root {
+                build_config_maps.insert(kfile, self.config_maps(&kusts, &files));
+            }
+        }
+        for (path, facts) in &self.files {
+            if facts.kustomization.is_some() {
+                continue;
+            }
+            let is_input = self.inputs.contains(path);
+            if !is_input {
+                out.extend(facts.missing_fields.iter().cloned());
+            }
+            let Some(includers) = ancestors.get(path.as_path()) else {
+                if !is_input && !facts.objects.is_empty() {
+                    out.push(Finding::new(
+                        &ORPHAN_MANIFEST,
+                        path,
+                        Pos::default(),
+                        "no kustomization includes this file, so Argo CD never deploys it",
+                    ));
+                }
+                for w in &facts.workloads {
+                    for i in &w.images {
+                        untagged(path, i, &[], self, out);
+                    }
+                }
+                continue;
+            };
+            let builds: Vec<_> = root_of
+                .get(path.as_path())
+                .into_iter()
+                .flatten()
+                .filter_map(|r| build_config_maps.get(r).map(|cms| (*r, cms)))
+                .collect();
+            for w in &facts.workloads {
+                for i in &w.images {
+                    untagged(path, i, includers, self, out);
+                }
+                for (root, cms) in &builds {
+                    for cm in w.config_maps.iter().filter(|c| !c.optional) {
+                        if !cms.contains_key(cm.name.as_str()) {
+                            out.push(Finding::new(
+                                &workload::CONFIGMAP_MISSING,
+                                path,
+                                cm.pos,
+                                format!(
+                                    "ConfigMap `{}` is neither generated nor included by {} and what it includes",
+                                    cm.name,
+                                    root.display()
+                                ),
+                            ));
+                        }
+                    }
+                    for s in &w.scripts {
+                        let Some(Some(keys)) = cms.get(s.config_map.as_str()) else {
+                            continue;
+                        };
+                        if !keys.contains(&s.key.as_str()) {
+                            out.push(Finding::new(
+                                &workload::SCRIPT_NOT_IN_CONFIGMAP,
+                                path,
+                                s.pos,
+                                format!(
+                                    "`{}` is not a key of ConfigMap `{}` (mounted at {}); its keys: {}",
+                                    s.key,
+                                    s.config_map,
+                                    s.mount_path,
+                                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
+    fn config_maps(&self, kusts: &[&Path], files: &[&Path]) -> ConfigMaps<'_> {
+        let mut cms = FastMap::default();
+        for f in files {
+            for o in self.files.get(*f).into_iter().flat_map(|f| &f.objects) {
+                if o.kind == "ConfigMap" {
+                    cms.insert(
+                        o.name.as_str(),
+                        Some(o.keys.iter().map(String::as_str).collect()),
+                    );
+                }
+            }
+        }
+        for k in kusts {
+            for g in self
+                .kustomization(k)
+                .into_iter()
+                .flat_map(|k| &k.generators)
+                .filter(|g| g.kind == "ConfigMap")
+            {
+                cms.insert(g.name.as_str(), g.keys());
+            }
+        }
+        cms
+    }
+}
+
+/// ConfigMap names of a build, with their keys when known.
+type ConfigMaps<'t> = FastMap<&'t str, Option<Vec<&'t str>>>;
+
+fn lower(kind: &str) -> String {
+    let mut s = kind.to_string();
+    if let Some(first) = s.get_mut(..1) {
+        first.make_ascii_lowercase();
+    }
+    s
+}
+
+/// KUS-UNTAGGED-IMAGE for one image use.
+fn untagged(
+    file: &Path,
+    image: &workload::ImageUse,
+    includers: &[&Path],
+    tree: &Tree,
+    out: &mut Vec<Finding>,
+) {
+    let (name, tag, digest) = split_image(&image.image);
+    if tag.is_some() || digest.is_some() {
+        return;
+    }
+    let covered = includers.iter().any(|k| {
+        tree.kustomization(k)
+            .is_some_and(|k| k.images.iter().any(|e| e.name.value == name && e.tags()))
+    });
+    if !covered {
+        let why = if includers.is_empty() {
+            "no kustomization includes this file"
+        } else {
+            "no images: entry of the kustomizations that include it sets a tag"
+        };
+        out.push(Finding::new(
+            &UNTAGGED_IMAGE,
+            file,
+            image.pos,
+            format!("image `{name}` has no tag and {why}, so it would deploy `latest`"),
+        ));
+    }
+}
+
+/// Resolves `value` relative to the kustomization folder `dir`. `restrict`: the path must stay
+/// inside `dir` (kustomize's load restrictor, for generator files).
+fn resolve(
+    root: &Path,
+    canonical_root: &Path,
+    listing: &Listing,
+    dir: &Path,
+    value: &str,
+    restrict: bool,
+) -> Resolved {
+    let Some(rel) = normalize(&dir.join(value)) else {
+        return Resolved::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
+    };
+    if restrict && !rel.starts_with(dir) {
+        return Resolved::Problem(
+            &RESOURCE_OUTSIDE,
+            "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
+        );
+    }
+    // Regular files and folders that the walk saw need no system call.
+    if listing.files.contains(&rel) {
+        return Resolved::File(rel);
+    }
+    if listing.dirs.contains(&rel) {
+        return Resolved::Dir(rel);
+    }
+    let abs = root.join(&rel);
+    let meta = match std::fs::metadata(&abs) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Resolved::Problem(&RESOURCE_MISSING, "does not exist".into());
+        }
+        Err(e) => {
+            return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
+        }
+    };
+    // The walk follows no symlinked folder, so only a symlink at the end can lead elsewhere.
+    if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+        match std::fs::canonicalize(&abs) {
+            Ok(c) if c.starts_with(canonical_root) => {}
+            Ok(_) => {
+                return Resolved::Problem(
+                    &RESOURCE_OUTSIDE,
+                    "resolves outside the repository through a symlink".into(),
+                );
+            }
+            Err(e) => {
+                return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
+            }
+        }
+    }
+    if meta.is_dir() {
+        Resolved::Dir(rel)
+    } else {
+        Resolved::File(rel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Kustomization {
+        let docs = crate::yaml::load(src).unwrap();
+        let mut out = Vec::new();
+        let doc = crate::lint::yaml_rules::check_document(Path::new("k"), &docs[0].root, &mut out);
+        Kustomization::parse(&docs[0], &doc)
+    }
+
+    #[test]
+    fn parses_resources_generators_and_images() {
+        let k = parse(
+            "resources:\n  - cronjob.yaml\n  - ../base\nconfigMapGenerator:\n  - name: scripts\n    files:\n      - forecast.py\n      - main=src/run.py\n    literals: [A=1]\nimages:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-abc1234\npatches:\n  - path: p.yaml\n",
+        );
+        assert_eq!(
+            k.resources
+                .iter()
+                .map(|r| r.value.as_str())
+                .collect::<Vec<_>>(),
+            ["cronjob.yaml", "../base"]
+        );
+        assert_eq!((k.resources[1].pos.line, k.resources[1].pos.column), (3, 5));
+        let g = &k.generators[0];
+        assert_eq!(g.keys().unwrap(), ["forecast.py", "main", "A"]);
+        assert_eq!(g.files[1].1.value, "src/run.py");
+        assert_eq!(k.images[0].new_tag.as_ref().unwrap().value, "sha-abc1234");
+        assert_eq!(k.references[0].value, "p.yaml");
+    }
+
+    #[test]
+    fn image_tags_must_follow_the_policy() {
+        let k = parse(
+            "images:\n  - name: ghcr.io/dcasati/python-base\n    newTag: latest\n  - name: python-base\n  - name: localhost:32000/homelab/python-base\n    newTag: v1.2\n  - name: ghcr.io/dcasati/python-base\n    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-0123abc\n  - name: busybox\n    newTag: latest\n",
+        );
+        let mut out = Vec::new();
+        check_local(Path::new("k.yaml"), &k, &Settings::default(), &mut out);
+        let got: Vec<_> = out.iter().map(|f| (f.rule, f.line, f.column)).collect();
+        assert_eq!(
+            got,
+            [
+                ("KUS-IMAGE-TAG", 3, 13),
+                ("KUS-IMAGE-TAG", 4, 11),
+                ("KUS-IMAGE-TAG", 6, 13)
+            ]
+        );
+        assert!(out[1].message.contains("no newTag"), "{}", out[1].message);
+    }
+
+    #[test]
+    fn policy_tags() {
+        assert!(is_policy_tag("sha-abc1234"));
+        assert!(is_policy_tag(&format!("sha-{}", "a".repeat(40))));
+        assert!(!is_policy_tag("sha-abc123"));
+        assert!(!is_policy_tag("sha-ABC1234"));
+        assert!(!is_policy_tag("latest"));
+        assert!(!is_policy_tag(&format!("sha-{}", "a".repeat(41))));
+    }
+
+    #[test]
+    fn normalize_refuses_to_climb_out() {
+        assert_eq!(
+            normalize(Path::new("k8s-apps/a/../b/./c.yaml")),
+            Some(PathBuf::from("k8s-apps/b/c.yaml"))
+        );
+        assert_eq!(normalize(Path::new("k8s-apps/../../etc")), None);
+    }
+}
