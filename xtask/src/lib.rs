@@ -16,7 +16,8 @@ pub mod settings;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;
-pub mod yaml;
+
+pub use xtask_yaml as yaml;
 
 use std::path::PathBuf;
 
