@@ -1,5 +1,6 @@
 //! `cargo xtask test`: every test of the repo, the Rust suite and then the Python services'
-//! pytest suite, with one exit status.
+//! pytest suite, with one exit status. On a fresh machine without pytest it first installs the
+//! pinned Python test dependencies and the base image's hash-pinned requirements with pip.
 
 use crate::exec::{Cmd, Runner};
 use crate::{Ctx, Status, flags};
@@ -7,8 +8,16 @@ use anyhow::{Result, bail};
 
 pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(false)?;
+    let have_pytest = runner
+        .output(&Cmd::new("python3").args(["-c", "import pytest"]))?
+        .success();
     let mut failed = Vec::new();
-    for cmd in plan(flags, ctx, crate::tools::find(NEXTEST).is_some()) {
+    for cmd in plan(
+        flags,
+        ctx,
+        crate::tools::find(NEXTEST).is_some(),
+        have_pytest,
+    ) {
         if let Err(e) = runner.run(&cmd) {
             eprintln!("error: {e:#}");
             failed.push(cmd.to_string());
@@ -26,7 +35,7 @@ const NEXTEST: crate::tools::Tool = crate::tools::Tool {
 };
 
 /// The suites to run, in order. Both run even when the first fails (`--keep-going` style).
-fn plan(flags: &flags::Test, ctx: &Ctx, nextest: bool) -> Vec<Cmd> {
+fn plan(flags: &flags::Test, ctx: &Ctx, nextest: bool, have_pytest: bool) -> Vec<Cmd> {
     let mut plan = Vec::new();
     if !flags.python {
         let rust = if nextest {
@@ -37,6 +46,16 @@ fn plan(flags: &flags::Test, ctx: &Ctx, nextest: bool) -> Vec<Cmd> {
         plan.push(rust.cwd(&ctx.root));
     }
     if !flags.rust && ctx.root.join("pytest.ini").is_file() {
+        if !have_pytest {
+            let pip = || {
+                Cmd::new("python3")
+                    .args(["-m", "pip", "install", "--quiet"])
+                    .cwd(&ctx.root)
+            };
+            plan.push(pip().args(["-r", "requirements-dev.txt"]));
+            let base = "k8s-apps/base-images/requirements.txt";
+            plan.push(pip().args(["--require-hashes", "-r", base]));
+        }
         plan.push(
             Cmd::new("python3")
                 .args(["-m", "pytest", "-q"])
@@ -51,45 +70,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plan_runs_rust_then_python() {
-        let dir = std::env::temp_dir().join(format!("xtask-test-plan-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    fn plan_runs_rust_then_python_installing_pytest_only_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
         let ctx = Ctx {
-            root: dir.clone(),
+            root: dir.path().to_path_buf(),
             settings: Default::default(),
         };
         let all = flags::Test {
             rust: false,
             python: false,
         };
-        let lines = |flags, nextest| {
-            plan(flags, &ctx, nextest)
-                .iter()
-                .map(|c| c.argv().join(" "))
-                .collect::<Vec<_>>()
+        let lines = |flags, nextest, have_pytest| {
+            let plan = plan(flags, &ctx, nextest, have_pytest);
+            plan.iter().map(|c| c.argv().join(" ")).collect::<Vec<_>>()
         };
         assert_eq!(
-            lines(&all, true),
+            lines(&all, true, true),
             ["cargo nextest run --workspace --no-fail-fast"]
         );
-        std::fs::write(dir.join("pytest.ini"), "[pytest]\n").unwrap();
+        std::fs::write(dir.path().join("pytest.ini"), "[pytest]\n").unwrap();
         assert_eq!(
-            lines(&all, false),
+            lines(&all, false, true),
             [
                 "cargo test --workspace --no-fail-fast",
                 "python3 -m pytest -q"
             ]
         );
+        let python_only = flags::Test {
+            rust: false,
+            python: true,
+        };
         assert_eq!(
-            lines(
-                &flags::Test {
-                    rust: false,
-                    python: true
-                },
-                true
-            ),
-            ["python3 -m pytest -q"]
+            lines(&python_only, true, false),
+            [
+                "python3 -m pip install --quiet -r requirements-dev.txt",
+                "python3 -m pip install --quiet --require-hashes -r k8s-apps/base-images/requirements.txt",
+                "python3 -m pytest -q",
+            ]
         );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }
