@@ -57,7 +57,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let changes = &outcome.changes;
     if changes.is_empty() {
         eprintln!(
-            "already up to date: {} kustomization(s) on {tags}",
+            "already up to date: {tags} ({} kustomization(s) searched)",
             outcome.searched
         );
         return Ok(Status::Clean);
