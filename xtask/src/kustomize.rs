@@ -121,15 +121,20 @@ pub fn image_entries(doc: &Document) -> Vec<ImageEntry> {
         .iter()
         .enumerate()
         .filter(|(_, item)| item.as_map().is_some())
-        .map(|(index, item)| ImageEntry {
-            index,
-            node: item.clone(),
-            name: item.entry("name").cloned(),
-            new_name: item.entry("newName").cloned(),
-            new_tag: item.entry("newTag").cloned(),
-            digest: item.entry("digest").cloned(),
-        })
+        .map(|(index, item)| image_entry(index, item))
         .collect()
+}
+
+/// The image entry read from `item`, the `index`th item of an `images:` list.
+fn image_entry(index: usize, item: &Node) -> ImageEntry {
+    ImageEntry {
+        index,
+        node: item.clone(),
+        name: item.entry("name").cloned(),
+        new_name: item.entry("newName").cloned(),
+        new_tag: item.entry("newTag").cloned(),
+        digest: item.entry("digest").cloned(),
+    }
 }
 
 /// Loads a kustomization's text and returns its image entries, with the document index of each.
@@ -271,12 +276,22 @@ pub fn update_file(
     digest: Option<&str>,
 ) -> Result<FileUpdate, UpdateError> {
     let docs = yaml::load(src).map_err(UpdateError::Parse)?;
-    let matching: Vec<(usize, ImageEntry)> = docs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, doc)| image_entries(doc).into_iter().map(move |e| (i, e)))
-        .filter(|(_, e)| e.name().is_some_and(|n| names.iter().any(|m| m == n)))
-        .collect();
+    // Plain loops, and entries copied only when they match: this crate is built without
+    // optimisation in dev, and most files do not name the image.
+    let mut matching: Vec<(usize, ImageEntry)> = Vec::new();
+    for (doc_index, doc) in docs.iter().enumerate() {
+        let Some(items) = doc.root.get("images").and_then(Node::as_seq) else {
+            continue;
+        };
+        for (index, item) in items.iter().enumerate() {
+            let Some(name) = item.get("name").and_then(Node::as_str) else {
+                continue;
+            };
+            if names.iter().any(|n| n == name) {
+                matching.push((doc_index, image_entry(index, item)));
+            }
+        }
+    }
     if matching.is_empty() {
         return Ok(FileUpdate {
             new: src.to_string(),
@@ -293,23 +308,22 @@ pub fn update_file(
         // Every entry already had the tag (and no digest to drop): nothing to re-check.
         return Ok(FileUpdate { new, matched });
     }
-    let mut expected: Vec<Node> = docs
-        .iter()
-        .map(|d| yaml::without_positions(&d.root))
-        .collect();
-    for (doc, entry) in &matching {
-        expect_set(&mut expected[*doc], entry, tag, digest);
-    }
     let reparsed = yaml::load(&new).map_err(|e| {
         UpdateError::Edit(format!(
             "the edit would make invalid YAML ({e}); please report this"
         ))
     })?;
-    let actual: Vec<Node> = reparsed
-        .iter()
-        .map(|d| yaml::without_positions(&d.root))
-        .collect();
-    if actual != expected {
+    let mut same = reparsed.len() == docs.len();
+    for (doc_index, (old, actual)) in docs.into_iter().zip(&reparsed).enumerate() {
+        let mut expected = old.root;
+        for (doc, entry) in &matching {
+            if *doc == doc_index {
+                expect_set(&mut expected, entry, tag, digest);
+            }
+        }
+        same = same && yaml::same_content(&expected, &actual.root);
+    }
+    if !same {
         return Err(UpdateError::Edit(
             "the edited file does not read back as expected; please report this".into(),
         ));
@@ -317,7 +331,8 @@ pub fn update_file(
     Ok(FileUpdate { new, matched })
 }
 
-/// Applies to a position-free copy of the document what [`set_image`] does to its text.
+/// Applies to a copy of the document what [`set_image`] does to its text (the new nodes have no
+/// positions; compare with [`yaml::same_content`]).
 fn expect_set(root: &mut Node, entry: &ImageEntry, tag: &str, digest: Option<&str>) {
     let yaml::Value::Map(root_entries) = &mut root.value else {
         return;
