@@ -18,8 +18,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub fn read_text(path: &Path) -> std::io::Result<(String, u32)> {
     let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
-    let mut text = String::with_capacity(meta.len() as usize + 1);
-    file.read_to_string(&mut text)?;
+    // Reads into a buffer of the file's size plus one byte (which sees the end): std's
+    // `read_to_string` on a `File` would ask for the size and the position again.
+    let mut bytes = vec![0; meta.len() as usize + 1];
+    let mut filled = 0;
+    loop {
+        let n = file.read(&mut bytes[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        if filled == bytes.len() {
+            bytes.resize(filled * 2, 0);
+        }
+    }
+    bytes.truncate(filled);
+    let text = String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
     Ok((text, meta.permissions().mode() & 0o7777))
 }
 
@@ -127,6 +142,17 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"newer");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o666);
+    }
+
+    #[test]
+    fn read_text_refuses_bytes_that_are_not_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.yaml");
+        std::fs::write(&path, b"a: \xff\n").unwrap();
+        let err = read_text(&path).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(read_text(&path).unwrap().0, "");
     }
 
     #[test]
