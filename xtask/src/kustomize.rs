@@ -31,7 +31,7 @@ pub fn discover(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             .with_context(|| format!("{}: no such file or folder", path.display()))?;
         let rel = relative_to(root, &full)?;
         if meta.is_dir() {
-            walk(&rel, &full, &mut found)?;
+            walk_shared(rel, full, &mut found)?;
         } else if is_kustomization(&full) {
             found.push(rel);
         } else {
@@ -60,20 +60,76 @@ fn relative_to(root: &Path, full: &Path) -> Result<PathBuf> {
     }
 }
 
+/// Walks the folder `dir` (relative to the root: `rel`) on every core: breadth-first until
+/// there are enough folders to share, then each thread walks its share depth-first. Listing a
+/// folder is a few system calls, and a tree of 1,000 kustomizations has some 2,000 folders.
+fn walk_shared(rel: PathBuf, dir: PathBuf, found: &mut Vec<PathBuf>) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut frontier = vec![(rel, dir)];
+    while !frontier.is_empty() && frontier.len() < 8 * threads {
+        let mut next = Vec::new();
+        for (rel, dir) in &frontier {
+            list(rel, dir, found, &mut next)?;
+        }
+        frontier = next;
+    }
+    if threads == 1 || frontier.len() < 2 {
+        for (rel, dir) in &frontier {
+            walk(rel, dir, found)?;
+        }
+        return Ok(());
+    }
+    let share = frontier.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for part in frontier.chunks(share) {
+            handles.push(scope.spawn(move || {
+                let mut found = Vec::new();
+                for (rel, dir) in part {
+                    walk(rel, dir, &mut found)?;
+                }
+                Ok::<_, anyhow::Error>(found)
+            }));
+        }
+        for handle in handles {
+            found.extend(handle.join().expect("walking does not panic")?);
+        }
+        Ok(())
+    })
+}
+
 /// Walks the folder `dir`, whose path relative to the root is `rel`.
 fn walk(rel: &Path, dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    let mut folders = Vec::new();
+    list(rel, dir, found, &mut folders)?;
+    for (rel, dir) in &folders {
+        walk(rel, dir, found)?;
+    }
+    Ok(())
+}
+
+/// Lists the folder `dir` (relative to the root: `rel`): its kustomization files go to `found`,
+/// its folders to `folders` (hidden and symlinked ones are skipped).
+fn list(
+    rel: &Path,
+    dir: &Path,
+    found: &mut Vec<PathBuf>,
+    folders: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<()> {
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
         let entry = entry?;
         let kind = entry.file_type()?;
         let name = entry.file_name();
-        let path = entry.path();
         if kind.is_dir() {
-            if !name.to_string_lossy().starts_with('.') {
-                walk(&rel.join(&name), &path, found)?;
+            if !name.as_encoded_bytes().starts_with(b".") {
+                folders.push((rel.join(&name), entry.path()));
             }
-        } else if is_kustomization(&path) && (kind.is_file() || path.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        if is_kustomization(&path) && (kind.is_file() || path.is_file()) {
             found.push(rel.join(&name));
         }
     }
