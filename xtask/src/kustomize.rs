@@ -668,6 +668,27 @@ images:
     }
 
     #[test]
+    fn discovery_shares_many_folders_among_threads_and_keeps_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut want = Vec::new();
+        for app in 0..40 {
+            for file in ["base/kustomization.yaml", "overlays/dev/kustomization.yml"] {
+                let rel = format!("k8s-apps/app-{app:02}/{file}");
+                let full = dir.path().join(&rel);
+                std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+                std::fs::write(&full, "images: []\n").unwrap();
+                want.push(PathBuf::from(rel));
+            }
+            let hidden = dir.path().join(format!("k8s-apps/app-{app:02}/.cache"));
+            std::fs::create_dir_all(&hidden).unwrap();
+            std::fs::write(hidden.join("kustomization.yaml"), "images: []\n").unwrap();
+        }
+        want.sort();
+        let found = discover(dir.path(), &[PathBuf::from("k8s-apps")]).unwrap();
+        assert_eq!(found, want);
+    }
+
+    #[test]
     fn discovery_is_sorted_recursive_and_checks_paths() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
