@@ -4,9 +4,10 @@
 //!
 //! Reports min, median and CPU time (user + system) of: the baseline (read + `yaml::load` of the
 //! same files, in process); the floor of the writes (temp file + rename of as many files, no
-//! YAML; on one thread, and on 8 as update-images writes); the library call (`tasks::update_images::update`, in process), writing and `--check`
-//! on an up-to-date tree; and the whole process: the dev-profile binary as `cargo xtask` runs it,
-//! and the bench-profile binary.
+//! YAML; on one thread, and on 8 as update-images writes); the library call
+//! (`tasks::update_images::update`, in process), writing and `--check` on an up-to-date tree;
+//! and the whole process: the dev-profile binary as `cargo xtask` runs it, and the
+//! bench-profile binary.
 //!
 //! Run: `cargo bench --bench update_images`. Budget: under 100 ms for one run.
 
