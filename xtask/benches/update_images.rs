@@ -4,9 +4,10 @@
 //!
 //! Reports min, median and CPU time (user + system) of: the baseline (read + `yaml::load` of the
 //! same files, in process); the floor of the writes (temp file + rename of as many files, no
-//! YAML); the library call (`tasks::update_images::update`, in process), writing and `--check`
-//! on an up-to-date tree; and the whole process: the dev-profile binary as `cargo xtask` runs it,
-//! and the bench-profile binary.
+//! YAML; on one thread, and on 8 as update-images writes); the library call
+//! (`tasks::update_images::update`, in process), writing and `--check` on an up-to-date tree;
+//! and the whole process: the dev-profile binary as `cargo xtask` runs it, and the
+//! bench-profile binary.
 //!
 //! Run: `cargo bench --bench update_images`. Budget: under 100 ms for one run.
 
@@ -210,6 +211,22 @@ fn main() {
         report(
             &format!("floor: write_atomic of {changing} files, no YAML"),
             &floor,
+            Some(&baseline),
+        );
+        let parallel = measure(|_| {
+            std::thread::scope(|scope| {
+                for part in contents.chunks(contents.len().div_ceil(8)) {
+                    scope.spawn(move || {
+                        for (path, text) in part {
+                            xtask::files::replace(path, text.as_bytes(), Some(0o644)).unwrap();
+                        }
+                    });
+                }
+            })
+        });
+        report(
+            &format!("floor: files::replace of {changing} files, 8 threads"),
+            &parallel,
             Some(&baseline),
         );
 

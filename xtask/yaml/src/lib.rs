@@ -327,6 +327,26 @@ pub fn without_positions(node: &Node) -> Node {
     }
 }
 
+/// True when `a` and `b` hold the same content (values, styles, anchors, tags), whatever their
+/// positions: `a == b` after [`without_positions`] on both, without the copies.
+pub fn same_content(a: &Node, b: &Node) -> bool {
+    if a.anchor != b.anchor || a.tag != b.tag {
+        return false;
+    }
+    match (&a.value, &b.value) {
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_content(x, y))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(x, y)| same_content(&x.key, &y.key) && same_content(&x.value, &y.value))
+        }
+        (x, y) => x == y,
+    }
+}
+
 /// A plain-style scalar node without position, e.g. for an expected document.
 pub fn scalar(text: &str, style: Style) -> Node {
     Node {
@@ -689,6 +709,26 @@ mod tests {
         let block: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
         let err = load(&block).unwrap_err();
         assert!(err.message.contains("nesting deeper than 200"), "{err:?}");
+    }
+
+    #[test]
+    fn same_content_ignores_positions_only() {
+        let a = one("images:\n  - name: x\n    newTag: 'v1'\n");
+        let b = one("images: [{name: x,   newTag: 'v1'}]\n");
+        assert!(same_content(&a, &b));
+        assert_eq!(without_positions(&a), without_positions(&b));
+        for other in [
+            "images: [{name: x, newTag: \"v1\"}]\n",
+            "images: [{name: x, newTag: v2}]\n",
+            "images: [{name: x}]\n",
+            "images: [{newTag: 'v1', name: x}]\n",
+            "images: [{name: !!str x, newTag: 'v1'}]\n",
+            "images: [&a {name: x, newTag: 'v1'}]\n",
+        ] {
+            let c = one(other);
+            assert!(!same_content(&a, &c), "{other}");
+            assert_ne!(without_positions(&a), without_positions(&c), "{other}");
+        }
     }
 
     #[test]
