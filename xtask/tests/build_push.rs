@@ -19,8 +19,8 @@ fn fixture(name: &str) -> (Fixture, String) {
 }
 
 /// A PATH with no docker and no podman on it.
-fn empty_path() -> TempDir {
-    TempDir::new("empty-path")
+fn empty_path() -> tempfile::TempDir {
+    temp_dir("empty-path")
 }
 
 #[test]

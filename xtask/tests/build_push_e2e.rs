@@ -4,18 +4,19 @@
 
 mod build_push_support;
 
+use build_push_support::shared::{e2e, require};
 use build_push_support::*;
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 
 /// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
 struct Podman {
-    dir: TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Podman {
     fn new() -> Podman {
-        let dir = TempDir::new("podman");
+        let dir = temp_dir("podman");
         let conf = format!(
             "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
             dir.path().display()
@@ -62,14 +63,11 @@ fn skopeo(args: &[&str], reference: &str) -> String {
 
 #[test]
 fn e2e_build_push_mirror_skip_and_if_changed() {
-    if !e2e("e2e_build_push_mirror_skip_and_if_changed") {
+    if !e2e() {
         return;
     }
     for program in ["podman", "skopeo", "docker-registry", "busybox"] {
-        assert!(
-            which::which(program).is_ok(),
-            "{program} must be installed for XTASK_E2E=1"
-        );
+        require(program);
     }
     let mut primary = Registry::start("primary");
     let backup = Registry::start("backup");

@@ -21,11 +21,10 @@ fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign"],
-        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
-        Some(&cosign.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
@@ -62,11 +61,10 @@ fn sign_recorded_keyless_passes_no_key_and_no_secret() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign"],
-        &cosign.env(&[("FAKE_STDOUT", "Generating ephemeral keys...")]),
-        Some(&cosign.path()),
+        &[("FAKE_STDOUT", "Generating ephemeral keys...")],
     );
     assert_eq!(out.code, 0, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
@@ -87,11 +85,10 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
     let repo = Fixture::new();
     repo.record("127.0.0.1:5000/homelab", Some(digest('e')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--key", "env://COSIGN_PRIVATE_KEY"],
-        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
-        Some(&cosign.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -107,12 +104,7 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
         ]
     );
     // Keyless needs the public log, which a loopback image stays out of.
-    let out = xtask(
-        repo.root(),
-        &["sign"],
-        &cosign.env(&[]),
-        Some(&cosign.path()),
-    );
+    let out = cosign.run(repo.root(), &["sign"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("pass --key"), "{}", out.stderr);
     assert_eq!(cosign.calls(), 1);
@@ -122,12 +114,11 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
 fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
     let repo = Fixture::new();
     let cosign = StandIn::new(&["cosign"]);
-    let env = cosign.env(&[("COSIGN_PRIVATE_KEY", KEY)]);
-    let out = xtask(
+    let key = [("COSIGN_PRIVATE_KEY", KEY)];
+    let out = cosign.run(
         repo.root(),
         &["sign", "--image", "ghcr.io/dcasati/python-base:sha-abc1234"],
-        &env,
-        Some(&cosign.path()),
+        &key,
     );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
@@ -140,12 +131,7 @@ fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
     );
     // A pushed build whose engine reported no digest: its record names only the tag.
     repo.record("ghcr.io/dcasati", None, true);
-    let out = xtask(
-        repo.root(),
-        &["sign", "--verify"],
-        &env,
-        Some(&cosign.path()),
-    );
+    let out = cosign.run(repo.root(), &["sign", "--verify"], &key);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("python-base:sha-abc1234"),
@@ -160,11 +146,10 @@ fn sign_recorded_full_reference_with_digest_is_signed_as_given() {
     let repo = Fixture::new();
     let cosign = StandIn::new(&["cosign"]);
     let reference = format!("registry.lan:5000/team/app@{}", digest('f'));
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--image", &reference, "--insecure-registry"],
-        &cosign.env(&[]),
-        Some(&cosign.path()),
+        &[],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -178,15 +163,14 @@ fn sign_recorded_cosign_failure_exits_2_with_secrets_redacted() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign"],
-        &cosign.env(&[
+        &[
             ("COSIGN_PRIVATE_KEY", KEY),
             ("COSIGN_PASSWORD", PASSWORD),
             ("FAKE_FAIL", "leak"),
-        ]),
-        Some(&cosign.path()),
+        ],
     );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
@@ -207,10 +191,7 @@ fn verify_recorded_failed_signature_exits_1() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
-        repo.root(),
-        &["sign", "--verify"],
-        &cosign.env(&[
+    let out = cosign.run(repo.root(), &["sign", "--verify"], &[
             ("COSIGN_PUBLIC_KEY", PUBLIC),
             ("COSIGN_PRIVATE_KEY", KEY),
             ("COSIGN_PASSWORD", PASSWORD),
@@ -218,9 +199,7 @@ fn verify_recorded_failed_signature_exits_1() {
                 "FAKE_FAIL",
                 "Error: no matching signatures:\ninvalid signature when validating ASN.1 encoded signature",
             ),
-        ]),
-        Some(&cosign.path()),
-    );
+        ]);
     assert_eq!(out.code, 1, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
     assert_eq!(
@@ -245,17 +224,16 @@ fn verify_recorded_registry_error_exits_2() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--verify"],
-        &cosign.env(&[
+        &[
             ("COSIGN_PUBLIC_KEY", PUBLIC),
             (
                 "FAKE_FAIL",
                 "Error: GET https://ghcr.io/v2/: dial tcp: connection refused",
             ),
-        ]),
-        Some(&cosign.path()),
+        ],
     );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
@@ -266,17 +244,16 @@ fn verify_recorded_keyless_pins_the_repositorys_workflows() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--verify"],
-        &cosign.env(&[
+        &[
             ("GITHUB_REPOSITORY", "dcasati/homelab"),
             (
                 "FAKE_STDOUT",
                 r#"[{"critical":{"type":"cosign container image signature"}}]"#,
             ),
-        ]),
-        Some(&cosign.path()),
+        ],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -292,12 +269,7 @@ fn verify_recorded_keyless_pins_the_repositorys_workflows() {
     );
     assert!(out.stdout.contains("cosign container image signature"));
     // Without GITHUB_REPOSITORY or a key there is no identity to pin.
-    let out = xtask(
-        repo.root(),
-        &["sign", "--verify"],
-        &cosign.env(&[]),
-        Some(&cosign.path()),
-    );
+    let out = cosign.run(repo.root(), &["sign", "--verify"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("--certificate-identity-regexp"),
@@ -310,9 +282,9 @@ fn verify_recorded_keyless_pins_the_repositorys_workflows() {
 #[test]
 fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
     let repo = Fixture::new();
-    let commit = repo.commit();
+    let commit = repo.commit("fixture");
     let tools = StandIn::new(&["cosign", "skopeo"]);
-    let out = xtask(
+    let out = tools.run(
         repo.root(),
         &[
             "sign",
@@ -323,8 +295,7 @@ fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
             "--key",
             "env://COSIGN_PRIVATE_KEY",
         ],
-        &tools.env(&[("COSIGN_PRIVATE_KEY", KEY), ("FAKE_STDOUT", &digest('5'))]),
-        Some(&tools.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("FAKE_STDOUT", &digest('5'))],
     );
     assert_eq!(out.code, 0, "{out:?}");
     let tagged = format!("localhost:32000/homelab/python-base:sha-{}", &commit[..7]);
@@ -357,11 +328,10 @@ fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--dry-run"],
-        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
-        Some(&cosign.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -399,7 +369,7 @@ fn sign_without_cosign_exits_2_with_the_install_hint() {
 fn sign_recorded_bad_input_exits_2_without_running_cosign() {
     let repo = Fixture::new();
     let cosign = StandIn::new(&["cosign"]);
-    let run = |args: &[&str]| xtask(repo.root(), args, &cosign.env(&[]), Some(&cosign.path()));
+    let run = |args: &[&str]| cosign.run(repo.root(), args, &[]);
     for (args, want) in [
         (vec!["sign"], "no build record for python-base"),
         (
