@@ -94,21 +94,13 @@ fn dirty_context_is_refused_and_a_dirty_tag_is_never_pushed() {
     );
     assert_eq!(out.code, 2, "{out:?}");
     let tag = format!("sha-{}-dirty", &id[..7]);
-    assert!(
-        out.stderr.contains(&format!("refusing to push {tag}")),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has(&format!("refusing to push {tag}"));
     // A change outside the context does not make the build dirty: it gets as far as the engine.
     f.write(&format!("{CONTEXT}/Dockerfile"), DOCKERFILE);
     f.write("README.md", "work in progress\n");
     let out = xtask(f.root(), &["build-base"], &[], path);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("docker or podman not found on PATH"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("docker or podman not found on PATH");
 }
 
 #[test]
@@ -127,11 +119,7 @@ fn missing_engine_names_both_with_install_hints() {
     }
     let out = xtask(f.root(), &["build-base", "--engine", "podman"], &[], path);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("podman not found on PATH"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("podman not found on PATH");
     assert!(f.record().is_none());
 }
 
@@ -166,37 +154,50 @@ fn if_changed_skips_without_an_engine_when_the_context_did_not_change() {
         path,
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    out.assert_stderr_has("skipped");
     // A commit that touches the context builds: here it reaches the (missing) engine.
     f.write(&format!("{CONTEXT}/extra.txt"), "x\n");
     f.commit("context");
     let out = xtask(f.root(), &["build-base", "--if-changed"], &[], path);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("changed between") && out.stderr.contains("building"));
-    assert!(
-        out.stderr.contains("docker or podman not found"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("docker or podman not found");
     let out = xtask(f.root(), &["build-base", "--if-changed", "nope"], &[], path);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("`nope` names no commit"),
-        "{}",
-        out.stderr
-    );
-}
-
-fn env_of<'a>(fake: &'a FakeDocker, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, String)> {
-    let mut env = fake.env();
-    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    env
+    out.assert_stderr_has("`nope` names no commit");
 }
 
 fn run_fake(f: &Fixture, fake: &FakeDocker, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
-    let env = env_of(fake, extra);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    xtask(f.root(), args, &env, Some(&fake.path()))
+    fake.run(f.root(), args, extra)
+}
+
+/// Runs with the stand-in answering digest `d`; the run must succeed.
+#[track_caller]
+fn build_ok(f: &Fixture, fake: &FakeDocker, args: &[&str], d: &str) -> Outcome {
+    let out = run_fake(f, fake, args, &[("FAKE_DOCKER_DIGEST", d)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    out
+}
+
+/// The stand-in's calls, after asserting its `login` went to `host` as `user` with the token on
+/// stdin only: never in any call's argv, nor in what xtask printed.
+#[track_caller]
+fn assert_logged_in(
+    fake: &FakeDocker,
+    out: &Outcome,
+    host: &str,
+    user: &str,
+    token: &str,
+) -> Vec<Call> {
+    let calls = fake.calls();
+    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
+    assert_eq!(login.argv, ["login", host, "-u", user, "--password-stdin"]);
+    assert_eq!(login.stdin.as_deref(), Some(token));
+    for call in &calls {
+        assert!(!call.argv.iter().any(|a| a.contains(token)), "{call:?}");
+    }
+    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    calls
 }
 
 #[test]
@@ -205,13 +206,7 @@ fn build_base_recorded_docker_push_argv_env_and_metadata_digest() {
     f.set_origin("git@github.com:dcasati/homelab.git");
     let fake = FakeDocker::new();
     let d = digest('a');
-    let out = run_fake(
-        &f,
-        &fake,
-        &["build-base", "--push"],
-        &[("FAKE_DOCKER_DIGEST", &d)],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = build_ok(&f, &fake, &["build-base", "--push"], &d);
     let tag = format!("sha-{}", &id[..7]);
     let reference = format!("ghcr.io/dcasati/python-base:{tag}");
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
@@ -284,22 +279,8 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let calls = fake.calls();
-    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
-    assert_eq!(
-        login.argv,
-        ["login", "ghcr.io", "-u", "ci-bot", "--password-stdin"]
-    );
-    assert_eq!(login.stdin.as_deref(), Some(token));
-    for call in &calls {
-        assert!(!call.argv.iter().any(|a| a.contains(token)), "{call:?}");
-    }
-    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
-    assert!(
-        out.stderr.contains("<<< \"$GITHUB_TOKEN\""),
-        "{}",
-        out.stderr
-    );
+    let calls = assert_logged_in(&fake, &out, "ghcr.io", "ci-bot", token);
+    out.assert_stderr_has("<<< \"$GITHUB_TOKEN\"");
     let build = calls.iter().find(|c| c.argv[1] == "build").unwrap();
     let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
     assert!(has(&[
@@ -326,11 +307,7 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
         &[("GITHUB_ACTOR", "x")],
     );
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("needs the token in GITHUB_TOKEN"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("needs the token in GITHUB_TOKEN");
     assert!(fake.calls().iter().all(|c| c.argv[1] != "build"));
 }
 
@@ -340,13 +317,7 @@ fn build_base_recorded_failing_build_exits_2_writes_no_record_pushes_nothing() {
     let fake = FakeDocker::new();
     // A record from an earlier build must not survive a failed one.
     let d = digest('c');
-    let out = run_fake(
-        &f,
-        &fake,
-        &["build-base", "--push"],
-        &[("FAKE_DOCKER_DIGEST", &d)],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
+    build_ok(&f, &fake, &["build-base", "--push"], &d);
     assert!(f.record().is_some());
     let fake = FakeDocker::new();
     let out = run_fake(
@@ -388,8 +359,7 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
         "--cache",
         "registry",
     ];
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = build_ok(&f, &fake, &args, &d);
     let reference = format!("127.0.0.1:5000/homelab/python-base:sha-{}", &id[..7]);
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
     let build = &fake.calls()[1];
@@ -420,8 +390,7 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
         if insecure {
             args.push("--insecure-registry");
         }
-        let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-        assert_eq!(out.code, 0, "{out:?}");
+        build_ok(&f, &fake, &args, &d);
         let build = &fake.calls()[1];
         assert!(build.argv.contains(&want.to_string()), "{:?}", build.argv);
         assert_eq!(
@@ -441,8 +410,7 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
         "--cache",
         "local:/tmp/c",
     ];
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    build_ok(&f, &fake, &args, &d);
     let build = &fake.calls()[1];
     let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
     assert!(has(&["--platform", "linux/arm64"]) && has(&["--load"]));
@@ -464,7 +432,7 @@ fn build_base_recorded_skip_existing_starts_no_build() {
     assert_eq!(out.code, 0, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base:sha-{}", &id[..7]);
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
-    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    out.assert_stderr_has("skipped");
     let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
     assert_eq!(argv.len(), 2, "{argv:?}");
     assert_eq!(
@@ -503,13 +471,12 @@ fn build_base_recorded_older_sha_builds_that_commits_tree() {
     f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 3\n");
     let fake = FakeDocker::new();
     let d = digest('f');
-    let out = run_fake(
+    build_ok(
         &f,
         &fake,
         &["build-base", "--sha", &first[..10], "--push"],
-        &[("FAKE_DOCKER_DIGEST", &d)],
+        &d,
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let build = &fake.calls()[1];
     assert_eq!(build.dockerfile.as_deref(), Some("FROM scratch\nUSER 1\n"));
     let context = build.argv.last().unwrap();
@@ -572,22 +539,14 @@ fn push_recorded_mirror_copies_by_digest_and_verifies() {
     let inspect = format!("{d} {}", digest('2'));
     let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("after the push, but the source is"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("after the push, but the source is");
     assert!(out.stdout.is_empty());
 
     // The source lacks the tag: nothing is copied.
     let fake = FakeDocker::new();
     let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", "missing")]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("is not in the registry"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("is not in the registry");
     assert!(
         fake.calls()
             .iter()
@@ -622,25 +581,7 @@ fn push_recorded_login_to_destination_with_registry_token() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let calls = fake.calls();
-    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
-    assert_eq!(
-        login.argv,
-        [
-            "login",
-            "registry.example.com",
-            "-u",
-            "homelab",
-            "--password-stdin"
-        ]
-    );
-    assert_eq!(login.stdin.as_deref(), Some("tok-9f8e7d"));
-    assert!(
-        calls
-            .iter()
-            .all(|c| !c.argv.iter().any(|a| a.contains("tok-9f8e7d")))
-    );
-    assert!(!out.stderr.contains("tok-9f8e7d"));
+    assert_logged_in(&fake, &out, "registry.example.com", "homelab", "tok-9f8e7d");
 }
 
 const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
@@ -695,11 +636,7 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
         Some(empty.path().to_str().unwrap()),
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("skopeo or docker not found"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("skopeo or docker not found");
     assert_eq!(read(), KUSTOMIZATION_TEXT);
 
     let d = digest('9');
@@ -754,8 +691,7 @@ fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
     let d = digest('4');
     let fake = FakeDocker::new();
     let args = ["build-base", "--load", "--platform", "linux/amd64"];
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    build_ok(&f, &fake, &args, &d);
     assert_eq!(f.record().unwrap()["pushed"], false);
 
     let fake = FakeDocker::new();

@@ -191,7 +191,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    out.assert_stderr_has("skipped");
     assert!(!out.stderr.contains("podman build"), "{}", out.stderr);
     assert_eq!(out.stdout.trim(), format!("{reference}@{digest}"));
     assert!(
@@ -222,15 +222,11 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     for flag in ["--verify", "--digest"] {
         let out = run(&f, &podman, &["update-images", flag, &docs]);
         assert_eq!(out.code, 2, "{out:?}");
-        assert!(
-            out.stderr.contains(&format!(
-                "not in the registry: {}/homelab/python-base:sha-{}",
-                primary.addr(),
-                &docs[..7]
-            )),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr_has(&format!(
+            "not in the registry: {}/homelab/python-base:sha-{}",
+            primary.addr(),
+            &docs[..7]
+        ));
         assert_eq!(read(), deployed, "{flag} changed the kustomization");
     }
     f.write(&format!("{CONTEXT}/VERSION"), "2\n");
@@ -245,12 +241,8 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     ];
     let out = run(&f, &podman, &args);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("+ SOURCE_DATE_EPOCH="),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("podman build"), "{}", out.stderr);
+    out.assert_stderr_has("+ SOURCE_DATE_EPOCH=");
+    out.assert_stderr_has("podman build");
     assert_eq!(
         out.stdout.trim(),
         format!(
@@ -276,7 +268,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         skopeo(&["--format", "{{.Digest}}"], &pushed).trim(),
         pushed_digest
     );
-    assert!(out.stderr.contains("verified:"), "{}", out.stderr);
+    out.assert_stderr_has("verified:");
 
     // The registry is down: a clear error, exit 2, and no record claims a push.
     primary.stop();

@@ -16,11 +16,17 @@ fn assert_no_secret(text: &str) {
     }
 }
 
-#[test]
-fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
+/// A repo whose build record names the pushed `ghcr.io/dcasati/python-base@sha256:dd…`, and a
+/// recording `cosign`.
+fn pushed_build() -> (Fixture, StandIn) {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    (repo, StandIn::new(&["cosign"]))
+}
+
+#[test]
+fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(
         repo.root(),
         &["sign"],
@@ -58,9 +64,7 @@ fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
 
 #[test]
 fn sign_recorded_keyless_passes_no_key_and_no_secret() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(
         repo.root(),
         &["sign"],
@@ -71,11 +75,7 @@ fn sign_recorded_keyless_passes_no_key_and_no_secret() {
     assert_eq!(cosign.argv(1), ["sign", "--yes", &reference]);
     // Streamed, with cosign's stdout kept off ours: stdout is only the signed reference.
     assert_eq!(out.stdout, format!("{reference}\n"));
-    assert!(
-        out.stderr.contains("Generating ephemeral keys..."),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("Generating ephemeral keys...");
     assert_eq!(cosign.env_of(1, "COSIGN_PRIVATE_KEY"), None);
     assert_eq!(cosign.env_of(1, "COSIGN_PASSWORD"), None);
 }
@@ -106,7 +106,7 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
     // Keyless needs the public log, which a loopback image stays out of.
     let out = cosign.run(repo.root(), &["sign"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("pass --key"), "{}", out.stderr);
+    out.assert_stderr_has("pass --key");
     assert_eq!(cosign.calls(), 1);
 }
 
@@ -133,11 +133,7 @@ fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
     repo.record("ghcr.io/dcasati", None, true);
     let out = cosign.run(repo.root(), &["sign", "--verify"], &key);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("python-base:sha-abc1234"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("python-base:sha-abc1234");
     assert_eq!(cosign.calls(), 0);
 }
 
@@ -160,9 +156,7 @@ fn sign_recorded_full_reference_with_digest_is_signed_as_given() {
 
 #[test]
 fn sign_recorded_cosign_failure_exits_2_with_secrets_redacted() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(
         repo.root(),
         &["sign"],
@@ -188,9 +182,7 @@ fn sign_recorded_cosign_failure_exits_2_with_secrets_redacted() {
 
 #[test]
 fn verify_recorded_failed_signature_exits_1() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(repo.root(), &["sign", "--verify"], &[
             ("COSIGN_PUBLIC_KEY", PUBLIC),
             ("COSIGN_PRIVATE_KEY", KEY),
@@ -210,20 +202,14 @@ fn verify_recorded_failed_signature_exits_1() {
         cosign.env_of(1, "COSIGN_PUBLIC_KEY").as_deref(),
         Some(PUBLIC)
     );
-    assert!(out.stderr.contains("verification FAILED"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("no matching signatures"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("verification FAILED");
+    out.assert_stderr_has("no matching signatures");
     assert_no_secret(&out.all());
 }
 
 #[test]
 fn verify_recorded_registry_error_exits_2() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(
         repo.root(),
         &["sign", "--verify"],
@@ -236,14 +222,12 @@ fn verify_recorded_registry_error_exits_2() {
         ],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
+    out.assert_stderr_has("connection refused");
 }
 
 #[test]
 fn verify_recorded_keyless_pins_the_repositorys_workflows() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(
         repo.root(),
         &["sign", "--verify"],
@@ -271,11 +255,7 @@ fn verify_recorded_keyless_pins_the_repositorys_workflows() {
     // Without GITHUB_REPOSITORY or a key there is no identity to pin.
     let out = cosign.run(repo.root(), &["sign", "--verify"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("--certificate-identity-regexp"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("--certificate-identity-regexp");
     assert_eq!(cosign.calls(), 1);
 }
 
@@ -325,9 +305,7 @@ fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
 
 #[test]
 fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = pushed_build();
     let out = cosign.run(
         repo.root(),
         &["sign", "--dry-run"],
@@ -402,10 +380,6 @@ fn sign_recorded_bad_input_exits_2_without_running_cosign() {
     repo.record("ghcr.io/dcasati", None, false);
     let out = run(&["sign"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("built but not pushed"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("built but not pushed");
     assert_eq!(cosign.calls(), 0);
 }

@@ -184,11 +184,7 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
     );
     assert_eq!(trivy.env_of(1, "TRIVY_PASSWORD").as_deref(), Some(token));
     assert!(!out.all().contains(token), "{out:?}");
-    assert!(
-        out.stderr.contains("TRIVY_PASSWORD=\"$GITHUB_TOKEN\""),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("TRIVY_PASSWORD=\"$GITHUB_TOKEN\"");
     assert!(
         out.stderr.contains("CRITICAL CVE-2024-0001")
             && out.stderr.contains("1 at or above HIGH: FAIL"),
@@ -267,11 +263,7 @@ fn trivy_scan_recorded_unpushed_build_is_scanned_by_its_local_tag() {
         trivy.argv(1).last().unwrap(),
         "ghcr.io/dcasati/python-base:sha-abc1234"
     );
-    assert!(
-        out.stderr.contains("built but not pushed"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("built but not pushed");
 }
 
 #[test]
@@ -292,7 +284,7 @@ fn trivy_scan_recorded_tool_failure_exits_2() {
         &[("FAKE_STDOUT", "not json")],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("trivy's JSON report"), "{}", out.stderr);
+    out.assert_stderr_has("trivy's JSON report");
 }
 
 // ---- XTASK_E2E=1: the real trivy ----
@@ -361,11 +353,7 @@ fn e2e_config_passes_a_hardened_deployment() {
         &cache,
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("trivy config k8s-apps: 0 finding(s)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("trivy config k8s-apps: 0 finding(s)");
 }
 
 #[test]
@@ -439,7 +427,7 @@ fn e2e_sbom_of_the_build_context_lists_its_requirements() {
         .collect();
     assert!(purls.contains(&"pkg:pypi/requests@2.31.0"), "{purls:?}");
     assert!(purls.contains(&"pkg:pypi/tzdata@2024.2"), "{purls:?}");
-    assert!(out.stderr.contains("SBOM: "), "{}", out.stderr);
+    out.assert_stderr_has("SBOM: ");
     let leftovers: Vec<_> = std::fs::read_dir(repo.root())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -36,11 +36,7 @@ fn base_and_overlay_both_change_and_a_second_run_changes_nothing() {
 
     let before = f.snapshot();
     let again = f.run(&["update-images", &head]).expect(0);
-    assert!(
-        again.stderr.contains("already up to date"),
-        "{}",
-        again.stderr
-    );
+    again.assert_stderr_has("already up to date");
     assert_eq!(f.snapshot(), before);
     f.run(&["update-images", "--check", &head]).expect(0);
 }
@@ -119,11 +115,7 @@ fn commit_takes_exactly_the_kustomizations_and_leaves_other_work_alone() {
         commit.parent_ids().collect::<Vec<_>>(),
         [git2::Oid::from_str(&head).unwrap()]
     );
-    assert!(
-        run.stderr.contains(&commit.id().to_string()[..7]),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has(&commit.id().to_string()[..7]);
     let tree = commit.tree().unwrap();
     let blob = |path: &str| {
         let id = tree.get_path(Path::new(path)).unwrap().id();

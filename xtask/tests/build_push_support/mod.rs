@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 #[path = "../support/mod.rs"]
+#[macro_use]
 pub mod shared;
 
 use shared::GitRepo;
@@ -18,15 +19,10 @@ pub const CONTEXT: &str = "k8s-apps/base-images";
 /// Commit times are fixed, so the `created` label is known.
 pub const FIRST_TIME: i64 = shared::FIRST_TIME;
 
-/// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
-/// Its commits are 60 s apart, starting at [`FIRST_TIME`].
-pub struct Fixture(GitRepo);
-
-impl std::ops::Deref for Fixture {
-    type Target = GitRepo;
-    fn deref(&self) -> &GitRepo {
-        &self.0
-    }
+repo_fixture! {
+    /// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
+    /// Its commits are 60 s apart, starting at [`FIRST_TIME`].
+    Fixture
 }
 
 impl Fixture {
@@ -140,11 +136,13 @@ impl FakeDocker {
         self.bin.path().display().to_string()
     }
 
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![(
-            "FAKE_DOCKER_RECORD",
-            self.record.path().display().to_string(),
-        )]
+    /// Runs `cargo xtask ARGS` in `root` with only the stand-in on PATH, recording into this
+    /// stand-in's folder, with `extra` set.
+    pub fn run(&self, root: &Path, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
+        let record = self.record.path().to_str().unwrap();
+        let mut env = vec![("FAKE_DOCKER_RECORD", record)];
+        env.extend_from_slice(extra);
+        xtask(root, args, &env, Some(&self.path()))
     }
 
     /// Every call, in order.

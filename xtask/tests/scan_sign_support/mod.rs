@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 #[path = "../support/mod.rs"]
+#[macro_use]
 pub mod shared;
 
 use shared::GitRepo;
@@ -15,14 +16,9 @@ pub fn digest(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
 }
 
-/// A git repo with a root Cargo.toml (default settings) and the base image's context.
-pub struct Fixture(GitRepo);
-
-impl std::ops::Deref for Fixture {
-    type Target = GitRepo;
-    fn deref(&self) -> &GitRepo {
-        &self.0
-    }
+repo_fixture! {
+    /// A git repo with a root Cargo.toml (default settings) and the base image's context.
+    Fixture
 }
 
 impl Fixture {

@@ -2,7 +2,7 @@
 //! temporary git repo, the built binary run with a clean environment, the `XTASK_E2E=1` gate,
 //! recording stand-in scripts on PATH, free loopback ports and the property-test config.
 //! Each file in tests/ is its own crate and uses only some of these.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -92,6 +92,22 @@ impl GitRepo {
     }
 }
 
+/// `repo_fixture!(Name)`: an area's fixture type, a [`GitRepo`] (in scope where it is used)
+/// it derefs to, so it has `root`, `write`, `read`, `commit`, `git` and `dir`.
+macro_rules! repo_fixture {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        pub struct $name(GitRepo);
+
+        impl std::ops::Deref for $name {
+            type Target = GitRepo;
+            fn deref(&self) -> &GitRepo {
+                &self.0
+            }
+        }
+    };
+}
+
 /// What the binary did.
 #[derive(Debug)]
 pub struct Outcome {
@@ -105,6 +121,12 @@ impl Outcome {
     /// stdout then stderr.
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts that stderr contains `text`, showing stderr when it does not.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
     }
 
     /// Asserts the exit code, showing both streams when it differs.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 #[path = "../support/mod.rs"]
+#[macro_use]
 pub mod shared;
 
 use shared::GitRepo;
@@ -16,14 +17,9 @@ pub const BACKUP: &str = "localhost:32000/homelab/python-base";
 /// A finished run of the binary.
 pub type Run = shared::Outcome;
 
-/// A temporary git repository whose configured identity (and the clock) signs its commits.
-pub struct Fixture(GitRepo);
-
-impl std::ops::Deref for Fixture {
-    type Target = GitRepo;
-    fn deref(&self) -> &GitRepo {
-        &self.0
-    }
+repo_fixture! {
+    /// A temporary git repository whose configured identity (and the clock) signs its commits.
+    Fixture
 }
 
 impl Fixture {
