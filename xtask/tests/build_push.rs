@@ -78,14 +78,11 @@ fn dirty_context_is_refused_and_a_dirty_tag_is_never_pushed() {
     f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 1\n");
     let out = xtask(f.root(), &["build-base"], &[], path);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("k8s-apps/base-images has uncommitted changes")
-            && out.stderr.contains("k8s-apps/base-images/Dockerfile")
-            && out.stderr.contains("--allow-dirty"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "k8s-apps/base-images has uncommitted changes",
+        "k8s-apps/base-images/Dockerfile",
+        "--allow-dirty",
+    ]);
     let out = xtask(
         f.root(),
         &["build-base", "--allow-dirty", "--push"],
@@ -137,14 +134,11 @@ fn if_changed_skips_without_an_engine_when_the_context_did_not_change() {
         path,
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("skipped: k8s-apps/base-images did not change between")
-            && out.stderr.contains("the parent commit")
-            && out.stderr.contains(&second[..7]),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "skipped: k8s-apps/base-images did not change between",
+        "the parent commit",
+        &second[..7],
+    ]);
     assert!(out.stdout.is_empty());
     // An explicit BASE: the docs commit compared with itself.
     let out = xtask(
@@ -327,14 +321,11 @@ fn build_base_recorded_failing_build_exits_2_writes_no_record_pushes_nothing() {
         &[("FAKE_DOCKER_FAIL", "build"), ("FAKE_DOCKER_DIGEST", &d)],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("error: building or pushing ghcr.io/dcasati/python-base:sha-")
-            && out.stderr.contains("docker buildx build")
-            && out.stderr.contains("failed with exit code 1"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "error: building or pushing ghcr.io/dcasati/python-base:sha-",
+        "docker buildx build",
+        "failed with exit code 1",
+    ]);
     assert!(out.stdout.is_empty());
     assert!(f.record().is_none(), "no build record after a failed build");
     let calls = fake.calls();
@@ -606,13 +597,10 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
             &[("FAKE_DOCKER_INSPECT", "missing")],
         );
         assert_eq!(out.code, 2, "{flag}: {out:?}");
-        assert!(
-            out.stderr
-                .contains(&format!("not in the registry: {reference}"))
-                && out.stderr.contains("no file was changed"),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr_has_all(&[
+            &format!("not in the registry: {reference}"),
+            "no file was changed",
+        ]);
         assert_eq!(read(), KUSTOMIZATION_TEXT, "{flag} changed a file");
         let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
         assert_eq!(
@@ -668,16 +656,10 @@ fn build_base_recorded_dry_run_prints_the_plan_and_runs_nothing() {
     let fake = FakeDocker::new();
     let out = run_fake(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains(&format!(
-            "+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"
-        )) && out.stderr.contains(&format!(
-            "--tag ghcr.io/dcasati/python-base:sha-{}",
-            &id[..7]
-        )),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        &format!("+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"),
+        &format!("--tag ghcr.io/dcasati/python-base:sha-{}", &id[..7]),
+    ]);
     let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
     assert_eq!(argv, [["buildx", "version"]]);
     assert!(out.stdout.is_empty());

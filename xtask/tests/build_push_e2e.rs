@@ -282,15 +282,14 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     ];
     let out = run(&f, &podman, &args);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains(&format!(
+    out.assert_stderr_has_all(&[
+        &format!(
             "error: cannot push {}/homelab/python-base:sha-{}: is {0}/homelab up",
             primary.addr(),
             &changed[..7]
-        )) && out.stderr.contains("podman manifest push"),
-        "{}",
-        out.stderr
-    );
+        ),
+        "podman manifest push",
+    ]);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(f.record().is_none_or(|r| r["pushed"] == false));
 }

