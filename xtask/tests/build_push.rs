@@ -165,12 +165,18 @@ fn run_fake(f: &Fixture, fake: &FakeDocker, args: &[&str], extra: &[(&str, &str)
     fake.run(f.root(), args, extra)
 }
 
+/// [`run_fake`], which must succeed.
+#[track_caller]
+fn run_fake_ok(f: &Fixture, fake: &FakeDocker, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
+    let out = run_fake(f, fake, args, extra);
+    assert_eq!(out.code, 0, "{out:?}");
+    out
+}
+
 /// Runs with the stand-in answering digest `d`; the run must succeed.
 #[track_caller]
 fn build_ok(f: &Fixture, fake: &FakeDocker, args: &[&str], d: &str) -> Outcome {
-    let out = run_fake(f, fake, args, &[("FAKE_DOCKER_DIGEST", d)]);
-    assert_eq!(out.code, 0, "{out:?}");
-    out
+    run_fake_ok(f, fake, args, &[("FAKE_DOCKER_DIGEST", d)])
 }
 
 /// The stand-in's calls, after asserting its `login` went to `host` as `user` with the token on
@@ -259,7 +265,7 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
     let fake = FakeDocker::new();
     let token = "ghp_Sup3rS3cretT0ken";
     let d = digest('b');
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &["build-base", "--push", "--login", "--engine", "docker"],
@@ -272,7 +278,6 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
             ("GITHUB_REPOSITORY", "dcasati/homelab"),
         ],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let calls = assert_logged_in(&fake, &out, "ghcr.io", "ci-bot", token);
     out.assert_stderr_has("<<< \"$GITHUB_TOKEN\"");
     let build = calls.iter().find(|c| c.argv[1] == "build").unwrap();
@@ -414,13 +419,12 @@ fn build_base_recorded_skip_existing_starts_no_build() {
     let (f, id) = fixture("docker-skip");
     let fake = FakeDocker::new();
     let d = digest('e');
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &["build-base", "--push", "--skip-existing"],
         &[("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base:sha-{}", &id[..7]);
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
     out.assert_stderr_has("skipped");
@@ -439,7 +443,7 @@ fn build_base_recorded_skip_existing_starts_no_build() {
     );
     // Not in the registry: it builds.
     let fake = FakeDocker::new();
-    let out = run_fake(
+    run_fake_ok(
         &f,
         &fake,
         &["build-base", "--push", "--skip-existing"],
@@ -448,7 +452,6 @@ fn build_base_recorded_skip_existing_starts_no_build() {
             ("FAKE_DOCKER_DIGEST", &d),
         ],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     assert!(fake.calls().iter().any(|c| c.argv[1] == "build"));
 }
 
@@ -502,8 +505,7 @@ fn push_recorded_mirror_copies_by_digest_and_verifies() {
     ];
     let fake = FakeDocker::new();
     let inspect = format!("{d} {d}");
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = run_fake_ok(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
     assert_eq!(
         out.stdout,
         format!("127.0.0.1:5001/homelab/python-base:{tag}@{d}\n")
@@ -551,7 +553,7 @@ fn push_recorded_login_to_destination_with_registry_token() {
     let d = digest('3');
     let fake = FakeDocker::new();
     let inspect = format!("{d} {d}");
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &[
@@ -571,7 +573,6 @@ fn push_recorded_login_to_destination_with_registry_token() {
             ("XTASK_REGISTRY_USER", "homelab"),
         ],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     assert_logged_in(&fake, &out, "registry.example.com", "homelab", "tok-9f8e7d");
 }
 
@@ -629,22 +630,20 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
 
     let d = digest('9');
     let fake = FakeDocker::new();
-    let out = run_fake(
+    run_fake_ok(
         &f,
         &fake,
         &["update-images", "--verify"],
         &[("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(read(), KUSTOMIZATION_TEXT.replace("sha-0000000", &first));
     let fake = FakeDocker::new();
-    let out = run_fake(
+    run_fake_ok(
         &f,
         &fake,
         &["update-images", "--digest"],
         &[("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let text = read();
     assert!(text.contains(&format!("newTag: {first}")), "{text}");
     assert!(text.contains(&format!("digest: {d}")), "{text}");
@@ -654,8 +653,7 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
 fn build_base_recorded_dry_run_prints_the_plan_and_runs_nothing() {
     let (f, id) = fixture("docker-dry-run");
     let fake = FakeDocker::new();
-    let out = run_fake(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = run_fake_ok(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
     out.assert_stderr_has_all(&[
         &format!("+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"),
         &format!("--tag ghcr.io/dcasati/python-base:sha-{}", &id[..7]),
@@ -678,13 +676,12 @@ fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
 
     let fake = FakeDocker::new();
     let args = ["push", "--to", "127.0.0.1:5001/homelab"];
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &args,
         &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let dest = format!("127.0.0.1:5001/homelab/python-base:{tag}");
     assert_eq!(out.stdout, format!("{dest}@{d}\n"));
     let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();

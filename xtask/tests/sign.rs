@@ -16,6 +16,16 @@ fn assert_no_secret(text: &str) {
     }
 }
 
+/// The reference [`pushed_build`]'s record names.
+fn pushed_reference() -> String {
+    format!("ghcr.io/dcasati/python-base@{}", digest('d'))
+}
+
+/// A repo with no build record, and a recording `cosign`.
+fn no_build() -> (Fixture, StandIn) {
+    (Fixture::new(), StandIn::new(&["cosign"]))
+}
+
 /// A repo whose build record names the pushed `ghcr.io/dcasati/python-base@sha256:dd…`, and a
 /// recording `cosign`.
 fn pushed_build() -> (Fixture, StandIn) {
@@ -33,7 +43,7 @@ fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
         &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let reference = pushed_reference();
     assert_eq!(cosign.calls(), 1);
     assert_eq!(
         cosign.argv(1),
@@ -53,11 +63,8 @@ fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
     assert_eq!(cosign.stdin(1), "");
     assert_no_secret(&cosign.argv(1).join(" "));
     assert_eq!(out.stdout, format!("{reference}\n"));
-    assert!(
-        out.stderr
-            .contains("COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" cosign sign"),
-        "{}",
-        out.stderr
+    out.assert_stderr_has(
+        "COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" cosign sign",
     );
     assert_no_secret(&out.all());
 }
@@ -71,7 +78,7 @@ fn sign_recorded_keyless_passes_no_key_and_no_secret() {
         &[("FAKE_STDOUT", "Generating ephemeral keys...")],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let reference = pushed_reference();
     assert_eq!(cosign.argv(1), ["sign", "--yes", &reference]);
     // Streamed, with cosign's stdout kept off ours: stdout is only the signed reference.
     assert_eq!(out.stdout, format!("{reference}\n"));
@@ -112,8 +119,7 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
 
 #[test]
 fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
-    let repo = Fixture::new();
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = no_build();
     let key = [("COSIGN_PRIVATE_KEY", KEY)];
     let out = cosign.run(
         repo.root(),
@@ -132,8 +138,7 @@ fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
 
 #[test]
 fn sign_recorded_full_reference_with_digest_is_signed_as_given() {
-    let repo = Fixture::new();
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = no_build();
     let reference = format!("registry.lan:5000/team/app@{}", digest('f'));
     let out = cosign.run(
         repo.root(),
@@ -186,7 +191,7 @@ fn verify_recorded_failed_signature_exits_1() {
             ),
         ]);
     assert_eq!(out.code, 1, "{out:?}");
-    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let reference = pushed_reference();
     assert_eq!(
         cosign.argv(1),
         ["verify", "--key", "env://COSIGN_PUBLIC_KEY", &reference]
@@ -241,7 +246,7 @@ fn verify_recorded_keyless_pins_the_repositorys_workflows() {
             r"^https://github\.com/dcasati/homelab/\.github/workflows/",
             "--certificate-oidc-issuer",
             "https://token.actions.githubusercontent.com",
-            &format!("ghcr.io/dcasati/python-base@{}", digest('d'))
+            &pushed_reference()
         ]
     );
     assert!(out.stdout.contains("cosign container image signature"));
@@ -333,8 +338,7 @@ fn sign_without_cosign_exits_2_with_the_install_hint() {
 
 #[test]
 fn sign_recorded_bad_input_exits_2_without_running_cosign() {
-    let repo = Fixture::new();
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = no_build();
     let run = |args: &[&str]| cosign.run(repo.root(), args, &[]);
     for (args, want) in [
         (vec!["sign"], "no build record for python-base"),
