@@ -18,16 +18,16 @@ fn fixture(name: &str) -> (Fixture, String) {
     (f, id)
 }
 
-/// A PATH with no docker and no podman on it.
-fn empty_path() -> tempfile::TempDir {
-    temp_dir("empty-path")
+/// Runs `cargo xtask ARGS` in the fixture with an empty PATH: no docker, podman or skopeo
+/// can be found.
+fn no_engine(f: &Fixture, args: &[&str]) -> Outcome {
+    let empty = temp_dir("empty-path");
+    xtask(f.root(), args, &[], Some(empty.path().to_str().unwrap()))
 }
 
 #[test]
 fn bad_platform_unknown_image_unknown_sha_exit_2() {
     let (f, _) = fixture("bad-input");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
     for (args, want) in [
         (
             &["build-base", "--platform", "linux/amd64,linux"][..],
@@ -62,7 +62,7 @@ fn bad_platform_unknown_image_unknown_sha_exit_2() {
             "`7654321` names no commit",
         ),
     ] {
-        let out = xtask(f.root(), args, &[], path);
+        let out = no_engine(&f, args);
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
         assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
@@ -73,29 +73,22 @@ fn bad_platform_unknown_image_unknown_sha_exit_2() {
 #[test]
 fn dirty_context_is_refused_and_a_dirty_tag_is_never_pushed() {
     let (f, id) = fixture("dirty");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
     f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 1\n");
-    let out = xtask(f.root(), &["build-base"], &[], path);
+    let out = no_engine(&f, &["build-base"]);
     assert_eq!(out.code, 2, "{out:?}");
     out.assert_stderr_has_all(&[
         "k8s-apps/base-images has uncommitted changes",
         "k8s-apps/base-images/Dockerfile",
         "--allow-dirty",
     ]);
-    let out = xtask(
-        f.root(),
-        &["build-base", "--allow-dirty", "--push"],
-        &[],
-        path,
-    );
+    let out = no_engine(&f, &["build-base", "--allow-dirty", "--push"]);
     assert_eq!(out.code, 2, "{out:?}");
     let tag = format!("sha-{}-dirty", &id[..7]);
     out.assert_stderr_has(&format!("refusing to push {tag}"));
     // A change outside the context does not make the build dirty: it gets as far as the engine.
     f.write(&format!("{CONTEXT}/Dockerfile"), DOCKERFILE);
     f.write("README.md", "work in progress\n");
-    let out = xtask(f.root(), &["build-base"], &[], path);
+    let out = no_engine(&f, &["build-base"]);
     assert_eq!(out.code, 2, "{out:?}");
     out.assert_stderr_has("docker or podman not found on PATH");
 }
@@ -103,9 +96,7 @@ fn dirty_context_is_refused_and_a_dirty_tag_is_never_pushed() {
 #[test]
 fn missing_engine_names_both_with_install_hints() {
     let (f, _) = fixture("no-engine");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
-    let out = xtask(f.root(), &["build-base", "--push"], &[], path);
+    let out = no_engine(&f, &["build-base", "--push"]);
     assert_eq!(out.code, 2, "{out:?}");
     for want in [
         "docker or podman not found on PATH",
@@ -114,7 +105,7 @@ fn missing_engine_names_both_with_install_hints() {
     ] {
         assert!(out.stderr.contains(want), "{want}: {}", out.stderr);
     }
-    let out = xtask(f.root(), &["build-base", "--engine", "podman"], &[], path);
+    let out = no_engine(&f, &["build-base", "--engine", "podman"]);
     assert_eq!(out.code, 2);
     out.assert_stderr_has("podman not found on PATH");
     assert!(f.record().is_none());
@@ -125,14 +116,7 @@ fn if_changed_skips_without_an_engine_when_the_context_did_not_change() {
     let (f, _) = fixture("if-changed");
     f.write("README.md", "docs only\n");
     let second = f.commit("docs");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
-    let out = xtask(
-        f.root(),
-        &["build-base", "--if-changed", "--push"],
-        &[],
-        path,
-    );
+    let out = no_engine(&f, &["build-base", "--if-changed", "--push"]);
     assert_eq!(out.code, 0, "{out:?}");
     out.assert_stderr_has_all(&[
         "skipped: k8s-apps/base-images did not change between",
@@ -141,22 +125,17 @@ fn if_changed_skips_without_an_engine_when_the_context_did_not_change() {
     ]);
     assert!(out.stdout.is_empty());
     // An explicit BASE: the docs commit compared with itself.
-    let out = xtask(
-        f.root(),
-        &["build-base", "--if-changed", &second],
-        &[],
-        path,
-    );
+    let out = no_engine(&f, &["build-base", "--if-changed", &second]);
     assert_eq!(out.code, 0, "{out:?}");
     out.assert_stderr_has("skipped");
     // A commit that touches the context builds: here it reaches the (missing) engine.
     f.write(&format!("{CONTEXT}/extra.txt"), "x\n");
     f.commit("context");
-    let out = xtask(f.root(), &["build-base", "--if-changed"], &[], path);
+    let out = no_engine(&f, &["build-base", "--if-changed"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("changed between") && out.stderr.contains("building"));
     out.assert_stderr_has("docker or podman not found");
-    let out = xtask(f.root(), &["build-base", "--if-changed", "nope"], &[], path);
+    let out = no_engine(&f, &["build-base", "--if-changed", "nope"]);
     assert_eq!(out.code, 2);
     out.assert_stderr_has("`nope` names no commit");
 }
@@ -617,13 +596,7 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
         );
     }
     // No registry tool at all: exit 2, nothing written.
-    let empty = empty_path();
-    let out = xtask(
-        f.root(),
-        &["update-images", "--verify"],
-        &[],
-        Some(empty.path().to_str().unwrap()),
-    );
+    let out = no_engine(&f, &["update-images", "--verify"]);
     assert_eq!(out.code, 2, "{out:?}");
     out.assert_stderr_has("skopeo or docker not found");
     assert_eq!(read(), KUSTOMIZATION_TEXT);
