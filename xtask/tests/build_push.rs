@@ -18,16 +18,16 @@ fn fixture(name: &str) -> (Fixture, String) {
     (f, id)
 }
 
-/// A PATH with no docker and no podman on it.
-fn empty_path() -> TempDir {
-    TempDir::new("empty-path")
+/// Runs `cargo xtask ARGS` in the fixture with an empty PATH: no docker, podman or skopeo
+/// can be found.
+fn no_engine(f: &Fixture, args: &[&str]) -> Outcome {
+    let empty = temp_dir("empty-path");
+    xtask(f.root(), args, &[], Some(empty.path().to_str().unwrap()))
 }
 
 #[test]
 fn bad_platform_unknown_image_unknown_sha_exit_2() {
     let (f, _) = fixture("bad-input");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
     for (args, want) in [
         (
             &["build-base", "--platform", "linux/amd64,linux"][..],
@@ -62,7 +62,7 @@ fn bad_platform_unknown_image_unknown_sha_exit_2() {
             "`7654321` names no commit",
         ),
     ] {
-        let out = xtask(f.root(), args, &[], path);
+        let out = no_engine(&f, args);
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
         assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
@@ -73,50 +73,30 @@ fn bad_platform_unknown_image_unknown_sha_exit_2() {
 #[test]
 fn dirty_context_is_refused_and_a_dirty_tag_is_never_pushed() {
     let (f, id) = fixture("dirty");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
     f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 1\n");
-    let out = xtask(f.root(), &["build-base"], &[], path);
+    let out = no_engine(&f, &["build-base"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("k8s-apps/base-images has uncommitted changes")
-            && out.stderr.contains("k8s-apps/base-images/Dockerfile")
-            && out.stderr.contains("--allow-dirty"),
-        "{}",
-        out.stderr
-    );
-    let out = xtask(
-        f.root(),
-        &["build-base", "--allow-dirty", "--push"],
-        &[],
-        path,
-    );
+    out.assert_stderr_has_all(&[
+        "k8s-apps/base-images has uncommitted changes",
+        "k8s-apps/base-images/Dockerfile",
+        "--allow-dirty",
+    ]);
+    let out = no_engine(&f, &["build-base", "--allow-dirty", "--push"]);
     assert_eq!(out.code, 2, "{out:?}");
     let tag = format!("sha-{}-dirty", &id[..7]);
-    assert!(
-        out.stderr.contains(&format!("refusing to push {tag}")),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has(&format!("refusing to push {tag}"));
     // A change outside the context does not make the build dirty: it gets as far as the engine.
     f.write(&format!("{CONTEXT}/Dockerfile"), DOCKERFILE);
     f.write("README.md", "work in progress\n");
-    let out = xtask(f.root(), &["build-base"], &[], path);
+    let out = no_engine(&f, &["build-base"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("docker or podman not found on PATH"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("docker or podman not found on PATH");
 }
 
 #[test]
 fn missing_engine_names_both_with_install_hints() {
     let (f, _) = fixture("no-engine");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
-    let out = xtask(f.root(), &["build-base", "--push"], &[], path);
+    let out = no_engine(&f, &["build-base", "--push"]);
     assert_eq!(out.code, 2, "{out:?}");
     for want in [
         "docker or podman not found on PATH",
@@ -125,13 +105,9 @@ fn missing_engine_names_both_with_install_hints() {
     ] {
         assert!(out.stderr.contains(want), "{want}: {}", out.stderr);
     }
-    let out = xtask(f.root(), &["build-base", "--engine", "podman"], &[], path);
+    let out = no_engine(&f, &["build-base", "--engine", "podman"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("podman not found on PATH"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("podman not found on PATH");
     assert!(f.record().is_none());
 }
 
@@ -140,63 +116,67 @@ fn if_changed_skips_without_an_engine_when_the_context_did_not_change() {
     let (f, _) = fixture("if-changed");
     f.write("README.md", "docs only\n");
     let second = f.commit("docs");
-    let empty = empty_path();
-    let path = Some(empty.path().to_str().unwrap());
-    let out = xtask(
-        f.root(),
-        &["build-base", "--if-changed", "--push"],
-        &[],
-        path,
-    );
+    let out = no_engine(&f, &["build-base", "--if-changed", "--push"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("skipped: k8s-apps/base-images did not change between")
-            && out.stderr.contains("the parent commit")
-            && out.stderr.contains(&second[..7]),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "skipped: k8s-apps/base-images did not change between",
+        "the parent commit",
+        &second[..7],
+    ]);
     assert!(out.stdout.is_empty());
     // An explicit BASE: the docs commit compared with itself.
-    let out = xtask(
-        f.root(),
-        &["build-base", "--if-changed", &second],
-        &[],
-        path,
-    );
+    let out = no_engine(&f, &["build-base", "--if-changed", &second]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    out.assert_stderr_has("skipped");
     // A commit that touches the context builds: here it reaches the (missing) engine.
     f.write(&format!("{CONTEXT}/extra.txt"), "x\n");
     f.commit("context");
-    let out = xtask(f.root(), &["build-base", "--if-changed"], &[], path);
+    let out = no_engine(&f, &["build-base", "--if-changed"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("changed between") && out.stderr.contains("building"));
-    assert!(
-        out.stderr.contains("docker or podman not found"),
-        "{}",
-        out.stderr
-    );
-    let out = xtask(f.root(), &["build-base", "--if-changed", "nope"], &[], path);
+    out.assert_stderr_has("docker or podman not found");
+    let out = no_engine(&f, &["build-base", "--if-changed", "nope"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("`nope` names no commit"),
-        "{}",
-        out.stderr
-    );
-}
-
-fn env_of<'a>(fake: &'a FakeDocker, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, String)> {
-    let mut env = fake.env();
-    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    env
+    out.assert_stderr_has("`nope` names no commit");
 }
 
 fn run_fake(f: &Fixture, fake: &FakeDocker, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
-    let env = env_of(fake, extra);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    xtask(f.root(), args, &env, Some(&fake.path()))
+    fake.run(f.root(), args, extra)
+}
+
+/// [`run_fake`], which must succeed.
+#[track_caller]
+fn run_fake_ok(f: &Fixture, fake: &FakeDocker, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
+    let out = run_fake(f, fake, args, extra);
+    assert_eq!(out.code, 0, "{out:?}");
+    out
+}
+
+/// Runs with the stand-in answering digest `d`; the run must succeed.
+#[track_caller]
+fn build_ok(f: &Fixture, fake: &FakeDocker, args: &[&str], d: &str) -> Outcome {
+    run_fake_ok(f, fake, args, &[("FAKE_DOCKER_DIGEST", d)])
+}
+
+/// The stand-in's calls, after asserting its `login` went to `host` as `user` with the token on
+/// stdin only: never in any call's argv, nor in what xtask printed.
+#[track_caller]
+fn assert_logged_in(
+    fake: &FakeDocker,
+    out: &Outcome,
+    host: &str,
+    user: &str,
+    token: &str,
+) -> Vec<Call> {
+    let calls = fake.calls();
+    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
+    assert_eq!(login.argv, ["login", host, "-u", user, "--password-stdin"]);
+    assert_eq!(login.stdin.as_deref(), Some(token));
+    for call in &calls {
+        assert!(!call.argv.iter().any(|a| a.contains(token)), "{call:?}");
+    }
+    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    calls
 }
 
 #[test]
@@ -205,13 +185,7 @@ fn build_base_recorded_docker_push_argv_env_and_metadata_digest() {
     f.set_origin("git@github.com:dcasati/homelab.git");
     let fake = FakeDocker::new();
     let d = digest('a');
-    let out = run_fake(
-        &f,
-        &fake,
-        &["build-base", "--push"],
-        &[("FAKE_DOCKER_DIGEST", &d)],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = build_ok(&f, &fake, &["build-base", "--push"], &d);
     let tag = format!("sha-{}", &id[..7]);
     let reference = format!("ghcr.io/dcasati/python-base:{tag}");
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
@@ -270,7 +244,7 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
     let fake = FakeDocker::new();
     let token = "ghp_Sup3rS3cretT0ken";
     let d = digest('b');
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &["build-base", "--push", "--login", "--engine", "docker"],
@@ -283,23 +257,8 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
             ("GITHUB_REPOSITORY", "dcasati/homelab"),
         ],
     );
-    assert_eq!(out.code, 0, "{out:?}");
-    let calls = fake.calls();
-    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
-    assert_eq!(
-        login.argv,
-        ["login", "ghcr.io", "-u", "ci-bot", "--password-stdin"]
-    );
-    assert_eq!(login.stdin.as_deref(), Some(token));
-    for call in &calls {
-        assert!(!call.argv.iter().any(|a| a.contains(token)), "{call:?}");
-    }
-    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
-    assert!(
-        out.stderr.contains("<<< \"$GITHUB_TOKEN\""),
-        "{}",
-        out.stderr
-    );
+    let calls = assert_logged_in(&fake, &out, "ghcr.io", "ci-bot", token);
+    out.assert_stderr_has("<<< \"$GITHUB_TOKEN\"");
     let build = calls.iter().find(|c| c.argv[1] == "build").unwrap();
     let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
     assert!(has(&[
@@ -326,11 +285,7 @@ fn build_base_recorded_login_token_reaches_stdin_only() {
         &[("GITHUB_ACTOR", "x")],
     );
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("needs the token in GITHUB_TOKEN"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("needs the token in GITHUB_TOKEN");
     assert!(fake.calls().iter().all(|c| c.argv[1] != "build"));
 }
 
@@ -340,13 +295,7 @@ fn build_base_recorded_failing_build_exits_2_writes_no_record_pushes_nothing() {
     let fake = FakeDocker::new();
     // A record from an earlier build must not survive a failed one.
     let d = digest('c');
-    let out = run_fake(
-        &f,
-        &fake,
-        &["build-base", "--push"],
-        &[("FAKE_DOCKER_DIGEST", &d)],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
+    build_ok(&f, &fake, &["build-base", "--push"], &d);
     assert!(f.record().is_some());
     let fake = FakeDocker::new();
     let out = run_fake(
@@ -356,14 +305,11 @@ fn build_base_recorded_failing_build_exits_2_writes_no_record_pushes_nothing() {
         &[("FAKE_DOCKER_FAIL", "build"), ("FAKE_DOCKER_DIGEST", &d)],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("error: building or pushing ghcr.io/dcasati/python-base:sha-")
-            && out.stderr.contains("docker buildx build")
-            && out.stderr.contains("failed with exit code 1"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "error: building or pushing ghcr.io/dcasati/python-base:sha-",
+        "docker buildx build",
+        "failed with exit code 1",
+    ]);
     assert!(out.stdout.is_empty());
     assert!(f.record().is_none(), "no build record after a failed build");
     let calls = fake.calls();
@@ -388,8 +334,7 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
         "--cache",
         "registry",
     ];
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = build_ok(&f, &fake, &args, &d);
     let reference = format!("127.0.0.1:5000/homelab/python-base:sha-{}", &id[..7]);
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
     let build = &fake.calls()[1];
@@ -420,8 +365,7 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
         if insecure {
             args.push("--insecure-registry");
         }
-        let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-        assert_eq!(out.code, 0, "{out:?}");
+        build_ok(&f, &fake, &args, &d);
         let build = &fake.calls()[1];
         assert!(build.argv.contains(&want.to_string()), "{:?}", build.argv);
         assert_eq!(
@@ -441,8 +385,7 @@ fn build_base_recorded_loopback_registry_is_insecure_and_load_is_single_platform
         "--cache",
         "local:/tmp/c",
     ];
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    build_ok(&f, &fake, &args, &d);
     let build = &fake.calls()[1];
     let has = |want: &[&str]| build.argv.windows(want.len()).any(|w| w == want);
     assert!(has(&["--platform", "linux/arm64"]) && has(&["--load"]));
@@ -455,16 +398,15 @@ fn build_base_recorded_skip_existing_starts_no_build() {
     let (f, id) = fixture("docker-skip");
     let fake = FakeDocker::new();
     let d = digest('e');
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &["build-base", "--push", "--skip-existing"],
         &[("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base:sha-{}", &id[..7]);
     assert_eq!(out.stdout, format!("{reference}@{d}\n"));
-    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    out.assert_stderr_has("skipped");
     let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
     assert_eq!(argv.len(), 2, "{argv:?}");
     assert_eq!(
@@ -480,7 +422,7 @@ fn build_base_recorded_skip_existing_starts_no_build() {
     );
     // Not in the registry: it builds.
     let fake = FakeDocker::new();
-    let out = run_fake(
+    run_fake_ok(
         &f,
         &fake,
         &["build-base", "--push", "--skip-existing"],
@@ -489,7 +431,6 @@ fn build_base_recorded_skip_existing_starts_no_build() {
             ("FAKE_DOCKER_DIGEST", &d),
         ],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     assert!(fake.calls().iter().any(|c| c.argv[1] == "build"));
 }
 
@@ -503,13 +444,12 @@ fn build_base_recorded_older_sha_builds_that_commits_tree() {
     f.write(&format!("{CONTEXT}/Dockerfile"), "FROM scratch\nUSER 3\n");
     let fake = FakeDocker::new();
     let d = digest('f');
-    let out = run_fake(
+    build_ok(
         &f,
         &fake,
         &["build-base", "--sha", &first[..10], "--push"],
-        &[("FAKE_DOCKER_DIGEST", &d)],
+        &d,
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let build = &fake.calls()[1];
     assert_eq!(build.dockerfile.as_deref(), Some("FROM scratch\nUSER 1\n"));
     let context = build.argv.last().unwrap();
@@ -544,8 +484,7 @@ fn push_recorded_mirror_copies_by_digest_and_verifies() {
     ];
     let fake = FakeDocker::new();
     let inspect = format!("{d} {d}");
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = run_fake_ok(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
     assert_eq!(
         out.stdout,
         format!("127.0.0.1:5001/homelab/python-base:{tag}@{d}\n")
@@ -572,22 +511,14 @@ fn push_recorded_mirror_copies_by_digest_and_verifies() {
     let inspect = format!("{d} {}", digest('2'));
     let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("after the push, but the source is"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("after the push, but the source is");
     assert!(out.stdout.is_empty());
 
     // The source lacks the tag: nothing is copied.
     let fake = FakeDocker::new();
     let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", "missing")]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("is not in the registry"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("is not in the registry");
     assert!(
         fake.calls()
             .iter()
@@ -601,7 +532,7 @@ fn push_recorded_login_to_destination_with_registry_token() {
     let d = digest('3');
     let fake = FakeDocker::new();
     let inspect = format!("{d} {d}");
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &[
@@ -621,26 +552,7 @@ fn push_recorded_login_to_destination_with_registry_token() {
             ("XTASK_REGISTRY_USER", "homelab"),
         ],
     );
-    assert_eq!(out.code, 0, "{out:?}");
-    let calls = fake.calls();
-    let login = calls.iter().find(|c| c.argv[0] == "login").unwrap();
-    assert_eq!(
-        login.argv,
-        [
-            "login",
-            "registry.example.com",
-            "-u",
-            "homelab",
-            "--password-stdin"
-        ]
-    );
-    assert_eq!(login.stdin.as_deref(), Some("tok-9f8e7d"));
-    assert!(
-        calls
-            .iter()
-            .all(|c| !c.argv.iter().any(|a| a.contains("tok-9f8e7d")))
-    );
-    assert!(!out.stderr.contains("tok-9f8e7d"));
+    assert_logged_in(&fake, &out, "registry.example.com", "homelab", "tok-9f8e7d");
 }
 
 const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
@@ -665,13 +577,10 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
             &[("FAKE_DOCKER_INSPECT", "missing")],
         );
         assert_eq!(out.code, 2, "{flag}: {out:?}");
-        assert!(
-            out.stderr
-                .contains(&format!("not in the registry: {reference}"))
-                && out.stderr.contains("no file was changed"),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr_has_all(&[
+            &format!("not in the registry: {reference}"),
+            "no file was changed",
+        ]);
         assert_eq!(read(), KUSTOMIZATION_TEXT, "{flag} changed a file");
         let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
         assert_eq!(
@@ -687,39 +596,27 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
         );
     }
     // No registry tool at all: exit 2, nothing written.
-    let empty = empty_path();
-    let out = xtask(
-        f.root(),
-        &["update-images", "--verify"],
-        &[],
-        Some(empty.path().to_str().unwrap()),
-    );
+    let out = no_engine(&f, &["update-images", "--verify"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("skopeo or docker not found"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("skopeo or docker not found");
     assert_eq!(read(), KUSTOMIZATION_TEXT);
 
     let d = digest('9');
     let fake = FakeDocker::new();
-    let out = run_fake(
+    run_fake_ok(
         &f,
         &fake,
         &["update-images", "--verify"],
         &[("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(read(), KUSTOMIZATION_TEXT.replace("sha-0000000", &first));
     let fake = FakeDocker::new();
-    let out = run_fake(
+    run_fake_ok(
         &f,
         &fake,
         &["update-images", "--digest"],
         &[("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let text = read();
     assert!(text.contains(&format!("newTag: {first}")), "{text}");
     assert!(text.contains(&format!("digest: {d}")), "{text}");
@@ -729,18 +626,11 @@ fn update_images_recorded_verify_and_digest_write_nothing_when_the_tag_is_missin
 fn build_base_recorded_dry_run_prints_the_plan_and_runs_nothing() {
     let (f, id) = fixture("docker-dry-run");
     let fake = FakeDocker::new();
-    let out = run_fake(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains(&format!(
-            "+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"
-        )) && out.stderr.contains(&format!(
-            "--tag ghcr.io/dcasati/python-base:sha-{}",
-            &id[..7]
-        )),
-        "{}",
-        out.stderr
-    );
+    let out = run_fake_ok(&f, &fake, &["build-base", "--push", "--dry-run"], &[]);
+    out.assert_stderr_has_all(&[
+        &format!("+ SOURCE_DATE_EPOCH={FIRST_TIME} docker buildx build --file"),
+        &format!("--tag ghcr.io/dcasati/python-base:sha-{}", &id[..7]),
+    ]);
     let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
     assert_eq!(argv, [["buildx", "version"]]);
     assert!(out.stdout.is_empty());
@@ -754,19 +644,17 @@ fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
     let d = digest('4');
     let fake = FakeDocker::new();
     let args = ["build-base", "--load", "--platform", "linux/amd64"];
-    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_DIGEST", &d)]);
-    assert_eq!(out.code, 0, "{out:?}");
+    build_ok(&f, &fake, &args, &d);
     assert_eq!(f.record().unwrap()["pushed"], false);
 
     let fake = FakeDocker::new();
     let args = ["push", "--to", "127.0.0.1:5001/homelab"];
-    let out = run_fake(
+    let out = run_fake_ok(
         &f,
         &fake,
         &args,
         &[("FAKE_DOCKER_DIGEST", &d), ("FAKE_DOCKER_INSPECT", &d)],
     );
-    assert_eq!(out.code, 0, "{out:?}");
     let dest = format!("127.0.0.1:5001/homelab/python-base:{tag}");
     assert_eq!(out.stdout, format!("{dest}@{d}\n"));
     let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();

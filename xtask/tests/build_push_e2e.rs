@@ -4,18 +4,19 @@
 
 mod build_push_support;
 
+use build_push_support::shared::{e2e, require};
 use build_push_support::*;
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 
 /// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
 struct Podman {
-    dir: TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Podman {
     fn new() -> Podman {
-        let dir = TempDir::new("podman");
+        let dir = temp_dir("podman");
         let conf = format!(
             "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
             dir.path().display()
@@ -62,14 +63,11 @@ fn skopeo(args: &[&str], reference: &str) -> String {
 
 #[test]
 fn e2e_build_push_mirror_skip_and_if_changed() {
-    if !e2e("e2e_build_push_mirror_skip_and_if_changed") {
+    if !e2e() {
         return;
     }
     for program in ["podman", "skopeo", "docker-registry", "busybox"] {
-        assert!(
-            which::which(program).is_ok(),
-            "{program} must be installed for XTASK_E2E=1"
-        );
+        require(program);
     }
     let mut primary = Registry::start("primary");
     let backup = Registry::start("backup");
@@ -193,7 +191,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    out.assert_stderr_has("skipped");
     assert!(!out.stderr.contains("podman build"), "{}", out.stderr);
     assert_eq!(out.stdout.trim(), format!("{reference}@{digest}"));
     assert!(
@@ -224,15 +222,11 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     for flag in ["--verify", "--digest"] {
         let out = run(&f, &podman, &["update-images", flag, &docs]);
         assert_eq!(out.code, 2, "{out:?}");
-        assert!(
-            out.stderr.contains(&format!(
-                "not in the registry: {}/homelab/python-base:sha-{}",
-                primary.addr(),
-                &docs[..7]
-            )),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr_has(&format!(
+            "not in the registry: {}/homelab/python-base:sha-{}",
+            primary.addr(),
+            &docs[..7]
+        ));
         assert_eq!(read(), deployed, "{flag} changed the kustomization");
     }
     f.write(&format!("{CONTEXT}/VERSION"), "2\n");
@@ -247,12 +241,8 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     ];
     let out = run(&f, &podman, &args);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("+ SOURCE_DATE_EPOCH="),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("podman build"), "{}", out.stderr);
+    out.assert_stderr_has("+ SOURCE_DATE_EPOCH=");
+    out.assert_stderr_has("podman build");
     assert_eq!(
         out.stdout.trim(),
         format!(
@@ -278,7 +268,7 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         skopeo(&["--format", "{{.Digest}}"], &pushed).trim(),
         pushed_digest
     );
-    assert!(out.stderr.contains("verified:"), "{}", out.stderr);
+    out.assert_stderr_has("verified:");
 
     // The registry is down: a clear error, exit 2, and no record claims a push.
     primary.stop();
@@ -292,15 +282,14 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     ];
     let out = run(&f, &podman, &args);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains(&format!(
+    out.assert_stderr_has_all(&[
+        &format!(
             "error: cannot push {}/homelab/python-base:sha-{}: is {0}/homelab up",
             primary.addr(),
             &changed[..7]
-        )) && out.stderr.contains("podman manifest push"),
-        "{}",
-        out.stderr
-    );
+        ),
+        "podman manifest push",
+    ]);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(f.record().is_none_or(|r| r["pushed"] == false));
 }

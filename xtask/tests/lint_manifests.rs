@@ -775,11 +775,7 @@ fn settings_turn_rules_off_or_change_their_severity() {
     );
     let out = fx.lint(&[]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("`SEC-NOPE` is not a rule id"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("`SEC-NOPE` is not a rule id");
 }
 
 fn broken() -> Fixture {
@@ -812,7 +808,7 @@ fn human_format_is_rustc_style_on_stderr() {
 "
     );
     assert!(out.stderr.starts_with(&expected), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("warning[KUS-ORPHAN-MANIFEST]: no kustomization includes this file, so Argo CD never deploys it\n --> {APP}/extra.yaml:1:1\n")), "{}", out.stderr);
+    out.assert_stderr_has(&format!("warning[KUS-ORPHAN-MANIFEST]: no kustomization includes this file, so Argo CD never deploys it\n --> {APP}/extra.yaml:1:1\n"));
     assert!(
         out.stderr
             .ends_with("lint-manifests: 1 error, 1 warning in 8 files\n")
@@ -931,15 +927,10 @@ fn render_without_a_renderer_exits_2_with_a_hint() {
         &[("PATH", empty.path().to_str().unwrap())],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("kubectl or kustomize not found on PATH")
-            && out
-                .stderr
-                .contains("https://kubernetes.io/docs/tasks/tools/"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&[
+        "kubectl or kustomize not found on PATH",
+        "https://kubernetes.io/docs/tasks/tools/",
+    ]);
 }
 
 #[test]

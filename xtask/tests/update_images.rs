@@ -26,12 +26,8 @@ fn base_and_overlay_both_change_and_a_second_run_changes_nothing() {
     let t = tag(&head);
     assert_eq!(f.read(BASE_PATH), base_with(&t));
     assert_eq!(f.read(OVERLAY_PATH), overlay_with(&t));
-    assert!(
-        run.stdout().is_empty(),
-        "stdout is for diffs: {}",
-        run.stdout()
-    );
-    let err = run.stderr();
+    assert!(run.stdout.is_empty(), "stdout is for diffs: {}", run.stdout);
+    let err = run.stderr;
     assert!(
         err.contains(&t) && err.contains(BASE_PATH) && err.contains(OVERLAY_PATH),
         "{err}"
@@ -40,11 +36,7 @@ fn base_and_overlay_both_change_and_a_second_run_changes_nothing() {
 
     let before = f.snapshot();
     let again = f.run(&["update-images", &head]).expect(0);
-    assert!(
-        again.stderr().contains("already up to date"),
-        "{}",
-        again.stderr()
-    );
+    again.assert_stderr_has("already up to date");
     assert_eq!(f.snapshot(), before);
     f.run(&["update-images", "--check", &head]).expect(0);
 }
@@ -70,7 +62,7 @@ fn check_prints_the_diff_and_the_fix_and_writes_nothing() {
     let before = f.snapshot();
     let run = f.run(&["update-images", "--check", &head[..7]]).expect(1);
     assert_eq!(f.snapshot(), before);
-    let out = run.stdout();
+    let out = run.stdout;
     assert!(
         out.contains(&format!("--- a/{BASE_PATH}\n+++ b/{BASE_PATH}\n"))
             && out.contains(&format!("+    newTag: \"{}\"\n", tag(&head)))
@@ -78,7 +70,7 @@ fn check_prints_the_diff_and_the_fix_and_writes_nothing() {
             && out.contains(&format!("--- a/{OVERLAY_PATH}\n")),
         "{out}"
     );
-    let err = run.stderr();
+    let err = run.stderr;
     assert!(
         err.contains(&format!("fix: cargo xtask update-images {}", &head[..7])),
         "{err}"
@@ -93,11 +85,11 @@ fn dry_run_prints_the_same_diff_and_writes_nothing() {
     let dry = f.run(&["update-images", "--dry-run", &head]).expect(0);
     assert_eq!(f.snapshot(), before);
     let check = f.run(&["update-images", "--check", &head]).expect(1);
-    assert_eq!(dry.stdout(), check.stdout());
+    assert_eq!(dry.stdout, check.stdout);
     assert!(
-        dry.stdout().starts_with(&format!("--- a/{BASE_PATH}\n")),
+        dry.stdout.starts_with(&format!("--- a/{BASE_PATH}\n")),
         "{}",
-        dry.stdout()
+        dry.stdout
     );
 }
 
@@ -123,11 +115,7 @@ fn commit_takes_exactly_the_kustomizations_and_leaves_other_work_alone() {
         commit.parent_ids().collect::<Vec<_>>(),
         [git2::Oid::from_str(&head).unwrap()]
     );
-    assert!(
-        run.stderr().contains(&commit.id().to_string()[..7]),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has(&commit.id().to_string()[..7]);
     let tree = commit.tree().unwrap();
     let blob = |path: &str| {
         let id = tree.get_path(Path::new(path)).unwrap().id();
@@ -156,7 +144,7 @@ fn commit_takes_exactly_the_kustomizations_and_leaves_other_work_alone() {
 
     // Nothing left to change: no new commit.
     let again = f.run(&["update-images", "--commit", &head]).expect(0);
-    assert!(again.stderr().contains("already up to date"));
+    assert!(again.stderr.contains("already up to date"));
     assert_eq!(f.head_commit().unwrap().id(), commit.id());
 }
 
@@ -169,10 +157,10 @@ fn commit_refuses_a_kustomization_with_uncommitted_work() {
     let before = f.snapshot();
     let run = f.run(&["update-images", "--commit", &head]).expect(2);
     assert!(
-        run.stderr()
+        run.stderr
             .contains(&format!("{BASE_PATH} has uncommitted changes")),
         "{}",
-        run.stderr()
+        run.stderr
     );
     assert_eq!(f.snapshot(), before);
     assert_eq!(f.head(), head);
@@ -183,7 +171,7 @@ fn refused(f: &Fixture, args: &[&str]) -> String {
     let before = f.snapshot();
     let run = f.run(args).expect(2);
     assert_eq!(f.snapshot(), before, "{args:?} changed a file");
-    run.stderr()
+    run.stderr
 }
 
 #[test]

@@ -9,31 +9,17 @@
 //! everyday `cargo nextest run` quick. Each case runs on a worker thread and fails if it takes
 //! longer than [`DEADLINE`].
 
+mod support;
+
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestCaseError};
+use proptest::test_runner::TestCaseError;
 use std::sync::mpsc;
 use std::time::Duration;
 use xtask::yaml::{self, Node, Value};
 
 /// Far above the slowest case seen (a few ms for 8 KiB in a debug build).
 const DEADLINE: Duration = Duration::from_secs(10);
-
-fn config() -> Config {
-    let cases = std::env::var("XTASK_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if std::env::var_os("XTASK_E2E").is_some_and(|v| v == "1") {
-            10_000
-        } else {
-            1_000
-        });
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 /// Loads `src` on a worker thread: a panic or a missed deadline is a test failure.
 fn load_terminates(src: String) -> Result<(), TestCaseError> {
@@ -314,7 +300,7 @@ fn alias_bomb() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(support::fuzz_config())]
 
     #[test]
     fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {

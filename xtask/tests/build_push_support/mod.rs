@@ -3,74 +3,39 @@
 //! stand-in, and (for XTASK_E2E=1) a real `docker-registry` on a loopback port.
 #![allow(dead_code)]
 
+#[path = "../support/mod.rs"]
+#[macro_use]
+pub mod shared;
+
+use shared::GitRepo;
+pub use shared::{Outcome, free_port, temp_dir};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("xtask-bp-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub const CONTEXT: &str = "k8s-apps/base-images";
 /// Commit times are fixed, so the `created` label is known.
-pub const FIRST_TIME: i64 = 1_700_000_000;
+pub const FIRST_TIME: i64 = shared::FIRST_TIME;
 
-/// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
-pub struct Fixture {
-    pub dir: TempDir,
-    git: git2::Repository,
-    time: std::cell::Cell<i64>,
+repo_fixture! {
+    /// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
+    /// Its commits are 60 s apart, starting at [`FIRST_TIME`].
+    Fixture
 }
 
 impl Fixture {
     /// `settings` is the body of `[workspace.metadata.xtask]` (may be empty: the defaults).
     pub fn new(name: &str, settings: &str, dockerfile: &str) -> Fixture {
-        let dir = TempDir::new(name);
-        let git = git2::Repository::init(dir.path()).unwrap();
-        let fixture = Fixture {
-            dir,
-            git,
-            time: std::cell::Cell::new(FIRST_TIME),
-        };
+        let fixture = Fixture(GitRepo::named(&format!("bp-{name}")));
         fixture.write(
             "Cargo.toml",
-            &format!("[workspace]\n\n[workspace.metadata.xtask]\n{settings}\n"),
+            format!("[workspace]\n\n[workspace.metadata.xtask]\n{settings}\n"),
         );
         fixture.write(".gitignore", "/target\n");
         fixture.write(&format!("{CONTEXT}/Dockerfile"), dockerfile);
         fixture
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn write(&self, path: &str, content: &str) {
-        let full = self.root().join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, content).unwrap();
     }
 
     pub fn copy_in(&self, from: &Path, to: &str) {
@@ -83,26 +48,6 @@ impl Fixture {
         self.git.remote("origin", url).unwrap();
     }
 
-    /// Commits every file of the work tree; each commit is 60 s after the previous one.
-    pub fn commit(&self, message: &str) -> String {
-        let mut index = self.git.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.write().unwrap();
-        let tree = self.git.find_tree(index.write_tree().unwrap()).unwrap();
-        let time = self.time.get();
-        self.time.set(time + 60);
-        let sig =
-            git2::Signature::new("Test", "test@example.com", &git2::Time::new(time, 0)).unwrap();
-        let parent = self.git.head().ok().and_then(|h| h.peel_to_commit().ok());
-        let parents: Vec<_> = parent.iter().collect();
-        self.git
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-            .unwrap()
-            .to_string()
-    }
-
     pub fn record_path(&self) -> PathBuf {
         self.root().join("target/xtask/images/python-base.json")
     }
@@ -113,41 +58,10 @@ impl Fixture {
     }
 }
 
-/// What the binary did.
-#[derive(Debug)]
-pub struct Outcome {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-/// Runs `cargo xtask ARGS` in `root` with GITHUB_*/XTASK_* removed, then `env` applied.
+/// Runs `cargo xtask ARGS` in `root` with a clean environment, then `env` applied.
 /// `path` replaces PATH when given.
 pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str>) -> Outcome {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(args).current_dir(root);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("GITHUB_")
-            || key.starts_with("XTASK_")
-            || key == "REGISTRY_TOKEN"
-            || key.starts_with("FAKE_DOCKER")
-        {
-            cmd.env_remove(key);
-        }
-    }
-    if let Some(path) = path {
-        cmd.env("PATH", path);
-    }
-    cmd.envs(env.iter().copied());
-    let start = Instant::now();
-    let out = cmd.output().unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
+    shared::xtask_in(root, args, env, path)
 }
 
 /// The recording stand-in for `docker` (docker buildx cannot be installed here). Each call gets
@@ -196,18 +110,15 @@ exit 0
 
 /// A bin folder holding the stand-in `docker`, and the folder its calls are recorded in.
 pub struct FakeDocker {
-    pub bin: TempDir,
-    pub record: TempDir,
+    pub bin: tempfile::TempDir,
+    pub record: tempfile::TempDir,
 }
 
 impl FakeDocker {
     pub fn new() -> FakeDocker {
-        use std::os::unix::fs::PermissionsExt;
-        let bin = TempDir::new("bin");
-        let record = TempDir::new("record");
-        let docker = bin.path().join("docker");
-        std::fs::write(&docker, FAKE_DOCKER).unwrap();
-        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = temp_dir("bin");
+        let record = temp_dir("record");
+        shared::install_script(bin.path(), "docker", FAKE_DOCKER);
         // Only the utilities the stand-in uses: no podman or skopeo can be picked instead.
         for util in ["ls", "grep", "mkdir", "env", "cat", "cp", "cut", "touch"] {
             let real = ["/usr/bin", "/bin"]
@@ -225,21 +136,19 @@ impl FakeDocker {
         self.bin.path().display().to_string()
     }
 
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![(
-            "FAKE_DOCKER_RECORD",
-            self.record.path().display().to_string(),
-        )]
+    /// Runs `cargo xtask ARGS` in `root` with only the stand-in on PATH, recording into this
+    /// stand-in's folder, with `extra` set.
+    pub fn run(&self, root: &Path, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
+        let record = self.record.path().to_str().unwrap();
+        let mut env = vec![("FAKE_DOCKER_RECORD", record)];
+        env.extend_from_slice(extra);
+        xtask(root, args, &env, Some(&self.path()))
     }
 
     /// Every call, in order.
     pub fn calls(&self) -> Vec<Call> {
         let mut calls = Vec::new();
-        for n in 1.. {
-            let dir = self.record.path().join(n.to_string());
-            if !dir.is_dir() {
-                break;
-            }
+        for dir in shared::recorded_calls(self.record.path()) {
             let argv = std::fs::read_to_string(dir.join("argv")).unwrap();
             let env = std::fs::read_to_string(dir.join("env"))
                 .unwrap()
@@ -266,25 +175,16 @@ pub struct Call {
     pub dockerfile: Option<String>,
 }
 
-/// A free port on 127.0.0.1 (bound, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Debian's `docker-registry` on 127.0.0.1, killed on drop.
 pub struct Registry {
     pub port: u16,
     handle: Option<duct::Handle>,
-    _dir: TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl Registry {
     pub fn start(name: &str) -> Registry {
-        let dir = TempDir::new(name);
+        let dir = temp_dir(name);
         let port = free_port();
         let config = dir.path().join("config.yml");
         std::fs::write(
@@ -363,13 +263,4 @@ pub fn tool(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// True when the end-to-end tests should run; otherwise says why they return early.
-pub fn e2e(test: &str) -> bool {
-    let on = std::env::var("XTASK_E2E").as_deref() == Ok("1");
-    if !on {
-        eprintln!("{test}: skipped; set XTASK_E2E=1 to run it against real tools");
-    }
-    on
 }

@@ -3,8 +3,11 @@
 //! a script, optionally a Dockerfile), and a runner for the built binary.
 #![allow(dead_code)]
 
+#[path = "../support/mod.rs"]
+pub mod shared;
+
+pub use shared::write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub const KUSTOMIZATION: &str = "\
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -135,13 +138,6 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt
 USER 10001:10001
 ";
 
-/// Writes `rel` under `root`, creating folders.
-pub fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// A clean app folder `dir` (repo-relative) named `app`; with a Dockerfile when `dockerfile`.
 pub fn app(root: &Path, dir: &str, app: &str, dockerfile: bool) {
     let files = [
@@ -253,30 +249,11 @@ pub fn parse_findings(json: &str) -> Vec<(String, String, u64, u64)> {
         .collect()
 }
 
-#[derive(Debug)]
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
+pub type Out = shared::Outcome;
 
-/// Runs `xtask lint-manifests ARGS --root ROOT` with a clean environment plus `env`.
+/// Runs `xtask --root ROOT lint-manifests ARGS` with a clean environment plus `env`.
 pub fn run(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.arg("--root").arg(root).arg("lint-manifests").args(args);
-    cmd.current_dir(root);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("GITHUB_") || key.starts_with("XTASK_") || key == "NO_COLOR" {
-            cmd.env_remove(key);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = vec!["lint-manifests"];
+    all.extend_from_slice(args);
+    shared::xtask(root, &all, env, None)
 }

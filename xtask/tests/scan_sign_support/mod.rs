@@ -3,57 +3,33 @@
 //! `trivy` can, but its image scan needs a vulnerability DB that cannot be downloaded here).
 #![allow(dead_code)]
 
+#[path = "../support/mod.rs"]
+#[macro_use]
+pub mod shared;
+
+use shared::GitRepo;
+pub use shared::{Outcome, xtask};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use xtask::build_record::BuildRecord;
 
 pub fn digest(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
 }
 
-/// A git repo with a root Cargo.toml (default settings) and the base image's context.
-pub struct Fixture {
-    pub dir: tempfile::TempDir,
+repo_fixture! {
+    /// A git repo with a root Cargo.toml (default settings) and the base image's context.
+    Fixture
 }
 
 impl Fixture {
     pub fn new() -> Fixture {
-        let fixture = Fixture {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        git2::Repository::init(fixture.root()).unwrap();
+        let fixture = Fixture(GitRepo::new());
         fixture.write("Cargo.toml", "[workspace]\n");
         fixture.write(
             "k8s-apps/base-images/Dockerfile",
             "FROM python:3.11-slim\nUSER 10001\n",
         );
         fixture
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn write(&self, path: &str, content: &str) {
-        let full = self.root().join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, content).unwrap();
-    }
-
-    /// Commits every file; returns the full commit id.
-    pub fn commit(&self) -> String {
-        let git = git2::Repository::open(self.root()).unwrap();
-        let mut index = git.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.write().unwrap();
-        let tree = git.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig =
-            git2::Signature::new("T", "t@example.com", &git2::Time::new(1_700_000_000, 0)).unwrap();
-        git.commit(Some("HEAD"), &sig, &sig, "fixture", &tree, &[])
-            .unwrap()
-            .to_string()
     }
 
     /// Writes the build record build-base would leave.
@@ -70,50 +46,6 @@ impl Fixture {
         }
         .write(self.root())
         .unwrap();
-    }
-}
-
-/// What the binary did.
-#[derive(Debug)]
-pub struct Outcome {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Outcome {
-    pub fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-/// Runs `cargo xtask --root ROOT ARGS` with GITHUB_*, XTASK_*, COSIGN_*, TRIVY_* and the
-/// stand-ins' variables removed, then `env` applied. `path` replaces PATH when given.
-pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str>) -> Outcome {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.arg("--root")
-        .arg(root)
-        .args(args)
-        .current_dir(root)
-        .stdin(Stdio::null());
-    for (key, _) in std::env::vars() {
-        if ["GITHUB_", "XTASK_", "COSIGN_", "TRIVY_", "FAKE_"]
-            .iter()
-            .any(|p| key.starts_with(p))
-            || key == "REGISTRY_TOKEN"
-        {
-            cmd.env_remove(key);
-        }
-    }
-    if let Some(path) = path {
-        cmd.env("PATH", path);
-    }
-    cmd.envs(env.iter().copied());
-    let out = cmd.output().unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -149,15 +81,12 @@ pub struct StandIn {
 impl StandIn {
     /// Stand-ins named `programs`, all recording into one folder.
     pub fn new(programs: &[&str]) -> StandIn {
-        use std::os::unix::fs::PermissionsExt;
         let stand_in = StandIn {
             bin: tempfile::tempdir().unwrap(),
             record: tempfile::tempdir().unwrap(),
         };
         for program in programs {
-            let path = stand_in.bin.path().join(program);
-            std::fs::write(&path, STAND_IN).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            shared::install_script(stand_in.bin.path(), program, STAND_IN);
         }
         stand_in
     }
@@ -172,6 +101,11 @@ impl StandIn {
         let mut env = vec![("FAKE_RECORD", self.record.path().to_str().unwrap())];
         env.extend_from_slice(extra);
         env
+    }
+
+    /// Runs `xtask --root ROOT ARGS` with the stand-ins on PATH, `FAKE_RECORD` and `extra` set.
+    pub fn run(&self, root: &Path, args: &[&str], extra: &[(&str, &str)]) -> Outcome {
+        xtask(root, args, &self.env(extra), Some(&self.path()))
     }
 
     pub fn calls(&self) -> usize {
@@ -198,13 +132,4 @@ impl StandIn {
     pub fn stdin(&self, n: usize) -> String {
         std::fs::read_to_string(self.call(n).join("stdin")).unwrap()
     }
-}
-
-/// True when `XTASK_E2E=1`; otherwise says why the test returns early.
-pub fn e2e() -> bool {
-    let on = std::env::var("XTASK_E2E").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!("skipped: set XTASK_E2E=1 to run against the real trivy");
-    }
-    on
 }

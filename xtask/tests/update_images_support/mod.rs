@@ -3,42 +3,32 @@
 
 #![allow(dead_code)]
 
-use git2::Repository;
+#[path = "../support/mod.rs"]
+#[macro_use]
+pub mod shared;
+
+use shared::GitRepo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 pub const GHCR: &str = "ghcr.io/dcasati/python-base";
 pub const BACKUP: &str = "localhost:32000/homelab/python-base";
 
-/// A temporary git repository.
-pub struct Fixture {
-    pub dir: tempfile::TempDir,
-    pub git: Repository,
+/// A finished run of the binary.
+pub type Run = shared::Outcome;
+
+repo_fixture! {
+    /// A temporary git repository whose configured identity (and the clock) signs its commits.
+    Fixture
 }
 
 impl Fixture {
     pub fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let git = Repository::init(dir.path()).unwrap();
-        let mut cfg = git.config().unwrap();
+        let repo = GitRepo::new();
+        let mut cfg = repo.git.config().unwrap();
         cfg.set_str("user.name", "Test").unwrap();
         cfg.set_str("user.email", "test@example.com").unwrap();
-        Fixture { dir, git }
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn write(&self, path: &str, content: &str) {
-        let full = self.root().join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, content).unwrap();
-    }
-
-    pub fn read(&self, path: &str) -> String {
-        std::fs::read_to_string(self.root().join(path)).unwrap()
+        Fixture(repo)
     }
 
     /// Writes `files`, stages everything and commits; returns the full commit id.
@@ -46,23 +36,7 @@ impl Fixture {
         for (path, content) in files {
             self.write(path, content);
         }
-        let mut index = self.git.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.write().unwrap();
-        let tree = self.git.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = self.git.signature().unwrap();
-        let parent = self.head_commit();
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        self.git
-            .commit(Some("HEAD"), &sig, &sig, "fixture", &tree, &parents)
-            .unwrap()
-            .to_string()
-    }
-
-    pub fn head_commit(&self) -> Option<git2::Commit<'_>> {
-        self.git.head().ok().and_then(|h| h.peel_to_commit().ok())
+        self.commit_as(&self.git.signature().unwrap(), "fixture")
     }
 
     pub fn head(&self) -> String {
@@ -75,17 +49,10 @@ impl Fixture {
     }
 
     pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
-        cmd.arg("--root")
-            .arg(self.root())
-            .args(args)
-            .current_dir(cwd);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("GITHUB_") || key.starts_with("XTASK_") {
-                cmd.env_remove(key);
-            }
-        }
-        Run(cmd.output().unwrap())
+        let root = self.root().to_str().unwrap();
+        let mut all = vec!["--root", root];
+        all.extend_from_slice(args);
+        shared::xtask_in(cwd, &all, &[], None)
     }
 
     /// Every file of the work tree (not `.git`) with its bytes.
@@ -109,32 +76,6 @@ fn snap(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
             let rel = path.strip_prefix(root).unwrap().to_path_buf();
             files.insert(rel, std::fs::read(&path).unwrap());
         }
-    }
-}
-
-/// A finished run of the binary.
-pub struct Run(pub Output);
-
-impl Run {
-    pub fn code(&self) -> i32 {
-        self.0.status.code().unwrap_or(-1)
-    }
-    pub fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.0.stdout).into_owned()
-    }
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.0.stderr).into_owned()
-    }
-    /// Asserts the exit code, showing both streams when it differs.
-    pub fn expect(self, code: i32) -> Run {
-        assert_eq!(
-            self.code(),
-            code,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout(),
-            self.stderr()
-        );
-        self
     }
 }
 
