@@ -67,40 +67,7 @@ pub struct Rule {
     pub explain: &'static str,
 }
 
-/// rustc's FxHash: a few cycles per word where SipHash costs a few per byte. The tree pass
-/// hashes tens of thousands of paths, and a linter has no hash-flooding adversary.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
+pub use crate::yaml::hot::FxHasher;
 
 pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
@@ -265,7 +232,7 @@ pub struct Marker {
 pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
     const TAG: &str = "xtask-lint:";
     let mut found = Vec::new();
-    if !src.contains(TAG) {
+    if !crate::yaml::hot::contains(src, TAG) {
         return found;
     }
     for (i, line) in src.lines().enumerate() {
@@ -431,7 +398,7 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
 }
 
 fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    if let Some(at) = crate::yaml::hot::find_byte(&bytes, 0) {
         let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
         return Err(encoding_finding(file, &bytes, at, msg));
     }

@@ -116,6 +116,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         facts.objects.push(object);
     }
+    yaml::hot::release(docs);
     facts
 }
 
