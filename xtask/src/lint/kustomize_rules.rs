@@ -3,7 +3,7 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, Rule, Severity};
+use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, PathKey, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{Document, Node, Pos};
 use std::path::{Component, Path, PathBuf};
@@ -447,11 +447,16 @@ impl Tree {
     /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
     /// build.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let included: FastSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
+        let included: FastSet<PathKey> = self
+            .includes_kustomizations
+            .values()
+            .flatten()
+            .map(|p| PathKey(p))
+            .collect();
         let mut roots: Vec<PathBuf> = self
             .includes_kustomizations
             .keys()
-            .filter(|k| !included.contains(k))
+            .filter(|k| !included.contains(&PathKey(k)))
             .cloned()
             .collect();
         roots.sort();
@@ -466,7 +471,7 @@ impl Tree {
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if !seen.insert(k) {
+            if !seen.insert(PathKey(k)) {
                 continue;
             }
             if let Some(f) = self.includes_files.get(k) {
@@ -491,16 +496,16 @@ impl Tree {
             Active,
             Done,
         }
-        let mut marks: FastMap<&Path, Mark> = FastMap::default();
+        let mut marks: FastMap<PathKey, Mark> = FastMap::default();
         let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
         starts.sort();
         for start in starts {
-            if marks.contains_key(start.as_path()) {
+            if marks.contains_key(&PathKey(start)) {
                 continue;
             }
             // Iterative DFS: (node, next child index).
             let mut stack: Vec<(&Path, usize)> = vec![(start, 0)];
-            marks.insert(start, Mark::Active);
+            marks.insert(PathKey(start), Mark::Active);
             while let Some((node, i)) = stack.pop() {
                 let children = self
                     .includes_kustomizations
@@ -509,7 +514,7 @@ impl Tree {
                 if i < children.len() {
                     stack.push((node, i + 1));
                     let child = children[i].as_path();
-                    match marks.get(child) {
+                    match marks.get(&PathKey(child)) {
                         Some(Mark::Active) => {
                             let pos = self.resource_pos(node, child);
                             out.push(Finding::new(
@@ -524,12 +529,12 @@ impl Tree {
                         }
                         Some(Mark::Done) => {}
                         None => {
-                            marks.insert(child, Mark::Active);
+                            marks.insert(PathKey(child), Mark::Active);
                             stack.push((child, 0));
                         }
                     }
                 } else {
-                    marks.insert(node, Mark::Done);
+                    marks.insert(PathKey(node), Mark::Done);
                 }
             }
         }
@@ -554,19 +559,20 @@ impl Tree {
         out.extend(self.resolution.iter().cloned());
         self.cycles(out);
         // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: FastMap<&Path, Vec<&Path>> = FastMap::default();
-        let mut root_of: FastMap<&Path, Vec<&Path>> = FastMap::default();
-        let roots: FastSet<PathBuf> = self.roots().into_iter().collect();
-        let mut build_config_maps: FastMap<&Path, ConfigMaps> = FastMap::default();
+        let mut ancestors: FastMap<PathKey, Vec<&Path>> = FastMap::default();
+        let mut root_of: FastMap<PathKey, Vec<&Path>> = FastMap::default();
+        let root_list = self.roots();
+        let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
+        let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
         for kfile in self.includes_files.keys() {
             let (kusts, files) = self.closure(kfile);
             let mut used_images: FastSet<&str> = FastSet::default();
-            let is_root = roots.contains(kfile);
+            let is_root = roots.contains(&PathKey(kfile));
             for f in &files {
                 if let Some((path, facts)) = self.files.get_key_value(*f) {
-                    ancestors.entry(path).or_default().push(kfile);
+                    ancestors.entry(PathKey(path)).or_default().push(kfile);
                     if is_root {
-                        root_of.entry(path).or_default().push(kfile);
+                        root_of.entry(PathKey(path)).or_default().push(kfile);
                     }
                     for w in &facts.workloads {
                         used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
@@ -589,7 +595,7 @@ impl Tree {
                 }
             }
             if is_root {
-                build_config_maps.insert(kfile, self.config_maps(&kusts, &files));
+                build_config_maps.insert(PathKey(kfile), self.config_maps(&kusts, &files));
             }
         }
         for (path, facts) in &self.files {
@@ -600,7 +606,7 @@ impl Tree {
             if !is_input {
                 out.extend(facts.missing_fields.iter().cloned());
             }
-            let Some(includers) = ancestors.get(path.as_path()) else {
+            let Some(includers) = ancestors.get(&PathKey(path)) else {
                 if !is_input && !facts.objects.is_empty() {
                     out.push(Finding::new(
                         &ORPHAN_MANIFEST,
@@ -617,10 +623,10 @@ impl Tree {
                 continue;
             };
             let builds: Vec<_> = root_of
-                .get(path.as_path())
+                .get(&PathKey(path))
                 .into_iter()
                 .flatten()
-                .filter_map(|r| build_config_maps.get(r).map(|cms| (*r, cms)))
+                .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
                 .collect();
             for w in &facts.workloads {
                 for i in &w.images {

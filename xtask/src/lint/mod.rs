@@ -69,6 +69,18 @@ pub struct Rule {
 
 pub use crate::yaml::hot::FxHasher;
 
+/// A borrowed path as a hash key, with `Path`'s equality and hash. `Path`'s `Hash` is generic,
+/// so in this crate (opt-level 0 in dev) it costs thousands of instructions a path; this one
+/// hashes in xtask-yaml's optimised code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathKey<'a>(pub &'a Path);
+
+impl std::hash::Hash for PathKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::yaml::hot::hash_path(self.0));
+    }
+}
+
 pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
