@@ -2,7 +2,7 @@
 //! compiled optimised. Each is non-generic and `#[inline(never)]`, so that the caller uses this
 //! crate's optimised code instead of instantiating its own unoptimised copy.
 
-use crate::Document;
+use crate::{Document, Entry};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
@@ -78,6 +78,32 @@ pub fn release(docs: Vec<Document>) {
     drop(docs);
 }
 
+/// For each entry whose scalar key repeats an earlier entry's: (its index, the first one's).
+#[inline(never)]
+pub fn duplicate_keys(entries: &[Entry]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    if entries.len() <= 16 {
+        for (i, e) in entries.iter().enumerate() {
+            let Some(k) = e.key.as_str() else { continue };
+            if let Some(first) = entries[..i].iter().position(|f| f.key.as_str() == Some(k)) {
+                found.push((i, first));
+            }
+        }
+        return found;
+    }
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(k) = e.key.as_str() else { continue };
+        match seen.get(k) {
+            Some(&first) => found.push((i, first)),
+            None => {
+                seen.insert(k, i);
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +123,20 @@ mod tests {
         assert_eq!(find_byte(b"abc", 0), None);
         assert!(contains("a # xtask-lint: x", "xtask-lint:"));
         assert!(!contains("a", "xtask-lint:"));
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_first() {
+        let docs = crate::load("a: 1\nb: 2\na: 3\na: 4\n").unwrap();
+        let crate::Value::Map(entries) = &docs[0].root.value else {
+            panic!("a map")
+        };
+        assert_eq!(duplicate_keys(entries), [(2, 0), (3, 0)]);
+        let many: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
+        let docs = crate::load(&format!("{many}k3: 2\n")).unwrap();
+        let crate::Value::Map(entries) = &docs[0].root.value else {
+            panic!("a map")
+        };
+        assert_eq!(duplicate_keys(entries), [(20, 3)]);
     }
 }

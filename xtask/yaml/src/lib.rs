@@ -7,6 +7,7 @@
 //! nesting deeper than [`MAX_DEPTH`] is refused.
 
 pub mod hot;
+pub mod secrets;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use std::ops::Range;
