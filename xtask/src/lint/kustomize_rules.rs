@@ -3,7 +3,7 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, PathKey, Rule, Severity};
+use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, PathBufKey, PathKey, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{Document, Node, Pos};
 use std::path::{Component, Path, PathBuf};
@@ -315,10 +315,11 @@ pub fn normalize(path: &Path) -> Option<PathBuf> {
 }
 
 fn is_remote(r: &str) -> bool {
-    r.contains("://")
+    use crate::yaml::hot::contains;
+    contains(r, "://")
         || r.starts_with("git@")
         || r.starts_with("github.com/")
-        || r.contains("?ref=")
+        || contains(r, "?ref=")
 }
 
 /// Where a path of a kustomization leads.
@@ -334,11 +335,11 @@ pub struct Tree {
     pub root: PathBuf,
     pub files: FastMap<PathBuf, Facts>,
     /// Kustomization file to the manifest files it lists directly.
-    pub includes_files: FastMap<PathBuf, Vec<PathBuf>>,
+    pub includes_files: FastMap<PathBufKey, Vec<PathBuf>>,
     /// Kustomization file to the kustomization files it lists directly.
-    pub includes_kustomizations: FastMap<PathBuf, Vec<PathBuf>>,
+    pub includes_kustomizations: FastMap<PathBufKey, Vec<PathBuf>>,
     /// Files that kustomizations read but that are not manifests (generator inputs, patches).
-    pub inputs: FastSet<PathBuf>,
+    pub inputs: FastSet<PathBufKey>,
     /// Findings made while resolving paths.
     pub resolution: Vec<Finding>,
 }
@@ -376,7 +377,9 @@ impl Tree {
                     Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
                         .iter()
                         .map(|n| d.join(n))
-                        .find(|p| listing.files.contains(p) || root.join(p).is_file())
+                        .find(|p| {
+                            listing.files.contains(PathKey(p).lookup()) || root.join(p).is_file()
+                        })
                     {
                         Some(p) => kusts.push(p),
                         None => tree.resolution.push(Finding::new(
@@ -396,14 +399,14 @@ impl Tree {
             }
             for r in &k.references {
                 if let Resolved::File(p) = resolve(r, false) {
-                    tree.inputs.insert(p);
+                    tree.inputs.insert(PathBufKey(p));
                 }
             }
             for g in &k.generators {
                 for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                     match resolve(r, true) {
                         Resolved::File(p) => {
-                            tree.inputs.insert(p);
+                            tree.inputs.insert(PathBufKey(p));
                         }
                         Resolved::Dir(_) => tree.resolution.push(Finding::new(
                             &GENERATOR_FILE_MISSING,
@@ -437,8 +440,9 @@ impl Tree {
                     }
                 }
             }
-            tree.includes_files.insert(kfile.clone(), files);
-            tree.includes_kustomizations.insert(kfile, kusts);
+            tree.includes_files.insert(PathBufKey(kfile.clone()), files);
+            tree.includes_kustomizations
+                .insert(PathBufKey(kfile), kusts);
         }
         tree.files = files;
         tree
@@ -456,8 +460,8 @@ impl Tree {
         let mut roots: Vec<PathBuf> = self
             .includes_kustomizations
             .keys()
-            .filter(|k| !included.contains(&PathKey(k)))
-            .cloned()
+            .filter(|k| !included.contains(&PathKey(&k.0)))
+            .map(|k| k.0.clone())
             .collect();
         roots.sort();
         roots
@@ -474,10 +478,10 @@ impl Tree {
             if !seen.insert(PathKey(k)) {
                 continue;
             }
-            if let Some(f) = self.includes_files.get(k) {
+            if let Some(f) = self.includes_files.get(PathKey(k).lookup()) {
                 files.extend(f.iter().map(PathBuf::as_path));
             }
-            if let Some(ks) = self.includes_kustomizations.get(k) {
+            if let Some(ks) = self.includes_kustomizations.get(PathKey(k).lookup()) {
                 stack.extend(ks.iter().map(PathBuf::as_path));
             }
             kusts.push(k);
@@ -497,7 +501,7 @@ impl Tree {
             Done,
         }
         let mut marks: FastMap<PathKey, Mark> = FastMap::default();
-        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
+        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().map(|k| &k.0).collect();
         starts.sort();
         for start in starts {
             if marks.contains_key(&PathKey(start)) {
@@ -509,7 +513,7 @@ impl Tree {
             while let Some((node, i)) = stack.pop() {
                 let children = self
                     .includes_kustomizations
-                    .get(node)
+                    .get(PathKey(node).lookup())
                     .map_or(&[][..], |v| v);
                 if i < children.len() {
                     stack.push((node, i + 1));
@@ -564,12 +568,17 @@ impl Tree {
         let root_list = self.roots();
         let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
         let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
-        for kfile in self.includes_files.keys() {
+        let mut facts_of: FastMap<PathKey, (&Path, &Facts)> = FastMap::default();
+        facts_of.reserve(self.files.len());
+        for (path, facts) in &self.files {
+            facts_of.insert(PathKey(path), (path, facts));
+        }
+        for kfile in self.includes_files.keys().map(|k| k.0.as_path()) {
             let (kusts, files) = self.closure(kfile);
             let mut used_images: FastSet<&str> = FastSet::default();
             let is_root = roots.contains(&PathKey(kfile));
             for f in &files {
-                if let Some((path, facts)) = self.files.get_key_value(*f) {
+                if let Some(&(path, facts)) = facts_of.get(&PathKey(f)) {
                     ancestors.entry(PathKey(path)).or_default().push(kfile);
                     if is_root {
                         root_of.entry(PathKey(path)).or_default().push(kfile);
@@ -595,14 +604,15 @@ impl Tree {
                 }
             }
             if is_root {
-                build_config_maps.insert(PathKey(kfile), self.config_maps(&kusts, &files));
+                let cms = self.config_maps(&facts_of, &kusts, &files);
+                build_config_maps.insert(PathKey(kfile), cms);
             }
         }
         for (path, facts) in &self.files {
             if facts.kustomization.is_some() {
                 continue;
             }
-            let is_input = self.inputs.contains(path);
+            let is_input = self.inputs.contains(PathKey(path).lookup());
             if !is_input {
                 out.extend(facts.missing_fields.iter().cloned());
             }
@@ -672,10 +682,19 @@ impl Tree {
     }
 
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
-    fn config_maps(&self, kusts: &[&Path], files: &[&Path]) -> ConfigMaps<'_> {
+    fn config_maps<'t>(
+        &'t self,
+        facts_of: &FastMap<PathKey, (&Path, &'t Facts)>,
+        kusts: &[&Path],
+        files: &[&Path],
+    ) -> ConfigMaps<'t> {
         let mut cms = FastMap::default();
         for f in files {
-            for o in self.files.get(*f).into_iter().flat_map(|f| &f.objects) {
+            for o in facts_of
+                .get(&PathKey(f))
+                .into_iter()
+                .flat_map(|f| &f.1.objects)
+            {
                 if o.kind == "ConfigMap" {
                     cms.insert(
                         o.name.as_str(),
@@ -760,10 +779,10 @@ fn resolve(
         );
     }
     // Regular files and folders that the walk saw need no system call.
-    if listing.files.contains(&rel) {
+    if listing.files.contains(PathKey(&rel).lookup()) {
         return Resolved::File(rel);
     }
-    if listing.dirs.contains(&rel) {
+    if listing.dirs.contains(PathKey(&rel).lookup()) {
         return Resolved::Dir(rel);
     }
     let abs = root.join(&rel);

@@ -84,6 +84,62 @@ impl std::hash::Hash for PathKey<'_> {
     }
 }
 
+impl<'a> PathKey<'a> {
+    /// This path as the lookup key of a map or set keyed by [`PathBufKey`].
+    pub fn lookup(&self) -> &(dyn KeyPath + 'a) {
+        self
+    }
+}
+
+/// An owned path as a hash key, hashed like [`PathKey`]; read a map of them by `&Path` with
+/// `map.get(PathKey(path).lookup())`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathBufKey(pub PathBuf);
+
+impl std::hash::Hash for PathBufKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::yaml::hot::hash_path(&self.0));
+    }
+}
+
+/// The path that [`PathKey`] and [`PathBufKey`] hash and compare by, so that one looks up the
+/// other.
+pub trait KeyPath {
+    fn key_path(&self) -> &Path;
+}
+
+impl KeyPath for PathBuf {
+    fn key_path(&self) -> &Path {
+        self
+    }
+}
+
+impl KeyPath for PathKey<'_> {
+    fn key_path(&self) -> &Path {
+        self.0
+    }
+}
+
+impl std::hash::Hash for dyn KeyPath + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::yaml::hot::hash_path(self.key_path()));
+    }
+}
+
+impl PartialEq for dyn KeyPath + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_path() == other.key_path()
+    }
+}
+
+impl Eq for dyn KeyPath + '_ {}
+
+impl<'a> std::borrow::Borrow<dyn KeyPath + 'a> for PathBufKey {
+    fn borrow(&self) -> &(dyn KeyPath + 'a) {
+        &self.0
+    }
+}
+
 pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
@@ -348,8 +404,8 @@ pub struct Listing {
     pub lintable: Vec<(PathBuf, FileKind)>,
     /// Every regular file and every folder (no symlinks), repo-relative: kustomization paths
     /// are resolved against these without a system call.
-    pub files: FastSet<PathBuf>,
-    pub dirs: FastSet<PathBuf>,
+    pub files: FastSet<PathBufKey>,
+    pub dirs: FastSet<PathBufKey>,
 }
 
 /// Walks `root/dir`. Hidden folders are skipped and symlinked folders are not followed (so
@@ -369,7 +425,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             if ty.is_dir() {
                 if !name.starts_with('.') {
                     stack.push(path.clone());
-                    listing.dirs.insert(path);
+                    listing.dirs.insert(PathBufKey(path));
                 }
                 continue;
             }
@@ -378,7 +434,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
                 if let Some(kind) = kind {
                     listing.lintable.push((path.clone(), kind));
                 }
-                listing.files.insert(path);
+                listing.files.insert(PathBufKey(path));
             } else if let Some(kind) = kind
                 && entry.path().is_file()
             {
@@ -386,7 +442,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             }
         }
     }
-    listing.dirs.insert(dir.to_path_buf());
+    listing.dirs.insert(PathBufKey(dir.to_path_buf()));
     Ok(listing)
 }
 
