@@ -561,7 +561,22 @@ impl Tree {
     pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
         let _ = settings;
         out.extend(self.resolution.iter().cloned());
-        self.cycles(out);
+        // The cycle search is independent of the rest: it runs on a second thread.
+        let cycles = std::thread::scope(|s| {
+            let cycles = s.spawn(|| {
+                let mut found = Vec::new();
+                self.cycles(&mut found);
+                found
+            });
+            self.links(out);
+            cycles.join().expect("the cycle search panicked")
+        });
+        out.extend(cycles);
+    }
+
+    /// The rules that follow the kustomization graph: unused images, orphans, untagged
+    /// images, missing fields, ConfigMaps and scripts.
+    fn links(&self, out: &mut Vec<Finding>) {
         // For each manifest file: the kustomizations that include it, and the roots that do.
         let mut ancestors: FastMap<PathKey, Vec<&Path>> = FastMap::default();
         let mut root_of: FastMap<PathKey, Vec<&Path>> = FastMap::default();

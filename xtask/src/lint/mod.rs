@@ -635,38 +635,51 @@ impl Outcome {
         selected: &[PathBuf],
         overrides: &HashMap<&'static str, Level>,
     ) -> Vec<Finding> {
-        let markers = self.markers;
-        let suppressed = |f: &Finding| {
-            markers.get(&f.file).is_some_and(|ms| {
-                ms.iter().any(|m| {
-                    (m.line == f.line || m.line + 1 == f.line)
-                        && m.rules.iter().any(|r| r.eq_ignore_ascii_case(f.rule))
-                })
-            })
-        };
-        let mut out: Vec<Finding> = self
-            .findings
-            .into_iter()
-            .chain(extra)
-            .filter(|f| selected.is_empty() || selected.iter().any(|s| f.file.starts_with(s)))
-            .filter(|f| !suppressed(f))
-            .filter_map(|mut f| {
-                match overrides.get(f.rule) {
-                    Some(Level::Off) => return None,
-                    Some(Level::Warning) => f.severity = Severity::Warning,
-                    Some(Level::Error) => f.severity = Severity::Error,
-                    None => {}
-                }
-                Some(f)
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            (&a.file, a.line, a.column, a.rule, &a.message)
-                .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
-        });
-        out.dedup();
-        out
+        // Freeing the tree (every file's facts) takes as long as the rest: on a second thread.
+        let tree = self.tree;
+        std::thread::scope(|s| {
+            s.spawn(move || drop(tree));
+            finish(self.findings, self.markers, extra, selected, overrides)
+        })
     }
+}
+
+fn finish(
+    findings: Vec<Finding>,
+    markers: HashMap<PathBuf, Vec<Marker>>,
+    extra: Vec<Finding>,
+    selected: &[PathBuf],
+    overrides: &HashMap<&'static str, Level>,
+) -> Vec<Finding> {
+    let suppressed = |f: &Finding| {
+        markers.get(&f.file).is_some_and(|ms| {
+            ms.iter().any(|m| {
+                (m.line == f.line || m.line + 1 == f.line)
+                    && m.rules.iter().any(|r| r.eq_ignore_ascii_case(f.rule))
+            })
+        })
+    };
+    let mut out: Vec<Finding> = findings
+        .into_iter()
+        .chain(extra)
+        .filter(|f| selected.is_empty() || selected.iter().any(|s| f.file.starts_with(s)))
+        .filter(|f| !suppressed(f))
+        .filter_map(|mut f| {
+            match overrides.get(f.rule) {
+                Some(Level::Off) => return None,
+                Some(Level::Warning) => f.severity = Severity::Warning,
+                Some(Level::Error) => f.severity = Severity::Error,
+                None => {}
+            }
+            Some(f)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.rule, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
+    });
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
