@@ -563,6 +563,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let mut findings = Vec::new();
     let mut markers = HashMap::new();
     let mut facts = FastMap::default();
+    facts.reserve(reports.len());
     for report in reports {
         findings.extend(report.findings);
         if !report.markers.is_empty() {
