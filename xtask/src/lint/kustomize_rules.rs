@@ -329,6 +329,15 @@ enum Resolved {
     Problem(&'static Rule, String),
 }
 
+/// What resolving one kustomization's paths found.
+#[derive(Default)]
+struct Resolution {
+    resolution: Vec<Finding>,
+    inputs: Vec<PathBuf>,
+    /// The kustomization file, the manifest files and the kustomization files it includes.
+    includes: Option<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)>,
+}
+
 /// The manifests tree: every YAML file's facts, and the kustomization graph.
 #[derive(Debug, Default)]
 pub struct Tree {
@@ -351,10 +360,13 @@ impl Tree {
             ..Tree::default()
         };
         let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        for (kfile, k) in files
+        // Each kustomization's paths resolve independently: in parallel, then merged.
+        let kustomizations: Vec<(&PathBuf, &Kustomization)> = files
             .iter()
             .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
-        {
+            .collect();
+        let parts = super::in_parallel(&kustomizations, |&(kfile, k)| {
+            let mut part = Resolution::default();
             let kfile = kfile.clone();
             let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
             let resolve = |r: &Ref, restrict: bool| {
@@ -367,48 +379,48 @@ impl Tree {
                     continue;
                 }
                 match resolve(r, false) {
-                    Resolved::File(p) if !p.starts_with(&dir) => tree.resolution.push(Finding::new(
-                        &RESOURCE_OUTSIDE,
-                        &kfile,
-                        r.pos,
-                        format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
-                    )),
-                    Resolved::File(p) => files.push(p),
-                    Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                        .iter()
-                        .map(|n| d.join(n))
-                        .find(|p| {
-                            listing.files.contains(PathKey(p).lookup()) || root.join(p).is_file()
-                        })
-                    {
-                        Some(p) => kusts.push(p),
-                        None => tree.resolution.push(Finding::new(
-                            &RESOURCE_MISSING,
+                        Resolved::File(p) if !p.starts_with(&dir) => part.resolution.push(Finding::new(
+                            &RESOURCE_OUTSIDE,
                             &kfile,
                             r.pos,
-                            format!("folder `{}` has no kustomization.yaml", r.value),
+                            format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                         )),
-                    },
-                    Resolved::Problem(rule, why) => tree.resolution.push(Finding::new(
-                        rule,
-                        &kfile,
-                        r.pos,
-                        format!("resource `{}` {why}", r.value),
-                    )),
-                }
+                        Resolved::File(p) => files.push(p),
+                        Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                            .iter()
+                            .map(|n| d.join(n))
+                            .find(|p| {
+                                listing.files.contains(PathKey(p).lookup()) || root.join(p).is_file()
+                            })
+                        {
+                            Some(p) => kusts.push(p),
+                            None => part.resolution.push(Finding::new(
+                                &RESOURCE_MISSING,
+                                &kfile,
+                                r.pos,
+                                format!("folder `{}` has no kustomization.yaml", r.value),
+                            )),
+                        },
+                        Resolved::Problem(rule, why) => part.resolution.push(Finding::new(
+                            rule,
+                            &kfile,
+                            r.pos,
+                            format!("resource `{}` {why}", r.value),
+                        )),
+                    }
             }
             for r in &k.references {
                 if let Resolved::File(p) = resolve(r, false) {
-                    tree.inputs.insert(PathBufKey(p));
+                    part.inputs.push(p);
                 }
             }
             for g in &k.generators {
                 for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                     match resolve(r, true) {
                         Resolved::File(p) => {
-                            tree.inputs.insert(PathBufKey(p));
+                            part.inputs.push(p);
                         }
-                        Resolved::Dir(_) => tree.resolution.push(Finding::new(
+                        Resolved::Dir(_) => part.resolution.push(Finding::new(
                             &GENERATOR_FILE_MISSING,
                             &kfile,
                             r.pos,
@@ -420,12 +432,12 @@ impl Tree {
                             ),
                         )),
                         Resolved::Problem(rule, why) => {
-                            let rule = if std::ptr::eq(rule, &RESOURCE_MISSING) {
+                            let rule = if rule.id == RESOURCE_MISSING.id {
                                 &GENERATOR_FILE_MISSING
                             } else {
                                 rule
                             };
-                            tree.resolution.push(Finding::new(
+                            part.resolution.push(Finding::new(
                                 rule,
                                 &kfile,
                                 r.pos,
@@ -440,9 +452,17 @@ impl Tree {
                     }
                 }
             }
-            tree.includes_files.insert(PathBufKey(kfile.clone()), files);
-            tree.includes_kustomizations
-                .insert(PathBufKey(kfile), kusts);
+            part.includes = Some((kfile, files, kusts));
+            part
+        });
+        for part in parts {
+            tree.resolution.extend(part.resolution);
+            tree.inputs.extend(part.inputs.into_iter().map(PathBufKey));
+            if let Some((kfile, files, kusts)) = part.includes {
+                tree.includes_files.insert(PathBufKey(kfile.clone()), files);
+                tree.includes_kustomizations
+                    .insert(PathBufKey(kfile), kusts);
+            }
         }
         tree.files = files;
         tree

@@ -585,7 +585,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
 }
 
 /// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4)
