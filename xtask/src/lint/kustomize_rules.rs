@@ -3,7 +3,7 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, Rule, Severity};
+use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, PathBufKey, PathKey, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{Document, Node, Pos};
 use std::path::{Component, Path, PathBuf};
@@ -315,10 +315,11 @@ pub fn normalize(path: &Path) -> Option<PathBuf> {
 }
 
 fn is_remote(r: &str) -> bool {
-    r.contains("://")
+    use crate::yaml::hot::contains;
+    contains(r, "://")
         || r.starts_with("git@")
         || r.starts_with("github.com/")
-        || r.contains("?ref=")
+        || contains(r, "?ref=")
 }
 
 /// Where a path of a kustomization leads.
@@ -328,17 +329,26 @@ enum Resolved {
     Problem(&'static Rule, String),
 }
 
+/// What resolving one kustomization's paths found.
+#[derive(Default)]
+struct Resolution {
+    resolution: Vec<Finding>,
+    inputs: Vec<PathBuf>,
+    /// The kustomization file, the manifest files and the kustomization files it includes.
+    includes: Option<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)>,
+}
+
 /// The manifests tree: every YAML file's facts, and the kustomization graph.
 #[derive(Debug, Default)]
 pub struct Tree {
     pub root: PathBuf,
     pub files: FastMap<PathBuf, Facts>,
     /// Kustomization file to the manifest files it lists directly.
-    pub includes_files: FastMap<PathBuf, Vec<PathBuf>>,
+    pub includes_files: FastMap<PathBufKey, Vec<PathBuf>>,
     /// Kustomization file to the kustomization files it lists directly.
-    pub includes_kustomizations: FastMap<PathBuf, Vec<PathBuf>>,
+    pub includes_kustomizations: FastMap<PathBufKey, Vec<PathBuf>>,
     /// Files that kustomizations read but that are not manifests (generator inputs, patches).
-    pub inputs: FastSet<PathBuf>,
+    pub inputs: FastSet<PathBufKey>,
     /// Findings made while resolving paths.
     pub resolution: Vec<Finding>,
 }
@@ -350,10 +360,13 @@ impl Tree {
             ..Tree::default()
         };
         let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        for (kfile, k) in files
+        // Each kustomization's paths resolve independently: in parallel, then merged.
+        let kustomizations: Vec<(&PathBuf, &Kustomization)> = files
             .iter()
             .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
-        {
+            .collect();
+        let parts = super::in_parallel(&kustomizations, |&(kfile, k)| {
+            let mut part = Resolution::default();
             let kfile = kfile.clone();
             let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
             let resolve = |r: &Ref, restrict: bool| {
@@ -366,46 +379,48 @@ impl Tree {
                     continue;
                 }
                 match resolve(r, false) {
-                    Resolved::File(p) if !p.starts_with(&dir) => tree.resolution.push(Finding::new(
-                        &RESOURCE_OUTSIDE,
-                        &kfile,
-                        r.pos,
-                        format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
-                    )),
-                    Resolved::File(p) => files.push(p),
-                    Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                        .iter()
-                        .map(|n| d.join(n))
-                        .find(|p| listing.files.contains(p) || root.join(p).is_file())
-                    {
-                        Some(p) => kusts.push(p),
-                        None => tree.resolution.push(Finding::new(
-                            &RESOURCE_MISSING,
+                        Resolved::File(p) if !p.starts_with(&dir) => part.resolution.push(Finding::new(
+                            &RESOURCE_OUTSIDE,
                             &kfile,
                             r.pos,
-                            format!("folder `{}` has no kustomization.yaml", r.value),
+                            format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                         )),
-                    },
-                    Resolved::Problem(rule, why) => tree.resolution.push(Finding::new(
-                        rule,
-                        &kfile,
-                        r.pos,
-                        format!("resource `{}` {why}", r.value),
-                    )),
-                }
+                        Resolved::File(p) => files.push(p),
+                        Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                            .iter()
+                            .map(|n| d.join(n))
+                            .find(|p| {
+                                listing.files.contains(PathKey(p).lookup()) || root.join(p).is_file()
+                            })
+                        {
+                            Some(p) => kusts.push(p),
+                            None => part.resolution.push(Finding::new(
+                                &RESOURCE_MISSING,
+                                &kfile,
+                                r.pos,
+                                format!("folder `{}` has no kustomization.yaml", r.value),
+                            )),
+                        },
+                        Resolved::Problem(rule, why) => part.resolution.push(Finding::new(
+                            rule,
+                            &kfile,
+                            r.pos,
+                            format!("resource `{}` {why}", r.value),
+                        )),
+                    }
             }
             for r in &k.references {
                 if let Resolved::File(p) = resolve(r, false) {
-                    tree.inputs.insert(p);
+                    part.inputs.push(p);
                 }
             }
             for g in &k.generators {
                 for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                     match resolve(r, true) {
                         Resolved::File(p) => {
-                            tree.inputs.insert(p);
+                            part.inputs.push(p);
                         }
-                        Resolved::Dir(_) => tree.resolution.push(Finding::new(
+                        Resolved::Dir(_) => part.resolution.push(Finding::new(
                             &GENERATOR_FILE_MISSING,
                             &kfile,
                             r.pos,
@@ -417,12 +432,12 @@ impl Tree {
                             ),
                         )),
                         Resolved::Problem(rule, why) => {
-                            let rule = if std::ptr::eq(rule, &RESOURCE_MISSING) {
+                            let rule = if rule.id == RESOURCE_MISSING.id {
                                 &GENERATOR_FILE_MISSING
                             } else {
                                 rule
                             };
-                            tree.resolution.push(Finding::new(
+                            part.resolution.push(Finding::new(
                                 rule,
                                 &kfile,
                                 r.pos,
@@ -437,8 +452,17 @@ impl Tree {
                     }
                 }
             }
-            tree.includes_files.insert(kfile.clone(), files);
-            tree.includes_kustomizations.insert(kfile, kusts);
+            part.includes = Some((kfile, files, kusts));
+            part
+        });
+        for part in parts {
+            tree.resolution.extend(part.resolution);
+            tree.inputs.extend(part.inputs.into_iter().map(PathBufKey));
+            if let Some((kfile, files, kusts)) = part.includes {
+                tree.includes_files.insert(PathBufKey(kfile.clone()), files);
+                tree.includes_kustomizations
+                    .insert(PathBufKey(kfile), kusts);
+            }
         }
         tree.files = files;
         tree
@@ -447,12 +471,17 @@ impl Tree {
     /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
     /// build.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let included: FastSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
+        let included: FastSet<PathKey> = self
+            .includes_kustomizations
+            .values()
+            .flatten()
+            .map(|p| PathKey(p))
+            .collect();
         let mut roots: Vec<PathBuf> = self
             .includes_kustomizations
             .keys()
-            .filter(|k| !included.contains(k))
-            .cloned()
+            .filter(|k| !included.contains(&PathKey(&k.0)))
+            .map(|k| k.0.clone())
             .collect();
         roots.sort();
         roots
@@ -466,13 +495,13 @@ impl Tree {
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if !seen.insert(k) {
+            if !seen.insert(PathKey(k)) {
                 continue;
             }
-            if let Some(f) = self.includes_files.get(k) {
+            if let Some(f) = self.includes_files.get(PathKey(k).lookup()) {
                 files.extend(f.iter().map(PathBuf::as_path));
             }
-            if let Some(ks) = self.includes_kustomizations.get(k) {
+            if let Some(ks) = self.includes_kustomizations.get(PathKey(k).lookup()) {
                 stack.extend(ks.iter().map(PathBuf::as_path));
             }
             kusts.push(k);
@@ -491,25 +520,25 @@ impl Tree {
             Active,
             Done,
         }
-        let mut marks: FastMap<&Path, Mark> = FastMap::default();
-        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
+        let mut marks: FastMap<PathKey, Mark> = FastMap::default();
+        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().map(|k| &k.0).collect();
         starts.sort();
         for start in starts {
-            if marks.contains_key(start.as_path()) {
+            if marks.contains_key(&PathKey(start)) {
                 continue;
             }
             // Iterative DFS: (node, next child index).
             let mut stack: Vec<(&Path, usize)> = vec![(start, 0)];
-            marks.insert(start, Mark::Active);
+            marks.insert(PathKey(start), Mark::Active);
             while let Some((node, i)) = stack.pop() {
                 let children = self
                     .includes_kustomizations
-                    .get(node)
+                    .get(PathKey(node).lookup())
                     .map_or(&[][..], |v| v);
                 if i < children.len() {
                     stack.push((node, i + 1));
                     let child = children[i].as_path();
-                    match marks.get(child) {
+                    match marks.get(&PathKey(child)) {
                         Some(Mark::Active) => {
                             let pos = self.resource_pos(node, child);
                             out.push(Finding::new(
@@ -524,12 +553,12 @@ impl Tree {
                         }
                         Some(Mark::Done) => {}
                         None => {
-                            marks.insert(child, Mark::Active);
+                            marks.insert(PathKey(child), Mark::Active);
                             stack.push((child, 0));
                         }
                     }
                 } else {
-                    marks.insert(node, Mark::Done);
+                    marks.insert(PathKey(node), Mark::Done);
                 }
             }
         }
@@ -552,21 +581,42 @@ impl Tree {
     pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
         let _ = settings;
         out.extend(self.resolution.iter().cloned());
-        self.cycles(out);
+        // The cycle search is independent of the rest: it runs on a second thread.
+        let cycles = std::thread::scope(|s| {
+            let cycles = s.spawn(|| {
+                let mut found = Vec::new();
+                self.cycles(&mut found);
+                found
+            });
+            self.links(out);
+            cycles.join().expect("the cycle search panicked")
+        });
+        out.extend(cycles);
+    }
+
+    /// The rules that follow the kustomization graph: unused images, orphans, untagged
+    /// images, missing fields, ConfigMaps and scripts.
+    fn links(&self, out: &mut Vec<Finding>) {
         // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: FastMap<&Path, Vec<&Path>> = FastMap::default();
-        let mut root_of: FastMap<&Path, Vec<&Path>> = FastMap::default();
-        let roots: FastSet<PathBuf> = self.roots().into_iter().collect();
-        let mut build_config_maps: FastMap<&Path, ConfigMaps> = FastMap::default();
-        for kfile in self.includes_files.keys() {
+        let mut ancestors: FastMap<PathKey, Vec<&Path>> = FastMap::default();
+        let mut root_of: FastMap<PathKey, Vec<&Path>> = FastMap::default();
+        let root_list = self.roots();
+        let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
+        let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
+        let mut facts_of: FastMap<PathKey, (&Path, &Facts)> = FastMap::default();
+        facts_of.reserve(self.files.len());
+        for (path, facts) in &self.files {
+            facts_of.insert(PathKey(path), (path, facts));
+        }
+        for kfile in self.includes_files.keys().map(|k| k.0.as_path()) {
             let (kusts, files) = self.closure(kfile);
             let mut used_images: FastSet<&str> = FastSet::default();
-            let is_root = roots.contains(kfile);
+            let is_root = roots.contains(&PathKey(kfile));
             for f in &files {
-                if let Some((path, facts)) = self.files.get_key_value(*f) {
-                    ancestors.entry(path).or_default().push(kfile);
+                if let Some(&(path, facts)) = facts_of.get(&PathKey(f)) {
+                    ancestors.entry(PathKey(path)).or_default().push(kfile);
                     if is_root {
-                        root_of.entry(path).or_default().push(kfile);
+                        root_of.entry(PathKey(path)).or_default().push(kfile);
                     }
                     for w in &facts.workloads {
                         used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
@@ -589,18 +639,19 @@ impl Tree {
                 }
             }
             if is_root {
-                build_config_maps.insert(kfile, self.config_maps(&kusts, &files));
+                let cms = self.config_maps(&facts_of, &kusts, &files);
+                build_config_maps.insert(PathKey(kfile), cms);
             }
         }
         for (path, facts) in &self.files {
             if facts.kustomization.is_some() {
                 continue;
             }
-            let is_input = self.inputs.contains(path);
+            let is_input = self.inputs.contains(PathKey(path).lookup());
             if !is_input {
                 out.extend(facts.missing_fields.iter().cloned());
             }
-            let Some(includers) = ancestors.get(path.as_path()) else {
+            let Some(includers) = ancestors.get(&PathKey(path)) else {
                 if !is_input && !facts.objects.is_empty() {
                     out.push(Finding::new(
                         &ORPHAN_MANIFEST,
@@ -617,10 +668,10 @@ impl Tree {
                 continue;
             };
             let builds: Vec<_> = root_of
-                .get(path.as_path())
+                .get(&PathKey(path))
                 .into_iter()
                 .flatten()
-                .filter_map(|r| build_config_maps.get(r).map(|cms| (*r, cms)))
+                .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
                 .collect();
             for w in &facts.workloads {
                 for i in &w.images {
@@ -666,10 +717,19 @@ impl Tree {
     }
 
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
-    fn config_maps(&self, kusts: &[&Path], files: &[&Path]) -> ConfigMaps<'_> {
+    fn config_maps<'t>(
+        &'t self,
+        facts_of: &FastMap<PathKey, (&Path, &'t Facts)>,
+        kusts: &[&Path],
+        files: &[&Path],
+    ) -> ConfigMaps<'t> {
         let mut cms = FastMap::default();
         for f in files {
-            for o in self.files.get(*f).into_iter().flat_map(|f| &f.objects) {
+            for o in facts_of
+                .get(&PathKey(f))
+                .into_iter()
+                .flat_map(|f| &f.1.objects)
+            {
                 if o.kind == "ConfigMap" {
                     cms.insert(
                         o.name.as_str(),
@@ -754,10 +814,10 @@ fn resolve(
         );
     }
     // Regular files and folders that the walk saw need no system call.
-    if listing.files.contains(&rel) {
+    if listing.files.contains(PathKey(&rel).lookup()) {
         return Resolved::File(rel);
     }
-    if listing.dirs.contains(&rel) {
+    if listing.dirs.contains(PathKey(&rel).lookup()) {
         return Resolved::Dir(rel);
     }
     let abs = root.join(&rel);

@@ -11,10 +11,13 @@ pub mod dockerfile;
 pub mod kustomize_rules;
 pub mod render;
 pub mod report;
-pub mod secrets;
 pub mod security;
 pub mod workload;
 pub mod yaml_rules;
+
+/// Secret detection is pure text work on every ConfigMap value and env literal: it lives in
+/// xtask-yaml, which is compiled optimised in dev.
+pub use crate::yaml::secrets;
 
 use crate::settings::Settings;
 use crate::yaml::{Node, Pos, Value};
@@ -67,38 +70,73 @@ pub struct Rule {
     pub explain: &'static str,
 }
 
-/// rustc's FxHash: a few cycles per word where SipHash costs a few per byte. The tree pass
-/// hashes tens of thousands of paths, and a linter has no hash-flooding adversary.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher(u64);
+pub use crate::yaml::hot::FxHasher;
 
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
+/// A borrowed path as a hash key, with `Path`'s equality and hash. `Path`'s `Hash` is generic,
+/// so in this crate (opt-level 0 in dev) it costs thousands of instructions a path; this one
+/// hashes in xtask-yaml's optimised code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathKey<'a>(pub &'a Path);
+
+impl std::hash::Hash for PathKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::yaml::hot::hash_path(self.0));
     }
+}
 
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
+impl<'a> PathKey<'a> {
+    /// This path as the lookup key of a map or set keyed by [`PathBufKey`].
+    pub fn lookup(&self) -> &(dyn KeyPath + 'a) {
+        self
     }
+}
 
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
+/// An owned path as a hash key, hashed like [`PathKey`]; read a map of them by `&Path` with
+/// `map.get(PathKey(path).lookup())`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PathBufKey(pub PathBuf);
+
+impl std::hash::Hash for PathBufKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::yaml::hot::hash_path(&self.0));
     }
+}
 
-    fn finish(&self) -> u64 {
+/// The path that [`PathKey`] and [`PathBufKey`] hash and compare by, so that one looks up the
+/// other.
+pub trait KeyPath {
+    fn key_path(&self) -> &Path;
+}
+
+impl KeyPath for PathBuf {
+    fn key_path(&self) -> &Path {
+        self
+    }
+}
+
+impl KeyPath for PathKey<'_> {
+    fn key_path(&self) -> &Path {
         self.0
     }
 }
 
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+impl std::hash::Hash for dyn KeyPath + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::yaml::hot::hash_path(self.key_path()));
+    }
+}
+
+impl PartialEq for dyn KeyPath + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_path() == other.key_path()
+    }
+}
+
+impl Eq for dyn KeyPath + '_ {}
+
+impl<'a> std::borrow::Borrow<dyn KeyPath + 'a> for PathBufKey {
+    fn borrow(&self) -> &(dyn KeyPath + 'a) {
+        &self.0
     }
 }
 
@@ -265,7 +303,7 @@ pub struct Marker {
 pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
     const TAG: &str = "xtask-lint:";
     let mut found = Vec::new();
-    if !src.contains(TAG) {
+    if !crate::yaml::hot::contains(src, TAG) {
         return found;
     }
     for (i, line) in src.lines().enumerate() {
@@ -366,8 +404,8 @@ pub struct Listing {
     pub lintable: Vec<(PathBuf, FileKind)>,
     /// Every regular file and every folder (no symlinks), repo-relative: kustomization paths
     /// are resolved against these without a system call.
-    pub files: FastSet<PathBuf>,
-    pub dirs: FastSet<PathBuf>,
+    pub files: FastSet<PathBufKey>,
+    pub dirs: FastSet<PathBufKey>,
 }
 
 /// Walks `root/dir`. Hidden folders are skipped and symlinked folders are not followed (so
@@ -387,7 +425,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             if ty.is_dir() {
                 if !name.starts_with('.') {
                     stack.push(path.clone());
-                    listing.dirs.insert(path);
+                    listing.dirs.insert(PathBufKey(path));
                 }
                 continue;
             }
@@ -396,7 +434,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
                 if let Some(kind) = kind {
                     listing.lintable.push((path.clone(), kind));
                 }
-                listing.files.insert(path);
+                listing.files.insert(PathBufKey(path));
             } else if let Some(kind) = kind
                 && entry.path().is_file()
             {
@@ -404,7 +442,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             }
         }
     }
-    listing.dirs.insert(dir.to_path_buf());
+    listing.dirs.insert(PathBufKey(dir.to_path_buf()));
     Ok(listing)
 }
 
@@ -431,7 +469,7 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
 }
 
 fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    if let Some(at) = crate::yaml::hot::find_byte(&bytes, 0) {
         let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
         return Err(encoding_finding(file, &bytes, at, msg));
     }
@@ -525,6 +563,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let mut findings = Vec::new();
     let mut markers = HashMap::new();
     let mut facts = FastMap::default();
+    facts.reserve(reports.len());
     for report in reports {
         findings.extend(report.findings);
         if !report.markers.is_empty() {
@@ -546,7 +585,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
 }
 
 /// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4)
@@ -597,38 +636,51 @@ impl Outcome {
         selected: &[PathBuf],
         overrides: &HashMap<&'static str, Level>,
     ) -> Vec<Finding> {
-        let markers = self.markers;
-        let suppressed = |f: &Finding| {
-            markers.get(&f.file).is_some_and(|ms| {
-                ms.iter().any(|m| {
-                    (m.line == f.line || m.line + 1 == f.line)
-                        && m.rules.iter().any(|r| r.eq_ignore_ascii_case(f.rule))
-                })
-            })
-        };
-        let mut out: Vec<Finding> = self
-            .findings
-            .into_iter()
-            .chain(extra)
-            .filter(|f| selected.is_empty() || selected.iter().any(|s| f.file.starts_with(s)))
-            .filter(|f| !suppressed(f))
-            .filter_map(|mut f| {
-                match overrides.get(f.rule) {
-                    Some(Level::Off) => return None,
-                    Some(Level::Warning) => f.severity = Severity::Warning,
-                    Some(Level::Error) => f.severity = Severity::Error,
-                    None => {}
-                }
-                Some(f)
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            (&a.file, a.line, a.column, a.rule, &a.message)
-                .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
-        });
-        out.dedup();
-        out
+        // Freeing the tree (every file's facts) takes as long as the rest: on a second thread.
+        let tree = self.tree;
+        std::thread::scope(|s| {
+            s.spawn(move || drop(tree));
+            finish(self.findings, self.markers, extra, selected, overrides)
+        })
     }
+}
+
+fn finish(
+    findings: Vec<Finding>,
+    markers: HashMap<PathBuf, Vec<Marker>>,
+    extra: Vec<Finding>,
+    selected: &[PathBuf],
+    overrides: &HashMap<&'static str, Level>,
+) -> Vec<Finding> {
+    let suppressed = |f: &Finding| {
+        markers.get(&f.file).is_some_and(|ms| {
+            ms.iter().any(|m| {
+                (m.line == f.line || m.line + 1 == f.line)
+                    && m.rules.iter().any(|r| r.eq_ignore_ascii_case(f.rule))
+            })
+        })
+    };
+    let mut out: Vec<Finding> = findings
+        .into_iter()
+        .chain(extra)
+        .filter(|f| selected.is_empty() || selected.iter().any(|s| f.file.starts_with(s)))
+        .filter(|f| !suppressed(f))
+        .filter_map(|mut f| {
+            match overrides.get(f.rule) {
+                Some(Level::Off) => return None,
+                Some(Level::Warning) => f.severity = Severity::Warning,
+                Some(Level::Error) => f.severity = Severity::Error,
+                None => {}
+            }
+            Some(f)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.rule, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
+    });
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

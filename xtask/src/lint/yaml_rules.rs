@@ -6,7 +6,6 @@
 use super::{Doc, Facts, Finding, Object, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{self, Node, Pos, Value};
-use std::collections::HashMap;
 use std::path::Path;
 
 pub const SYNTAX: Rule = Rule {
@@ -116,6 +115,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         facts.objects.push(object);
     }
+    yaml::hot::release(docs);
     facts
 }
 
@@ -202,58 +202,42 @@ struct Walk<'a, 'o> {
 impl<'a> Walk<'a, '_> {
     /// The number of nodes `node` expands to, aliases included.
     fn node(&mut self, node: &'a Node) -> u64 {
-        let size = match &node.value {
-            Value::Scalar { .. } => 1,
+        let mut size = 1u64;
+        match &node.value {
+            Value::Scalar { .. } => {}
             Value::Alias(id) => {
-                let size = self
-                    .sizes
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| a == id)
-                    .map_or(1, |(_, s)| *s);
+                for &(a, s) in self.sizes.iter().rev() {
+                    if a == *id {
+                        size = s;
+                        break;
+                    }
+                }
                 if self.largest.is_none_or(|(_, s)| size > s) {
                     self.largest = Some((node.start, size));
                 }
-                size
             }
-            Value::Seq(items) => items
-                .iter()
-                .fold(1u64, |acc, n| acc.saturating_add(self.node(n))),
+            Value::Seq(items) => {
+                for n in items {
+                    size = size.saturating_add(self.node(n));
+                }
+            }
             Value::Map(entries) => {
-                self.duplicates(entries);
-                entries.iter().fold(1u64, |acc, e| {
-                    acc.saturating_add(self.node(&e.key))
-                        .saturating_add(self.node(&e.value))
-                })
+                for (i, first) in yaml::hot::duplicate_keys(entries) {
+                    let (key, first) = (&entries[i].key, &entries[first].key);
+                    self.duplicate(key.as_str().unwrap_or_default(), key, first);
+                }
+                for e in entries {
+                    size = size
+                        .saturating_add(self.node(&e.key))
+                        .saturating_add(self.node(&e.value));
+                }
             }
-        };
+        }
         if let Some(id) = node.anchor {
             self.anchors.push((id, node));
             self.sizes.push((id, size));
         }
         size
-    }
-
-    fn duplicates(&mut self, entries: &[yaml::Entry]) {
-        if entries.len() <= 16 {
-            for (i, e) in entries.iter().enumerate() {
-                let Some(k) = e.key.as_str() else { continue };
-                if let Some(first) = entries[..i].iter().find(|f| f.key.as_str() == Some(k)) {
-                    self.duplicate(k, &e.key, &first.key);
-                }
-            }
-            return;
-        }
-        let mut seen: HashMap<&str, &Node> = HashMap::new();
-        for e in entries {
-            let Some(k) = e.key.as_str() else { continue };
-            match seen.get(k) {
-                Some(first) => self.duplicate(k, &e.key, first),
-                None => {
-                    seen.insert(k, &e.key);
-                }
-            }
-        }
     }
 
     fn duplicate(&mut self, key: &str, node: &Node, first: &Node) {
