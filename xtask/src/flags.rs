@@ -76,8 +76,11 @@ pub struct UpdateImages {
     pub digest: bool,
 }
 
-/// Run every test of the repo: the Rust tests (nextest when installed) and the Python services'
-/// pytest suite. `XTASK_E2E=1` adds the end-to-end tests against real tools.
+/// Run every test of the repo: the Rust suite, then the Python services' pytest suite.
+///
+/// The Rust tests run with nextest when it is installed. Without pytest, the pinned Python test
+/// dependencies are pip-installed first. `XTASK_E2E=1` adds the end-to-end tests against real
+/// tools, and a missing tool then fails instead of skipping.
 #[derive(Debug, Args)]
 pub struct Test {
     /// Only the Rust tests.
