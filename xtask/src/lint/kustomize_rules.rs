@@ -641,6 +641,8 @@ impl Tree {
         // For each manifest file: the kustomizations that include it, and the roots that do.
         let mut ancestors: FastMap<PathKey, Vec<&Path>> = FastMap::default();
         let mut root_of: FastMap<PathKey, Vec<&Path>> = FastMap::default();
+        ancestors.reserve(self.files.len());
+        root_of.reserve(self.files.len());
         let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
         for (kfile, included, found, cms) in parts {
             out.extend(found);
