@@ -599,10 +599,12 @@ impl Tree {
     fn links(&self, out: &mut Vec<Finding>) {
         let root_list = self.roots();
         let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
-        let mut facts_of: FastMap<PathKey, (&Path, &Facts)> = FastMap::default();
-        facts_of.reserve(self.files.len());
-        for (path, facts) in &self.files {
-            facts_of.insert(PathKey(path), (path, facts));
+        // Every file by index, so that the merge below pushes to vectors instead of hashing.
+        let entries: Vec<(&PathBuf, &Facts)> = self.files.iter().collect();
+        let mut facts_of: FastMap<PathKey, (usize, &Facts)> = FastMap::default();
+        facts_of.reserve(entries.len());
+        for (i, &(path, facts)) in entries.iter().enumerate() {
+            facts_of.insert(PathKey(path), (i, facts));
         }
         // Each kustomization's closure, unused images and ConfigMaps: in parallel, then merged.
         let kfiles: Vec<&Path> = self.includes_files.keys().map(|k| k.0.as_path()).collect();
@@ -612,8 +614,8 @@ impl Tree {
             let mut used_images: FastSet<&str> = FastSet::default();
             let mut included = Vec::with_capacity(files.len());
             for f in &files {
-                if let Some(&(path, facts)) = facts_of.get(&PathKey(f)) {
-                    included.push(path);
+                if let Some(&(i, facts)) = facts_of.get(&PathKey(f)) {
+                    included.push(i);
                     for w in &facts.workloads {
                         used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
                     }
@@ -639,35 +641,33 @@ impl Tree {
             (kfile, included, found, cms)
         });
         // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: FastMap<PathKey, Vec<&Path>> = FastMap::default();
-        let mut root_of: FastMap<PathKey, Vec<&Path>> = FastMap::default();
-        ancestors.reserve(self.files.len());
-        root_of.reserve(self.files.len());
+        let mut ancestors: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
+        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
         let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
         for (kfile, included, found, cms) in parts {
             out.extend(found);
-            for &path in &included {
-                ancestors.entry(PathKey(path)).or_default().push(kfile);
+            for &i in &included {
+                ancestors[i].push(kfile);
             }
             if let Some(cms) = cms {
-                for &path in &included {
-                    root_of.entry(PathKey(path)).or_default().push(kfile);
+                for &i in &included {
+                    root_of[i].push(kfile);
                 }
                 build_config_maps.insert(PathKey(kfile), cms);
             }
         }
-        let manifests: Vec<(&PathBuf, &Facts)> = self
-            .files
-            .iter()
-            .filter(|(_, facts)| facts.kustomization.is_none())
+        let manifests: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i].1.kustomization.is_none())
             .collect();
-        let per_file = super::in_parallel(&manifests, |&(path, facts)| {
+        let per_file = super::in_parallel(&manifests, |&i| {
+            let (path, facts) = entries[i];
             let mut out = Vec::new();
+            let includers = (!ancestors[i].is_empty()).then_some(&ancestors[i][..]);
             self.file_links(
                 path,
                 facts,
-                &ancestors,
-                &root_of,
+                includers,
+                &root_of[i],
                 &build_config_maps,
                 &mut out,
             );
@@ -681,8 +681,8 @@ impl Tree {
         &self,
         path: &Path,
         facts: &Facts,
-        ancestors: &FastMap<PathKey, Vec<&Path>>,
-        root_of: &FastMap<PathKey, Vec<&Path>>,
+        includers: Option<&[&Path]>,
+        roots: &[&Path],
         build_config_maps: &FastMap<PathKey, ConfigMaps>,
         out: &mut Vec<Finding>,
     ) {
@@ -690,7 +690,7 @@ impl Tree {
         if !is_input {
             out.extend(facts.missing_fields.iter().cloned());
         }
-        let Some(includers) = ancestors.get(&PathKey(path)) else {
+        let Some(includers) = includers else {
             if !is_input && !facts.objects.is_empty() {
                 out.push(Finding::new(
                     &ORPHAN_MANIFEST,
@@ -706,10 +706,8 @@ impl Tree {
             }
             return;
         };
-        let builds: Vec<_> = root_of
-            .get(&PathKey(path))
-            .into_iter()
-            .flatten()
+        let builds: Vec<_> = roots
+            .iter()
             .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
             .collect();
         for w in &facts.workloads {
@@ -761,7 +759,7 @@ impl Tree {
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
     fn config_maps<'t>(
         &'t self,
-        facts_of: &FastMap<PathKey, (&Path, &'t Facts)>,
+        facts_of: &FastMap<PathKey, (usize, &'t Facts)>,
         kusts: &[&Path],
         files: &[&Path],
     ) -> ConfigMaps<'t> {
