@@ -342,7 +342,7 @@ struct Resolution {
 #[derive(Debug, Default)]
 pub struct Tree {
     pub root: PathBuf,
-    pub files: FastMap<PathBufKey, Facts>,
+    pub files: FastMap<PathBuf, Facts>,
     /// Kustomization file to the manifest files it lists directly.
     pub includes_files: FastMap<PathBufKey, Vec<PathBuf>>,
     /// Kustomization file to the kustomization files it lists directly.
@@ -354,7 +354,7 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBufKey, Facts>) -> Tree {
+    pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBuf, Facts>) -> Tree {
         let mut tree = Tree {
             root: root.to_path_buf(),
             ..Tree::default()
@@ -363,7 +363,7 @@ impl Tree {
         // Each kustomization's paths resolve independently: in parallel, then merged.
         let kustomizations: Vec<(&PathBuf, &Kustomization)> = files
             .iter()
-            .filter_map(|(p, f)| Some((&p.0, f.kustomization.as_ref()?)))
+            .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
             .collect();
         let parts = super::in_parallel(&kustomizations, |&(kfile, k)| {
             let mut part = Resolution::default();
@@ -510,10 +510,7 @@ impl Tree {
     }
 
     fn kustomization(&self, file: &Path) -> Option<&Kustomization> {
-        self.files
-            .get(PathKey(file).lookup())?
-            .kustomization
-            .as_ref()
+        self.files.get(file)?.kustomization.as_ref()
     }
 
     /// Reports cycles: the edge that closes each one.
@@ -603,7 +600,7 @@ impl Tree {
         let root_list = self.roots();
         let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
         // Every file by index, so that the merge below pushes to vectors instead of hashing.
-        let entries: Vec<(&PathBuf, &Facts)> = self.files.iter().map(|(p, f)| (&p.0, f)).collect();
+        let entries: Vec<(&PathBuf, &Facts)> = self.files.iter().collect();
         let mut facts_of: FastMap<PathKey, (usize, &Facts)> = FastMap::default();
         facts_of.reserve(entries.len());
         for (i, &(path, facts)) in entries.iter().enumerate() {

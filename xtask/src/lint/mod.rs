@@ -576,7 +576,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
             markers.insert(report.path.clone(), report.markers);
         }
         if report.kind == FileKind::Yaml {
-            facts.insert(PathBufKey(report.path), report.facts);
+            facts.insert(report.path, report.facts);
         }
     }
     let files = listing.lintable.len();

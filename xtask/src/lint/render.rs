@@ -90,10 +90,7 @@ pub fn run(tree: &Tree, settings: &Settings, root: &Path, renderer: &Cmd) -> Res
 
 /// The findings for one render of the kustomization `kfile`.
 pub fn judge(kfile: &Path, out: &Output, tree: &Tree, settings: &Settings) -> Vec<Finding> {
-    let kustomization = tree
-        .files
-        .get(super::PathKey(kfile).lookup())
-        .and_then(|f| f.kustomization.as_ref());
+    let kustomization = tree.files.get(kfile).and_then(|f| f.kustomization.as_ref());
     if !out.success() {
         let message = out.stderr.trim();
         // Point at the resource or generator entry the error names, when it names one.
