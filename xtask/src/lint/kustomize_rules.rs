@@ -597,27 +597,25 @@ impl Tree {
     /// The rules that follow the kustomization graph: unused images, orphans, untagged
     /// images, missing fields, ConfigMaps and scripts.
     fn links(&self, out: &mut Vec<Finding>) {
-        // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: FastMap<PathKey, Vec<&Path>> = FastMap::default();
-        let mut root_of: FastMap<PathKey, Vec<&Path>> = FastMap::default();
         let root_list = self.roots();
         let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
-        let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
-        let mut facts_of: FastMap<PathKey, (&Path, &Facts)> = FastMap::default();
-        facts_of.reserve(self.files.len());
-        for (path, facts) in &self.files {
-            facts_of.insert(PathKey(path), (path, facts));
+        // Every file by index, so that the merge below pushes to vectors instead of hashing.
+        let entries: Vec<(&PathBuf, &Facts)> = self.files.iter().collect();
+        let mut facts_of: FastMap<PathKey, (usize, &Facts)> = FastMap::default();
+        facts_of.reserve(entries.len());
+        for (i, &(path, facts)) in entries.iter().enumerate() {
+            facts_of.insert(PathKey(path), (i, facts));
         }
-        for kfile in self.includes_files.keys().map(|k| k.0.as_path()) {
+        // Each kustomization's closure, unused images and ConfigMaps: in parallel, then merged.
+        let kfiles: Vec<&Path> = self.includes_files.keys().map(|k| k.0.as_path()).collect();
+        let parts = super::in_parallel(&kfiles, |&kfile| {
             let (kusts, files) = self.closure(kfile);
+            let mut found = Vec::new();
             let mut used_images: FastSet<&str> = FastSet::default();
-            let is_root = roots.contains(&PathKey(kfile));
+            let mut included = Vec::with_capacity(files.len());
             for f in &files {
-                if let Some(&(path, facts)) = facts_of.get(&PathKey(f)) {
-                    ancestors.entry(PathKey(path)).or_default().push(kfile);
-                    if is_root {
-                        root_of.entry(PathKey(path)).or_default().push(kfile);
-                    }
+                if let Some(&(i, facts)) = facts_of.get(&PathKey(f)) {
+                    included.push(i);
                     for w in &facts.workloads {
                         used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
                     }
@@ -626,7 +624,7 @@ impl Tree {
             if let Some(k) = self.kustomization(kfile) {
                 for e in &k.images {
                     if !used_images.contains(e.name.value.as_str()) {
-                        out.push(Finding::new(
+                        found.push(Finding::new(
                             &IMAGE_UNUSED,
                             kfile,
                             e.name.pos,
@@ -638,78 +636,120 @@ impl Tree {
                     }
                 }
             }
-            if is_root {
-                let cms = self.config_maps(&facts_of, &kusts, &files);
+            let is_root = roots.contains(&PathKey(kfile));
+            let cms = is_root.then(|| self.config_maps(&facts_of, &kusts, &files));
+            (kfile, included, found, cms)
+        });
+        // For each manifest file: the kustomizations that include it, and the roots that do.
+        let mut ancestors: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
+        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
+        let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
+        for (kfile, included, found, cms) in parts {
+            out.extend(found);
+            for &i in &included {
+                ancestors[i].push(kfile);
+            }
+            if let Some(cms) = cms {
+                for &i in &included {
+                    root_of[i].push(kfile);
+                }
                 build_config_maps.insert(PathKey(kfile), cms);
             }
         }
-        for (path, facts) in &self.files {
-            if facts.kustomization.is_some() {
-                continue;
+        let manifests: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i].1.kustomization.is_none())
+            .collect();
+        let per_file = super::in_parallel(&manifests, |&i| {
+            let (path, facts) = entries[i];
+            let mut out = Vec::new();
+            let includers = (!ancestors[i].is_empty()).then_some(&ancestors[i][..]);
+            self.file_links(
+                path,
+                facts,
+                includers,
+                &root_of[i],
+                &build_config_maps,
+                &mut out,
+            );
+            out
+        });
+        out.extend(per_file.into_iter().flatten());
+    }
+
+    /// The graph rules of one manifest file, given who includes it and the builds' ConfigMaps.
+    fn file_links(
+        &self,
+        path: &Path,
+        facts: &Facts,
+        includers: Option<&[&Path]>,
+        roots: &[&Path],
+        build_config_maps: &FastMap<PathKey, ConfigMaps>,
+        out: &mut Vec<Finding>,
+    ) {
+        let is_input = self.inputs.contains(PathKey(path).lookup());
+        if !is_input {
+            out.extend(facts.missing_fields.iter().cloned());
+        }
+        let Some(includers) = includers else {
+            if !is_input && !facts.objects.is_empty() {
+                out.push(Finding::new(
+                    &ORPHAN_MANIFEST,
+                    path,
+                    Pos::default(),
+                    "no kustomization includes this file, so Argo CD never deploys it",
+                ));
             }
-            let is_input = self.inputs.contains(PathKey(path).lookup());
-            if !is_input {
-                out.extend(facts.missing_fields.iter().cloned());
-            }
-            let Some(includers) = ancestors.get(&PathKey(path)) else {
-                if !is_input && !facts.objects.is_empty() {
-                    out.push(Finding::new(
-                        &ORPHAN_MANIFEST,
-                        path,
-                        Pos::default(),
-                        "no kustomization includes this file, so Argo CD never deploys it",
-                    ));
-                }
-                for w in &facts.workloads {
-                    for i in &w.images {
-                        untagged(path, i, &[], self, out);
-                    }
-                }
-                continue;
-            };
-            let builds: Vec<_> = root_of
-                .get(&PathKey(path))
-                .into_iter()
-                .flatten()
-                .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
-                .collect();
             for w in &facts.workloads {
                 for i in &w.images {
-                    untagged(path, i, includers, self, out);
+                    untagged(path, i, &[], self, out);
                 }
-                for (root, cms) in &builds {
-                    for cm in w.config_maps.iter().filter(|c| !c.optional) {
-                        if !cms.contains_key(cm.name.as_str()) {
-                            out.push(Finding::new(
-                                &workload::CONFIGMAP_MISSING,
-                                path,
-                                cm.pos,
-                                format!(
-                                    "ConfigMap `{}` is neither generated nor included by {} and what it includes",
-                                    cm.name,
-                                    root.display()
-                                ),
-                            ));
-                        }
+            }
+            return;
+        };
+        let builds: Vec<_> = roots
+            .iter()
+            .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
+            .collect();
+        for w in &facts.workloads {
+            for i in &w.images {
+                untagged(path, i, includers, self, out);
+            }
+            for (root, cms) in &builds {
+                for cm in w.config_maps.iter().filter(|c| !c.optional) {
+                    if !cms.contains_key(cm.name.as_str()) {
+                        out.push(Finding::new(
+                            &workload::CONFIGMAP_MISSING,
+                            path,
+                            cm.pos,
+                            format!(
+                                "ConfigMap `{}` is neither generated nor included by {} and what it includes",
+                                cm.name,
+                                root.display()
+                            ),
+                        ));
                     }
-                    for s in &w.scripts {
-                        let Some(Some(keys)) = cms.get(s.config_map.as_str()) else {
-                            continue;
-                        };
-                        if !keys.contains(&s.key.as_str()) {
-                            out.push(Finding::new(
-                                &workload::SCRIPT_NOT_IN_CONFIGMAP,
-                                path,
-                                s.pos,
-                                format!(
-                                    "`{}` is not a key of ConfigMap `{}` (mounted at {}); its keys: {}",
-                                    s.key,
-                                    s.config_map,
-                                    s.mount_path,
-                                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
-                                ),
-                            ));
-                        }
+                }
+                for s in &w.scripts {
+                    let Some(Some(keys)) = cms.get(s.config_map.as_str()) else {
+                        continue;
+                    };
+                    if !keys.contains(&s.key.as_str()) {
+                        out.push(Finding::new(
+                            &workload::SCRIPT_NOT_IN_CONFIGMAP,
+                            path,
+                            s.pos,
+                            format!(
+                                "`{}` is not a key of ConfigMap `{}` (mounted at {}); its keys: {}",
+                                s.key,
+                                s.config_map,
+                                s.mount_path,
+                                if keys.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    keys.join(", ")
+                                }
+                            ),
+                        ));
                     }
                 }
             }
@@ -719,7 +759,7 @@ impl Tree {
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
     fn config_maps<'t>(
         &'t self,
-        facts_of: &FastMap<PathKey, (&Path, &'t Facts)>,
+        facts_of: &FastMap<PathKey, (usize, &'t Facts)>,
         kusts: &[&Path],
         files: &[&Path],
     ) -> ConfigMaps<'t> {

@@ -412,6 +412,8 @@ pub struct Listing {
 /// symlink loops cannot trap the walk); symlinked files are read.
 pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
     let mut listing = Listing::default();
+    // Collected first and hashed once into sets of the right size: no rehashing as they grow.
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
     let mut stack = vec![dir.to_path_buf()];
     while let Some(rel) = stack.pop() {
         let entries = std::fs::read_dir(root.join(&rel))
@@ -425,7 +427,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             if ty.is_dir() {
                 if !name.starts_with('.') {
                     stack.push(path.clone());
-                    listing.dirs.insert(PathBufKey(path));
+                    dirs.push(PathBufKey(path));
                 }
                 continue;
             }
@@ -434,7 +436,7 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
                 if let Some(kind) = kind {
                     listing.lintable.push((path.clone(), kind));
                 }
-                listing.files.insert(PathBufKey(path));
+                files.push(PathBufKey(path));
             } else if let Some(kind) = kind
                 && entry.path().is_file()
             {
@@ -442,7 +444,11 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             }
         }
     }
-    listing.dirs.insert(PathBufKey(dir.to_path_buf()));
+    dirs.push(PathBufKey(dir.to_path_buf()));
+    listing.files.reserve(files.len());
+    listing.files.extend(files);
+    listing.dirs.reserve(dirs.len());
+    listing.dirs.extend(dirs);
     Ok(listing)
 }
 

@@ -3,7 +3,7 @@
 //! crate's optimised code instead of instantiating its own unoptimised copy.
 
 use crate::{Document, Entry};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::path::Path;
 
 /// rustc's FxHash: a few cycles per word where SipHash costs a few per byte. A linter has no
@@ -52,12 +52,39 @@ impl Hasher for FxHasher {
     }
 }
 
-/// `Path`'s own hash (consistent with `Path`'s equality), computed with [`FxHasher`].
+/// A hash consistent with `Path`'s equality (which compares components): the FxHash of the
+/// path's components joined by `/`. Most paths are already written that way and are hashed
+/// as they are, a word at a time; the others are rebuilt from their components first.
 #[inline(never)]
 pub fn hash_path(path: &Path) -> u64 {
+    let bytes = path.as_os_str().as_encoded_bytes();
     let mut h = FxHasher::default();
-    path.hash(&mut h);
+    if is_canonical(bytes) {
+        h.write(bytes);
+    } else {
+        let mut joined = Vec::with_capacity(bytes.len());
+        for c in path.components() {
+            if !joined.is_empty() && joined.last() != Some(&b'/') {
+                joined.push(b'/');
+            }
+            joined.extend_from_slice(c.as_os_str().as_encoded_bytes());
+        }
+        h.write(&joined);
+    }
     h.finish()
+}
+
+/// True when `bytes` are a path's components joined by `/`: no empty or `.` component after
+/// the first, no trailing `/`.
+fn is_canonical(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if n > 1 && (bytes[n - 1] == b'/' || bytes.ends_with(b"/.")) {
+        return false;
+    }
+    !bytes
+        .windows(2)
+        .enumerate()
+        .any(|(i, w)| w == b"//" || (w == b"/." && bytes.get(i + 2) == Some(&b'/')))
 }
 
 /// The index of the first `byte` in `bytes`.
@@ -115,6 +142,20 @@ mod tests {
             hash_path(Path::new("a//b/./c"))
         );
         assert_ne!(hash_path(Path::new("a/b")), hash_path(Path::new("a/c")));
+        let alike = [
+            ("/a/b", "//a/./b/"),
+            ("./a", ".//a/."),
+            ("/", "//."),
+            (".", "./"),
+            ("a/b/.c", "a/b//.c/"),
+            ("", ""),
+        ];
+        for (a, b) in alike {
+            assert_eq!(Path::new(a), Path::new(b));
+            assert_eq!(hash_path(Path::new(a)), hash_path(Path::new(b)), "{a} {b}");
+        }
+        assert_ne!(hash_path(Path::new("./a")), hash_path(Path::new("a")));
+        assert_ne!(hash_path(Path::new("/a")), hash_path(Path::new("a")));
     }
 
     #[test]
