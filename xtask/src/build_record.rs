@@ -2,6 +2,7 @@
 //! built last (tag, digest, platforms, commit, registry, pushed), for `push`, `trivy-scan` and
 //! `sign` to use. Written through a temp file and a rename, so it is whole or absent.
 
+use crate::settings::Settings;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -35,10 +36,8 @@ impl BuildRecord {
         let path = path(root, &self.image);
         let dir = path.parent().expect("the record path has a parent");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self)? + "\n";
-        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::files::write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
 
@@ -65,6 +64,20 @@ impl BuildRecord {
             _ => Ok(()),
         }
     }
+}
+
+/// The registry a task works on: `--registry` when given, else the build record's, else the
+/// primary.
+pub fn registry_for(
+    settings: &Settings,
+    registry_flag: Option<&str>,
+    record: Option<&BuildRecord>,
+) -> Result<String> {
+    Ok(match (registry_flag, record) {
+        (Some(name), _) => settings.registry_named(name)?,
+        (None, Some(r)) => r.registry.clone(),
+        (None, None) => settings.registry.clone(),
+    })
 }
 
 /// `<root>/target/xtask/images/<image>.json`.

@@ -8,7 +8,7 @@
 //! shown. Keyless signing, which involves no secret of ours, streams (it may print a login URL).
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
-use crate::build_record::BuildRecord;
+use crate::build_record::{self, BuildRecord};
 use crate::cosign::{self, Identity, Key};
 use crate::exec::{Runner, Secret};
 use crate::flags::{self, EngineChoice};
@@ -114,11 +114,8 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
         None => &ctx.settings.images[0],
     };
     let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let registry = match (&flags.registry, &record) {
-        (Some(name), _) => ctx.settings.registry_named(name)?,
-        (None, Some(r)) => r.registry.clone(),
-        (None, None) => ctx.settings.registry.clone(),
-    };
+    let registry =
+        build_record::registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
     let name =
         ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
     if let Some(d) = &flags.digest {

@@ -6,7 +6,7 @@
 //! fails (a missing vulnerability DB says so). The SBOM is written through a temp file and
 //! checked to be CycloneDX before it takes its name.
 
-use crate::build_record::BuildRecord;
+use crate::build_record::{self, BuildRecord};
 use crate::exec::{Cmd, Runner, Secret};
 use crate::flags::{self, ScanFormat};
 use crate::image_ref::ImageRef;
@@ -164,11 +164,8 @@ fn image_ref(given: Option<&str>, flags: &flags::TrivyScan, ctx: &Ctx) -> Result
     }
     let image = &ctx.settings.images[0];
     let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let registry = match (&flags.registry, &record) {
-        (Some(name), _) => ctx.settings.registry_named(name)?,
-        (None, Some(r)) => r.registry.clone(),
-        (None, None) => ctx.settings.registry.clone(),
-    };
+    let registry =
+        build_record::registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
     let name =
         ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
     if let Some(sha) = &flags.sha {
