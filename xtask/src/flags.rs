@@ -32,6 +32,7 @@ pub enum Command {
     Push(Push),
     TrivyScan(TrivyScan),
     Sign(Sign),
+    Release(Release),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -385,6 +386,75 @@ pub struct Sign {
     /// Print the cosign command and run nothing (registry reads for --sha still run).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Build, push, scan, sign, mirror and deploy the base image in one go.
+///
+/// Placeholder of the issue-9 branch so that the workflows' `cargo xtask release` line parses;
+/// the task itself lands with the supply-chain work.
+#[derive(Debug, Args)]
+pub struct Release {
+    /// Which engine builds: docker (buildx) or podman.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+
+    /// Registry: ghcr, backup, or HOST[:PORT]/PATH (default: the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// The mirror's destination: ghcr, backup, or HOST[:PORT]/PATH (default: the backup).
+    #[arg(long, value_name = "REGISTRY")]
+    pub to: Option<String>,
+
+    /// trivy's scanners for the image scan: vuln, secret (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub scanners: Option<String>,
+
+    /// Also copy the image by digest to the backup registry.
+    #[arg(long)]
+    pub mirror: bool,
+
+    /// Commit the updated kustomizations.
+    #[arg(long)]
+    pub commit: bool,
+
+    /// Do not sign (loud in the summary).
+    #[arg(long)]
+    pub skip_sign: bool,
+
+    /// Print the whole plan and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Why doesn't it work? Checks the tools, the settings, both registries, and that every tag
+/// Argo CD will deploy exists in both registries under one digest, for every platform, signed.
+///
+/// Each problem is named with the command that fixes it. Exit 0 when all is well; 1 when
+/// something is wrong (a missing tool only counts when no build engine is found at all, or when
+/// --for names a subcommand that needs it); 2 for bad input.
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// Only the tools this subcommand needs turn the exit to 1 when missing (e.g. sign).
+    #[arg(long = "for", value_name = "SUBCOMMAND")]
+    pub for_command: Option<String>,
+
+    /// Skip every network check (registries, tags, signatures).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// human (stderr) or json (stdout).
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
+    pub format: DoctorFormat,
+}
+
+/// Output of `doctor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One line a check, on stderr.
+    Human,
+    /// The same facts as JSON, on stdout.
+    Json,
 }
 
 #[cfg(test)]
