@@ -175,6 +175,26 @@ pub fn is_verification_failure(stderr: &str) -> bool {
     .any(|needle| s.contains(needle))
 }
 
+/// `cosign tree --experimental-oci11 REF@DIGEST`: the signatures, attestations and SBOMs
+/// attached to an image, both as `sha256-<hex>.sig` tags and as OCI referrers (cosign v3 signs
+/// as referrers by default; v2.5 lists them only with the flag, which v3 still accepts).
+pub fn tree(target: &Target) -> Result<Cmd> {
+    let reference = target.by_digest()?;
+    let cmd = Cmd::new("cosign").args(["tree", "--experimental-oci11"]);
+    Ok(registry_flags(cmd, target).arg(reference))
+}
+
+/// Does `cosign tree`'s stdout list a signature: the legacy signature tag, or a referrer that
+/// is a signature bundle (its predicate type is cosign's sign predicate)?
+pub fn tree_has_signature(stdout: &str) -> bool {
+    stdout.lines().any(|l| {
+        l.contains("Signatures for an image tag:")
+            || (l.contains("artifacts via OCI referrer:")
+                && (l.contains("https://sigstore.dev/cosign/sign/v1")
+                    || l.contains("application/vnd.dev.sigstore.bundle")))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +367,44 @@ mod tests {
             "Error: GET https://127.0.0.1:5000/v2/: connection refused"
         ));
         assert_eq!(escape_regex("a.b+c"), r"a\.b\+c");
+    }
+
+    #[test]
+    fn tree_lists_signatures_by_tag_or_referrer() {
+        let r = reference(&format!("127.0.0.1:5000/h/python-base@{}", digest()));
+        let target = Target {
+            reference: &r,
+            insecure: true,
+            tlog: false,
+        };
+        assert_eq!(
+            tree(&target).unwrap().argv(),
+            [
+                "cosign",
+                "tree",
+                "--experimental-oci11",
+                "--allow-insecure-registry",
+                &r.to_string()
+            ]
+        );
+        let tagged = reference("ghcr.io/dcasati/python-base:sha-abc1234");
+        let target = Target {
+            reference: &tagged,
+            insecure: false,
+            tlog: true,
+        };
+        assert!(tree(&target).is_err(), "by digest only");
+        let legacy = "📦 Supply Chain Security Related artifacts for an image: x\n\
+                      └── 🔐 Signatures for an image tag: x:sha256-aa.sig\n   └── 🍒 sha256:bb\n";
+        assert!(tree_has_signature(legacy));
+        let referrer =
+            "└── 🔗 https://sigstore.dev/cosign/sign/v1 artifacts via OCI referrer: x@sha256:cc\n";
+        assert!(tree_has_signature(referrer));
+        let sbom_only = "└── 🔗 https://cyclonedx.org/bom artifacts via OCI referrer: x@sha256:dd\n\
+                         └── 📦 SBOMs for an image tag: x:sha256-aa.sbom\n";
+        assert!(!tree_has_signature(sbom_only));
+        assert!(!tree_has_signature(
+            "No Supply Chain Security Related Artifacts found for image x"
+        ));
     }
 }

@@ -455,6 +455,45 @@ pub fn token_variable(host: &str) -> &'static str {
     }
 }
 
+/// Reads the raw manifest (or index) of `reference` from its registry, to list its platforms.
+pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--raw",
+            &reference.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").arg("inspect");
+            if insecure {
+                cmd = cmd.arg("--tls-verify=false");
+            }
+            cmd.args(["--raw", &format!("docker://{reference}")])
+        }
+    }
+}
+
+/// The `os/arch[/variant]` of each image of a raw index, in order; attestation manifests
+/// (`unknown/unknown`) are left out. A single-image manifest names no platform: empty.
+pub fn parse_platforms(raw: &str) -> Result<Vec<String>> {
+    let v: serde_json::Value =
+        serde_json::from_str(raw).context("the registry's manifest is not JSON")?;
+    let Some(manifests) = v["manifests"].as_array() else {
+        return Ok(Vec::new());
+    };
+    Ok(manifests
+        .iter()
+        .filter_map(|m| {
+            let p = &m["platform"];
+            let (os, arch) = (p["os"].as_str()?, p["architecture"].as_str()?);
+            let variant = p["variant"].as_str().map(|v| format!("/{v}"));
+            (os != "unknown").then(|| format!("{os}/{arch}{}", variant.unwrap_or_default()))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -853,5 +892,45 @@ mod tests {
         assert!(insecure.args.contains(&"--tls-verify=false".into()));
         assert_eq!(token_variable("ghcr.io"), "GITHUB_TOKEN");
         assert_eq!(token_variable("registry.example.com"), "REGISTRY_TOKEN");
+    }
+
+    #[test]
+    fn platforms_of_an_index_without_attestations() {
+        let raw = r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+            {"digest":"sha256:a","platform":{"os":"linux","architecture":"amd64"}},
+            {"digest":"sha256:b","platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+            {"digest":"sha256:c","platform":{"os":"unknown","architecture":"unknown"}}]}"#;
+        assert_eq!(
+            parse_platforms(raw).unwrap(),
+            ["linux/amd64", "linux/arm64/v8"]
+        );
+        assert!(
+            parse_platforms(r#"{"mediaType":"x","layers":[]}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(parse_platforms("not json").is_err());
+        let r = ImageRef::parse("127.0.0.1:5000/h/python-base:sha-abc1234").unwrap();
+        assert_eq!(
+            inspect_raw(RegistryTool::Skopeo, &r, true).argv(),
+            [
+                "skopeo",
+                "inspect",
+                "--tls-verify=false",
+                "--raw",
+                "docker://127.0.0.1:5000/h/python-base:sha-abc1234"
+            ]
+        );
+        assert_eq!(
+            inspect_raw(RegistryTool::Docker, &r, true).argv(),
+            [
+                "docker",
+                "buildx",
+                "imagetools",
+                "inspect",
+                "--raw",
+                "127.0.0.1:5000/h/python-base:sha-abc1234"
+            ]
+        );
     }
 }

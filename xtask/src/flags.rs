@@ -33,6 +33,7 @@ pub enum Command {
     TrivyScan(TrivyScan),
     Sign(Sign),
     Release(Release),
+    Doctor(Doctor),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.

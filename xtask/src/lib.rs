@@ -52,5 +52,6 @@ pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
         flags::Command::Release(_) => {
             anyhow::bail!("release is not on this branch yet: it lands with the supply-chain work")
         }
+        flags::Command::Doctor(f) => tasks::doctor::run(&f, &ctx),
     }
 }

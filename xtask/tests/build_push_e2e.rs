@@ -9,44 +9,6 @@ use build_push_support::*;
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 
-/// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
-struct Podman {
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    fn new() -> Podman {
-        let dir = temp_dir("podman");
-        let conf = format!(
-            "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("storage.conf"), conf).unwrap();
-        Podman { dir }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (
-                "CONTAINERS_STORAGE_CONF",
-                self.dir.path().join("storage.conf").display().to_string(),
-            ),
-            ("BUILDAH_ISOLATION", "chroot".into()),
-        ]
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        // vfs layers may be read-only directories; let podman remove its own storage.
-        let env = self.env();
-        let _ = std::process::Command::new("podman")
-            .args(["system", "reset", "--force"])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output();
-    }
-}
-
 fn run(f: &Fixture, podman: &Podman, args: &[&str]) -> Outcome {
     let env = podman.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

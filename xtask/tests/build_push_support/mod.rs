@@ -264,3 +264,41 @@ pub fn tool(program: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
+pub struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    pub fn new() -> Podman {
+        let dir = temp_dir("podman");
+        let conf = format!(
+            "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("storage.conf"), conf).unwrap();
+        Podman { dir }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "CONTAINERS_STORAGE_CONF",
+                self.dir.path().join("storage.conf").display().to_string(),
+            ),
+            ("BUILDAH_ISOLATION", "chroot".into()),
+        ]
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        // vfs layers may be read-only directories; let podman remove its own storage.
+        let env = self.env();
+        let _ = std::process::Command::new("podman")
+            .args(["system", "reset", "--force"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output();
+    }
+}
