@@ -115,10 +115,65 @@ fn doctor_reports_a_settings_path_outside_the_repo() {
     assert!(bad.3.contains("outside the repository"), "{bad:?}");
 }
 
-fn run(f: &Fixture, podman: &Podman, args: &[&str]) -> Outcome {
-    let env = podman.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    xtask(f.root(), args, &env, None)
+/// Two real registries on 127.0.0.1, and a podman-built FROM scratch image (both platforms)
+/// pushed to the primary and mirrored to the backup; the kustomization deploys its tag.
+struct Pair {
+    primary: Registry,
+    backup: Registry,
+    podman: Podman,
+    f: Fixture,
+    tag: String,
+    digest: String,
+}
+
+impl Pair {
+    fn pushed(name: &str) -> Pair {
+        for program in ["podman", "skopeo", "docker-registry"] {
+            require(program);
+        }
+        let primary = Registry::start(&format!("{name}-primary"));
+        let backup = Registry::start(&format!("{name}-backup"));
+        let settings = format!(
+            "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
+            primary.addr(),
+            backup.addr()
+        );
+        let f = Fixture::new(name, &settings, DOCKERFILE);
+        f.write(&format!("{CONTEXT}/hello.txt"), "hello\n");
+        let id = f.commit("base image");
+        let mut pair = Pair {
+            primary,
+            backup,
+            podman: Podman::new(),
+            f,
+            tag: format!("sha-{}", &id[..7]),
+            digest: String::new(),
+        };
+        pair.deploy(&pair.tag.clone());
+        let out = pair.run(&["build-base", "--engine", "podman", "--push"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        pair.digest = out.stdout.trim().split_once('@').unwrap().1.to_string();
+        let out = pair.run(&["push", "--mirror"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        pair
+    }
+
+    fn deploy(&self, tag: &str) {
+        self.f.write(
+            KUSTOMIZATION,
+            format!(
+                "resources: []\nimages:\n  - name: {}/homelab/python-base\n    newTag: {tag}\n",
+                self.primary.addr()
+            ),
+        );
+    }
+
+    /// `cargo xtask ARGS` with this pair's podman storage.
+    fn run(&self, args: &[&str]) -> Outcome {
+        let env = self.podman.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        xtask(self.f.root(), args, &env, None)
+    }
 }
 
 #[test]
@@ -126,50 +181,22 @@ fn e2e_doctor_healthy_backup_down_and_tag_missing() {
     if !e2e() {
         return;
     }
-    for program in ["podman", "skopeo", "docker-registry"] {
-        require(program);
-    }
-    let primary = Registry::start("doctor-primary");
-    let mut backup = Registry::start("doctor-backup");
-    let podman = Podman::new();
-    let settings = format!(
-        "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
-        primary.addr(),
-        backup.addr()
-    );
-    let f = Fixture::new("doctor-e2e", &settings, DOCKERFILE);
-    f.write(&format!("{CONTEXT}/hello.txt"), "hello\n");
-    let id = f.commit("base image");
-    let tag = format!("sha-{}", &id[..7]);
-    let deploy = |tag: &str| {
-        f.write(
-            KUSTOMIZATION,
-            format!(
-                "resources: []\nimages:\n  - name: {}/homelab/python-base\n    newTag: {tag}\n",
-                primary.addr()
-            ),
-        );
-    };
-    deploy(&tag);
-    let out = run(&f, &podman, &["build-base", "--engine", "podman", "--push"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    let digest = out.stdout.trim().split_once('@').unwrap().1.to_string();
-    let out = run(&f, &podman, &["push", "--mirror"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    let mut pair = Pair::pushed("doctor-e2e");
+    let (tag, digest) = (pair.tag.clone(), pair.digest.clone());
 
     // Healthy: both registries answer, the tag is in both under one digest, both platforms.
-    let out = run(&f, &podman, &["doctor", "--format", "json"]);
+    let out = pair.run(&["doctor", "--format", "json"]);
     assert_eq!(out.code, 0, "{out:?}");
     let all = checks(&out);
-    let primary_ref = format!("{}/homelab/python-base:{tag}", primary.addr());
-    let backup_ref = format!("{}/homelab/python-base:{tag}", backup.addr());
+    let primary_ref = format!("{}/homelab/python-base:{tag}", pair.primary.addr());
+    let backup_ref = format!("{}/homelab/python-base:{tag}", pair.backup.addr());
     for (subject, message) in [
         (
-            format!("{}/homelab", primary.addr()),
+            format!("{}/homelab", pair.primary.addr()),
             "the primary registry answers".to_string(),
         ),
         (
-            format!("{}/homelab", backup.addr()),
+            format!("{}/homelab", pair.backup.addr()),
             "the backup registry answers".to_string(),
         ),
         (
@@ -191,35 +218,118 @@ fn e2e_doctor_healthy_backup_down_and_tag_missing() {
     assert_eq!(json(&out)["ok"], true);
 
     // The deployed tag is missing from the primary (and so from the backup).
-    deploy("sha-1234567");
-    let out = run(&f, &podman, &["doctor"]);
+    pair.deploy("sha-1234567");
+    let out = pair.run(&["doctor"]);
     assert_eq!(out.code, 1, "{out:?}");
     out.assert_stderr_has_all(&[
-        &format!("{KUSTOMIZATION}:4 deploys {}/homelab/python-base:sha-1234567, which is not in the primary registry", primary.addr()),
+        &format!("{KUSTOMIZATION}:4 deploys {}/homelab/python-base:sha-1234567, which is not in the primary registry", pair.primary.addr()),
         "fix: cargo xtask release (builds the context's latest commit), or cargo xtask build-base --sha 1234567 --push",
         "is not in the backup registry",
         "fix: cargo xtask push --mirror --sha 1234567",
     ]);
 
     // The backup is down: named with its address, and how to start it.
-    deploy(&tag);
-    backup.stop();
-    let out = run(&f, &podman, &["doctor"]);
+    pair.deploy(&tag);
+    pair.backup.stop();
+    let out = pair.run(&["doctor"]);
     assert_eq!(out.code, 1, "{out:?}");
     out.assert_stderr_has_all(&[
         &format!(
             "the backup registry {} does not answer /v2/ (network timeout 60 s): ",
-            backup.addr()
+            pair.backup.addr()
         ),
         &format!(
             "fix: start the MicroK8s registry that serves {}",
-            backup.addr()
+            pair.backup.addr()
         ),
         "`microk8s enable registry`",
         &format!("in the primary as {digest}"),
     ]);
 
     // --offline: no network check, and nothing wrong.
-    let out = run(&f, &podman, &["doctor", "--offline"]);
+    let out = pair.run(&["doctor", "--offline"]);
     assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// A recording stand-in for `cosign` (it cannot be installed here), as strict as cosign v2.5.3's
+/// `tree` (cmd/cosign/cli/tree.go, options/tree.go, options/registry.go): only its flags, exactly
+/// one image argument; `version` answers v2.5.3. Its argv goes to `$FAKE_COSIGN_RECORD`; `tree`
+/// prints a legacy signature tag when `FAKE_COSIGN_SIGNED=1`, else cosign's "nothing found".
+const FAKE_COSIGN: &str = r#"#!/bin/sh
+printf '%s\n' "$@" >> "$FAKE_COSIGN_RECORD"
+echo -- >> "$FAKE_COSIGN_RECORD"
+case "$1" in
+version) printf 'GitVersion:    v2.5.3\nGitCommit:     fake\n'; exit 0 ;;
+tree) shift ;;
+*) echo "Error: unknown command \"$1\" for \"cosign\"" >&2; exit 1 ;;
+esac
+image=""; n=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --experimental-oci11|--allow-insecure-registry|--allow-http-registry|--k8s-keychain) ;;
+  --experimental-oci11=*|--allow-insecure-registry=*|--allow-http-registry=*) ;;
+  --registry-username|--registry-password|--registry-token|--registry-cacert|--registry-client-cert|--registry-client-key|--registry-server-name|--registry-referrers-mode|--attachment-tag-prefix) shift ;;
+  -*) echo "Error: unknown flag: $1" >&2; exit 1 ;;
+  *) image="$1"; n=$((n + 1)) ;;
+  esac
+  shift
+done
+if [ "$n" -ne 1 ]; then echo "Error: accepts 1 arg(s), received $n" >&2; exit 1; fi
+echo "📦 Supply Chain Security Related artifacts for an image: $image"
+if [ "$FAKE_COSIGN_SIGNED" = 1 ]; then
+  echo "└── 🔐 Signatures for an image tag: ${image%@*}:sha256-0000.sig"
+  echo "   └── 🍒 sha256:1111"
+else
+  printf 'No Supply Chain Security Related Artifacts found for image %s,\n start creating one with simply running$ cosign sign <img>' "$image"
+fi
+"#;
+
+#[test]
+fn e2e_doctor_recorded_cosign_tree_signed_and_unsigned() {
+    if !e2e() {
+        return;
+    }
+    let pair = Pair::pushed("doctor-cosign");
+    let bin = temp_dir("cosign-bin");
+    build_push_support::shared::install_script(bin.path(), "cosign", FAKE_COSIGN);
+    let record = bin.path().join("record");
+    let with = |signed: &str| {
+        let mut env = pair.podman.env();
+        let path = std::env::var("PATH").unwrap_or_default();
+        env.push(("PATH", format!("{}:{path}", bin.path().display())));
+        env.push(("FAKE_COSIGN_RECORD", record.display().to_string()));
+        env.push(("FAKE_COSIGN_SIGNED", signed.to_string()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        xtask(pair.f.root(), &["doctor"], &env, None)
+    };
+    let primary_ref = format!("{}/homelab/python-base", pair.primary.addr());
+
+    let out = with("1");
+    assert_eq!(out.code, 0, "{out:?}");
+    out.assert_stderr_has_all(&[
+        "ok    tools     cosign: 2.5.3 at ",
+        &format!(
+            "ok    deploy    {primary_ref}:{}: has a cosign signature",
+            pair.tag
+        ),
+    ]);
+    let calls = std::fs::read_to_string(&record).unwrap();
+    let tree = format!(
+        "tree\n--experimental-oci11\n--allow-insecure-registry\n{primary_ref}@{}\n--\n",
+        pair.digest
+    );
+    assert!(
+        calls.starts_with("version\n--\n") && calls.ends_with(&tree),
+        "{calls}"
+    );
+
+    let out = with("0");
+    assert_eq!(out.code, 1, "{out:?}");
+    out.assert_stderr_has_all(&[
+        &format!(
+            "FAIL  deploy    {primary_ref}:{}: has no cosign signature: Image Updater (imagesVerification) will not move to it",
+            pair.tag
+        ),
+        &format!("fix: cargo xtask sign --sha {}", &pair.tag[4..]),
+    ]);
 }
