@@ -436,7 +436,7 @@ pub struct Release {
 /// --for names a subcommand that needs it); 2 for bad input.
 #[derive(Debug, Args)]
 pub struct Doctor {
-    /// Only the tools this subcommand needs turn the exit to 1 when missing (e.g. sign).
+    /// Also exit 1 when a tool that SUBCOMMAND needs is missing (e.g. sign needs cosign).
     #[arg(long = "for", value_name = "SUBCOMMAND")]
     pub for_command: Option<String>,
 
