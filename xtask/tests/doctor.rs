@@ -333,3 +333,53 @@ fn e2e_doctor_recorded_cosign_tree_signed_and_unsigned() {
         &format!("fix: cargo xtask sign --sha {}", &pair.tag[4..]),
     ]);
 }
+
+/// `ci` with the password `s3cret` (bcrypt, cost 4): a throwaway test credential.
+const HTPASSWD: &str = "ci:$2b$04$okwS3mULBihJxt2OR7CR6uyT5faqjYTZtUiR2..nVGX7eik/A14b2";
+
+#[test]
+fn e2e_doctor_names_how_to_log_in_when_the_registry_refuses() {
+    if !e2e() {
+        return;
+    }
+    for program in ["skopeo", "docker-registry"] {
+        require(program);
+    }
+    let primary = Registry::start_with_auth("doctor-auth-primary", HTPASSWD);
+    let backup = Registry::start("doctor-auth-backup");
+    let settings = format!(
+        "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
+        primary.addr(),
+        backup.addr()
+    );
+    let f = Fixture::new("doctor-auth", &settings, DOCKERFILE);
+    f.write(
+        KUSTOMIZATION,
+        format!(
+            "images:\n  - name: {}/homelab/python-base\n    newTag: sha-1234567\n",
+            primary.addr()
+        ),
+    );
+    let out = xtask(f.root(), &["doctor"], &[], None);
+    assert_eq!(out.code, 1, "{out:?}");
+    out.assert_stderr_has_all(&[
+        &format!(
+            "FAIL  registry  {0}/homelab: the primary registry {0} refused us: ",
+            primary.addr()
+        ),
+        "unauthorized: authentication required",
+        &format!(
+            "fix: log in: pass --login (token from REGISTRY_TOKEN on stdin), or `echo \"$REGISTRY_TOKEN\" | docker login {} -u USER --password-stdin`",
+            primary.addr()
+        ),
+        &format!(
+            "ok    registry  {}/homelab: the backup registry answers",
+            backup.addr()
+        ),
+    ]);
+    assert!(
+        !out.stderr.contains("not in the primary registry"),
+        "a refused read is not a missing tag: {}",
+        out.stderr
+    );
+}

@@ -120,37 +120,42 @@ fn probe_tools(runner: &Runner) -> Vec<Found> {
 /// The manifests root and every image's context and Dockerfile exist, inside the repo.
 fn settings_checks(ctx: &Ctx) -> Vec<Check> {
     let root = std::fs::canonicalize(&ctx.root).unwrap_or_else(|_| ctx.root.clone());
+    // Settings that do not parse never get here: the run exits 2 naming the key first.
+    let parsed = check(
+        "settings",
+        "Cargo.toml [workspace.metadata.xtask]",
+        Level::Ok,
+        "parses",
+    );
     let mut paths = vec![("manifests", ctx.settings.manifests.clone(), true)];
     for image in &ctx.settings.images {
         paths.push(("context", image.context.clone(), true));
         paths.push(("dockerfile", image.context.join(&image.dockerfile), false));
     }
-    paths
-        .into_iter()
-        .map(|(what, rel, dir)| {
-            let subject = format!("{what} {}", rel.display());
-            match std::fs::canonicalize(ctx.root.join(&rel)) {
-                Ok(real) if !real.starts_with(&root) => check(
-                    "settings",
-                    subject,
-                    Level::Fail,
-                    format!("resolves to {}, outside the repository", real.display()),
+    let checks = paths.into_iter().map(|(what, rel, dir)| {
+        let subject = format!("{what} {}", rel.display());
+        match std::fs::canonicalize(ctx.root.join(&rel)) {
+            Ok(real) if !real.starts_with(&root) => check(
+                "settings",
+                subject,
+                Level::Fail,
+                format!("resolves to {}, outside the repository", real.display()),
+            ),
+            Ok(real) if real.is_dir() == dir => check("settings", subject, Level::Ok, "exists"),
+            _ => check(
+                "settings",
+                subject,
+                Level::Fail,
+                format!(
+                    "no such {} under {}",
+                    if dir { "folder" } else { "file" },
+                    ctx.root.display()
                 ),
-                Ok(real) if real.is_dir() == dir => check("settings", subject, Level::Ok, "exists"),
-                _ => check(
-                    "settings",
-                    subject,
-                    Level::Fail,
-                    format!(
-                        "no such {} under {}",
-                        if dir { "folder" } else { "file" },
-                        ctx.root.display()
-                    ),
-                )
-                .fix("fix the path in [workspace.metadata.xtask] of Cargo.toml"),
-            }
-        })
-        .collect()
+            )
+            .fix("fix the path in [workspace.metadata.xtask] of Cargo.toml"),
+        }
+    });
+    std::iter::once(parsed).chain(checks).collect()
 }
 
 fn kustomizations(ctx: &Ctx) -> Vec<(PathBuf, String)> {
