@@ -90,6 +90,9 @@ fn at(node: &Node) -> Option<At> {
 
 /// Collects an ImageUpdater's images or an Application's source path from one document.
 pub fn collect(doc: &Doc, kind: &str, out: &mut Facts) {
+    if kind != "Application" && kind != "ImageUpdater" {
+        return;
+    }
     let root = doc.root;
     let api = doc.str(root, "apiVersion").unwrap_or_default();
     if kind == "Application" && api.starts_with("argoproj.io/") {
