@@ -10,6 +10,7 @@ pub mod flags;
 pub mod image_ref;
 pub mod kustomize;
 pub mod lint;
+pub mod oci_labels;
 pub mod registry;
 pub mod repo;
 pub mod settings;

@@ -20,7 +20,10 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
     };
     let record = BuildRecord::load(&ctx.root, &image.name)?;
     let tag = match (&flags.sha, &record) {
-        (Some(sha), _) => Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag(),
+        (Some(sha), _) => Repo::open(&ctx.root)?
+            .tag_commit(&image.context, Some(sha))
+            .context("--sha")?
+            .tag(),
         (None, Some(record)) => record.tag.clone(),
         (None, None) => bail!(
             "no build record for {} ({}): run `cargo xtask build-base` first, or pass --sha",

@@ -122,7 +122,10 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
         return Ok(name.with_digest(&checked_digest(d)?));
     }
     if let Some(sha) = &flags.sha {
-        let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
+        let tag = Repo::open(&ctx.root)?
+            .tag_commit(&image.context, Some(sha))
+            .context("--sha")?
+            .tag();
         let tagged = name.with_tag(&tag);
         let insecure = tagged.is_loopback() || flags.insecure_registry;
         let digest = remote_digest(

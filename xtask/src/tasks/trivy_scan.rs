@@ -169,7 +169,10 @@ fn image_ref(given: Option<&str>, flags: &flags::TrivyScan, ctx: &Ctx) -> Result
     let name =
         ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
     if let Some(sha) = &flags.sha {
-        let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
+        let tag = Repo::open(&ctx.root)?
+            .tag_commit(&image.context, Some(sha))
+            .context("--sha")?
+            .tag();
         return Ok(name.with_tag(&tag));
     }
     match record {
