@@ -2,8 +2,12 @@
 //! built last (tag, digest, platforms, commit, registry, pushed), for `push`, `trivy-scan` and
 //! `sign` to use. Written through a temp file and a rename, so it is whole or absent.
 
+use crate::engine::RegistryTool;
+use crate::exec::Runner;
+use crate::image_ref::ImageRef;
+use crate::registry::remote_digest;
 use crate::settings::Settings;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -80,6 +84,36 @@ pub fn registry_for(
     })
 }
 
+/// The check behind every use of a record's digest (push --mirror, sign, trivy-scan): the tag
+/// the record names must still hold that digest in the registry. `current` is what the
+/// registry says now (`None`: the tag is missing). A moved tag is an error naming both digests.
+pub fn check_tag_holds(tagged: &ImageRef, recorded: &str, current: Option<&str>) -> Result<()> {
+    match current {
+        Some(current) if current == recorded => Ok(()),
+        Some(current) => bail!(
+            "{tagged} now holds {current}, but the build record names {recorded}: the tag was \
+             moved after this build. Rebuild (cargo xtask build-base --push), or name the digest \
+             you mean explicitly"
+        ),
+        None => bail!(
+            "{tagged} is not in the registry, but the build record names {recorded}: push it \
+             first (cargo xtask push)"
+        ),
+    }
+}
+
+/// Reads the digest `tagged` has in its registry and [`check_tag_holds`] it.
+pub fn confirm_recorded_digest(
+    runner: &Runner,
+    tool: RegistryTool,
+    tagged: &ImageRef,
+    insecure: bool,
+    recorded: &str,
+) -> Result<()> {
+    let current = remote_digest(runner, tool, tagged, insecure)?;
+    check_tag_holds(tagged, recorded, current.as_deref())
+}
+
 /// `<root>/target/xtask/images/<image>.json`.
 pub fn path(root: &Path, image: &str) -> PathBuf {
     root.join("target/xtask/images")
@@ -124,5 +158,28 @@ mod tests {
         BuildRecord::remove(&root, "python-base").unwrap();
         assert!(!written.exists());
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_moved_or_missing_tag_is_refused_naming_both_digests() {
+        let tagged = ImageRef::parse("127.0.0.1:5000/homelab/python-base:sha-abc1234").unwrap();
+        let (a, b) = (
+            format!("sha256:{}", "a".repeat(64)),
+            format!("sha256:{}", "b".repeat(64)),
+        );
+        check_tag_holds(&tagged, &a, Some(&a)).unwrap();
+        let err = check_tag_holds(&tagged, &a, Some(&b))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("python-base:sha-abc1234 now holds {b}"))
+                && err.contains(&format!("record names {a}")),
+            "{err}"
+        );
+        let err = check_tag_holds(&tagged, &a, None).unwrap_err().to_string();
+        assert!(
+            err.contains("is not in the registry") && err.contains(&a),
+            "{err}"
+        );
     }
 }

@@ -342,7 +342,8 @@ pub struct TrivyScan {
 /// The key: --key, else `env://COSIGN_PRIVATE_KEY` when that variable is set (its password in
 /// COSIGN_PASSWORD), else keyless (in GitHub Actions: `permissions: id-token: write`). Verify
 /// uses --key, else `env://COSIGN_PUBLIC_KEY` when set, else keyless with the workflow identity
-/// of GITHUB_REPOSITORY. Exit 1 when verification fails.
+/// of GITHUB_REPOSITORY. Exit 1 when verification fails. cosign 2.x and 3.x are supported (read
+/// from `cosign version`).
 #[derive(Debug, Args)]
 pub struct Sign {
     /// Verify the signature instead of signing.
@@ -369,6 +370,16 @@ pub struct Sign {
     /// Key reference for cosign: env://VAR, a file, or a KMS URI.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+
+    /// Also attest FILE, a CycloneDX SBOM (`trivy-scan --image --sbom FILE`), on the same digest
+    /// with the same key or keyless identity (`cosign attest --type cyclonedx`). With --verify:
+    /// also verify that attestation.
+    #[arg(long, value_name = "FILE")]
+    pub attest_sbom: Option<PathBuf>,
+
+    /// With --verify: also verify the CycloneDX SBOM attestation (`cosign verify-attestation`).
+    #[arg(long, requires = "verify")]
+    pub attestations: bool,
 
     /// Keyless verify: the signer identity regexp (default: GITHUB_REPOSITORY's workflows).
     #[arg(long, value_name = "REGEXP")]
