@@ -881,3 +881,56 @@ fn shallow_clone_is_refused_wherever_the_tag_comes_from_history() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains(&format!("newTag: sha-{}", &head[..7])));
 }
+
+#[test]
+fn push_recorded_mirror_copies_the_recorded_digest_and_refuses_a_moved_tag() {
+    let (f, id) = fixture("docker-mirror-record");
+    let tag = format!("sha-{}", &id[..7]);
+    let (built, moved) = (digest('1'), digest('7'));
+    xtask::build_record::BuildRecord {
+        image: "python-base".into(),
+        registry: "127.0.0.1:5000/homelab".into(),
+        tag: tag.clone(),
+        digest: Some(built.clone()),
+        platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+        commit: id.clone(),
+        pushed: true,
+        engine: "docker".into(),
+    }
+    .write(f.root())
+    .unwrap();
+    let args = [
+        "push",
+        "--mirror",
+        "--engine",
+        "docker",
+        "--to",
+        "127.0.0.1:5001/homelab",
+    ];
+    let fake = FakeDocker::new();
+    let inspect = format!("{built} {built}");
+    let out = run_fake_ok(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
+    assert_eq!(
+        out.stdout,
+        format!("127.0.0.1:5001/homelab/python-base:{tag}@{built}\n")
+    );
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(
+        argv[2].last().unwrap(),
+        &format!("127.0.0.1:5000/homelab/python-base@{built}")
+    );
+
+    // Someone pushed another image under the tag since: nothing is copied, both digests named.
+    let fake = FakeDocker::new();
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &moved)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has_all(&[
+        &format!("127.0.0.1:5000/homelab/python-base:{tag} now holds {moved}"),
+        &format!("the build record names {built}"),
+    ]);
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| c.argv.get(2).map(String::as_str) != Some("create"))
+    );
+}
