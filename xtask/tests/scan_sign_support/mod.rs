@@ -364,10 +364,15 @@ esac
 "#;
 
 /// A `skopeo` that answers `inspect --format {{.Digest}}` with `$FAKE_TAG_DIGEST` (not found
-/// when unset), as the registry read behind the build-record check. Its calls are not
-/// numbered: they are appended to `<record>/skopeo`.
+/// when unset), as the registry read behind the build-record check, and `inspect --raw` with
+/// `$FAKE_RAW_MANIFEST` (default: a single-platform manifest). Its calls are not numbered:
+/// they are appended to `<record>/skopeo`.
 pub const SKOPEO_ANSWER: &str = r#"#!/bin/sh
 printf '%s\n' "$*" >> "$FAKE_RECORD/skopeo"
+case " $* " in *" --raw "*)
+  single='{"schemaVersion":2,"config":{},"layers":[]}'
+  printf '%s\n' "${FAKE_RAW_MANIFEST:-$single}"; exit 0 ;;
+esac
 [ -n "$FAKE_TAG_DIGEST" ] && { printf '%s\n' "$FAKE_TAG_DIGEST"; exit 0; }
 eval "ref=\${$#}"
 echo "FATA[0000] Error parsing image name \"$ref\": reading manifest sha-x in $ref: manifest unknown" >&2
@@ -375,11 +380,17 @@ exit 1
 "#;
 
 impl StandIn {
+    /// The answering `skopeo` ([`SKOPEO_ANSWER`]) and `others` recording.
+    pub fn answering(others: &[&str]) -> StandIn {
+        let stand_in = StandIn::new(others);
+        shared::install_script(stand_in.bin.path(), "skopeo", SKOPEO_ANSWER);
+        stand_in
+    }
+
     /// The strict cosign stand-in of `major`, the answering `skopeo`, and `others` recording.
     pub fn cosign(major: u8, others: &[&str]) -> StandIn {
-        let stand_in = StandIn::new(others);
+        let stand_in = StandIn::answering(others);
         shared::install_script(stand_in.bin.path(), "cosign", &cosign_stand_in(major));
-        shared::install_script(stand_in.bin.path(), "skopeo", SKOPEO_ANSWER);
         stand_in
     }
 
