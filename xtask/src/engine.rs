@@ -919,7 +919,7 @@ mod tests {
         let single = r#"{"schemaVersion":2,"config":{"digest":"sha256:x"},"layers":[]}"#;
         assert!(parse_index_platforms(single).unwrap().is_empty());
         assert!(parse_index_platforms("not json").is_err());
-        let r = ImageRef::parse("127.0.0.1:5000/h/p@sha256:ab").unwrap();
+        let r = ImageRef::parse("127.0.0.1:5000/h/p:sha-abc1234").unwrap();
         assert_eq!(
             inspect_raw(RegistryTool::Skopeo, &r, true).argv(),
             [
@@ -927,7 +927,7 @@ mod tests {
                 "inspect",
                 "--raw",
                 "--tls-verify=false",
-                "docker://127.0.0.1:5000/h/p@sha256:ab"
+                "docker://127.0.0.1:5000/h/p:sha-abc1234"
             ]
         );
     }
