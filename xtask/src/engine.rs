@@ -475,8 +475,8 @@ pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> 
     }
 }
 
-/// The platforms (`os/arch[/variant]`) of an image index or manifest list, in its order;
-/// empty for a single-platform manifest. Entries without a real platform (buildx's
+/// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
+/// list them in build order); empty for a single-platform manifest. Entries without a real platform (buildx's
 /// attestation manifests, `unknown/unknown`) are left out.
 pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
     let v: serde_json::Value =
@@ -501,6 +501,7 @@ pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
             platforms.push(name);
         }
     }
+    platforms.sort();
     Ok(platforms)
 }
 
