@@ -2,10 +2,10 @@
 //! built last (tag, digest, platforms, commit, registry, pushed), for `push`, `trivy-scan` and
 //! `sign` to use. Written through a temp file and a rename, so it is whole or absent.
 
-use crate::engine::RegistryTool;
 use crate::exec::Runner;
+use crate::flags::EngineChoice;
 use crate::image_ref::ImageRef;
-use crate::registry::remote_digest;
+use crate::registry::{read_tool, remote_digest};
 use crate::settings::Settings;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -102,16 +102,34 @@ pub fn check_tag_holds(tagged: &ImageRef, recorded: &str, current: Option<&str>)
     }
 }
 
-/// Reads the digest `tagged` has in its registry and [`check_tag_holds`] it.
+/// `name@recorded`, after reading the digest `name:tag` has in its registry (skopeo, else
+/// docker) and [`check_tag_holds`] it. Loopback registries, or `insecure`, are plain HTTP.
 pub fn confirm_recorded_digest(
     runner: &Runner,
-    tool: RegistryTool,
-    tagged: &ImageRef,
-    insecure: bool,
+    name: &ImageRef,
+    tag: &str,
     recorded: &str,
-) -> Result<()> {
-    let current = remote_digest(runner, tool, tagged, insecure)?;
-    check_tag_holds(tagged, recorded, current.as_deref())
+    insecure: bool,
+) -> Result<ImageRef> {
+    let tagged = name.with_tag(tag);
+    let tool = read_tool(EngineChoice::Auto, runner)?;
+    let current = remote_digest(runner, tool, &tagged, insecure || tagged.is_loopback())?;
+    check_tag_holds(&tagged, recorded, current.as_deref())?;
+    Ok(name.with_digest(recorded))
+}
+
+/// The build record of `image` (if any), the registry a task works on ([`registry_for`]), and
+/// the image's name in it.
+pub fn record_and_name(
+    root: &Path,
+    settings: &Settings,
+    image: &str,
+    registry_flag: Option<&str>,
+) -> Result<(Option<BuildRecord>, String, ImageRef)> {
+    let record = BuildRecord::load(root, image)?;
+    let registry = registry_for(settings, registry_flag, record.as_ref())?;
+    let name = ImageRef::parse(&format!("{registry}/{image}")).map_err(anyhow::Error::msg)?;
+    Ok((record, registry, name))
 }
 
 /// `<root>/target/xtask/images/<image>.json`.

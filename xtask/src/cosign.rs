@@ -265,12 +265,11 @@ pub fn verify(
     identity: Option<&Identity>,
     secrets: Vec<Secret>,
 ) -> Result<Cmd> {
-    let reference = target.by_digest()?;
     let cmd = verifier("verify", target, key, identity)?;
-    Ok(finish_verify(cmd, target, secrets, reference))
+    Ok(finish_verify(cmd, target, secrets, target.by_digest()?))
 }
 
-/// `cosign verify-attestation --type cyclonedx …`: a CycloneDX SBOM attestation signed by the
+/// `cosign verify-attestation … --type cyclonedx …`: a CycloneDX SBOM attestation signed by the
 /// same key or identity as the image.
 pub fn verify_sbom_attestation(
     target: &Target,
@@ -278,9 +277,8 @@ pub fn verify_sbom_attestation(
     identity: Option<&Identity>,
     secrets: Vec<Secret>,
 ) -> Result<Cmd> {
-    let reference = target.by_digest()?;
     let cmd = verifier("verify-attestation", target, key, identity)?.args(["--type", "cyclonedx"]);
-    Ok(finish_verify(cmd, target, secrets, reference))
+    Ok(finish_verify(cmd, target, secrets, target.by_digest()?))
 }
 
 /// Does cosign's stderr say the signature check itself failed (exit 1 for us), as opposed to
@@ -308,6 +306,16 @@ mod tests {
 
     fn reference(s: &str) -> ImageRef {
         ImageRef::parse(s).unwrap()
+    }
+
+    /// A loopback registry's target: plain HTTP, no tlog.
+    fn loopback(r: &ImageRef, major: Major) -> Target<'_> {
+        Target {
+            reference: r,
+            insecure: true,
+            tlog: false,
+            major,
+        }
     }
 
     fn secrets() -> Vec<Secret> {
@@ -360,12 +368,7 @@ mod tests {
     #[test]
     fn loopback_registry_skips_the_tlog_and_allows_http() {
         let r = reference(&format!("127.0.0.1:5000/homelab/python-base@{}", digest()));
-        let target = Target {
-            reference: &r,
-            insecure: true,
-            tlog: false,
-            major: Major::V2,
-        };
+        let target = loopback(&r, Major::V2);
         let key = Key::Ref("cosign.key".into());
         assert_eq!(
             sign(&target, &key, vec![]).unwrap().argv()[2..],
@@ -499,12 +502,7 @@ mod tests {
     #[test]
     fn cosign_3_keeps_a_loopback_signature_out_of_the_tlog_without_a_signing_config() {
         let r = reference(&format!("127.0.0.1:5000/homelab/python-base@{}", digest()));
-        let target = Target {
-            reference: &r,
-            insecure: true,
-            tlog: false,
-            major: Major::V3,
-        };
+        let target = loopback(&r, Major::V3);
         let key = Key::Ref("env://COSIGN_PRIVATE_KEY".into());
         let tail = [
             "--use-signing-config=false",

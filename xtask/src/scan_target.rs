@@ -59,11 +59,12 @@ pub fn image_target(
         return in_registry(reference);
     }
     let image = &ctx.settings.images[0];
-    let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let registry =
-        build_record::registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
-    let name =
-        ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
+    let (record, registry, name) = build_record::record_and_name(
+        &ctx.root,
+        &ctx.settings,
+        &image.name,
+        flags.registry.as_deref(),
+    )?;
     if let Some(sha) = &flags.sha {
         let tag = Repo::open(&ctx.root)?
             .tag_commit(&image.context, Some(sha))
@@ -79,11 +80,10 @@ pub fn image_target(
             tag,
             ..
         }) if pushed || built_in != registry => {
-            let tagged = name.with_tag(&tag);
-            let insecure = tagged.is_loopback() || flags.insecure_registry;
-            let tool = read_tool(EngineChoice::Auto, runner)?;
-            build_record::confirm_recorded_digest(runner, tool, &tagged, insecure, &digest)?;
-            in_registry(name.with_digest(&digest))
+            let insecure = flags.insecure_registry;
+            in_registry(build_record::confirm_recorded_digest(
+                runner, &name, &tag, &digest, insecure,
+            )?)
         }
         Some(record) => {
             eprintln!(

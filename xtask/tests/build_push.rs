@@ -792,10 +792,9 @@ fn tag_rule_linear_history_with_a_docs_commit_on_top_names_the_context_commit() 
     assert_ne!(tag, format!("sha-{}", &head[..7]));
 }
 
-#[test]
-fn tag_rule_no_ff_merge_after_a_docs_commit_on_main_names_the_branch_commit() {
-    let repo = git_repo("tag-merge");
-    let root = repo.path();
+/// Branch `feature` off main with a commit that changes the context (minute 1), then a docs
+/// commit on main (minute 2), leaving main checked out; returns the branch commit.
+fn feature_branch_and_docs_on_main(root: &std::path::Path) -> String {
     git_at(root, 1, &["checkout", "-q", "-b", "feature"]);
     git_change(
         root,
@@ -806,6 +805,14 @@ fn tag_rule_no_ff_merge_after_a_docs_commit_on_main_names_the_branch_commit() {
     let branch_commit = git_at(root, 1, &["rev-parse", "HEAD"]);
     git_at(root, 2, &["checkout", "-q", "main"]);
     git_change(root, 2, "README.md", "docs on main\n");
+    branch_commit
+}
+
+#[test]
+fn tag_rule_no_ff_merge_after_a_docs_commit_on_main_names_the_branch_commit() {
+    let repo = git_repo("tag-merge");
+    let root = repo.path();
+    let branch_commit = feature_branch_and_docs_on_main(root);
     git_at(
         root,
         3,
@@ -821,24 +828,10 @@ fn tag_rule_no_ff_merge_after_a_docs_commit_on_main_names_the_branch_commit() {
 fn tag_rule_squash_merge_names_the_squash_commit() {
     let repo = git_repo("tag-squash");
     let root = repo.path();
-    git_at(root, 1, &["checkout", "-q", "-b", "feature"]);
-    git_change(
-        root,
-        1,
-        &format!("{CONTEXT}/requirements.txt"),
-        "requests==2.31.0\n",
-    );
-    git_change(
-        root,
-        2,
-        &format!("{CONTEXT}/Dockerfile"),
-        "FROM scratch\nUSER 1\n",
-    );
-    git_at(root, 3, &["checkout", "-q", "main"]);
-    git_change(root, 3, "README.md", "docs on main\n");
-    git_at(root, 4, &["merge", "-q", "--squash", "feature"]);
-    git_at(root, 4, &["commit", "-q", "-m", "Squashed feature"]);
-    let squash = git_at(root, 4, &["rev-parse", "HEAD"]);
+    feature_branch_and_docs_on_main(root);
+    git_at(root, 3, &["merge", "-q", "--squash", "feature"]);
+    git_at(root, 3, &["commit", "-q", "-m", "Squashed feature"]);
+    let squash = git_at(root, 3, &["rev-parse", "HEAD"]);
     let tag = assert_tags_follow_git_log(root);
     assert_eq!(tag, format!("sha-{}", &squash[..7]));
 }

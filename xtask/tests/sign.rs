@@ -64,6 +64,15 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// `head`, then what cosign `major` needs to skip the tlog, then `--allow-insecure-registry`
+/// and `reference`: the argv of a key-signed loopback image.
+fn no_tlog_argv(major: u8, head: &[&str], reference: &str) -> Vec<String> {
+    let mut argv = strings(head);
+    argv.extend(strings(&no_tlog(major)));
+    argv.extend(strings(&["--allow-insecure-registry", reference]));
+    argv
+}
+
 #[test]
 fn sign_recorded_by_the_build_records_digest_with_the_key_in_env() {
     for major in MAJORS {
@@ -146,9 +155,11 @@ fn sign_recorded_loopback_registry_keeps_out_of_the_tlog_on_each_cosign() {
         );
         assert_eq!(out.code, 0, "cosign {major}: {out:?}");
         let reference = format!("127.0.0.1:5000/homelab/python-base@{}", digest('e'));
-        let mut want = strings(&["sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY"]);
-        want.extend(strings(&no_tlog(major)));
-        want.extend(strings(&["--allow-insecure-registry", &reference]));
+        let want = no_tlog_argv(
+            major,
+            &["sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY"],
+            &reference,
+        );
         assert_eq!(cosign.argv(1), want);
         assert_eq!(
             cosign.skopeo_calls(),
@@ -378,22 +389,26 @@ fn sign_recorded_attest_sbom_and_verify_the_attestation_on_each_cosign() {
         assert_eq!(out.code, 0, "cosign {major}: {out:?}");
         out.assert_stderr_has(&format!("signed and attested: {reference}"));
         let (sign_call, attest_call) = (cosign.calls() - 1, cosign.calls());
-        let mut want = strings(&["sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY"]);
-        want.extend(strings(&no_tlog(major)));
-        want.extend(strings(&["--allow-insecure-registry", &reference]));
+        let want = no_tlog_argv(
+            major,
+            &["sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY"],
+            &reference,
+        );
         assert_eq!(cosign.argv(sign_call), want);
-        let mut want = strings(&[
-            "attest",
-            "--yes",
-            "--key",
-            "env://COSIGN_PRIVATE_KEY",
-            "--type",
-            "cyclonedx",
-            "--predicate",
-            sbom,
-        ]);
-        want.extend(strings(&no_tlog(major)));
-        want.extend(strings(&["--allow-insecure-registry", &reference]));
+        let want = no_tlog_argv(
+            major,
+            &[
+                "attest",
+                "--yes",
+                "--key",
+                "env://COSIGN_PRIVATE_KEY",
+                "--type",
+                "cyclonedx",
+                "--predicate",
+                sbom,
+            ],
+            &reference,
+        );
         assert_eq!(cosign.argv(attest_call), want);
         assert_eq!(
             cosign.env_of(attest_call, "COSIGN_PASSWORD").as_deref(),
@@ -681,12 +696,11 @@ fn sign_recorded_sha_signs_the_digest_its_tag_has_in_the_registry() {
                 "inspect --tls-verify=false --format {{{{.Digest}}}} docker://{tagged}"
             )]
         );
-        let mut want = strings(&["sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY"]);
-        want.extend(strings(&no_tlog(major)));
-        want.extend(strings(&[
-            "--allow-insecure-registry",
+        let want = no_tlog_argv(
+            major,
+            &["sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY"],
             &format!("localhost:32000/homelab/python-base@{}", digest('5')),
-        ]));
+        );
         assert_eq!(tools.argv(1), want);
     }
 }

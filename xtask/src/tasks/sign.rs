@@ -156,11 +156,12 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
         Some(name) => ctx.settings.image(name)?,
         None => &ctx.settings.images[0],
     };
-    let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let registry =
-        build_record::registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
-    let name =
-        ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
+    let (record, registry, name) = build_record::record_and_name(
+        &ctx.root,
+        &ctx.settings,
+        &image.name,
+        flags.registry.as_deref(),
+    )?;
     if let Some(d) = &flags.digest {
         return Ok(name.with_digest(&checked_digest(d)?));
     }
@@ -193,11 +194,8 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
             ..
         }) => {
             // The recorded build, provided its tag still holds it.
-            let tagged = name.with_tag(&tag);
-            let insecure = tagged.is_loopback() || flags.insecure_registry;
-            let tool = read_tool(EngineChoice::Auto, runner)?;
-            build_record::confirm_recorded_digest(runner, tool, &tagged, insecure, &digest)?;
-            Ok(name.with_digest(&digest))
+            let insecure = flags.insecure_registry;
+            build_record::confirm_recorded_digest(runner, &name, &tag, &digest, insecure)
         }
         Some(r) => Ok(name.with_tag(&r.tag)),
         None => bail!(

@@ -53,7 +53,21 @@ impl Fixture {
 /// with `argv` (one argument a line), `stdin`, and `env.NAME` for each of the variables below
 /// that is set. `$FAKE_FAIL` makes it print that text on stderr and exit 1 (`leak` prints the
 /// password, as a careless tool might); `$FAKE_STDOUT` is printed on stdout.
-pub const STAND_IN: &str = r#"#!/bin/sh
+/// How every stand-in ends: `$FAKE_STDOUT` on stdout, then `$FAKE_FAIL` (see [`STAND_IN`]).
+macro_rules! stand_in_answer {
+    () => {
+        r#"[ -n "$FAKE_STDOUT" ] && printf '%s\n' "$FAKE_STDOUT"
+case "$FAKE_FAIL" in
+"") exit 0 ;;
+leak) echo "Error: decrypting the key with password $COSIGN_PASSWORD failed" >&2; exit 1 ;;
+*) printf '%s\n' "$FAKE_FAIL" >&2; exit 1 ;;
+esac
+"#
+    };
+}
+
+pub const STAND_IN: &str = concat!(
+    r#"#!/bin/sh
 rec="$FAKE_RECORD"
 n=$(ls "$rec" | grep -c '^[0-9]')
 n=$((n + 1))
@@ -64,13 +78,9 @@ for v in COSIGN_PRIVATE_KEY COSIGN_PASSWORD COSIGN_PUBLIC_KEY TRIVY_USERNAME TRI
   eval "set=\${$v+x} val=\${$v}"
   [ -n "$set" ] && printf '%s' "$val" > "$rec/$n/env.$v"
 done
-[ -n "$FAKE_STDOUT" ] && printf '%s\n' "$FAKE_STDOUT"
-case "$FAKE_FAIL" in
-"") exit 0 ;;
-leak) echo "Error: decrypting the key with password $COSIGN_PASSWORD failed" >&2; exit 1 ;;
-*) printf '%s\n' "$FAKE_FAIL" >&2; exit 1 ;;
-esac
-"#;
+"#,
+    stand_in_answer!()
+);
 
 /// A bin folder holding stand-ins, and the folder their calls are recorded in.
 pub struct StandIn {
@@ -260,7 +270,8 @@ pub fn cosign_stand_in(major: u8) -> String {
         .replace("@TABLE@", &table)
 }
 
-const COSIGN_STAND_IN: &str = r#"#!/bin/sh
+const COSIGN_STAND_IN: &str = concat!(
+    r#"#!/bin/sh
 rec="$FAKE_RECORD"
 version="${FAKE_COSIGN_VERSION:-@VERSION@}"
 major=@MAJOR@
@@ -355,13 +366,9 @@ verify|verify-attestation)
     case "$line" in *tlog=false) [ "${f_insecure_ignore_tlog:-false}" = true ] || fail "no matching signatures: signature not found in transparency log" ;; esac
   fi ;;
 esac
-[ -n "$FAKE_STDOUT" ] && printf '%s\n' "$FAKE_STDOUT"
-case "$FAKE_FAIL" in
-"") exit 0 ;;
-leak) echo "Error: decrypting the key with password $COSIGN_PASSWORD failed" >&2; exit 1 ;;
-*) printf '%s\n' "$FAKE_FAIL" >&2; exit 1 ;;
-esac
-"#;
+"#,
+    stand_in_answer!()
+);
 
 /// A `skopeo` that answers `inspect --format {{.Digest}}` with `$FAKE_TAG_DIGEST` (not found
 /// when unset), as the registry read behind the build-record check, and `inspect --raw` with
