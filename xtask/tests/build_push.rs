@@ -790,6 +790,24 @@ fn tag_rule_linear_history_with_a_docs_commit_on_top_names_the_context_commit() 
     let tag = assert_tags_follow_git_log(root);
     assert_eq!(tag, format!("sha-{}", &context_commit[..7]));
     assert_ne!(tag, format!("sha-{}", &head[..7]));
+    // The docs commit did not change the context: its tag is already pushed, so CI's
+    // --skip-existing is a no-op.
+    let fake = FakeDocker::new();
+    let d = digest('3');
+    let out = fake.run(
+        root,
+        &["build-base", "--push", "--skip-existing"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    out.assert_stderr_has(&format!(
+        "skipped: ghcr.io/dcasati/python-base:{tag} is already in the registry"
+    ));
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert!(
+        argv.iter().all(|a| a[..2] != ["buildx", "build"]),
+        "{argv:?}"
+    );
 }
 
 /// Branch `feature` off main with a commit that changes the context (minute 1), then a docs
