@@ -1,7 +1,9 @@
-//! `cargo xtask sign`: sign the base image with cosign, or `--verify` its signature, always by
-//! digest: from the build record of a pushed build, `--digest`, `--sha` (the tag's digest read
-//! from the registry) or a full `--image REF@sha256:…`. A tag-only reference is refused before
-//! cosign runs.
+//! `cargo xtask sign`: sign the base image with cosign (and with `--attest-sbom FILE` attest
+//! its CycloneDX SBOM), or `--verify` the signature (and the attestation), always by digest:
+//! from the build record of a pushed build (whose tag must still hold that digest), `--digest`,
+//! `--sha` (the tag's digest read from the registry) or a full `--image REF@sha256:…`. A
+//! tag-only reference is refused before cosign runs. The argv follows the cosign major version
+//! `cosign version` reports (2.x or 3.x; see [`crate::cosign`]).
 //!
 //! The key and its password reach cosign only through its environment (`env://` key
 //! references, `COSIGN_PASSWORD`); cosign's output is then captured and redacted before it is
