@@ -843,6 +843,32 @@ fn tag_rule_no_ff_merge_after_a_docs_commit_on_main_names_the_branch_commit() {
 }
 
 #[test]
+fn tag_rule_merge_that_kept_mains_context_follows_main_as_git_log_does() {
+    // The branch changed the context, but the merge kept main's (`-s ours`): git log follows
+    // main only, so the branch's newer commit is not the image's commit.
+    let repo = git_repo("tag-ours");
+    let root = repo.path();
+    let base = git_at(root, 0, &["rev-parse", "HEAD"]);
+    let branch_commit = feature_branch_and_docs_on_main(root);
+    git_at(
+        root,
+        3,
+        &[
+            "merge",
+            "-q",
+            "-s",
+            "ours",
+            "-m",
+            "Merge, keeping main",
+            "feature",
+        ],
+    );
+    let tag = assert_tags_follow_git_log(root);
+    assert_eq!(tag, format!("sha-{}", &base[..7]));
+    assert_ne!(tag, format!("sha-{}", &branch_commit[..7]));
+}
+
+#[test]
 fn tag_rule_squash_merge_names_the_squash_commit() {
     let repo = git_repo("tag-squash");
     let root = repo.path();
