@@ -455,7 +455,7 @@ pub fn token_variable(host: &str) -> &'static str {
     }
 }
 
-/// Reads the raw manifest (or index) of `reference` from its registry, to list its platforms.
+/// Reads the raw manifest (or image index) of `reference` from its registry, without pulling.
 pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
     match tool {
         RegistryTool::Docker => Cmd::new("docker").args([
@@ -466,32 +466,43 @@ pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> 
             &reference.to_string(),
         ]),
         RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").arg("inspect");
+            let mut cmd = Cmd::new("skopeo").args(["inspect", "--raw"]);
             if insecure {
                 cmd = cmd.arg("--tls-verify=false");
             }
-            cmd.args(["--raw", &format!("docker://{reference}")])
+            cmd.arg(format!("docker://{reference}"))
         }
     }
 }
 
-/// The `os/arch[/variant]` of each image of a raw index, in order; attestation manifests
-/// (`unknown/unknown`) are left out. A single-image manifest names no platform: empty.
-pub fn parse_platforms(raw: &str) -> Result<Vec<String>> {
+/// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
+/// list them in build order); empty for a single-platform manifest. Entries without a real platform (buildx's
+/// attestation manifests, `unknown/unknown`) are left out.
+pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
     let v: serde_json::Value =
         serde_json::from_str(raw).context("the registry's manifest is not JSON")?;
     let Some(manifests) = v["manifests"].as_array() else {
         return Ok(Vec::new());
     };
-    Ok(manifests
-        .iter()
-        .filter_map(|m| {
-            let p = &m["platform"];
-            let (os, arch) = (p["os"].as_str()?, p["architecture"].as_str()?);
-            let variant = p["variant"].as_str().map(|v| format!("/{v}"));
-            (os != "unknown").then(|| format!("{os}/{arch}{}", variant.unwrap_or_default()))
-        })
-        .collect())
+    let mut platforms = Vec::new();
+    for m in manifests {
+        let p = &m["platform"];
+        let (Some(os), Some(arch)) = (p["os"].as_str(), p["architecture"].as_str()) else {
+            continue;
+        };
+        if os == "unknown" || arch == "unknown" {
+            continue;
+        }
+        let mut name = format!("{os}/{arch}");
+        if let Some(variant) = p["variant"].as_str().filter(|v| !v.is_empty()) {
+            name = format!("{name}/{variant}");
+        }
+        if !platforms.contains(&name) {
+            platforms.push(name);
+        }
+    }
+    platforms.sort();
+    Ok(platforms)
 }
 
 #[cfg(test)]
@@ -895,41 +906,29 @@ mod tests {
     }
 
     #[test]
-    fn platforms_of_an_index_without_attestations() {
-        let raw = r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
-            {"digest":"sha256:a","platform":{"os":"linux","architecture":"amd64"}},
-            {"digest":"sha256:b","platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
-            {"digest":"sha256:c","platform":{"os":"unknown","architecture":"unknown"}}]}"#;
+    fn index_platforms_skip_attestations_and_keep_variants() {
+        let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+          "manifests":[
+            {"digest":"sha256:a","platform":{"architecture":"amd64","os":"linux"}},
+            {"digest":"sha256:b","platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
+            {"digest":"sha256:c","platform":{"architecture":"unknown","os":"unknown"},
+             "annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#;
         assert_eq!(
-            parse_platforms(raw).unwrap(),
+            parse_index_platforms(index).unwrap(),
             ["linux/amd64", "linux/arm64/v8"]
         );
-        assert!(
-            parse_platforms(r#"{"mediaType":"x","layers":[]}"#)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(parse_platforms("not json").is_err());
-        let r = ImageRef::parse("127.0.0.1:5000/h/python-base:sha-abc1234").unwrap();
+        let single = r#"{"schemaVersion":2,"config":{"digest":"sha256:x"},"layers":[]}"#;
+        assert!(parse_index_platforms(single).unwrap().is_empty());
+        assert!(parse_index_platforms("not json").is_err());
+        let r = ImageRef::parse("127.0.0.1:5000/h/p:sha-abc1234").unwrap();
         assert_eq!(
             inspect_raw(RegistryTool::Skopeo, &r, true).argv(),
             [
                 "skopeo",
                 "inspect",
+                "--raw",
                 "--tls-verify=false",
-                "--raw",
-                "docker://127.0.0.1:5000/h/python-base:sha-abc1234"
-            ]
-        );
-        assert_eq!(
-            inspect_raw(RegistryTool::Docker, &r, true).argv(),
-            [
-                "docker",
-                "buildx",
-                "imagetools",
-                "inspect",
-                "--raw",
-                "127.0.0.1:5000/h/python-base:sha-abc1234"
+                "docker://127.0.0.1:5000/h/p:sha-abc1234"
             ]
         );
     }

@@ -266,10 +266,14 @@ pub enum ScanFormat {
     Human,
     /// The summary on stderr, and every finding as JSON on stdout.
     Json,
+    /// The summary on stderr, and SARIF 2.1.0 for GitHub code scanning on stdout: the findings
+    /// at or above the threshold, one run (`automationDetails.id`) per scan kind.
+    Sarif,
 }
 
-/// Scan with trivy: the image's vulnerabilities, the manifests' misconfigurations, secrets in
-/// the tree, or a CycloneDX SBOM. Any combination runs in one go.
+/// Scan with trivy: the image's vulnerabilities and secrets (every platform of it), the
+/// manifests' misconfigurations, secrets in the tree, or a CycloneDX SBOM. Any combination runs
+/// in one go. The repo's `.trivyignore` is honoured; each ID in it needs a `# reason` comment.
 ///
 /// Exit 1 when any finding is at or above --severity-threshold; 2 when trivy is missing or fails
 /// (an image scan needs trivy's vulnerability DB: on a machine without network access, fill the
@@ -278,10 +282,22 @@ pub enum ScanFormat {
 #[command(group(clap::ArgGroup::new("scan").required(true).multiple(true)
     .args(["image", "config", "secrets", "sbom"])))]
 pub struct TrivyScan {
-    /// Scan an image for vulnerabilities (default: the build record's image, by digest; or the
-    /// `sha-<7 hex>` tag of --sha).
+    /// Scan an image for vulnerabilities and secrets, one run per platform (default: the build
+    /// record's image, by digest; or the `sha-<7 hex>` tag of --sha).
     #[arg(long, value_name = "REF", num_args = 0..=1)]
     pub image: Option<Option<String>>,
+
+    /// With --image: what to look for, with trivy's names (vuln needs the vulnerability DB;
+    /// secret does not). Every platform of a multi-platform image is scanned.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "vuln,secret",
+        requires = "image"
+    )]
+    pub scanners: Vec<crate::trivy::Scanner>,
 
     /// With --image and no REF: scan this commit's tag instead of the build record's digest.
     #[arg(long, value_name = "SHA", requires = "image")]
@@ -334,7 +350,7 @@ pub struct TrivyScan {
     #[arg(long)]
     pub insecure_registry: bool,
 
-    /// `json` adds every finding, normalized, on stdout.
+    /// `json` adds every finding, normalized, on stdout; `sarif` those at or above the threshold.
     #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
     pub format: ScanFormat,
 }
@@ -344,7 +360,8 @@ pub struct TrivyScan {
 /// The key: --key, else `env://COSIGN_PRIVATE_KEY` when that variable is set (its password in
 /// COSIGN_PASSWORD), else keyless (in GitHub Actions: `permissions: id-token: write`). Verify
 /// uses --key, else `env://COSIGN_PUBLIC_KEY` when set, else keyless with the workflow identity
-/// of GITHUB_REPOSITORY. Exit 1 when verification fails.
+/// of GITHUB_REPOSITORY. Exit 1 when verification fails. cosign 2.x and 3.x are supported (read
+/// from `cosign version`).
 #[derive(Debug, Args)]
 pub struct Sign {
     /// Verify the signature instead of signing.
@@ -371,6 +388,16 @@ pub struct Sign {
     /// Key reference for cosign: env://VAR, a file, or a KMS URI.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+
+    /// Also attest FILE, a CycloneDX SBOM (`trivy-scan --image --sbom FILE`), on the same digest
+    /// with the same key or keyless identity (`cosign attest --type cyclonedx`). With --verify:
+    /// also verify that attestation.
+    #[arg(long, value_name = "FILE")]
+    pub attest_sbom: Option<PathBuf>,
+
+    /// With --verify: also verify the CycloneDX SBOM attestation (`cosign verify-attestation`).
+    #[arg(long, requires = "verify")]
+    pub attestations: bool,
 
     /// Keyless verify: the signer identity regexp (default: GITHUB_REPOSITORY's workflows).
     #[arg(long, value_name = "REGEXP")]

@@ -10,12 +10,15 @@ pub mod flags;
 pub mod image_ref;
 pub mod kustomize;
 pub mod lint;
+pub mod oci_labels;
 pub mod registry;
 pub mod repo;
+pub mod scan_target;
 pub mod settings;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;
+pub mod trivy_sarif;
 
 pub use xtask_yaml as yaml;
 

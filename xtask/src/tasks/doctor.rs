@@ -266,14 +266,20 @@ fn platforms(runner: &Runner, tool: RegistryTool, r: &ImageRef) -> Result<Vec<St
     let raw = runner
         .read(&engine::inspect_raw(tool, r, r.is_loopback()))
         .map_err(|e| format!("{e:#}"))?;
-    engine::parse_platforms(&raw).map_err(|e| format!("{e:#}"))
+    engine::parse_index_platforms(&raw).map_err(|e| format!("{e:#}"))
 }
 
 fn signed(runner: &Runner, r: &ImageRef) -> Result<bool, String> {
+    let version = runner
+        .output(&cosign::version_cmd())
+        .map_err(|e| format!("{e:#}"))?;
+    let major = cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))
+        .map_err(|e| format!("{e:#}"))?;
     let target = cosign::Target {
         reference: r,
         insecure: r.is_loopback(),
         tlog: !r.is_loopback(),
+        major,
     };
     let cmd = cosign::tree(&target).map_err(|e| e.to_string())?;
     let stdout = runner.read(&cmd).map_err(|e| format!("{e:#}"))?;
