@@ -2,11 +2,7 @@
 //! built last (tag, digest, platforms, commit, registry, pushed), for `push`, `trivy-scan` and
 //! `sign` to use. Written through a temp file and a rename, so it is whole or absent.
 
-use crate::exec::Runner;
-use crate::flags::EngineChoice;
 use crate::image_ref::ImageRef;
-use crate::registry::{read_tool, remote_digest};
-use crate::settings::Settings;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -70,20 +66,6 @@ impl BuildRecord {
     }
 }
 
-/// The registry a task works on: `--registry` when given, else the build record's, else the
-/// primary.
-pub fn registry_for(
-    settings: &Settings,
-    registry_flag: Option<&str>,
-    record: Option<&BuildRecord>,
-) -> Result<String> {
-    Ok(match (registry_flag, record) {
-        (Some(name), _) => settings.registry_named(name)?,
-        (None, Some(r)) => r.registry.clone(),
-        (None, None) => settings.registry.clone(),
-    })
-}
-
 /// The check behind every use of a record's digest (push --mirror, sign, trivy-scan): the tag
 /// the record names must still hold that digest in the registry. `current` is what the
 /// registry says now (`None`: the tag is missing). A moved tag is an error naming both digests.
@@ -100,36 +82,6 @@ pub fn check_tag_holds(tagged: &ImageRef, recorded: &str, current: Option<&str>)
              first (cargo xtask push)"
         ),
     }
-}
-
-/// `name@recorded`, after reading the digest `name:tag` has in its registry (skopeo, else
-/// docker) and [`check_tag_holds`] it. Loopback registries, or `insecure`, are plain HTTP.
-pub fn confirm_recorded_digest(
-    runner: &Runner,
-    name: &ImageRef,
-    tag: &str,
-    recorded: &str,
-    insecure: bool,
-) -> Result<ImageRef> {
-    let tagged = name.with_tag(tag);
-    let tool = read_tool(EngineChoice::Auto, runner)?;
-    let current = remote_digest(runner, tool, &tagged, insecure || tagged.is_loopback())?;
-    check_tag_holds(&tagged, recorded, current.as_deref())?;
-    Ok(name.with_digest(recorded))
-}
-
-/// The build record of `image` (if any), the registry a task works on ([`registry_for`]), and
-/// the image's name in it.
-pub fn record_and_name(
-    root: &Path,
-    settings: &Settings,
-    image: &str,
-    registry_flag: Option<&str>,
-) -> Result<(Option<BuildRecord>, String, ImageRef)> {
-    let record = BuildRecord::load(root, image)?;
-    let registry = registry_for(settings, registry_flag, record.as_ref())?;
-    let name = ImageRef::parse(&format!("{registry}/{image}")).map_err(anyhow::Error::msg)?;
-    Ok((record, registry, name))
 }
 
 /// `<root>/target/xtask/images/<image>.json`.

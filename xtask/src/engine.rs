@@ -1,12 +1,16 @@
 //! docker buildx | podman | skopeo: the argv for build, push, inspect, copy and login, and the
-//! parsers for what those tools print. Everything here is pure; the tasks run the [`Cmd`]s.
+//! parsers for what those tools print, and the choice of engine. The tasks run the [`Cmd`]s.
 //!
 //! docker builds with `docker buildx build` and pushes straight from it. podman builds a manifest
 //! list with `podman build --manifest` and pushes it with `podman manifest push --all`. Registry
 //! reads (the digest of a tag) and copies go through `docker buildx imagetools` or skopeo.
+//!
+//! Only [`select_engine`] runs anything: it asks the [`Runner`] whether docker has buildx.
 
-use crate::exec::{Cmd, Secret};
+use crate::exec::{Cmd, Runner, Secret};
+use crate::flags::EngineChoice;
 use crate::image_ref::{ImageRef, is_digest};
+use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
@@ -15,6 +19,25 @@ use std::path::PathBuf;
 pub enum Engine {
     Docker,
     Podman,
+}
+
+impl Engine {
+    /// `docker` or `podman`, as the build record and file names spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        }
+    }
+
+    /// The tool that logs this engine in to a registry. podman's login also serves skopeo: they
+    /// share the containers auth file.
+    pub fn login_tool(self) -> RegistryTool {
+        match self {
+            Engine::Docker => RegistryTool::Docker,
+            Engine::Podman => RegistryTool::Podman,
+        }
+    }
 }
 
 /// The program that reads, copies and logs in to registries.
@@ -26,6 +49,47 @@ pub enum RegistryTool {
     Skopeo,
     /// `podman login` (podman reads and copies through skopeo).
     Podman,
+}
+
+/// `auto` picks docker when `docker buildx version` works, else podman.
+pub fn select_engine(choice: EngineChoice, runner: &Runner) -> Result<Engine> {
+    let buildx = || {
+        tools::find(DOCKER).is_some()
+            && runner
+                .output(&docker_buildx_version())
+                .is_ok_and(|o| o.success())
+    };
+    match choice {
+        EngineChoice::Docker => {
+            tools::require(DOCKER)?;
+            if !buildx() {
+                bail!(
+                    "`docker buildx version` failed: docker has no buildx plugin\n  docker: {}",
+                    DOCKER.hint
+                );
+            }
+            Ok(Engine::Docker)
+        }
+        EngineChoice::Podman => {
+            tools::require(PODMAN)?;
+            Ok(Engine::Podman)
+        }
+        EngineChoice::Auto if buildx() => Ok(Engine::Docker),
+        EngineChoice::Auto if tools::find(PODMAN).is_some() => Ok(Engine::Podman),
+        EngineChoice::Auto => Err(tools::missing(&[DOCKER, PODMAN])
+            .context("no build engine: docker with buildx, or podman, is needed")),
+    }
+}
+
+/// docker reads registries with `buildx imagetools`; podman's partner for that is skopeo.
+pub fn registry_tool(engine: Engine) -> Result<RegistryTool> {
+    match engine {
+        Engine::Docker => Ok(RegistryTool::Docker),
+        Engine::Podman => {
+            tools::require(SKOPEO)?;
+            Ok(RegistryTool::Skopeo)
+        }
+    }
 }
 
 /// Where the build cache lives.
@@ -77,7 +141,7 @@ impl CacheChoice {
 
 /// What happens to the built image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub enum BuildOutput {
     /// Push it to the registry.
     Push,
     /// Load a single-platform image into the local image store.
@@ -102,7 +166,7 @@ pub struct BuildSpec {
     /// The commit time, exported as `SOURCE_DATE_EPOCH`.
     pub source_date_epoch: i64,
     pub cache: Cache,
-    pub output: Output,
+    pub output: BuildOutput,
     /// Plain-HTTP registry (loopback, or `--insecure-registry`).
     pub insecure: bool,
     /// docker's `--metadata-file`, or podman's `--digestfile`.
@@ -124,8 +188,8 @@ pub fn validate_platform(p: &str) -> Result<()> {
 }
 
 /// `--load` puts one image in the local store, so it takes exactly one platform.
-pub fn check_output(output: Output, platforms: &[String]) -> Result<()> {
-    if output == Output::Load && platforms.len() != 1 {
+pub fn check_output(output: BuildOutput, platforms: &[String]) -> Result<()> {
+    if output == BuildOutput::Load && platforms.len() != 1 {
         bail!(
             "--load needs exactly one platform (got {}): pass --platform linux/amd64, or use --push",
             platforms.join(",")
@@ -182,12 +246,12 @@ pub fn docker_build(spec: &BuildSpec) -> Cmd {
         cmd = cmd.args(["--cache-from", &from, "--cache-to", &to]);
     }
     cmd = match spec.output {
-        Output::Push if spec.insecure => {
+        BuildOutput::Push if spec.insecure => {
             cmd.args(["--output", "type=image,push=true,registry.insecure=true"])
         }
-        Output::Push => cmd.arg("--push"),
-        Output::Load => cmd.arg("--load"),
-        Output::Keep => cmd,
+        BuildOutput::Push => cmd.arg("--push"),
+        BuildOutput::Load => cmd.arg("--load"),
+        BuildOutput::Keep => cmd,
     };
     cmd.args(["--metadata-file", &path(&spec.result_file)])
         .arg(path(&spec.context))
@@ -206,8 +270,8 @@ pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
         .arg(path(&spec.dockerfile))
         .args(["--platform", &spec.platforms.join(",")]);
     cmd = match spec.output {
-        Output::Load => cmd.args(["--tag", &reference]),
-        Output::Push | Output::Keep => cmd.args(["--manifest", &reference]),
+        BuildOutput::Load => cmd.args(["--tag", &reference]),
+        BuildOutput::Push | BuildOutput::Keep => cmd.args(["--manifest", &reference]),
     };
     for (key, value) in &spec.labels {
         cmd = cmd.args(["--label", &format!("{key}={value}")]);
@@ -241,7 +305,7 @@ pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
         .arg(path(&spec.context))
         .env("SOURCE_DATE_EPOCH", spec.source_date_epoch.to_string());
     let mut plan = vec![build];
-    if spec.output == Output::Push {
+    if spec.output == BuildOutput::Push {
         let mut push = Cmd::new("podman").args(["manifest", "push", "--all"]);
         if spec.insecure {
             push = push.arg("--tls-verify=false");
@@ -509,7 +573,7 @@ pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
-    fn spec(output: Output, platforms: &[&str], cache: Cache, insecure: bool) -> BuildSpec {
+    fn spec(output: BuildOutput, platforms: &[&str], cache: Cache, insecure: bool) -> BuildSpec {
         BuildSpec {
             image: "python-base".into(),
             context: "/repo/k8s-apps/base-images".into(),
@@ -543,7 +607,7 @@ mod tests {
 
     #[test]
     fn docker_push_multi_platform_with_labels_and_epoch() {
-        let cmd = docker_build(&spec(Output::Push, BOTH, Cache::None, false));
+        let cmd = docker_build(&spec(BuildOutput::Push, BOTH, Cache::None, false));
         assert_eq!(
             line(&cmd),
             format!(
@@ -566,7 +630,7 @@ mod tests {
     fn docker_every_cache_and_output() {
         let args = |s: &BuildSpec| docker_build(s).args;
         let has = |args: &[String], want: &[&str]| args.windows(want.len()).any(|w| w == want);
-        let gha = args(&spec(Output::Push, BOTH, Cache::Gha, false));
+        let gha = args(&spec(BuildOutput::Push, BOTH, Cache::Gha, false));
         assert!(has(
             &gha,
             &[
@@ -576,7 +640,7 @@ mod tests {
                 "type=gha,mode=max,scope=python-base"
             ]
         ));
-        let reg = args(&spec(Output::Push, BOTH, Cache::Registry, false));
+        let reg = args(&spec(BuildOutput::Push, BOTH, Cache::Registry, false));
         assert!(has(
             &reg,
             &[
@@ -586,7 +650,12 @@ mod tests {
                 "type=registry,ref=ghcr.io/dcasati/python-base:buildcache,mode=max"
             ]
         ));
-        let local = args(&spec(Output::Keep, BOTH, Cache::Local("/c".into()), false));
+        let local = args(&spec(
+            BuildOutput::Keep,
+            BOTH,
+            Cache::Local("/c".into()),
+            false,
+        ));
         assert!(has(
             &local,
             &[
@@ -601,11 +670,16 @@ mod tests {
                 .iter()
                 .any(|a| a == "--push" || a == "--output" || a == "--load")
         );
-        let none = args(&spec(Output::Push, BOTH, Cache::None, false));
+        let none = args(&spec(BuildOutput::Push, BOTH, Cache::None, false));
         assert!(!none.iter().any(|a| a.starts_with("--cache")));
-        let load = args(&spec(Output::Load, &["linux/arm64"], Cache::None, false));
+        let load = args(&spec(
+            BuildOutput::Load,
+            &["linux/arm64"],
+            Cache::None,
+            false,
+        ));
         assert!(has(&load, &["--platform", "linux/arm64"]) && load.contains(&"--load".into()));
-        let insecure = args(&spec(Output::Push, BOTH, Cache::Registry, true));
+        let insecure = args(&spec(BuildOutput::Push, BOTH, Cache::Registry, true));
         assert!(has(
             &insecure,
             &["--output", "type=image,push=true,registry.insecure=true"]
@@ -623,7 +697,8 @@ mod tests {
     #[test]
     fn load_refuses_several_platforms() {
         for engine in [Engine::Docker, Engine::Podman] {
-            let err = build(engine, &spec(Output::Load, BOTH, Cache::None, false)).unwrap_err();
+            let err =
+                build(engine, &spec(BuildOutput::Load, BOTH, Cache::None, false)).unwrap_err();
             assert!(
                 err.to_string()
                     .contains("--load needs exactly one platform"),
@@ -632,7 +707,7 @@ mod tests {
             assert!(
                 build(
                     engine,
-                    &spec(Output::Load, &["linux/amd64"], Cache::None, false)
+                    &spec(BuildOutput::Load, &["linux/amd64"], Cache::None, false)
                 )
                 .is_ok()
             );
@@ -641,7 +716,7 @@ mod tests {
 
     #[test]
     fn podman_manifest_build_then_push_all_with_digestfile() {
-        let plan = podman_build(&spec(Output::Push, BOTH, Cache::None, true)).unwrap();
+        let plan = podman_build(&spec(BuildOutput::Push, BOTH, Cache::None, true)).unwrap();
         let lines: Vec<String> = plan.iter().map(line).collect();
         assert_eq!(
             lines,
@@ -662,7 +737,7 @@ mod tests {
         assert_eq!(plan[0].env[0].0, "SOURCE_DATE_EPOCH");
         // A secure registry gets no --tls-verify=false anywhere, and the build itself never
         // does (it would also apply to the FROM image's registry).
-        let secure = podman_build(&spec(Output::Push, BOTH, Cache::None, false)).unwrap();
+        let secure = podman_build(&spec(BuildOutput::Push, BOTH, Cache::None, false)).unwrap();
         assert!(
             secure
                 .iter()
@@ -673,7 +748,13 @@ mod tests {
 
     #[test]
     fn podman_single_platform_load_keep_and_cache() {
-        let load = podman_build(&spec(Output::Load, &["linux/amd64"], Cache::None, false)).unwrap();
+        let load = podman_build(&spec(
+            BuildOutput::Load,
+            &["linux/amd64"],
+            Cache::None,
+            false,
+        ))
+        .unwrap();
         assert_eq!(load.len(), 1);
         let args = &load[0].args;
         assert!(
@@ -681,11 +762,16 @@ mod tests {
                 .any(|w| w == ["--tag", "ghcr.io/dcasati/python-base:sha-abc1234"])
         );
         assert!(!args.contains(&"--no-cache".into()) && !args.contains(&"--manifest".into()));
-        let keep = podman_build(&spec(Output::Keep, BOTH, Cache::None, false)).unwrap();
+        let keep = podman_build(&spec(BuildOutput::Keep, BOTH, Cache::None, false)).unwrap();
         assert_eq!(keep.len(), 1, "no push without --push");
         assert!(keep[0].args.contains(&"--manifest".into()));
-        let cached =
-            podman_build(&spec(Output::Push, &["linux/amd64"], Cache::Registry, true)).unwrap();
+        let cached = podman_build(&spec(
+            BuildOutput::Push,
+            &["linux/amd64"],
+            Cache::Registry,
+            true,
+        ))
+        .unwrap();
         let args = &cached[0].args;
         assert!(args.windows(6).any(|w| w
             == [
@@ -713,7 +799,7 @@ mod tests {
             ),
             (Cache::Registry, BOTH, "multi-platform"),
         ] {
-            let err = podman_build(&spec(Output::Push, platforms, cache, false)).unwrap_err();
+            let err = podman_build(&spec(BuildOutput::Push, platforms, cache, false)).unwrap_err();
             assert!(err.to_string().contains(want), "{err}");
         }
     }

@@ -297,6 +297,34 @@ fn describe(code: Option<i32>) -> String {
     }
 }
 
+/// The rest of `--dry-run`, so that no task checks it: steps on disk, and commands whose output
+/// a task reads, happen only in a real run.
+impl Runner {
+    /// Runs a command that changes something and captures its output (to redact it before it is
+    /// shown). Under `--dry-run` it prints the command, runs nothing, and reports a success that
+    /// printed nothing.
+    pub fn run_captured(&self, cmd: &Cmd) -> Result<Output> {
+        eprintln!("+ {cmd}");
+        if self.dry_run {
+            return Ok(Output {
+                code: Some(0),
+                ..Output::default()
+            });
+        }
+        self.output(cmd)
+    }
+
+    /// Runs `step`, which changes files or reads what the commands before it made (a digest
+    /// file, a registry after a push), except under `--dry-run`, where nothing changed and
+    /// nothing ran to read.
+    pub fn for_real(&self, step: impl FnOnce() -> Result<()>) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        step()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +399,27 @@ mod tests {
             .run(&Cmd::new("mkdir").arg(dir.display().to_string()))
             .unwrap();
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn dry_run_skips_captured_commands_and_steps_on_disk() {
+        let dir = std::env::temp_dir().join(format!("xtask-for-real-{}", std::process::id()));
+        let mkdir = Cmd::new("mkdir").arg(dir.display().to_string());
+        let dry = Runner::new(true).unwrap();
+        assert_eq!(
+            dry.run_captured(&mkdir).unwrap(),
+            Output {
+                code: Some(0),
+                ..Output::default()
+            }
+        );
+        dry.for_real(|| Ok(std::fs::create_dir(&dir)?)).unwrap();
+        assert!(!dir.exists());
+        let real = Runner::new(false).unwrap();
+        assert!(real.run_captured(&mkdir).unwrap().success());
+        assert!(dir.is_dir());
+        let err = real.for_real(|| Ok(std::fs::create_dir(&dir)?));
+        assert!(err.is_err(), "the step ran and found the folder made");
+        std::fs::remove_dir(&dir).unwrap();
     }
 }

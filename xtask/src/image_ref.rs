@@ -1,6 +1,7 @@
 //! OCI image references: `registry[:port]/path[:tag][@sha256:hex]`, parsed, validated and
 //! formatted by the rules of the distribution reference grammar.
 
+use anyhow::{Result, anyhow};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +16,8 @@ pub struct ImageRef {
 }
 
 impl ImageRef {
-    pub fn parse(s: &str) -> Result<ImageRef, String> {
-        let bad = |why: &str| Err(format!("invalid image reference `{s}`: {why}"));
+    pub fn parse(s: &str) -> Result<ImageRef> {
+        let bad = |why: &str| Err(anyhow!("invalid image reference `{s}`: {why}"));
         if s.is_empty() {
             return bad("it is empty");
         }
@@ -227,7 +228,7 @@ mod tests {
             "ghcr.io/x/y-",
             "ghcr.io/x/y:a b",
         ] {
-            let err = ImageRef::parse(bad).unwrap_err();
+            let err = ImageRef::parse(bad).unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
         }
     }

@@ -13,6 +13,7 @@ pub mod lint;
 pub mod oci_labels;
 pub mod registry;
 pub mod repo;
+pub mod resolve;
 pub mod scan_target;
 pub mod settings;
 pub mod tasks;

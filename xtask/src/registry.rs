@@ -1,55 +1,14 @@
-//! The shell around the engines for registries: which engine and registry tool to use, the
-//! digest of a tag in its registry, and logins. Shared by build-base, push and update-images
+//! The shell around the registries: which tool reads them, the digest of a tag in its
+//! registry, and logins. Shared by build-base, push, sign, trivy-scan, doctor and update-images
 //! (`--verify`, `--digest`); the argv itself comes from [`crate::engine`].
 
-use crate::engine::{self, Engine, RegistryTool};
+use crate::engine::{self, RegistryTool, select_engine};
 use crate::exec::{Cmd, Runner, Secret};
 use crate::flags::EngineChoice;
 use crate::image_ref::ImageRef;
 use crate::settings::Settings;
-use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
+use crate::tools::{self, DOCKER, SKOPEO};
 use anyhow::{Context, Result, bail};
-
-/// `auto` picks docker when `docker buildx version` works, else podman.
-pub fn select_engine(choice: EngineChoice, runner: &Runner) -> Result<Engine> {
-    let buildx = || {
-        tools::find(DOCKER).is_some()
-            && runner
-                .output(&engine::docker_buildx_version())
-                .is_ok_and(|o| o.success())
-    };
-    match choice {
-        EngineChoice::Docker => {
-            tools::require(DOCKER)?;
-            if !buildx() {
-                bail!(
-                    "`docker buildx version` failed: docker has no buildx plugin\n  docker: {}",
-                    DOCKER.hint
-                );
-            }
-            Ok(Engine::Docker)
-        }
-        EngineChoice::Podman => {
-            tools::require(PODMAN)?;
-            Ok(Engine::Podman)
-        }
-        EngineChoice::Auto if buildx() => Ok(Engine::Docker),
-        EngineChoice::Auto if tools::find(PODMAN).is_some() => Ok(Engine::Podman),
-        EngineChoice::Auto => Err(tools::missing(&[DOCKER, PODMAN])
-            .context("no build engine: docker with buildx, or podman, is needed")),
-    }
-}
-
-/// docker reads registries with `buildx imagetools`; podman's partner for that is skopeo.
-pub fn registry_tool(engine: Engine) -> Result<RegistryTool> {
-    match engine {
-        Engine::Docker => Ok(RegistryTool::Docker),
-        Engine::Podman => {
-            tools::require(SKOPEO)?;
-            Ok(RegistryTool::Skopeo)
-        }
-    }
-}
 
 /// The digest of `reference` in its registry; `None` when the tag does not exist. An unreachable
 /// registry is an error, not a missing tag.

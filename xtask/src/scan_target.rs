@@ -2,14 +2,13 @@
 //! build record, whose tag must still hold the recorded digest) with the platforms of its
 //! index, registry credentials for trivy, and the repo's checked `.trivyignore`.
 
-use crate::build_record::{self, BuildRecord};
 use crate::exec::{Runner, Secret};
 use crate::flags::{self, EngineChoice};
 use crate::image_ref::ImageRef;
 use crate::registry::read_tool;
-use crate::repo::Repo;
+use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
 use crate::{Ctx, engine, trivy};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::path::Path;
 
 /// The image to scan, and the platforms of its index (empty: scan what trivy picks).
@@ -30,78 +29,59 @@ pub fn ignorefile(root: &Path) -> Result<Option<String>> {
     Ok(Some(path.display().to_string()))
 }
 
-/// `--image REF`, else `--sha`'s tag, else the build record's image: by digest once pushed (its
-/// tag must still hold that digest), by tag (the local image) before. An image in a registry is
-/// inspected for the platforms of its index.
+/// `--image REF`, else `--sha`'s tag, else the build record's image ([`Recorded::lookup`]): by
+/// digest once pushed (its tag must still hold that digest), by tag (the local image) before.
+/// An image in a registry is inspected for the platforms of its index.
 pub fn image_target(
     given: Option<&str>,
     flags: &flags::TrivyScan,
     ctx: &Ctx,
     runner: &Runner,
 ) -> Result<ImageTarget> {
-    let in_registry = |reference: ImageRef| -> Result<ImageTarget> {
-        let tool = read_tool(EngineChoice::Auto, runner)?;
-        let insecure = reference.is_loopback() || flags.insecure_registry;
-        let raw = runner
-            .read(&engine::inspect_raw(tool, &reference, insecure))
-            .with_context(|| format!("cannot read the platforms of {reference}"))?;
-        let platforms = engine::parse_index_platforms(&raw)
-            .with_context(|| format!("the manifest of {reference}"))?;
-        Ok(ImageTarget {
-            reference,
-            platforms,
-        })
-    };
+    let insecure = flags.insecure_registry;
     if let Some(given) = given {
-        let reference = ImageRef::parse(given)
-            .map_err(anyhow::Error::msg)
-            .context("--image")?;
-        return in_registry(reference);
+        let reference = ImageRef::parse(given).context("--image")?;
+        return in_registry(runner, reference, insecure);
     }
-    let image = &ctx.settings.images[0];
-    let (record, registry, name) = build_record::record_and_name(
-        &ctx.root,
-        &ctx.settings,
-        &image.name,
-        flags.registry.as_deref(),
-    )?;
+    let target = Recorded::load(ctx, None, flags.registry.as_deref())?;
     if let Some(sha) = &flags.sha {
-        let tag = Repo::open(&ctx.root)?
-            .tag_commit(&image.context, Some(sha))
-            .context("--sha")?
-            .tag();
-        return in_registry(name.with_tag(&tag));
+        let tag = sha_tag(&ctx.root, target.image, sha)?;
+        return in_registry(runner, target.name.with_tag(&tag), insecure);
     }
-    match record {
-        Some(BuildRecord {
-            digest: Some(digest),
-            pushed,
-            registry: built_in,
-            tag,
-            ..
-        }) if pushed || built_in != registry => {
-            let insecure = flags.insecure_registry;
-            in_registry(build_record::confirm_recorded_digest(
-                runner, &name, &tag, &digest, insecure,
-            )?)
-        }
-        Some(record) => {
+    match target.lookup(runner, insecure)? {
+        Some(FromRecord::Digest(reference)) => in_registry(runner, reference, insecure),
+        Some(FromRecord::Unpushed(record) | FromRecord::Tagged(record)) => {
             eprintln!(
                 "note: {} was built but not pushed: scanning the local image by its tag",
                 record.reference()
             );
             Ok(ImageTarget {
-                reference: name.with_tag(&record.tag),
+                reference: target.name.with_tag(&record.tag),
                 platforms: Vec::new(),
             })
         }
-        None => bail!(
-            "no build record for {} ({}): run `cargo xtask build-base --push` first, or pass \
-             --image REF or --sha SHA",
-            image.name,
-            crate::build_record::path(&ctx.root, &image.name).display()
-        ),
+        None => Err(no_record(
+            &ctx.root,
+            &target.image.name,
+            "build-base --push",
+            "--image REF or --sha SHA",
+        )),
     }
+}
+
+/// `reference` with the platforms of its index, read from its registry.
+fn in_registry(runner: &Runner, reference: ImageRef, insecure: bool) -> Result<ImageTarget> {
+    let tool = read_tool(EngineChoice::Auto, runner)?;
+    let insecure = reference.is_loopback() || insecure;
+    let raw = runner
+        .read(&engine::inspect_raw(tool, &reference, insecure))
+        .with_context(|| format!("cannot read the platforms of {reference}"))?;
+    let platforms = engine::parse_index_platforms(&raw)
+        .with_context(|| format!("the manifest of {reference}"))?;
+    Ok(ImageTarget {
+        reference,
+        platforms,
+    })
 }
 
 /// Loopback or `--insecure-registry` → `--insecure`; `GITHUB_TOKEN` (ghcr.io) or

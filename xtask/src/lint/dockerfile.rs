@@ -218,7 +218,7 @@ fn check_from(
         Some(_) if parent.is_some() || lower == "scratch" => {}
         Some(text) if text.is_empty() => at("FROM names no image".to_string(), emit),
         Some(text) => match ImageRef::parse(&text) {
-            Err(e) => at(e, emit),
+            Err(e) => at(e.to_string(), emit),
             Ok(r) if r.digest.is_some() => {}
             Ok(r) => match r.tag.as_deref() {
                 None => at(

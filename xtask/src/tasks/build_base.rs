@@ -6,26 +6,104 @@
 //! process starts; `--if-changed` and `--skip-existing` never start a build.
 
 use crate::build_record::BuildRecord;
-use crate::engine::{self, BuildSpec, CacheChoice, Engine, Output, RegistryTool};
+use crate::engine::{
+    self, BuildOutput, BuildSpec, Cache, CacheChoice, Engine, registry_tool, select_engine,
+};
 use crate::exec::Runner;
 use crate::flags;
 use crate::image_ref::ImageRef;
 use crate::oci_labels;
-use crate::registry::{login_cmd, registry_tool, remote_digest, select_engine};
+use crate::registry::{login_cmd, remote_digest};
 use crate::repo::{Commit, Repo};
+use crate::resolve::{configured_image, image_name, registry_for, tag_commit};
+use crate::settings::ImageSettings;
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
-    let image = match &flags.image {
-        Some(name) => ctx.settings.image(name)?,
-        None => &ctx.settings.images[0],
+    let repo = Repo::open(&ctx.root)?;
+    let build = resolve(flags, ctx, &repo)?;
+    if let Some(base) = &flags.if_changed
+        && unchanged(&repo, base, &build)?
+    {
+        return Ok(Status::Clean);
+    }
+    let runner = Runner::new(flags.dry_run)?;
+    let engine = select_engine(flags.engine, &runner)?;
+    let reference = &build.reference;
+    if flags.login {
+        let login = login_cmd(
+            &ctx.settings,
+            engine.login_tool(),
+            reference,
+            build.insecure,
+        )?;
+        runner.run_to_stderr(&login)?;
+    }
+    if flags.skip_existing
+        && let Some(digest) =
+            remote_digest(&runner, registry_tool(engine)?, reference, build.insecure)?
+    {
+        eprintln!("skipped: {reference} is already in the registry");
+        println!("{reference}@{digest}");
+        let record = build.record(engine, Some(digest), true);
+        runner.for_real(|| record.write(&ctx.root).map(drop))?;
+        return Ok(Status::Clean);
+    }
+    let exported = match build.from_head {
+        true => None,
+        false => Some(Exported::new(&repo, &build.commit, &build.image.context)?),
     };
-    let registry = match &flags.registry {
-        Some(name) => ctx.settings.registry_named(name)?,
-        None => ctx.settings.registry.clone(),
-    };
+    let spec = spec(ctx, &repo, &build, engine, exported.as_ref());
+    let plan = engine::build(engine, &spec)?;
+    runner.for_real(|| prepare(ctx, &build, &spec))?;
+    execute(&runner, engine, &build, &plan)?;
+    runner.for_real(|| finish(ctx, engine, &build, &spec))?;
+    Ok(Status::Clean)
+}
+
+/// What to build, decided before any process starts.
+struct Build<'a> {
+    image: &'a ImageSettings,
+    registry: String,
+    platforms: Vec<String>,
+    cache: Cache,
+    output: BuildOutput,
+    /// The tag's commit (the one tag rule: the last commit that changed the context as seen
+    /// from HEAD, or --sha as given).
+    commit: Commit,
+    /// Whether HEAD's work tree is built (no --sha, or --sha names HEAD); else the commit's own
+    /// tree is exported.
+    from_head: bool,
+    /// The commit whose tree is built.
+    built: Commit,
+    /// `sha-<7 hex>`, with `-dirty` for a local build of uncommitted changes.
+    tag: String,
+    reference: ImageRef,
+    /// Plain HTTP: a loopback registry, or --insecure-registry.
+    insecure: bool,
+}
+
+impl Build<'_> {
+    fn record(&self, engine: Engine, digest: Option<String>, pushed: bool) -> BuildRecord {
+        BuildRecord {
+            image: self.image.name.clone(),
+            registry: self.registry.clone(),
+            tag: self.tag.clone(),
+            digest,
+            platforms: self.platforms.clone(),
+            commit: self.commit.id.clone(),
+            pushed,
+            engine: engine.name().into(),
+        }
+    }
+}
+
+/// The image, registry, platforms, cache, output, commit and tag the flags ask for.
+fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx, repo: &Repo) -> Result<Build<'a>> {
+    let image = configured_image(&ctx.settings, flags.image.as_deref())?;
+    let registry = registry_for(&ctx.settings, flags.registry.as_deref(), None)?;
     let platforms = if flags.platform.is_empty() {
         ctx.settings.platforms.clone()
     } else {
@@ -38,30 +116,18 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         .map_err(|e| anyhow::anyhow!("--cache: {e}"))?
         .resolve(env("GITHUB_ACTIONS").as_deref() == Some("true"));
     let output = match (flags.push, flags.load) {
-        (true, _) => Output::Push,
-        (_, true) => Output::Load,
-        _ => Output::Keep,
+        (true, _) => BuildOutput::Push,
+        (_, true) => BuildOutput::Load,
+        _ => BuildOutput::Keep,
     };
     engine::check_output(output, &platforms)?;
 
-    let repo = Repo::open(&ctx.root)?;
     let head = repo.head()?;
-    // The tag's commit (the one tag rule): the last commit that changed the context as seen
-    // from HEAD, or --sha as given. Without --sha, HEAD is built, whose context is that
-    // commit's; with it, the commit's own tree is exported unless it is HEAD.
-    let commit = repo
-        .tag_commit(&image.context, flags.sha.as_deref())
-        .context(if flags.sha.is_some() {
-            "--sha"
-        } else {
-            "the image tag"
-        })?;
+    // Without --sha, HEAD is built, whose context is the tag commit's; with it, the commit's
+    // own tree is exported unless it is HEAD.
+    let commit = tag_commit(repo, image, flags.sha.as_deref())?;
     let from_head = flags.sha.is_none() || commit.id == head.id;
-    let built = if from_head {
-        head.clone()
-    } else {
-        commit.clone()
-    };
+    let built = if from_head { head } else { commit.clone() };
     let mut tag = commit.tag();
     if from_head {
         let dirty = repo.dirty_paths(&image.context)?;
@@ -80,179 +146,149 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     if flags.push && tag.ends_with("-dirty") {
         bail!("refusing to push {tag}: a -dirty tag is never pushed; commit the build context");
     }
-    let reference = ImageRef::parse(&format!("{registry}/{}", image.name))
-        .map_err(anyhow::Error::msg)?
-        .with_tag(&tag);
+    let reference = image_name(&registry, &image.name)?.with_tag(&tag);
     let insecure = reference.is_loopback() || flags.insecure_registry;
-
-    if let Some(base) = &flags.if_changed {
-        let (base, why) = if_changed_base(&repo, base, &built)?;
-        match base {
-            Some(base) if !repo.changed_between(&base.id, &built.id, &image.context)? => {
-                eprintln!(
-                    "skipped: {} did not change between {} ({why}) and {}",
-                    image.context.display(),
-                    &base.id[..7],
-                    &built.id[..7]
-                );
-                return Ok(Status::Clean);
-            }
-            Some(base) => eprintln!(
-                "{} changed between {} ({why}) and {}: building",
-                image.context.display(),
-                &base.id[..7],
-                &built.id[..7]
-            ),
-            None => eprintln!("{}: {why}; building", &built.id[..7]),
-        }
-    }
-
-    let runner = Runner::new(flags.dry_run)?;
-    let engine = select_engine(flags.engine, &runner)?;
-    if flags.login {
-        // podman's login also serves skopeo: they share the containers auth file.
-        let login_tool = match engine {
-            Engine::Docker => RegistryTool::Docker,
-            Engine::Podman => RegistryTool::Podman,
-        };
-        runner.run_to_stderr(&login_cmd(&ctx.settings, login_tool, &reference, insecure)?)?;
-    }
-    if flags.skip_existing
-        && let Some(digest) = remote_digest(&runner, registry_tool(engine)?, &reference, insecure)?
-    {
-        eprintln!("skipped: {reference} is already in the registry");
-        println!("{reference}@{digest}");
-        if !flags.dry_run {
-            BuildRecord {
-                digest: Some(digest),
-                pushed: true,
-                engine: engine_name(engine).into(),
-                ..record(&image.name, &registry, &tag, &commit, &platforms)
-            }
-            .write(&ctx.root)?;
-        }
-        return Ok(Status::Clean);
-    }
-
-    let exported = if from_head {
-        None
-    } else {
-        Some(Exported::new(&repo, &commit, &image.context)?)
-    };
-    let context = match &exported {
-        Some(e) => e.dir.clone(),
-        None => ctx.root.join(&image.context),
-    };
-    let work = ctx.root.join("target/xtask/build");
-    let result_file = work.join(format!("{}.{}", image.name, engine_name(engine)));
-    let origin = repo.origin_url();
-    let spec = BuildSpec {
-        image: image.name.clone(),
-        dockerfile: context.join(&image.dockerfile),
-        context,
-        reference: reference.clone(),
-        platforms: platforms.clone(),
-        labels: oci_labels::labels(
-            &commit,
-            &tag,
-            &image.name,
-            oci_labels::source_url(env, origin.as_deref()),
-        ),
-        source_date_epoch: commit.time,
+    Ok(Build {
+        image,
+        registry,
+        platforms,
         cache,
         output,
+        commit,
+        from_head,
+        built,
+        tag,
+        reference,
         insecure,
-        result_file: result_file.clone(),
-    };
-    let plan = engine::build(engine, &spec)?;
+    })
+}
 
-    if !flags.dry_run {
-        BuildRecord::remove(&ctx.root, &image.name)?;
-        std::fs::create_dir_all(&work)
-            .with_context(|| format!("cannot create {}", work.display()))?;
-        let _ = std::fs::remove_file(&result_file);
+/// `--if-changed [BASE]`: true (and says so) when the context did not change since the base.
+fn unchanged(repo: &Repo, base: &str, build: &Build) -> Result<bool> {
+    let (base, why) = if_changed_base(repo, base, &build.built)?;
+    let context = build.image.context.display();
+    let built = &build.built.id[..7];
+    match base {
+        Some(base) if !repo.changed_between(&base.id, &build.built.id, &build.image.context)? => {
+            let base = &base.id[..7];
+            eprintln!("skipped: {context} did not change between {base} ({why}) and {built}");
+            Ok(true)
+        }
+        Some(base) => {
+            let base = &base.id[..7];
+            eprintln!("{context} changed between {base} ({why}) and {built}: building");
+            Ok(false)
+        }
+        None => {
+            eprintln!("{built}: {why}; building");
+            Ok(false)
+        }
     }
-    if engine == Engine::Podman && output != Output::Load {
-        let exists = engine::podman_manifest_exists(&reference);
+}
+
+/// Everything the engine's build commands need.
+fn spec(
+    ctx: &Ctx,
+    repo: &Repo,
+    build: &Build,
+    engine: Engine,
+    exported: Option<&Exported>,
+) -> BuildSpec {
+    let context = match exported {
+        Some(e) => e.dir.clone(),
+        None => ctx.root.join(&build.image.context),
+    };
+    let source = oci_labels::source_url(env, repo.origin_url().as_deref());
+    let name = &build.image.name;
+    BuildSpec {
+        image: name.clone(),
+        dockerfile: context.join(&build.image.dockerfile),
+        context,
+        reference: build.reference.clone(),
+        platforms: build.platforms.clone(),
+        labels: oci_labels::labels(&build.commit, &build.tag, name, source),
+        source_date_epoch: build.commit.time,
+        cache: build.cache.clone(),
+        output: build.output,
+        insecure: build.insecure,
+        result_file: work_dir(ctx).join(format!("{name}.{}", engine.name())),
+    }
+}
+
+fn work_dir(ctx: &Ctx) -> PathBuf {
+    ctx.root.join("target/xtask/build")
+}
+
+/// A new build starts: the old record goes, and the engine's result file with it.
+fn prepare(ctx: &Ctx, build: &Build, spec: &BuildSpec) -> Result<()> {
+    BuildRecord::remove(&ctx.root, &build.image.name)?;
+    let work = work_dir(ctx);
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let _ = std::fs::remove_file(&spec.result_file);
+    Ok(())
+}
+
+/// Runs the build (podman: after removing a manifest list left by an earlier build).
+fn execute(
+    runner: &Runner,
+    engine: Engine,
+    build: &Build,
+    plan: &[crate::exec::Cmd],
+) -> Result<()> {
+    let reference = &build.reference;
+    if engine == Engine::Podman && build.output != BuildOutput::Load {
+        let exists = engine::podman_manifest_exists(reference);
         if runner.output(&exists)?.success() {
-            runner.run_to_stderr(&engine::podman_manifest_rm(&reference))?;
+            runner.run_to_stderr(&engine::podman_manifest_rm(reference))?;
         }
     }
     for (i, cmd) in plan.iter().enumerate() {
         runner.run_to_stderr(cmd).with_context(|| {
             if i > 0 {
                 format!(
-                    "cannot push {reference}: is {registry} up, and are you logged in (--login)?"
+                    "cannot push {reference}: is {} up, and are you logged in (--login)?",
+                    build.registry
                 )
-            } else if output == Output::Push {
+            } else if build.output == BuildOutput::Push {
                 format!("building or pushing {reference} failed")
             } else {
                 format!("building {reference} failed")
             }
         })?;
     }
-    if flags.dry_run {
-        return Ok(Status::Clean);
-    }
+    Ok(())
+}
 
-    let digest = result_digest(engine, output, &result_file)?;
+/// Prints `reference@digest` (or the reference, when the engine reported no digest) and
+/// writes the build record.
+fn finish(ctx: &Ctx, engine: Engine, build: &Build, spec: &BuildSpec) -> Result<()> {
+    let digest = result_digest(engine, build.output, &spec.result_file)?;
     match &digest {
-        Some(digest) => println!("{reference}@{digest}"),
-        None => println!("{reference}"),
+        Some(digest) => println!("{}@{digest}", build.reference),
+        None => println!("{}", build.reference),
     }
-    let path = BuildRecord {
-        digest,
-        pushed: output == Output::Push,
-        engine: engine_name(engine).into(),
-        ..record(&image.name, &registry, &tag, &commit, &platforms)
-    }
-    .write(&ctx.root)?;
+    let pushed = build.output == BuildOutput::Push;
+    let path = build.record(engine, digest, pushed).write(&ctx.root)?;
     eprintln!("build record: {}", path.display());
-    Ok(Status::Clean)
+    Ok(())
 }
 
 fn env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
-fn record(
-    image: &str,
-    registry: &str,
-    tag: &str,
-    commit: &Commit,
-    platforms: &[String],
-) -> BuildRecord {
-    BuildRecord {
-        image: image.into(),
-        registry: registry.into(),
-        tag: tag.into(),
-        digest: None,
-        platforms: platforms.to_vec(),
-        commit: commit.id.clone(),
-        pushed: false,
-        engine: String::new(),
-    }
-}
-
-pub(crate) fn engine_name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Docker => "docker",
-        Engine::Podman => "podman",
-    }
-}
-
 /// The digest the engine reported: docker's metadata file, podman's digest file (after a push).
-fn result_digest(engine: Engine, output: Output, file: &Path) -> Result<Option<String>> {
+fn result_digest(engine: Engine, output: BuildOutput, file: &Path) -> Result<Option<String>> {
     let read = || {
         std::fs::read_to_string(file)
             .with_context(|| format!("the build wrote no {}", file.display()))
     };
     match (engine, output) {
-        (Engine::Docker, Output::Push) => Ok(Some(engine::parse_docker_metadata(&read()?)?)),
+        (Engine::Docker, BuildOutput::Push) => Ok(Some(engine::parse_docker_metadata(&read()?)?)),
         (Engine::Docker, _) => Ok(read()
             .ok()
             .and_then(|json| engine::parse_docker_metadata(&json).ok())),
-        (Engine::Podman, Output::Push) => Ok(Some(engine::parse_digest_file(&read()?)?)),
+        (Engine::Podman, BuildOutput::Push) => Ok(Some(engine::parse_digest_file(&read()?)?)),
         (Engine::Podman, _) => Ok(None),
     }
 }

@@ -10,13 +10,12 @@
 //! shown. Keyless signing, which involves no secret of ours, streams (it may print a login URL).
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
-use crate::build_record::{self, BuildRecord};
 use crate::cosign::{self, Identity, Key};
 use crate::exec::{Cmd, Runner, Secret};
 use crate::flags::{self, EngineChoice};
 use crate::image_ref::{ImageRef, is_digest};
 use crate::registry::{read_tool, remote_digest};
-use crate::repo::Repo;
+use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
 use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
@@ -35,63 +34,79 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
         bail!("--attest-sbom {}: no such file", sbom.display());
     }
     let version = runner.output(&cosign::version_cmd())?;
-    let major = cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?;
     let loopback = reference.is_loopback();
     let target = cosign::Target {
         reference: &reference,
         insecure: loopback || flags.insecure_registry,
         tlog: !loopback,
-        major,
+        major: cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?,
     };
-    let identity = identity(flags);
-    let attestation = flags.attest_sbom.is_some() || flags.attestations;
-    let mut plan = Vec::new();
-    if flags.verify {
-        let id = identity.as_ref();
-        plan.push(cosign::verify(&target, &key, id, secrets.clone())?);
-        if attestation {
-            let secrets = secrets.clone();
-            plan.push(cosign::verify_sbom_attestation(&target, &key, id, secrets)?);
-        }
-    } else {
-        plan.push(cosign::sign(&target, &key, secrets.clone())?);
-        if let Some(sbom) = &flags.attest_sbom {
-            let sbom = std::path::absolute(sbom)?;
-            plan.push(cosign::attest_sbom(&target, &key, &sbom, secrets)?);
-        }
-    }
-    if flags.dry_run {
-        for cmd in &plan {
-            runner.run(cmd)?;
-        }
-        return Ok(Status::Clean);
-    }
+    let plan = plan(flags, &target, &key, secrets)?;
     for cmd in &plan {
         if !run_one(&runner, cmd, flags.verify, &key)? {
-            eprintln!(
-                "verification FAILED: {reference} has no valid {} for {}",
-                if cmd.argv()[1] == "verify" {
-                    "signature"
-                } else {
-                    "CycloneDX attestation"
-                },
-                who(&key)
-            );
+            let what = if cmd.argv()[1] == "verify" {
+                "signature"
+            } else {
+                "CycloneDX attestation"
+            };
+            let who = who(&key);
+            eprintln!("verification FAILED: {reference} has no valid {what} for {who}");
             return Ok(Status::Found);
         }
     }
-    let what = if attestation {
+    runner.for_real(|| {
+        report(flags, &reference, &key);
+        Ok(())
+    })?;
+    Ok(Status::Clean)
+}
+
+/// The cosign commands, in order: sign (and attest the SBOM), or verify (and the attestation).
+fn plan(
+    flags: &flags::Sign,
+    target: &cosign::Target,
+    key: &Key,
+    secrets: Vec<Secret>,
+) -> Result<Vec<Cmd>> {
+    let mut plan = Vec::new();
+    if flags.verify {
+        let id = identity(flags);
+        plan.push(cosign::verify(target, key, id.as_ref(), secrets.clone())?);
+        if attestation(flags) {
+            plan.push(cosign::verify_sbom_attestation(
+                target,
+                key,
+                id.as_ref(),
+                secrets,
+            )?);
+        }
+    } else {
+        plan.push(cosign::sign(target, key, secrets.clone())?);
+        if let Some(sbom) = &flags.attest_sbom {
+            let sbom = std::path::absolute(sbom)?;
+            plan.push(cosign::attest_sbom(target, key, &sbom, secrets)?);
+        }
+    }
+    Ok(plan)
+}
+
+fn attestation(flags: &flags::Sign) -> bool {
+    flags.attest_sbom.is_some() || flags.attestations
+}
+
+/// What was signed or verified: on stderr, and the signed reference on stdout.
+fn report(flags: &flags::Sign, reference: &ImageRef, key: &Key) {
+    let what = if attestation(flags) {
         "signed and attested"
     } else {
         "signed"
     };
     if flags.verify {
-        eprintln!("verified: {reference} is {what} by {}", who(&key));
+        eprintln!("verified: {reference} is {what} by {}", who(key));
     } else {
         eprintln!("{what}: {reference}");
         println!("{reference}");
     }
-    Ok(Status::Clean)
 }
 
 /// Runs one cosign command; `false` when a verification failed (exit 1 for us). Keyless
@@ -102,8 +117,7 @@ fn run_one(runner: &Runner, cmd: &Cmd, verify: bool, key: &Key) -> Result<bool> 
         runner.run_to_stderr(cmd)?;
         return Ok(true);
     }
-    eprintln!("+ {cmd}");
-    let out = runner.output(cmd)?;
+    let out = runner.run_captured(cmd)?;
     let stderr = cmd.redact(out.stderr.trim_end());
     if verify && !out.success() && cosign::is_verification_failure(&out.stderr) {
         eprintln!("{stderr}");
@@ -137,75 +151,56 @@ fn who(key: &Key) -> String {
 fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef> {
     let given = flags.image.as_deref();
     if let Some(given) = given.filter(|g| ctx.settings.image(g).is_err()) {
-        let r = ImageRef::parse(given).map_err(anyhow::Error::msg);
-        let r = match r {
-            Ok(r) if r.registry.is_some() => r,
-            _ => bail!(
-                "--image {given}: neither a configured image ({}) nor a full reference \
-                 REGISTRY/PATH@sha256:…",
-                ctx.settings.image_list()
-            ),
-        };
-        if flags.sha.is_some() || flags.registry.is_some() {
-            bail!("--image {given} is a full reference: --sha and --registry need an image name");
-        }
-        return match &flags.digest {
-            Some(d) => Ok(r.with_digest(&checked_digest(d)?)),
-            None => Ok(r),
-        };
+        return full_reference(flags, ctx, given);
     }
-    let image = match given {
-        Some(name) => ctx.settings.image(name)?,
-        None => &ctx.settings.images[0],
-    };
-    let (record, registry, name) = build_record::record_and_name(
-        &ctx.root,
-        &ctx.settings,
-        &image.name,
-        flags.registry.as_deref(),
-    )?;
+    let target = Recorded::load(ctx, given, flags.registry.as_deref())?;
     if let Some(d) = &flags.digest {
-        return Ok(name.with_digest(&checked_digest(d)?));
+        return Ok(target.name.with_digest(&checked_digest(d)?));
     }
     if let Some(sha) = &flags.sha {
-        let tag = Repo::open(&ctx.root)?
-            .tag_commit(&image.context, Some(sha))
-            .context("--sha")?
-            .tag();
-        let tagged = name.with_tag(&tag);
+        let tagged = target
+            .name
+            .with_tag(&sha_tag(&ctx.root, target.image, sha)?);
         let insecure = tagged.is_loopback() || flags.insecure_registry;
-        let digest = remote_digest(
-            runner,
-            read_tool(EngineChoice::Auto, runner)?,
-            &tagged,
-            insecure,
-        )?
-        .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
-        return Ok(name.with_digest(&digest));
+        let tool = read_tool(EngineChoice::Auto, runner)?;
+        let digest = remote_digest(runner, tool, &tagged, insecure)?
+            .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
+        return Ok(target.name.with_digest(&digest));
     }
-    match record {
-        Some(r) if !r.pushed && r.registry == registry => bail!(
+    match target.lookup(runner, flags.insecure_registry)? {
+        Some(FromRecord::Digest(reference)) => Ok(reference),
+        Some(FromRecord::Unpushed(r)) => bail!(
             "the build record of {} says {} was built but not pushed: push it first \
              (cargo xtask push), then sign",
-            image.name,
+            target.image.name,
             r.reference()
         ),
-        Some(BuildRecord {
-            digest: Some(digest),
-            tag,
-            ..
-        }) => {
-            // The recorded build, provided its tag still holds it.
-            let insecure = flags.insecure_registry;
-            build_record::confirm_recorded_digest(runner, &name, &tag, &digest, insecure)
-        }
-        Some(r) => Ok(name.with_tag(&r.tag)),
-        None => bail!(
-            "no build record for {} ({}): run `cargo xtask build-base --push` first, or pass \
-             --digest or --sha",
-            image.name,
-            crate::build_record::path(&ctx.root, &image.name).display()
+        Some(FromRecord::Tagged(r)) => Ok(target.name.with_tag(&r.tag)),
+        None => Err(no_record(
+            &ctx.root,
+            &target.image.name,
+            "build-base --push",
+            "--digest or --sha",
+        )),
+    }
+}
+
+/// `--image REGISTRY/PATH[@sha256:…]`: a full reference, with `--digest` when given.
+fn full_reference(flags: &flags::Sign, ctx: &Ctx, given: &str) -> Result<ImageRef> {
+    let r = match ImageRef::parse(given) {
+        Ok(r) if r.registry.is_some() => r,
+        _ => bail!(
+            "--image {given}: neither a configured image ({}) nor a full reference \
+             REGISTRY/PATH@sha256:…",
+            ctx.settings.image_list()
         ),
+    };
+    if flags.sha.is_some() || flags.registry.is_some() {
+        bail!("--image {given} is a full reference: --sha and --registry need an image name");
+    }
+    match &flags.digest {
+        Some(d) => Ok(r.with_digest(&checked_digest(d)?)),
+        None => Ok(r),
     }
 }
 
