@@ -9,7 +9,6 @@
 
 use crate::exec::{Cmd, Runner};
 use crate::flags::{self, ScanFormat};
-use crate::image_ref::ImageRef;
 use crate::scan_target::{ImageTarget, ignorefile, image_target, registry_access};
 use crate::tools::{self, TRIVY};
 use crate::trivy::{self, Finding, ImageScan, Severity};
@@ -72,60 +71,11 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         Some(given) => Some(image_target(given.as_deref(), flags, ctx, &runner)?),
         None => None,
     };
-    let registry = |r: &ImageRef| registry_access(ctx, r, flags.insecure_registry);
-
-    let mut scans = Vec::new();
-    if let Some(image) = &image {
-        let reference = image.reference.to_string();
-        let platforms: Vec<Option<&str>> = match image.platforms.as_slice() {
-            [] => vec![None],
-            all => all.iter().map(|p| Some(p.as_str())).collect(),
-        };
-        for platform in platforms {
-            let scan = ImageScan {
-                reference: &reference,
-                scanners: &flags.scanners,
-                platform,
-                ignore_unfixed: !flags.include_unfixed,
-            };
-            scans.push(Scan {
-                name: "image",
-                target: reference.clone(),
-                platform: platform.map(str::to_string),
-                cmd: trivy::image_scan(&scan, &registry(&image.reference), &opts),
-                prefix: None,
-            });
-        }
-    }
-    if let Some(dir) = &flags.config {
-        let dir = existing_dir(
-            dir.as_deref(),
-            &ctx.root.join(&ctx.settings.manifests),
-            "--config",
-        )?;
-        scans.push(Scan {
-            name: "config",
-            target: shown(&dir, &ctx.root),
-            platform: None,
-            cmd: trivy::config_scan(&dir, &opts),
-            prefix: prefix(&dir, &ctx.root),
-        });
-    }
-    if let Some(dir) = &flags.secrets {
-        let dir = existing_dir(dir.as_deref(), &ctx.root, "--secrets")?;
-        scans.push(Scan {
-            name: "secrets",
-            target: shown(&dir, &ctx.root),
-            platform: None,
-            cmd: trivy::secret_scan(&dir, &opts),
-            prefix: prefix(&dir, &ctx.root),
-        });
-    }
+    let scans = plan(flags, ctx, image.as_ref(), &opts)?;
     let sbom = match &flags.sbom {
         Some(file) => Some(sbom_plan(file, image.as_ref(), flags, ctx, &opts)?),
         None => None,
     };
-
     let mut reports = Vec::new();
     for scan in scans {
         let mut findings = run_scan(&runner, &scan, flags, &opts)?;
@@ -143,7 +93,71 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         Some((cmd, tmp, file)) => Some(write_sbom(&runner, &cmd, &tmp, &file)?),
         None => None,
     };
+    report(flags, reports, sbom)
+}
 
+/// The trivy runs: the image (one per platform of its index), the manifests, the tree.
+fn plan(
+    flags: &flags::TrivyScan,
+    ctx: &Ctx,
+    image: Option<&ImageTarget>,
+    opts: &trivy::Options,
+) -> Result<Vec<Scan>> {
+    let mut scans = Vec::new();
+    if let Some(image) = image {
+        let reference = image.reference.to_string();
+        let registry = registry_access(ctx, &image.reference, flags.insecure_registry);
+        let platforms: Vec<Option<&str>> = match image.platforms.as_slice() {
+            [] => vec![None],
+            all => all.iter().map(|p| Some(p.as_str())).collect(),
+        };
+        for platform in platforms {
+            let scan = ImageScan {
+                reference: &reference,
+                scanners: &flags.scanners,
+                platform,
+                ignore_unfixed: !flags.include_unfixed,
+            };
+            scans.push(Scan {
+                name: "image",
+                target: reference.clone(),
+                platform: platform.map(str::to_string),
+                cmd: trivy::image_scan(&scan, &registry, opts),
+                prefix: None,
+            });
+        }
+    }
+    if let Some(dir) = &flags.config {
+        let manifests = ctx.root.join(&ctx.settings.manifests);
+        let dir = existing_dir(dir.as_deref(), &manifests, "--config")?;
+        scans.push(Scan {
+            name: "config",
+            target: shown(&dir, &ctx.root),
+            platform: None,
+            cmd: trivy::config_scan(&dir, opts),
+            prefix: prefix(&dir, &ctx.root),
+        });
+    }
+    if let Some(dir) = &flags.secrets {
+        let dir = existing_dir(dir.as_deref(), &ctx.root, "--secrets")?;
+        scans.push(Scan {
+            name: "secrets",
+            target: shown(&dir, &ctx.root),
+            platform: None,
+            cmd: trivy::secret_scan(&dir, opts),
+            prefix: prefix(&dir, &ctx.root),
+        });
+    }
+    Ok(scans)
+}
+
+/// A summary per scan on stderr, the findings on stdout in the chosen format; `Found` when a
+/// finding is at or above the threshold.
+fn report(
+    flags: &flags::TrivyScan,
+    reports: Vec<ScanReport>,
+    sbom: Option<SbomReport>,
+) -> Result<Status> {
     let threshold = flags.severity_threshold;
     let all: Vec<Finding> = reports
         .iter()

@@ -11,23 +11,10 @@
 
 use crate::kustomize::{self, UpdateError};
 use crate::repo::Repo;
-use crate::settings::Settings;
+use crate::resolve::{self, Target};
 use crate::{Ctx, Status, files, flags};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-
-/// One image to set: the names its `images:` entries may carry, and what to set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Short name from the settings: `python-base`.
-    pub image: String,
-    /// `ghcr.io/dcasati/python-base` and `localhost:32000/homelab/python-base`.
-    pub names: Vec<String>,
-    /// `sha-abc1234`.
-    pub tag: String,
-    /// The digest to pin (`--digest`); `None` removes any digest, which would override the tag.
-    pub digest: Option<String>,
-}
 
 /// One kustomization whose content changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,15 +53,15 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     }
     if !outcome.written {
         print!("{}", diff(changes));
-        if flags.dry_run {
-            eprintln!("would update {} file(s) to {tags}:", changes.len());
+        if flags.check {
+            eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
             list(changes);
-            return Ok(Status::Clean);
+            eprintln!("fix: {}", fix_command(flags));
+            return Ok(Status::Found);
         }
-        eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
+        eprintln!("would update {} file(s) to {tags}:", changes.len());
         list(changes);
-        eprintln!("fix: {}", fix_command(flags));
-        return Ok(Status::Found);
+        return Ok(Status::Clean);
     }
     eprintln!("updated {} file(s) to {tags}:", changes.len());
     list(changes);
@@ -92,9 +79,10 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 /// and the `--commit`. Nothing is written when any step before the writes fails.
 pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
-    let mut targets = targets(flags, &ctx.settings, &repo)?;
+    let (wanted, sha) = (&flags.image, flags.sha.as_deref());
+    let mut targets = resolve::update_targets(&ctx.settings, wanted, sha, &repo)?;
     if flags.verify || flags.digest {
-        check_registry(&mut targets, &ctx.settings, flags.digest)?;
+        resolve::check_registry(&mut targets, &ctx.settings, flags.digest)?;
     }
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
@@ -119,83 +107,6 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
     }
     Ok(outcome)
-}
-
-/// The images to set (all configured ones, or those named by `--image`) with their tags.
-pub fn targets(
-    flags: &flags::UpdateImages,
-    settings: &Settings,
-    repo: &Repo,
-) -> Result<Vec<Target>> {
-    let mut targets = Vec::new();
-    for image in select_images(settings, &flags.image)? {
-        let context = &settings.image(&image)?.context;
-        let commit = repo
-            .tag_commit(context, flags.sha.as_deref())
-            .with_context(|| format!("the tag of {image}"))?;
-        targets.push(Target {
-            names: vec![
-                settings.primary_ref(&image).name(),
-                settings.backup_ref(&image).name(),
-            ],
-            image,
-            tag: commit.tag(),
-            digest: None,
-        });
-    }
-    Ok(targets)
-}
-
-/// `--verify` / `--digest`: every target's tag must be in the primary registry; with `--digest`
-/// its digest is pinned too. Runs before any file is planned or written.
-fn check_registry(targets: &mut [Target], settings: &Settings, pin: bool) -> Result<()> {
-    let runner = crate::exec::Runner::new(false)?;
-    let tool = crate::registry::read_tool(flags::EngineChoice::Auto, &runner)?;
-    let refs: Vec<_> = targets
-        .iter()
-        .map(|t| settings.primary_ref(&t.image).with_tag(&t.tag))
-        .collect();
-    let digests = crate::registry::require_digests(&runner, tool, &refs)
-        .map_err(|e| anyhow::anyhow!("{e:#}\nno file was changed"))?;
-    for (target, digest) in targets.iter_mut().zip(digests) {
-        eprintln!(
-            "verified: {}/{}:{} is {digest}",
-            settings.registry, target.image, target.tag
-        );
-        if pin {
-            target.digest = Some(digest);
-        }
-    }
-    Ok(())
-}
-
-/// Configured short names selected by `--image` (short or full names); all when none is given.
-pub fn select_images(settings: &Settings, wanted: &[String]) -> Result<Vec<String>> {
-    if wanted.is_empty() {
-        return Ok(settings.images.iter().map(|i| i.name.clone()).collect());
-    }
-    let mut selected: Vec<String> = Vec::new();
-    for name in wanted {
-        let found = settings.images.iter().find(|i| {
-            i.name == *name
-                || settings.primary_ref(&i.name).name() == *name
-                || settings.backup_ref(&i.name).name() == *name
-        });
-        match found {
-            Some(image) if !selected.contains(&image.name) => selected.push(image.name.clone()),
-            Some(_) => {}
-            None => bail!(
-                "--image {name}: not a configured image; configured: {}",
-                settings
-                    .images
-                    .iter()
-                    .map(|i| format!("{} ({})", i.name, settings.primary_ref(&i.name).name()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-    Ok(selected)
 }
 
 /// `--path` values (relative to the current directory when it is inside the root, else to the
@@ -234,30 +145,21 @@ pub fn plan(
     targets: &[Target],
     each_required: bool,
 ) -> Result<Vec<Change>> {
-    // Files are independent: plan them on every core, in order-preserving chunks.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(64);
-    let planned: Vec<Planned> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || plan_files(root, part, targets)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("planning does not panic"))
-            .collect()
-    });
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut matched = vec![0usize; targets.len()];
-    for p in planned {
-        match p {
-            Planned::Read(e) => return Err(e),
-            Planned::Bad(e) => errors.push(e),
-            Planned::Done(change, counts) => {
-                matched.iter_mut().zip(counts).for_each(|(m, c)| *m += c);
-                changes.extend(change);
-            }
+    for path in files {
+        let (old, mode) = files::read_text(&root.join(path))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        match update_text(&old, targets, &mut matched) {
+            Ok(new) if new != old => changes.push(Change {
+                path: path.clone(),
+                old,
+                new,
+                mode: Some(mode),
+            }),
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{}:{e}", path.display())),
         }
     }
     if !errors.is_empty() {
@@ -286,44 +188,6 @@ pub fn plan(
         eprintln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
-}
-
-/// One planned file: its change (if any) and matches per target, or why it failed.
-enum Planned {
-    Done(Option<Change>, Vec<usize>),
-    /// `path:line:column: message`.
-    Bad(String),
-    Read(anyhow::Error),
-}
-
-fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned> {
-    // Plain loops: this crate is built without optimisation in dev, where every adaptor costs.
-    let mut planned = Vec::with_capacity(files.len());
-    for path in files {
-        let (old, mode) = match files::read_text(&root.join(path)) {
-            Ok(read) => read,
-            Err(e) => {
-                let e = anyhow::Error::new(e).context(format!("cannot read {}", path.display()));
-                planned.push(Planned::Read(e));
-                continue;
-            }
-        };
-        let mut matched = vec![0; targets.len()];
-        planned.push(match update_text(&old, targets, &mut matched) {
-            Ok(new) if new != old => Planned::Done(
-                Some(Change {
-                    path: path.clone(),
-                    old,
-                    new,
-                    mode: Some(mode),
-                }),
-                matched,
-            ),
-            Ok(_) => Planned::Done(None, matched),
-            Err(e) => Planned::Bad(format!("{}:{e}", path.display())),
-        });
-    }
-    planned
 }
 
 fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<String, String> {
@@ -410,53 +274,18 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Threads that write: more than the cores, as a replaced file's blocks are freed during the
-/// rename, which can wait on the disk (an ext4 without journal mounted with `discard` trims
-/// them synchronously: ~0.4 ms per file, see benches/update_images.rs); the waits overlap.
-const WRITE_THREADS: usize = 8;
-
-/// Writes every change through a temp file and a rename, on [`WRITE_THREADS`] threads. If one
-/// write fails, the files already written get their old content back.
+/// Writes every change through a temp file and a rename. If one write fails, the files already
+/// written get their old content back.
 fn write_all(root: &Path, changes: &[Change]) -> Result<()> {
-    let chunk = changes.len().div_ceil(WRITE_THREADS).max(16);
-    let results: Vec<Result<()>> = std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for part in changes.chunks(chunk) {
-            handles.push(scope.spawn(move || {
-                let mut results = Vec::with_capacity(part.len());
-                for c in part {
-                    results.push(files::replace(
-                        &root.join(&c.path),
-                        c.new.as_bytes(),
-                        c.mode,
-                    ));
-                }
-                results
-            }));
-        }
-        let mut results = Vec::with_capacity(changes.len());
-        for handle in handles {
-            results.extend(handle.join().expect("writing does not panic"));
-        }
-        results
-    });
-    if results.iter().all(Result::is_ok) {
-        return Ok(());
-    }
-    let mut first = None;
-    for (c, result) in changes.iter().zip(results) {
-        match result {
-            Ok(()) => {
-                let _ = files::replace(&root.join(&c.path), c.old.as_bytes(), c.mode);
+    for (i, c) in changes.iter().enumerate() {
+        if let Err(e) = files::replace(&root.join(&c.path), c.new.as_bytes(), c.mode) {
+            for done in &changes[..i] {
+                let _ = files::replace(&root.join(&done.path), done.old.as_bytes(), done.mode);
             }
-            Err(e) => {
-                first.get_or_insert(e);
-            }
+            return Err(e.context("no file was changed"));
         }
     }
-    Err(first
-        .expect("one write failed")
-        .context("no file was changed"))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -498,23 +327,6 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
             "new\n"
-        );
-    }
-
-    #[test]
-    fn image_selection_by_short_or_full_name() {
-        let s = Settings::default();
-        assert_eq!(select_images(&s, &[]).unwrap(), ["python-base"]);
-        let both = ["ghcr.io/dcasati/python-base".into(), "python-base".into()];
-        assert_eq!(select_images(&s, &both).unwrap(), ["python-base"]);
-        let backup = ["localhost:32000/homelab/python-base".to_string()];
-        assert_eq!(select_images(&s, &backup).unwrap(), ["python-base"]);
-        let err = select_images(&s, &["influxdb".into()])
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "--image influxdb: not a configured image; configured: python-base (ghcr.io/dcasati/python-base)"
         );
     }
 
