@@ -28,15 +28,7 @@ use std::path::PathBuf;
 pub const NETWORK_TIMEOUT_SECS: u64 = 60;
 
 pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
-    let subcommands = subcommands();
-    if let Some(sub) = &flags.for_command
-        && !subcommands.contains(sub)
-    {
-        bail!(
-            "--for {sub}: not a subcommand; one of {}",
-            subcommands.join(", ")
-        );
-    }
+    let subcommands = subcommands(flags.for_command.as_deref())?;
     let runner = Runner::new(false)?;
     let found = probe_tools(&runner);
     let mut all = checks::tool_checks(
@@ -73,13 +65,19 @@ pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
     })
 }
 
-/// The subcommands, from the CLI itself.
-fn subcommands() -> Vec<String> {
+/// The subcommands, from the CLI itself; `--for` must name one of them.
+fn subcommands(for_command: Option<&str>) -> Result<Vec<String>> {
     use clap::CommandFactory;
-    flags::Xtask::command()
+    let all: Vec<String> = flags::Xtask::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())
-        .collect()
+        .collect();
+    if let Some(sub) = for_command
+        && !all.iter().any(|s| s == sub)
+    {
+        bail!("--for {sub}: not a subcommand; one of {}", all.join(", "));
+    }
+    Ok(all)
 }
 
 fn probe_tools(runner: &Runner) -> Vec<Found> {

@@ -11,26 +11,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
-    if flags.list_rules {
-        print!("{}", list_rules());
-        return Ok(Status::Clean);
-    }
-    if let Some(id) = &flags.explain {
-        print!("{}", explain(id)?);
-        return Ok(Status::Clean);
-    }
-    if flags.parse_only {
-        let docs = lint::parse_only(&ctx.root, &ctx.settings)?;
-        eprintln!("parsed {docs} documents");
+    if answered_without_linting(flags, ctx)? {
         return Ok(Status::Clean);
     }
     let overrides = lint::overrides(&ctx.settings)?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let selected = flags
-        .paths
-        .iter()
-        .map(|p| repo_relative(&ctx.root, &cwd, p))
-        .collect::<Result<Vec<_>>>()?;
+    let selected = selected_paths(&ctx.root, &cwd, &flags.paths)?;
     let renderer = if flags.render {
         Some(lint::render::renderer()?)
     } else {
@@ -64,6 +50,26 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
     } else {
         Status::Clean
     })
+}
+
+/// `--list-rules`, `--explain RULE` and `--parse-only`: answered (true) before any lint runs.
+fn answered_without_linting(flags: &flags::LintManifests, ctx: &Ctx) -> Result<bool> {
+    if flags.list_rules {
+        print!("{}", list_rules());
+    } else if let Some(id) = &flags.explain {
+        print!("{}", explain(id)?);
+    } else if flags.parse_only {
+        let docs = lint::parse_only(&ctx.root, &ctx.settings)?;
+        eprintln!("parsed {docs} documents");
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The paths to report on, relative to the repo root ([`repo_relative`]).
+fn selected_paths(root: &Path, cwd: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    paths.iter().map(|p| repo_relative(root, cwd, p)).collect()
 }
 
 fn list_rules() -> String {
