@@ -1,15 +1,16 @@
-//! docker buildx | podman | skopeo: the argv for build, push, inspect, copy and login, and the
-//! parsers for what those tools print, and the choice of engine. The tasks run the [`Cmd`]s.
+//! docker buildx | podman, the build engines: which one to use, the argv to build, push and
+//! read a local image, and the parsers for what they print. The tasks run the [`Cmd`]s.
 //!
 //! docker builds with `docker buildx build` and pushes straight from it. podman builds a manifest
 //! list with `podman build --manifest` and pushes it with `podman manifest push --all`. Registry
-//! reads (the digest of a tag) and copies go through `docker buildx imagetools` or skopeo.
+//! reads and copies are in [`crate::registry`].
 //!
 //! Only [`select_engine`] runs anything: it asks the [`Runner`] whether docker has buildx.
 
-use crate::exec::{Cmd, Runner, Secret};
+use crate::exec::{Cmd, Runner};
 use crate::flags::EngineChoice;
 use crate::image_ref::{ImageRef, is_digest};
+use crate::registry::RegistryTool;
 use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -38,17 +39,6 @@ impl Engine {
             Engine::Podman => RegistryTool::Podman,
         }
     }
-}
-
-/// The program that reads, copies and logs in to registries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegistryTool {
-    /// `docker buildx imagetools` and `docker login`.
-    Docker,
-    /// `skopeo inspect|copy|login`.
-    Skopeo,
-    /// `podman login` (podman reads and copies through skopeo).
-    Podman,
 }
 
 /// `auto` picks docker when `docker buildx version` works, else podman.
@@ -339,61 +329,6 @@ pub fn docker_buildx_version() -> Cmd {
     Cmd::new("docker").args(["buildx", "version"])
 }
 
-/// Reads the digest of `reference` (a tag or digest) from its registry, without pulling.
-pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    match tool {
-        RegistryTool::Docker => Cmd::new("docker").args([
-            "buildx",
-            "imagetools",
-            "inspect",
-            "--format",
-            "{{json .Manifest}}",
-            &reference.to_string(),
-        ]),
-        RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").arg("inspect");
-            if insecure {
-                cmd = cmd.arg("--tls-verify=false");
-            }
-            cmd.args(["--format", "{{.Digest}}", &format!("docker://{reference}")])
-        }
-    }
-}
-
-/// The manifest (list) digest from [`inspect_digest`]'s stdout.
-pub fn parse_inspect_digest(tool: RegistryTool, stdout: &str) -> Result<String> {
-    let digest = match tool {
-        RegistryTool::Docker => {
-            let text = stdout.trim();
-            match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(v) => v["digest"].as_str().unwrap_or_default().to_string(),
-                // The default, human format has a `Digest:` line.
-                Err(_) => text
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("Digest:"))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
-            }
-        }
-        RegistryTool::Skopeo | RegistryTool::Podman => stdout.trim().to_string(),
-    };
-    if !is_digest(&digest) {
-        bail!(
-            "expected a sha256 digest from the registry, got `{}`",
-            stdout.trim()
-        );
-    }
-    Ok(digest)
-}
-
-/// Does a failed inspect's stderr say that the tag does not exist (as opposed to the registry
-/// being unreachable or refusing us)?
-pub fn is_not_found(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    s.contains("manifest unknown") || s.contains(": not found") || s.contains("name unknown")
-}
-
 /// The digest from docker's `--metadata-file` JSON (`containerimage.digest`).
 pub fn parse_docker_metadata(json: &str) -> Result<String> {
     let v: serde_json::Value =
@@ -412,37 +347,6 @@ pub fn parse_digest_file(text: &str) -> Result<String> {
         bail!("the digest file holds `{digest}`, not a sha256 digest");
     }
     Ok(digest.to_string())
-}
-
-/// Copies every platform of `source` (which carries its digest) to `dest`, registry to
-/// registry, keeping the digest. Nothing is pulled into a local image store.
-pub fn copy(
-    tool: RegistryTool,
-    source: &ImageRef,
-    dest: &ImageRef,
-    insecure_source: bool,
-    insecure_dest: bool,
-) -> Cmd {
-    match tool {
-        RegistryTool::Docker => Cmd::new("docker").args([
-            "buildx",
-            "imagetools",
-            "create",
-            "--tag",
-            &dest.to_string(),
-            &source.to_string(),
-        ]),
-        RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").args(["copy", "--all", "--preserve-digests"]);
-            if insecure_source {
-                cmd = cmd.arg("--src-tls-verify=false");
-            }
-            if insecure_dest {
-                cmd = cmd.arg("--dest-tls-verify=false");
-            }
-            cmd.args([format!("docker://{source}"), format!("docker://{dest}")])
-        }
-    }
 }
 
 /// Pushes the local podman manifest list `local` to `dest`, writing the pushed digest.
@@ -496,82 +400,14 @@ pub fn parse_repo_digests(json: &str, reference: &ImageRef) -> Result<String> {
         })
 }
 
-/// `<tool> login HOST -u USER --password-stdin`, the token on stdin only.
-pub fn login(tool: RegistryTool, host: &str, user: &str, token: Secret, insecure: bool) -> Cmd {
-    let program = match tool {
-        RegistryTool::Docker => "docker",
-        RegistryTool::Podman => "podman",
-        RegistryTool::Skopeo => "skopeo",
-    };
-    let mut cmd = Cmd::new(program).args(["login", host, "-u", user, "--password-stdin"]);
-    if insecure && tool != RegistryTool::Docker {
-        cmd = cmd.arg("--tls-verify=false");
-    }
-    cmd.stdin_secret(token)
-}
-
-/// The token for `host`: `GITHUB_TOKEN` for ghcr.io, else `REGISTRY_TOKEN`.
-pub fn token_variable(host: &str) -> &'static str {
-    if host == "ghcr.io" {
-        "GITHUB_TOKEN"
-    } else {
-        "REGISTRY_TOKEN"
-    }
-}
-
-/// Reads the raw manifest (or image index) of `reference` from its registry, without pulling.
-pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    match tool {
-        RegistryTool::Docker => Cmd::new("docker").args([
-            "buildx",
-            "imagetools",
-            "inspect",
-            "--raw",
-            &reference.to_string(),
-        ]),
-        RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").args(["inspect", "--raw"]);
-            if insecure {
-                cmd = cmd.arg("--tls-verify=false");
-            }
-            cmd.arg(format!("docker://{reference}"))
-        }
-    }
-}
-
-/// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
-/// list them in build order); empty for a single-platform manifest. Entries without a real platform (buildx's
-/// attestation manifests, `unknown/unknown`) are left out.
-pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
-    let v: serde_json::Value =
-        serde_json::from_str(raw).context("the registry's manifest is not JSON")?;
-    let Some(manifests) = v["manifests"].as_array() else {
-        return Ok(Vec::new());
-    };
-    let mut platforms = Vec::new();
-    for m in manifests {
-        let p = &m["platform"];
-        let (Some(os), Some(arch)) = (p["os"].as_str(), p["architecture"].as_str()) else {
-            continue;
-        };
-        if os == "unknown" || arch == "unknown" {
-            continue;
-        }
-        let mut name = format!("{os}/{arch}");
-        if let Some(variant) = p["variant"].as_str().filter(|v| !v.is_empty()) {
-            name = format!("{name}/{variant}");
-        }
-        if !platforms.contains(&name) {
-            platforms.push(name);
-        }
-    }
-    platforms.sort();
-    Ok(platforms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::Secret;
+    use crate::registry::{
+        copy, inspect_digest, inspect_raw, is_not_found, login, parse_index_platforms,
+        parse_inspect_digest, token_variable,
+    };
 
     fn spec(output: BuildOutput, platforms: &[&str], cache: Cache, insecure: bool) -> BuildSpec {
         BuildSpec {

@@ -1,11 +1,12 @@
-//! The shell around the registries: which tool reads them, the digest of a tag in its
-//! registry, and logins. Shared by build-base, push, sign, trivy-scan, doctor and update-images
-//! (`--verify`, `--digest`); the argv itself comes from [`crate::engine`].
+//! The registries: which tool reads them (skopeo, or docker buildx imagetools), the digest of a
+//! tag, logins, and, pure, the argv of those tools (inspect, copy, login) and the parsers for
+//! what they print. Shared by build-base, push, sign, trivy-scan, doctor and update-images
+//! (`--verify`, `--digest`).
 
-use crate::engine::{self, RegistryTool, select_engine};
+use crate::engine::select_engine;
 use crate::exec::{Cmd, Runner, Secret};
 use crate::flags::EngineChoice;
-use crate::image_ref::ImageRef;
+use crate::image_ref::{ImageRef, is_digest};
 use crate::settings::Settings;
 use crate::tools::{self, DOCKER, SKOPEO};
 use anyhow::{Context, Result, bail};
@@ -18,7 +19,7 @@ pub fn remote_digest(
     reference: &ImageRef,
     insecure: bool,
 ) -> Result<Option<String>> {
-    let cmd = engine::inspect_digest(tool, reference, insecure);
+    let cmd = inspect_digest(tool, reference, insecure);
     digest_from(runner, tool, &cmd, reference)
 }
 
@@ -30,11 +31,11 @@ fn digest_from(
 ) -> Result<Option<String>> {
     let out = runner.output(cmd)?;
     if out.success() {
-        return engine::parse_inspect_digest(tool, &out.stdout)
+        return parse_inspect_digest(tool, &out.stdout)
             .map(Some)
             .with_context(|| format!("`{cmd}`"));
     }
-    if engine::is_not_found(&out.stderr) {
+    if is_not_found(&out.stderr) {
         return Ok(None);
     }
     bail!(
@@ -51,7 +52,7 @@ pub fn login_cmd(
     insecure: bool,
 ) -> Result<Cmd> {
     let host = reference.registry.as_deref().unwrap_or("docker.io");
-    let variable = engine::token_variable(reference.host().unwrap_or(host));
+    let variable = token_variable(reference.host().unwrap_or(host));
     let token = Secret::from_env(variable)
         .with_context(|| format!("--login to {host} needs the token in {variable}"))?;
     let user = env("GITHUB_ACTOR")
@@ -62,7 +63,7 @@ pub fn login_cmd(
                  registry-user in [workspace.metadata.xtask]"
             )
         })?;
-    Ok(engine::login(tool, host, &user, token, insecure))
+    Ok(login(tool, host, &user, token, insecure))
 }
 
 /// The tool for registry reads and copies: skopeo (with podman, or auto when installed), else
@@ -115,8 +116,180 @@ pub fn require_digests(
 pub fn verify_plan(tool: RegistryTool, references: &[ImageRef]) -> Vec<Cmd> {
     references
         .iter()
-        .map(|r| engine::inspect_digest(tool, r, r.is_loopback()))
+        .map(|r| inspect_digest(tool, r, r.is_loopback()))
         .collect()
+}
+
+// The argv of the registry tools and the parsers for what they print: pure.
+
+/// The program that reads, copies and logs in to registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryTool {
+    /// `docker buildx imagetools` and `docker login`.
+    Docker,
+    /// `skopeo inspect|copy|login`.
+    Skopeo,
+    /// `podman login` (podman reads and copies through skopeo).
+    Podman,
+}
+
+/// Reads the digest of `reference` (a tag or digest) from its registry, without pulling.
+pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--format",
+            "{{json .Manifest}}",
+            &reference.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").arg("inspect");
+            if insecure {
+                cmd = cmd.arg("--tls-verify=false");
+            }
+            cmd.args(["--format", "{{.Digest}}", &format!("docker://{reference}")])
+        }
+    }
+}
+
+/// The manifest (list) digest from [`inspect_digest`]'s stdout.
+pub fn parse_inspect_digest(tool: RegistryTool, stdout: &str) -> Result<String> {
+    let digest = match tool {
+        RegistryTool::Docker => {
+            let text = stdout.trim();
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(v) => v["digest"].as_str().unwrap_or_default().to_string(),
+                // The default, human format has a `Digest:` line.
+                Err(_) => text
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("Digest:"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            }
+        }
+        RegistryTool::Skopeo | RegistryTool::Podman => stdout.trim().to_string(),
+    };
+    if !is_digest(&digest) {
+        bail!(
+            "expected a sha256 digest from the registry, got `{}`",
+            stdout.trim()
+        );
+    }
+    Ok(digest)
+}
+
+/// Does a failed inspect's stderr say that the tag does not exist (as opposed to the registry
+/// being unreachable or refusing us)?
+pub fn is_not_found(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("manifest unknown") || s.contains(": not found") || s.contains("name unknown")
+}
+
+/// Copies every platform of `source` (which carries its digest) to `dest`, registry to
+/// registry, keeping the digest. Nothing is pulled into a local image store.
+pub fn copy(
+    tool: RegistryTool,
+    source: &ImageRef,
+    dest: &ImageRef,
+    insecure_source: bool,
+    insecure_dest: bool,
+) -> Cmd {
+    match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "create",
+            "--tag",
+            &dest.to_string(),
+            &source.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").args(["copy", "--all", "--preserve-digests"]);
+            if insecure_source {
+                cmd = cmd.arg("--src-tls-verify=false");
+            }
+            if insecure_dest {
+                cmd = cmd.arg("--dest-tls-verify=false");
+            }
+            cmd.args([format!("docker://{source}"), format!("docker://{dest}")])
+        }
+    }
+}
+
+/// `<tool> login HOST -u USER --password-stdin`, the token on stdin only.
+pub fn login(tool: RegistryTool, host: &str, user: &str, token: Secret, insecure: bool) -> Cmd {
+    let program = match tool {
+        RegistryTool::Docker => "docker",
+        RegistryTool::Podman => "podman",
+        RegistryTool::Skopeo => "skopeo",
+    };
+    let mut cmd = Cmd::new(program).args(["login", host, "-u", user, "--password-stdin"]);
+    if insecure && tool != RegistryTool::Docker {
+        cmd = cmd.arg("--tls-verify=false");
+    }
+    cmd.stdin_secret(token)
+}
+
+/// The token for `host`: `GITHUB_TOKEN` for ghcr.io, else `REGISTRY_TOKEN`.
+pub fn token_variable(host: &str) -> &'static str {
+    if host == "ghcr.io" {
+        "GITHUB_TOKEN"
+    } else {
+        "REGISTRY_TOKEN"
+    }
+}
+
+/// Reads the raw manifest (or image index) of `reference` from its registry, without pulling.
+pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--raw",
+            &reference.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").args(["inspect", "--raw"]);
+            if insecure {
+                cmd = cmd.arg("--tls-verify=false");
+            }
+            cmd.arg(format!("docker://{reference}"))
+        }
+    }
+}
+
+/// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
+/// list them in build order); empty for a single-platform manifest. Entries without a real platform (buildx's
+/// attestation manifests, `unknown/unknown`) are left out.
+pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
+    let v: serde_json::Value =
+        serde_json::from_str(raw).context("the registry's manifest is not JSON")?;
+    let Some(manifests) = v["manifests"].as_array() else {
+        return Ok(Vec::new());
+    };
+    let mut platforms = Vec::new();
+    for m in manifests {
+        let p = &m["platform"];
+        let (Some(os), Some(arch)) = (p["os"].as_str(), p["architecture"].as_str()) else {
+            continue;
+        };
+        if os == "unknown" || arch == "unknown" {
+            continue;
+        }
+        let mut name = format!("{os}/{arch}");
+        if let Some(variant) = p["variant"].as_str().filter(|v| !v.is_empty()) {
+            name = format!("{name}/{variant}");
+        }
+        if !platforms.contains(&name) {
+            platforms.push(name);
+        }
+    }
+    platforms.sort();
+    Ok(platforms)
 }
 
 fn env(key: &str) -> Option<String> {

@@ -7,7 +7,7 @@ use crate::flags::{self, EngineChoice};
 use crate::image_ref::ImageRef;
 use crate::registry::read_tool;
 use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
-use crate::{Ctx, engine, trivy};
+use crate::{Ctx, registry, trivy};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -74,9 +74,9 @@ fn in_registry(runner: &Runner, reference: ImageRef, insecure: bool) -> Result<I
     let tool = read_tool(EngineChoice::Auto, runner)?;
     let insecure = reference.is_loopback() || insecure;
     let raw = runner
-        .read(&engine::inspect_raw(tool, &reference, insecure))
+        .read(&registry::inspect_raw(tool, &reference, insecure))
         .with_context(|| format!("cannot read the platforms of {reference}"))?;
-    let platforms = engine::parse_index_platforms(&raw)
+    let platforms = registry::parse_index_platforms(&raw)
         .with_context(|| format!("the manifest of {reference}"))?;
     Ok(ImageTarget {
         reference,
@@ -93,7 +93,7 @@ pub fn registry_access(ctx: &Ctx, reference: &ImageRef, insecure: bool) -> trivy
         .ok()
         .filter(|u| !u.is_empty())
         .or_else(|| ctx.settings.registry_user.clone());
-    let login = match (user, Secret::from_env(engine::token_variable(host))) {
+    let login = match (user, Secret::from_env(registry::token_variable(host))) {
         (Some(user), Some(token)) => Some((user, token)),
         _ => None,
     };

@@ -12,11 +12,11 @@ mod checks;
 mod deploy_checks;
 
 use crate::cosign;
-use crate::engine::{self, RegistryTool};
+use crate::engine;
 use crate::exec::{Cmd, Runner};
 use crate::flags::{self, DoctorFormat, EngineChoice};
 use crate::image_ref::ImageRef;
-use crate::registry::read_tool;
+use crate::registry::{self, RegistryTool, read_tool};
 use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Result, bail};
@@ -193,10 +193,10 @@ fn network_checks(
         .iter()
         .any(|f| f.name == COSIGN.name && f.path.is_some());
     let probe = |r: &ImageRef| {
-        let out = runner.output(&engine::inspect_digest(tool, r, r.is_loopback()));
+        let out = runner.output(&registry::inspect_digest(tool, r, r.is_loopback()));
         match out {
             Ok(out) => deploy_checks::classify(&out, |stdout| {
-                engine::parse_inspect_digest(tool, stdout).ok()
+                registry::parse_inspect_digest(tool, stdout).ok()
             }),
             Err(e) => Probe::Unreachable(format!("{e:#}")),
         }
@@ -262,9 +262,9 @@ fn network_checks(
 
 fn platforms(runner: &Runner, tool: RegistryTool, r: &ImageRef) -> Result<Vec<String>, String> {
     let raw = runner
-        .read(&engine::inspect_raw(tool, r, r.is_loopback()))
+        .read(&registry::inspect_raw(tool, r, r.is_loopback()))
         .map_err(|e| format!("{e:#}"))?;
-    engine::parse_index_platforms(&raw).map_err(|e| format!("{e:#}"))
+    registry::parse_index_platforms(&raw).map_err(|e| format!("{e:#}"))
 }
 
 fn signed(runner: &Runner, r: &ImageRef) -> Result<bool, String> {

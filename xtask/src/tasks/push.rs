@@ -5,11 +5,11 @@
 //! reads the destination's digest and fails unless it equals the source's.
 
 use crate::build_record::{BuildRecord, check_tag_holds};
-use crate::engine::{self, Engine, RegistryTool, registry_tool, select_engine};
+use crate::engine::{self, Engine, registry_tool, select_engine};
 use crate::exec::{Cmd, Runner};
 use crate::flags;
 use crate::image_ref::ImageRef;
-use crate::registry::{login_cmd, read_tool, remote_digest};
+use crate::registry::{self, RegistryTool, login_cmd, read_tool, remote_digest};
 use crate::resolve::{configured_image, image_name, no_record, registry_for, sha_tag};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
@@ -153,7 +153,7 @@ fn mirror(flags: &flags::Push, ctx: &Ctx, runner: &Runner, push: &Push) -> Resul
         None => current
             .with_context(|| format!("{source} is not in the registry; build and push it first"))?,
     };
-    let copy = engine::copy(
+    let copy = registry::copy(
         tool,
         &source.with_digest(&digest),
         dest,

@@ -29,7 +29,7 @@ pub fn classify(out: &Output, digest: impl Fn(&str) -> Option<String>) -> Probe 
             Probe::Found,
         );
     }
-    if crate::engine::is_not_found(&err) || lower.contains("repository name not known") {
+    if crate::registry::is_not_found(&err) || lower.contains("repository name not known") {
         Probe::Missing
     } else if [
         "unauthorized",
@@ -75,7 +75,7 @@ pub fn registry_check(
         }
         Some(Probe::Denied(err)) => check("registry", registry, Level::Fail, format!("the {what} registry {host} refused us: {}", first_line(err)))
             .fix(format!("log in: pass --login (token from {} on stdin), or `echo \"${}\" | docker login {host} -u USER --password-stdin`",
-                crate::engine::token_variable(host), crate::engine::token_variable(host))),
+                crate::registry::token_variable(host), crate::registry::token_variable(host))),
         _ => check("registry", registry, Level::Ok, format!("the {what} registry answers")),
     }
 }
