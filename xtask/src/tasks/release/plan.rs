@@ -1,0 +1,498 @@
+//! The pure half of `release`: the five steps as `cargo xtask` argv lines, their parse with
+//! the real CLI, the `--dry-run` text and the summary table. Nothing here reads the
+//! environment, touches a file or starts a process.
+
+use crate::exec::quote;
+use crate::flags::{self, Command};
+use anyhow::{Result, anyhow};
+use clap::{Parser, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepName {
+    Build,
+    Scan,
+    Sign,
+    Mirror,
+    Deploy,
+}
+
+impl StepName {
+    pub fn label(self) -> &'static str {
+        match self {
+            StepName::Build => "build-base",
+            StepName::Scan => "trivy-scan",
+            StepName::Sign => "sign",
+            StepName::Mirror => "push --mirror",
+            StepName::Deploy => "update-images",
+        }
+    }
+}
+
+/// One step of the plan: the `cargo xtask` argv it runs, or why it does not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: StepName,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Run(Vec<String>),
+    Skip(&'static str),
+}
+
+/// What the scan leaves: the SBOM that sign attests, and the SARIF that build-images.yml
+/// uploads to code scanning (`target/xtask/sarif/*.sarif`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outputs {
+    pub sbom: PathBuf,
+    pub sarif: PathBuf,
+}
+
+impl Outputs {
+    pub fn new(root: &Path, image: &str) -> Outputs {
+        let dir = root.join("target/xtask");
+        Outputs {
+            sbom: dir.join("sbom").join(format!("{image}.cdx.json")),
+            sarif: dir.join("sarif").join(format!("{image}.sarif")),
+        }
+    }
+}
+
+/// Why a run under `--skip-sign` deserves attention, in the plan and the summary.
+pub const UNSIGNED: &str = "--skip-sign: the image is released UNSIGNED. Only its scan gated the \
+    mirror and the deploy; Image Updater's signature check refuses it and `cargo xtask doctor` \
+    reports it unsigned. Sign it with `cargo xtask sign --attest-sbom SBOM`";
+
+/// The release of `image` as five steps. Pure: it reads and runs nothing.
+pub fn plan(flags: &flags::Release, image: &str, out: &Outputs) -> Vec<Step> {
+    let engine = flags
+        .engine
+        .to_possible_value()
+        .expect("every engine has a name");
+    let engine = engine.get_name();
+    let scanners: Vec<&str> = flags.scanners.iter().map(|s| s.name()).collect();
+    let registry: Vec<&str> = match &flags.registry {
+        Some(r) => vec!["--registry", r],
+        None => vec![],
+    };
+    let (sbom, sarif) = (
+        out.sbom.display().to_string(),
+        out.sarif.display().to_string(),
+    );
+    let run = |name, words: &[&[&str]]| Step {
+        name,
+        action: Action::Run(words.concat().iter().map(|w| w.to_string()).collect()),
+    };
+    let skip = |name, why| Step {
+        name,
+        action: Action::Skip(why),
+    };
+    let mut steps = vec![
+        run(
+            StepName::Build,
+            &[
+                &["build-base", "--engine", engine, "--image", image],
+                &registry,
+                &["--push", "--skip-existing"],
+            ],
+        ),
+        run(
+            StepName::Scan,
+            &[
+                &["trivy-scan", "--image", "--scanners", &scanners.join(",")],
+                &registry,
+                &["--sbom", &sbom, "--format", "sarif", "--output", &sarif],
+            ],
+        ),
+    ];
+    steps.push(match flags.skip_sign {
+        true => skip(StepName::Sign, "SKIPPED (--skip-sign): NOT SIGNED"),
+        false => run(
+            StepName::Sign,
+            &[
+                &["sign", "--image", image],
+                &registry,
+                &["--attest-sbom", &sbom],
+            ],
+        ),
+    });
+    let to: Vec<&str> = match &flags.to {
+        Some(to) => vec!["--to", to],
+        None => vec![],
+    };
+    steps.push(match flags.mirror {
+        true => run(
+            StepName::Mirror,
+            &[
+                &["push", "--mirror", "--engine", engine, "--image", image],
+                &registry,
+                &to,
+            ],
+        ),
+        false => skip(StepName::Mirror, "skipped (no --mirror)"),
+    });
+    let commit: &[&str] = if flags.commit { &["--commit"] } else { &[] };
+    steps.push(run(
+        StepName::Deploy,
+        &[&["update-images", "--image", image], commit],
+    ));
+    steps
+}
+
+/// `cargo xtask ARGV` as a line a human can paste.
+pub fn command_line(argv: &[String]) -> String {
+    let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
+    format!("cargo xtask {}", words.join(" "))
+}
+
+/// A planned line parsed with the real CLI, as `cargo xtask` would parse it.
+pub fn parse(argv: &[String]) -> Result<Command> {
+    let words = std::iter::once("cargo xtask").chain(argv.iter().map(String::as_str));
+    flags::Xtask::try_parse_from(words)
+        .map(|x| x.command)
+        .map_err(|e| {
+            anyhow!(
+                "the release plan's `{}` does not parse: {e}",
+                command_line(argv)
+            )
+        })
+}
+
+/// The environment variables the steps read secrets from, and who reads them.
+pub const SECRETS: [(&str, &str); 4] = [
+    (
+        "COSIGN_PRIVATE_KEY",
+        "sign: cosign --key env://COSIGN_PRIVATE_KEY (keyless when unset)",
+    ),
+    (
+        "COSIGN_PASSWORD",
+        "sign: the key's password, in cosign's environment",
+    ),
+    (
+        "GITHUB_TOKEN",
+        "trivy-scan: ghcr.io's password, in trivy's environment",
+    ),
+    (
+        "REGISTRY_TOKEN",
+        "trivy-scan: other registries' password, in trivy's environment",
+    ),
+];
+
+/// The `--dry-run` text: every step as the line it runs, and which secret variables are set
+/// (`set` holds one flag per [`SECRETS`] entry); never a secret's value.
+pub fn describe(steps: &[Step], record: &Path, set: &[bool], skip_sign: bool) -> String {
+    let mut text = "release plan (--dry-run: nothing runs):\n".to_string();
+    for (i, step) in steps.iter().enumerate() {
+        let what = match &step.action {
+            Action::Run(argv) => command_line(argv),
+            Action::Skip(why) => why.to_string(),
+        };
+        text += &format!("  {}. {:<14} {what}\n", i + 1, step.name.label());
+    }
+    text += &format!(
+        "Steps 2 to 5 work on the digest step 1 records in {}; the run stops at the first step \
+         that fails or finds something.\nSecrets, read from the environment (values never \
+         shown):\n",
+        record.display()
+    );
+    for ((name, use_), set) in SECRETS.iter().zip(set) {
+        let state = if *set { "set" } else { "not set" };
+        text += &format!("  {name:<18} {state:<7}  {use_}\n");
+    }
+    if skip_sign {
+        text += &format!("WARNING: {UNSIGNED}\n");
+    }
+    text
+}
+
+/// How a step came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The step's check found something (exit 1).
+    Found,
+    /// The step failed (exit 2).
+    Failed,
+    /// Not part of this release (`--skip-sign`, no `--mirror`).
+    Skipped(&'static str),
+    /// An earlier step stopped the run.
+    NotRun,
+}
+
+/// One line of the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub name: StepName,
+    pub outcome: Outcome,
+    pub time: Option<Duration>,
+    /// The digest the step worked on (known once the build recorded it).
+    pub digest: Option<String>,
+}
+
+/// The summary table: step, result, time, digest.
+pub fn summary(rows: &[Row]) -> String {
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            let result = match &r.outcome {
+                Outcome::Ok => "ok".to_string(),
+                Outcome::Found => "FOUND (exit 1)".into(),
+                Outcome::Failed => "FAILED (exit 2)".into(),
+                Outcome::Skipped(why) => why.to_string(),
+                Outcome::NotRun => "not run".into(),
+            };
+            let time = r
+                .time
+                .map_or("-".into(), |t| format!("{:.1}s", t.as_secs_f64()));
+            let digest = r.digest.clone().unwrap_or_else(|| "-".into());
+            [r.name.label().to_string(), result, time, digest]
+        })
+        .collect();
+    let header = ["step", "result", "time", "digest"].map(String::from);
+    let width = |i: usize| {
+        std::iter::once(&header)
+            .chain(&cells)
+            .map(|c| c[i].len())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    std::iter::once(&header)
+        .chain(&cells)
+        .map(|[a, b, c, d]| format!("{a:<w0$}  {b:<w1$}  {c:>w2$}  {d}\n"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::{EngineChoice, ScanFormat};
+    use crate::trivy::Scanner;
+
+    fn release(args: &[&str]) -> flags::Release {
+        let argv = ["cargo xtask", "release"].iter().chain(args);
+        match flags::Xtask::try_parse_from(argv).unwrap().command {
+            Command::Release(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn outputs() -> Outputs {
+        Outputs::new(Path::new("/repo"), "python-base")
+    }
+
+    fn lines(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| match &s.action {
+                Action::Run(argv) => command_line(argv),
+                Action::Skip(why) => format!("{}: {why}", s.name.label()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_default_plan_builds_scans_signs_and_deploys_without_mirror_or_commit() {
+        let steps = plan(&release(&[]), "python-base", &outputs());
+        assert_eq!(
+            lines(&steps),
+            [
+                "cargo xtask build-base --engine auto --image python-base --push --skip-existing",
+                "cargo xtask trivy-scan --image --scanners vuln,secret --sbom \
+                 /repo/target/xtask/sbom/python-base.cdx.json --format sarif --output \
+                 /repo/target/xtask/sarif/python-base.sarif",
+                "cargo xtask sign --image python-base --attest-sbom \
+                 /repo/target/xtask/sbom/python-base.cdx.json",
+                "push --mirror: skipped (no --mirror)",
+                "cargo xtask update-images --image python-base",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_flag_reaches_the_step_that_takes_it() {
+        let flags = release(&[
+            "--engine",
+            "podman",
+            "--registry",
+            "127.0.0.1:5000/homelab",
+            "--to",
+            "backup",
+            "--scanners",
+            "secret",
+            "--mirror",
+            "--commit",
+        ]);
+        let steps = plan(&flags, "python-base", &outputs());
+        let r = "--registry 127.0.0.1:5000/homelab";
+        assert_eq!(
+            lines(&steps),
+            [
+                format!(
+                    "cargo xtask build-base --engine podman --image python-base {r} --push --skip-existing"
+                ),
+                format!(
+                    "cargo xtask trivy-scan --image --scanners secret {r} --sbom \
+                 /repo/target/xtask/sbom/python-base.cdx.json --format sarif --output \
+                 /repo/target/xtask/sarif/python-base.sarif"
+                ),
+                format!(
+                    "cargo xtask sign --image python-base {r} --attest-sbom \
+                 /repo/target/xtask/sbom/python-base.cdx.json"
+                ),
+                format!(
+                    "cargo xtask push --mirror --engine podman --image python-base {r} --to backup"
+                ),
+                "cargo xtask update-images --image python-base --commit".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_planned_line_parses_into_its_task_with_its_flags() {
+        let flags = release(&[
+            "--engine",
+            "docker",
+            "--registry",
+            "ghcr",
+            "--mirror",
+            "--commit",
+            "--scanners",
+            "secret",
+        ]);
+        let out = outputs();
+        let steps = plan(&flags, "python-base", &out);
+        let parsed: Vec<Command> = steps
+            .iter()
+            .map(|s| match &s.action {
+                Action::Run(argv) => parse(argv).unwrap(),
+                Action::Skip(why) => panic!("{why}"),
+            })
+            .collect();
+        let [build, scan, sign, mirror, deploy] = &parsed[..] else {
+            panic!("{parsed:?}")
+        };
+        let Command::BuildBase(b) = build else {
+            panic!("{build:?}")
+        };
+        assert!(b.push && b.skip_existing && !b.dry_run && b.engine == EngineChoice::Docker);
+        assert_eq!(b.registry.as_deref(), Some("ghcr"));
+        let Command::TrivyScan(t) = scan else {
+            panic!("{scan:?}")
+        };
+        assert_eq!(t.image, Some(None), "the build record's digest, not a REF");
+        assert_eq!(t.scanners, [Scanner::Secret]);
+        assert_eq!(t.format, ScanFormat::Sarif);
+        assert_eq!(
+            (t.sbom.as_ref(), t.output.as_ref()),
+            (Some(&out.sbom), Some(&out.sarif))
+        );
+        assert_eq!(t.registry.as_deref(), Some("ghcr"));
+        let Command::Sign(s) = sign else {
+            panic!("{sign:?}")
+        };
+        assert!(!s.verify && !s.dry_run && s.digest.is_none() && s.sha.is_none());
+        assert_eq!(s.attest_sbom.as_ref(), Some(&out.sbom));
+        let Command::Push(p) = mirror else {
+            panic!("{mirror:?}")
+        };
+        assert!(p.mirror && p.to.is_none() && p.engine == EngineChoice::Docker);
+        let Command::UpdateImages(u) = deploy else {
+            panic!("{deploy:?}")
+        };
+        assert!(u.commit && u.sha.is_none() && u.image == ["python-base"]);
+    }
+
+    #[test]
+    fn skip_sign_skips_only_the_signature_and_says_so_loudly() {
+        let steps = plan(
+            &release(&["--skip-sign", "--mirror"]),
+            "python-base",
+            &outputs(),
+        );
+        let names: Vec<_> = steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Run(_)))
+            .map(|s| s.name)
+            .collect();
+        use StepName::*;
+        assert_eq!(names, [Build, Scan, Mirror, Deploy]);
+        assert_eq!(
+            steps[2].action,
+            Action::Skip("SKIPPED (--skip-sign): NOT SIGNED")
+        );
+        let text = describe(&steps, Path::new("rec.json"), &[false; 4], true);
+        assert!(
+            text.contains("3. sign           SKIPPED (--skip-sign): NOT SIGNED"),
+            "{text}"
+        );
+        assert!(
+            text.contains("WARNING: --skip-sign: the image is released UNSIGNED"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_dry_run_text_lists_every_step_and_each_secret_by_name_only() {
+        let steps = plan(&release(&[]), "python-base", &outputs());
+        let text = describe(
+            &steps,
+            Path::new("/repo/rec.json"),
+            &[true, true, false, false],
+            false,
+        );
+        let expected = [
+            "release plan (--dry-run: nothing runs):",
+            "  1. build-base     cargo xtask build-base --engine auto",
+            "  4. push --mirror  skipped (no --mirror)",
+            "  5. update-images  cargo xtask update-images --image python-base",
+            "digest step 1 records in /repo/rec.json",
+            "  COSIGN_PRIVATE_KEY set      sign: cosign --key env://COSIGN_PRIVATE_KEY",
+            "  COSIGN_PASSWORD    set      sign: the key's password",
+            "  GITHUB_TOKEN       not set  trivy-scan: ghcr.io's password",
+            "  REGISTRY_TOKEN     not set  trivy-scan",
+        ];
+        for line in expected {
+            assert!(text.contains(line), "{line:?} missing from:\n{text}");
+        }
+        assert!(!text.contains("WARNING"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_is_a_table_of_step_result_time_and_digest() {
+        let d = format!("sha256:{}", "d".repeat(64));
+        let row = |name, outcome, secs: Option<f64>, digest: Option<&str>| Row {
+            name,
+            outcome,
+            time: secs.map(Duration::from_secs_f64),
+            digest: digest.map(str::to_string),
+        };
+        let rows = [
+            row(StepName::Build, Outcome::Ok, Some(12.34), Some(&d)),
+            row(StepName::Scan, Outcome::Found, Some(3.0), Some(&d)),
+            row(StepName::Sign, Outcome::NotRun, None, Some(&d)),
+            row(
+                StepName::Mirror,
+                Outcome::Skipped("skipped (no --mirror)"),
+                None,
+                Some(&d),
+            ),
+            row(StepName::Deploy, Outcome::Failed, Some(0.05), None),
+        ];
+        assert_eq!(
+            summary(&rows),
+            format!(
+                "step           result                  time  digest\n\
+                 build-base     ok                     12.3s  {d}\n\
+                 trivy-scan     FOUND (exit 1)          3.0s  {d}\n\
+                 sign           not run                    -  {d}\n\
+                 push --mirror  skipped (no --mirror)      -  {d}\n\
+                 update-images  FAILED (exit 2)         0.1s  -\n"
+            )
+        );
+    }
+}
