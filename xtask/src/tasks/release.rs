@@ -128,7 +128,7 @@ fn execute(
                 Action::Skip(why) if stop.is_none() => Outcome::Skipped(why),
                 _ => Outcome::NotRun,
             };
-            rows.push(row(outcome, None, &released));
+            rows.push(row(outcome, None, &None));
             continue;
         };
         eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));

@@ -474,12 +474,12 @@ mod tests {
         let rows = [
             row(StepName::Build, Outcome::Ok, Some(12.34), Some(&d)),
             row(StepName::Scan, Outcome::Found, Some(3.0), Some(&d)),
-            row(StepName::Sign, Outcome::NotRun, None, Some(&d)),
+            row(StepName::Sign, Outcome::NotRun, None, None),
             row(
                 StepName::Mirror,
                 Outcome::Skipped("skipped (no --mirror)"),
                 None,
-                Some(&d),
+                None,
             ),
             row(StepName::Deploy, Outcome::Failed, Some(0.05), None),
         ];
@@ -489,8 +489,8 @@ mod tests {
                 "step           result                  time  digest\n\
                  build-base     ok                     12.3s  {d}\n\
                  trivy-scan     FOUND (exit 1)          3.0s  {d}\n\
-                 sign           not run                    -  {d}\n\
-                 push --mirror  skipped (no --mirror)      -  {d}\n\
+                 sign           not run                    -  -\n\
+                 push --mirror  skipped (no --mirror)      -  -\n\
                  update-images  FAILED (exit 2)         0.1s  -\n"
             )
         );
