@@ -304,7 +304,8 @@ impl E2e {
         }
     }
 
-    fn release(&self) -> Outcome {
+    /// `release --engine podman --scanners secret --mirror --commit` and `extra`.
+    fn release(&self, extra: &[&str]) -> Outcome {
         let path = format!(
             "{}:{}",
             self.cosign.bin.path().display(),
@@ -317,7 +318,7 @@ impl E2e {
             ("COSIGN_PASSWORD", PASSWORD),
             ("TRIVY_CACHE_DIR", self.cache.path().to_str().unwrap()),
         ]));
-        let args = [
+        let mut args = vec![
             "release",
             "--engine",
             "podman",
@@ -326,6 +327,7 @@ impl E2e {
             "--mirror",
             "--commit",
         ];
+        args.extend_from_slice(extra);
         xtask(self.f.root(), &args, &env, Some(&path))
     }
 
@@ -372,7 +374,7 @@ fn e2e_release_lands_in_both_registries_signed_attested_deployed_and_committed()
     );
     let built = head(&t.f);
     let tag = format!("sha-{}", &built[..7]);
-    let out = t.release().expect(0);
+    let out = t.release(&[]).expect(0);
     eprintln!("release took {:?}", out.elapsed);
     assert_eq!(results(&out), ["ok"; 5]);
 
@@ -462,10 +464,26 @@ fn e2e_release_lands_in_both_registries_signed_attested_deployed_and_committed()
     assert_eq!(changed, [KUSTOMIZATION]);
 
     // Again: the tag exists, so the build is skipped and the same digest is released.
-    let again = t.release().expect(0);
+    let again = t.release(&[]).expect(0);
     again.assert_stderr_has(&format!("skipped: {primary} is already in the registry"));
     assert!(!again.stderr.contains("podman build"), "{}", again.stderr);
     again.assert_stderr_has(&format!("released: {primary}@{digest}"));
+
+    // --skip-sign: cosign is not run, and the run says so loudly, before and after.
+    let unsigned = t.release(&["--skip-sign"]).expect(0);
+    assert_eq!(
+        results(&unsigned),
+        ["ok", "ok", "SKIPPED (--skip-sign): NOT SIGNED", "ok", "ok"]
+    );
+    assert_eq!(
+        t.cosign.calls(),
+        4,
+        "the second run signed, the --skip-sign run did not"
+    );
+    unsigned.assert_stderr_has_all(&[
+        "WARNING: --skip-sign: the image is released UNSIGNED",
+        &format!("WARNING: released {primary}@{digest} UNSIGNED"),
+    ]);
 }
 
 #[test]
@@ -479,7 +497,7 @@ fn e2e_release_of_an_image_with_a_planted_secret_exits_1_and_signs_writes_and_co
     let t = E2e::new("release-secret", &[("credentials", creds)]);
     let built = head(&t.f);
     let tag = format!("sha-{}", &built[..7]);
-    let out = t.release().expect(1);
+    let out = t.release(&[]).expect(1);
     assert_eq!(
         results(&out),
         ["ok", "FOUND (exit 1)", "not run", "not run", "not run"]
@@ -520,4 +538,17 @@ fn e2e_release_of_an_image_with_a_planted_secret_exits_1_and_signs_writes_and_co
         sarif["runs"][0]["results"][0]["ruleId"],
         "aws-access-key-id"
     );
+
+    // --skip-sign removes the signature, not the gate: the scan still stops the run.
+    let out = t.release(&["--skip-sign"]).expect(1);
+    assert_eq!(
+        results(&out),
+        ["ok", "FOUND (exit 1)", "not run", "not run", "not run"]
+    );
+    assert_eq!(
+        registry_digest(&format!("{}:{tag}", t.name(&t.backup))),
+        None
+    );
+    assert_eq!(t.kustomization(), deployed(&primary_name));
+    assert_eq!(head(&t.f), built);
 }
