@@ -12,7 +12,9 @@ mod build_push_support;
 mod scan_sign_support;
 
 use build_push_support::shared::{e2e, require};
-use build_push_support::{CONTEXT, FakeDocker, Fixture, Outcome, Podman, Registry, xtask};
+use build_push_support::{
+    CONTEXT, FakeDocker, Fixture, Outcome, Podman, Registry, registry_pair, xtask,
+};
 use scan_sign_support::{STAND_IN, StandIn, cosign_stand_in};
 use std::path::Path;
 
@@ -264,13 +266,7 @@ impl E2e {
         for program in ["podman", "skopeo", "docker-registry", "trivy"] {
             require(program);
         }
-        let primary = Registry::start(&format!("{name}-primary"));
-        let backup = Registry::start(&format!("{name}-backup"));
-        let settings = format!(
-            "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
-            primary.addr(),
-            backup.addr()
-        );
+        let (primary, backup, settings) = registry_pair(name);
         let dockerfile: String = std::iter::once("FROM scratch\n".to_string())
             .chain(
                 files
