@@ -12,14 +12,14 @@
 //! never signed, mirrored or deployed. With `--skip-sign` the scan alone gates, and the run
 //! says loudly, before and after, that the image it released is unsigned.
 
-mod plan;
+pub mod plan;
 
 use crate::build_record::{self, BuildRecord};
 use crate::exec::Secret;
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
-pub use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName};
-use plan::{UNSIGNED, command_line, describe, parse, plan, summary};
+use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName, UNSIGNED};
+use plan::{command_line, describe, parse, plan, summary};
 use std::path::Path;
 use std::time::Instant;
 
@@ -80,19 +80,26 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             "release stopped at {}: nothing after it ran",
             step.label()
         ))),
-        Some((step, None)) => {
+        Some((StepName::Scan, None)) => {
             eprintln!(
-                "STOPPED at {}: {name} is pushed, but its scan found something at or above \
-                 HIGH, so it was not signed, mirrored or deployed. Fix the findings above (the \
-                 SARIF is {}), or accept one in .trivyignore with its reason, then run release \
-                 again.",
-                step.label(),
+                "STOPPED at trivy-scan: {name} is pushed, but its scan found something at or \
+                 above HIGH, so it was not signed, mirrored or deployed. Fix the findings above \
+                 (the SARIF is {}), or accept one in .trivyignore with its reason, then run \
+                 release again.",
                 outputs.sarif.display()
             );
             Ok(Status::Found)
         }
+        Some((step, None)) => {
+            eprintln!("STOPPED at {}: nothing after it ran", step.label());
+            Ok(Status::Found)
+        }
         None if flags.skip_sign => {
-            eprintln!("WARNING: released {name} UNSIGNED. {UNSIGNED}.");
+            eprintln!(
+                "WARNING: released {name} UNSIGNED: sign it with `cargo xtask sign \
+                 --attest-sbom {}`.",
+                outputs.sbom.display()
+            );
             Ok(Status::Clean)
         }
         None => {

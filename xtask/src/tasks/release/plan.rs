@@ -194,9 +194,9 @@ pub fn describe(steps: &[Step], record: &Path, set: &[bool], skip_sign: bool) ->
         text += &format!("  {}. {:<14} {what}\n", i + 1, step.name.label());
     }
     text += &format!(
-        "Steps 2 to 5 work on the digest step 1 records in {}; the run stops at the first step \
-         that fails or finds something.\nSecrets, read from the environment (values never \
-         shown):\n",
+        "Steps 2 to 4 use the digest step 1 records in {} (each checks that the tag still \
+         holds it); step 5 sets that tag. The run stops at the first step that fails or finds \
+         something.\nSecrets, read from the environment (values never shown):\n",
         record.display()
     );
     for ((name, use_), set) in SECRETS.iter().zip(set) {
@@ -450,7 +450,7 @@ mod tests {
             "  1. build-base     cargo xtask build-base --engine auto",
             "  4. push --mirror  skipped (no --mirror)",
             "  5. update-images  cargo xtask update-images --image python-base",
-            "digest step 1 records in /repo/rec.json",
+            "digest step 1 records in /repo/rec.json (each checks",
             "  COSIGN_PRIVATE_KEY set      sign: cosign --key env://COSIGN_PRIVATE_KEY",
             "  COSIGN_PASSWORD    set      sign: the key's password",
             "  GITHUB_TOKEN       not set  trivy-scan: ghcr.io's password",
