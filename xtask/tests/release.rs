@@ -154,6 +154,10 @@ fn release_bad_input_exits_2_before_anything_runs() {
         ),
         (vec!["release", "--mirror", "--to", "Bad Host!"], "--to"),
         (vec!["release", "--scanners", "license"], "license"),
+        (
+            vec!["release", "--registry", "backup", "--mirror"],
+            "--mirror from localhost:32000/homelab to itself",
+        ),
     ] {
         let out = docker.run(f.root(), &args, &[]);
         assert_eq!(out.code, 2, "{args:?}: {out:?}");

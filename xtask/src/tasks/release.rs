@@ -48,6 +48,9 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
     let mut title = format!("{registry}/{image}");
     if flags.mirror {
         let to = named("--to", flags.to.as_ref(), &ctx.settings.backup_registry)?;
+        if to == registry {
+            bail!("--mirror from {registry} to itself: pass --to REGISTRY");
+        }
         title += &format!(", mirrored to {to}/{image}");
     }
     if flags.dry_run {
