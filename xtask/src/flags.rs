@@ -353,6 +353,10 @@ pub struct TrivyScan {
     /// `json` adds every finding, normalized, on stdout; `sarif` those at or above the threshold.
     #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
     pub format: ScanFormat,
+
+    /// Write the --format json or sarif output to FILE (whole or not at all) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Sign the image with cosign, by digest only, or with --verify check its signature.
@@ -416,41 +420,57 @@ pub struct Sign {
     pub dry_run: bool,
 }
 
-/// Build, push, scan, sign, mirror and deploy the base image in one go.
+/// Build, push, scan, sign, mirror and deploy the base image in one go, by running the other
+/// subcommands in order: build-base --push --skip-existing; trivy-scan of the pushed digest,
+/// every platform (SBOM in target/xtask/sbom/, SARIF in target/xtask/sarif/); sign
+/// --attest-sbom of that SBOM; push --mirror (with --mirror); update-images to the same tag.
 ///
-/// Placeholder of the issue-9 branch so that the workflows' `cargo xtask release` line parses;
-/// the task itself lands with the supply-chain work.
+/// Each step's output is shown, then a summary table (step, result, time, digest). It stops at
+/// the first failing step and runs nothing after it: an image that fails its scan is pushed but
+/// never signed, mirrored or deployed. Exit 1 when the scan finds something at or above HIGH;
+/// 2 when a step fails (a tool, the registry, bad input).
 #[derive(Debug, Args)]
 pub struct Release {
-    /// Which engine builds: docker (buildx) or podman.
+    /// Which engine builds and mirrors: docker (buildx) or podman (with skopeo).
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
 
-    /// Registry: ghcr, backup, or HOST[:PORT]/PATH (default: the primary).
+    /// Registry to release to: ghcr, backup, or HOST[:PORT]/PATH (default: the primary).
     #[arg(long, value_name = "REGISTRY")]
     pub registry: Option<String>,
 
-    /// The mirror's destination: ghcr, backup, or HOST[:PORT]/PATH (default: the backup).
-    #[arg(long, value_name = "REGISTRY")]
+    /// With --mirror: the copy's destination, ghcr, backup, or HOST[:PORT]/PATH (default: the
+    /// backup).
+    #[arg(long, value_name = "REGISTRY", requires = "mirror")]
     pub to: Option<String>,
 
-    /// trivy's scanners for the image scan: vuln, secret (comma-separated).
-    #[arg(long, value_name = "LIST")]
-    pub scanners: Option<String>,
+    /// What the image scan looks for, passed to trivy-scan (vuln needs trivy's vulnerability
+    /// DB; secret does not).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "vuln,secret"
+    )]
+    pub scanners: Vec<crate::trivy::Scanner>,
 
-    /// Also copy the image by digest to the backup registry.
+    /// Also copy the image by digest to the backup registry (or --to), after it is signed.
     #[arg(long)]
     pub mirror: bool,
 
-    /// Commit the updated kustomizations.
+    /// Commit the updated kustomizations ("Update images to sha-abc1234").
     #[arg(long)]
     pub commit: bool,
 
-    /// Do not sign (loud in the summary).
+    /// Do not sign. The scan still gates the mirror and the deploy, but the image is released
+    /// UNSIGNED: Image Updater's signature check refuses it, and doctor reports it. The summary
+    /// says so.
     #[arg(long)]
     pub skip_sign: bool,
 
-    /// Print the whole plan and run nothing.
+    /// Print the whole plan (each step as the `cargo xtask` command it runs, secrets by name
+    /// only) and run nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -44,18 +44,20 @@ pub struct Ctx {
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     let root = repo::find_root(flags.root.as_deref())?;
     let settings = settings::Settings::load(&root)?;
-    let ctx = Ctx { root, settings };
-    match flags.command {
-        flags::Command::UpdateImages(f) => tasks::update_images::run(&f, &ctx),
-        flags::Command::Test(f) => tasks::test::run(&f, &ctx),
-        flags::Command::LintManifests(f) => tasks::lint_manifests::run(&f, &ctx),
-        flags::Command::BuildBase(f) => tasks::build_base::run(&f, &ctx),
-        flags::Command::Push(f) => tasks::push::run(&f, &ctx),
-        flags::Command::TrivyScan(f) => tasks::trivy_scan::run(&f, &ctx),
-        flags::Command::Sign(f) => tasks::sign::run(&f, &ctx),
-        flags::Command::Release(_) => {
-            anyhow::bail!("release is not on this branch yet: it lands with the supply-chain work")
-        }
-        flags::Command::Doctor(f) => tasks::doctor::run(&f, &ctx),
+    dispatch(flags.command, &Ctx { root, settings })
+}
+
+/// Runs one subcommand in `ctx`; `release` runs its steps through this too.
+pub fn dispatch(command: flags::Command, ctx: &Ctx) -> anyhow::Result<Status> {
+    match command {
+        flags::Command::UpdateImages(f) => tasks::update_images::run(&f, ctx),
+        flags::Command::Test(f) => tasks::test::run(&f, ctx),
+        flags::Command::LintManifests(f) => tasks::lint_manifests::run(&f, ctx),
+        flags::Command::BuildBase(f) => tasks::build_base::run(&f, ctx),
+        flags::Command::Push(f) => tasks::push::run(&f, ctx),
+        flags::Command::TrivyScan(f) => tasks::trivy_scan::run(&f, ctx),
+        flags::Command::Sign(f) => tasks::sign::run(&f, ctx),
+        flags::Command::Release(f) => tasks::release::run(&f, ctx),
+        flags::Command::Doctor(f) => tasks::doctor::run(&f, ctx),
     }
 }

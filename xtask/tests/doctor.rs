@@ -131,13 +131,7 @@ impl Pair {
         for program in ["podman", "skopeo", "docker-registry"] {
             require(program);
         }
-        let primary = Registry::start(&format!("{name}-primary"));
-        let backup = Registry::start(&format!("{name}-backup"));
-        let settings = format!(
-            "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
-            primary.addr(),
-            backup.addr()
-        );
+        let (primary, backup, settings) = registry_pair(name);
         let f = Fixture::new(name, &settings, DOCKERFILE);
         f.write(&format!("{CONTEXT}/hello.txt"), "hello\n");
         let id = f.commit("base image");

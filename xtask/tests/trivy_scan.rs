@@ -423,6 +423,45 @@ fn trivy_scan_recorded_sarif_has_only_findings_over_the_threshold_per_scan_kind(
 }
 
 #[test]
+fn trivy_scan_recorded_output_writes_the_report_to_a_file_instead_of_stdout() {
+    let repo = Fixture::new();
+    repo.write("k8s-apps/app.yaml", HARDENED);
+    let trivy = StandIn::new(&["trivy"]);
+    let file = repo.root().join("out/trivy.sarif");
+    let file_arg = file.to_str().unwrap();
+    let args = [
+        "trivy-scan",
+        "--config",
+        "--format",
+        "sarif",
+        "--output",
+        file_arg,
+    ];
+    // No folder for it: exit 2 naming the flag, after the scan (nothing half-written).
+    let out = trivy.run(repo.root(), &args, &[("FAKE_STDOUT", REPORT)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has(&format!("--output {file_arg}"));
+    std::fs::create_dir(repo.root().join("out")).unwrap();
+    let out = trivy.run(repo.root(), &args, &[("FAKE_STDOUT", REPORT)]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    out.assert_stderr_has(&format!("SARIF: {file_arg}"));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "CVE-2024-0001");
+    // A human report has no file form: refused before trivy runs.
+    let calls = trivy.calls();
+    let out = trivy.run(
+        repo.root(),
+        &["trivy-scan", "--config", "--output", file_arg],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has("--output FILE takes the --format json or sarif report");
+    assert_eq!(trivy.calls(), calls);
+}
+
+#[test]
 fn trivy_scan_recorded_trivyignore_goes_to_every_scan_and_needs_reasons() {
     let repo = Fixture::new();
     repo.write("k8s-apps/app.yaml", HARDENED);

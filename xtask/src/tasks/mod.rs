@@ -4,6 +4,7 @@ pub mod build_base;
 pub mod doctor;
 pub mod lint_manifests;
 pub mod push;
+pub mod release;
 pub mod sign;
 pub mod test;
 pub mod trivy_scan;

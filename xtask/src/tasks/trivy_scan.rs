@@ -65,6 +65,9 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         offline: flags.offline,
         ignorefile: ignorefile(&ctx.root)?,
     };
+    if flags.output.is_some() && flags.format == ScanFormat::Human {
+        bail!("--output FILE takes the --format json or sarif report: pass --format too");
+    }
     tools::require(TRIVY)?;
     let runner = Runner::new(false)?;
     let image = match &flags.image {
@@ -175,11 +178,11 @@ fn report(
         eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
     }
     let over = trivy::over(&all, threshold);
-    match flags.format {
-        ScanFormat::Human => {}
+    let machine = match flags.format {
+        ScanFormat::Human => None,
         ScanFormat::Sarif => {
             let runs = trivy_sarif::by_kind(reports.iter().map(|r| (r.scan, &r.findings[..])));
-            print!("{}", trivy_sarif::sarif(&runs, threshold));
+            Some(trivy_sarif::sarif(&runs, threshold))
         }
         ScanFormat::Json => {
             let report = JsonReport {
@@ -189,8 +192,21 @@ fn report(
                 scans: reports,
                 sbom,
             };
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            Some(serde_json::to_string_pretty(&report)? + "\n")
         }
+    };
+    match (machine, &flags.output) {
+        (Some(text), Some(file)) => {
+            crate::files::write_atomic(&absolute(file), text.as_bytes())
+                .with_context(|| format!("--output {}", file.display()))?;
+            let what = match flags.format {
+                ScanFormat::Sarif => "SARIF",
+                _ => "JSON report",
+            };
+            eprintln!("{what}: {}", file.display());
+        }
+        (Some(text), None) => print!("{text}"),
+        (None, _) => {}
     }
     Ok(if over > 0 {
         Status::Found

@@ -267,6 +267,19 @@ impl Drop for Registry {
     }
 }
 
+/// Two registries, `NAME-primary` and `NAME-backup`, and the settings that name them
+/// (`registry` and `backup-registry`, each under the `homelab` path).
+pub fn registry_pair(name: &str) -> (Registry, Registry, String) {
+    let primary = Registry::start(&format!("{name}-primary"));
+    let backup = Registry::start(&format!("{name}-backup"));
+    let settings = format!(
+        "registry = \"{}/homelab\"\nbackup-registry = \"{}/homelab\"\n",
+        primary.addr(),
+        backup.addr()
+    );
+    (primary, backup, settings)
+}
+
 /// Runs a tool the test itself needs (skopeo), failing the test when it fails.
 pub fn tool(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)

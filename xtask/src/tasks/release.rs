@@ -1,0 +1,193 @@
+//! `cargo xtask release`: the base image's whole path in one command, by running the other
+//! subcommands in order: build-base, trivy-scan, sign, push --mirror, update-images.
+//!
+//! The plan is pure: a list of `cargo xtask` argv lines (`release/plan.rs`). Before anything runs,
+//! each line is parsed with the real CLI; `--dry-run` prints the lines as they are, and a run
+//! dispatches each parsed step to its task. Every step after the build works on the digest the
+//! build record names (each one checks that the tag still holds it), and update-images derives
+//! the same tag with the one tag rule.
+//!
+//! The gate: the run stops at the first step that fails (exit 2) or finds something (the
+//! scan, exit 1), and nothing after it runs. So an image that failed its scan is pushed but
+//! never signed, mirrored or deployed. With `--skip-sign` the scan alone gates, and the run
+//! says loudly, before and after, that the image it released is unsigned.
+
+pub mod plan;
+
+use crate::build_record::{self, BuildRecord};
+use crate::exec::Secret;
+use crate::{Ctx, Status, flags};
+use anyhow::{Context, Result, bail};
+use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName, UNSIGNED};
+use plan::{command_line, describe, parse, plan, summary};
+use std::path::Path;
+use std::time::Instant;
+
+pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
+    let image = &ctx.settings.images[0].name;
+    let outputs = Outputs::new(&ctx.root, image);
+    let steps = plan(flags, image, &outputs);
+    // Bad input fails here, before anything runs: each line must parse with the real CLI, and
+    // each registry must be one the settings can name.
+    let commands = steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Run(argv) => parse(argv).map(Some),
+            Action::Skip(_) => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let named = |flag: &str, given: Option<&String>, default: &String| match given {
+        Some(name) => ctx.settings.registry_named(name).context(flag.to_string()),
+        None => Ok(default.clone()),
+    };
+    let registry = named(
+        "--registry",
+        flags.registry.as_ref(),
+        &ctx.settings.registry,
+    )?;
+    let mut title = format!("{registry}/{image}");
+    if flags.mirror {
+        let to = named("--to", flags.to.as_ref(), &ctx.settings.backup_registry)?;
+        if to == registry {
+            bail!("--mirror from {registry} to itself: pass --to REGISTRY");
+        }
+        title += &format!(", mirrored to {to}/{image}");
+    }
+    if flags.dry_run {
+        let set: Vec<bool> = SECRETS
+            .iter()
+            .map(|(name, _)| Secret::from_env(name).is_some())
+            .collect();
+        let record = build_record::path(&ctx.root, image);
+        eprintln!("release of {title}");
+        eprint!("{}", describe(&steps, &record, &set, flags.skip_sign));
+        return Ok(Status::Clean);
+    }
+    if flags.skip_sign {
+        eprintln!("WARNING: {UNSIGNED}");
+    }
+    for file in [&outputs.sbom, &outputs.sarif] {
+        fresh(file)?;
+    }
+    eprintln!("release of {title}");
+
+    let (rows, released, stop) = execute(&steps, commands, ctx, image);
+    let name = released
+        .as_ref()
+        .map_or(format!("{registry}/{image}"), |r| {
+            format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
+        });
+    eprintln!("\nrelease summary: {name}\n{}", summary(&rows));
+    match stop {
+        Some((step, Some(e))) => Err(e.context(format!(
+            "release stopped at {}: nothing after it ran",
+            step.label()
+        ))),
+        Some((StepName::Scan, None)) => {
+            eprintln!(
+                "STOPPED at trivy-scan: {name} is pushed, but its scan found something at or \
+                 above HIGH, so it was not signed, mirrored or deployed. Fix the findings above \
+                 (the SARIF is {}), or accept one in .trivyignore with its reason, then run \
+                 release again.",
+                outputs.sarif.display()
+            );
+            Ok(Status::Found)
+        }
+        Some((step, None)) => {
+            eprintln!("STOPPED at {}: nothing after it ran", step.label());
+            Ok(Status::Found)
+        }
+        None if flags.skip_sign => {
+            eprintln!(
+                "WARNING: released {name} UNSIGNED: sign it with `cargo xtask sign \
+                 --attest-sbom {}`.",
+                outputs.sbom.display()
+            );
+            Ok(Status::Clean)
+        }
+        None => {
+            eprintln!("released: {name}");
+            Ok(Status::Clean)
+        }
+    }
+}
+
+/// Where a run stopped: the step, and its error (`None`: it found something, exit 1).
+type Stop = (StepName, Option<anyhow::Error>);
+
+/// Runs the steps in order until one fails or finds something; the rest are not run. Returns
+/// the summary's rows, the build record of the pushed image, and where it stopped.
+fn execute(
+    steps: &[Step],
+    commands: Vec<Option<flags::Command>>,
+    ctx: &Ctx,
+    image: &str,
+) -> (Vec<Row>, Option<BuildRecord>, Option<Stop>) {
+    let mut rows = Vec::new();
+    let mut released: Option<BuildRecord> = None;
+    let mut stop: Option<Stop> = None;
+    for (i, (step, command)) in steps.iter().zip(commands).enumerate() {
+        let row = |outcome, time, released: &Option<BuildRecord>| Row {
+            name: step.name,
+            outcome,
+            time,
+            digest: released.as_ref().and_then(|r| r.digest.clone()),
+        };
+        let (Some(command), Action::Run(argv), None) = (command, &step.action, &stop) else {
+            let outcome = match step.action {
+                Action::Skip(why) if stop.is_none() => Outcome::Skipped(why),
+                _ => Outcome::NotRun,
+            };
+            rows.push(row(outcome, None, &None));
+            continue;
+        };
+        eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
+        let start = Instant::now();
+        let result = crate::dispatch(command, ctx).and_then(|status| {
+            if step.name == StepName::Build {
+                released = Some(pushed_build(ctx, image)?);
+            }
+            Ok(status)
+        });
+        let time = Some(start.elapsed());
+        let outcome = match result {
+            Ok(Status::Clean) => Outcome::Ok,
+            Ok(Status::Found) => {
+                stop = Some((step.name, None));
+                Outcome::Found
+            }
+            Err(e) => {
+                stop = Some((step.name, Some(e)));
+                Outcome::Failed
+            }
+        };
+        rows.push(row(outcome, time, &released));
+    }
+    (rows, released, stop)
+}
+
+/// The build record build-base just wrote, which must name a pushed digest.
+fn pushed_build(ctx: &Ctx, image: &str) -> Result<BuildRecord> {
+    let path = build_record::path(&ctx.root, image);
+    match BuildRecord::load(&ctx.root, image)? {
+        Some(r) if r.pushed && r.digest.is_some() => Ok(r),
+        _ => bail!(
+            "build-base left no record of a pushed digest in {}: the later steps have nothing \
+             to work on",
+            path.display()
+        ),
+    }
+}
+
+/// Removes what an earlier run left at `file` (so no stale SBOM is attested, and no stale
+/// SARIF uploaded), and makes its folder.
+fn fresh(file: &Path) -> Result<()> {
+    let dir = file.parent().expect("an output file has a folder");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    match std::fs::remove_file(file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", file.display()))
+        }
+        _ => Ok(()),
+    }
+}
