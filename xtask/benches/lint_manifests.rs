@@ -7,7 +7,9 @@
 //! own k8s-apps. `cargo bench --bench lint_manifests`; LINT_BENCH_RUNS sets the run count;
 //! LINT_BENCH_CORPUS_ONLY=DIR only writes the corpus to DIR.
 
-#[path = "../tests/lint_manifests_support/mod.rs"]
+// The integration tests' support, for its app corpus; the bench uses nothing else of it.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -107,7 +109,7 @@ fn main() {
     }
     if let Some(dir) = std::env::var_os("LINT_BENCH_CORPUS_ONLY") {
         // Write the 1,000-folder corpus to this folder and stop (for manual measurements).
-        support::corpus(Path::new(&dir), 1000);
+        support::lint_manifests::corpus(Path::new(&dir), 1000);
         return;
     }
     let runs: usize = std::env::var("LINT_BENCH_RUNS")
@@ -117,7 +119,7 @@ fn main() {
     let bin = dev_binary();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    support::corpus(root, 1000);
+    support::lint_manifests::corpus(root, 1000);
     let (files, docs, bytes) = corpus_size(root);
     println!(
         "corpus: 1000 app folders, {files} YAML files, {docs} documents, {:.1} MiB of YAML, 100 Dockerfiles",
@@ -155,7 +157,7 @@ fn main() {
 
     // The first 100 folders, for trivy and for us.
     let small = tempfile::tempdir().unwrap();
-    support::corpus(small.path(), 100);
+    support::lint_manifests::corpus(small.path(), 100);
     let (small_min, small_med) = time(runs, || lint_cmd(&bin, small.path(), &[]));
     println!(
         "lint of the first 100 folders:        min {}  median {}",

@@ -2,10 +2,8 @@
 //! kustomize` on a good tree and on broken ones, and our SEC findings against `trivy config`'s
 //! KSV findings on a shared corpus, with the agreement table printed.
 
-mod lint_manifests_support;
-
-use lint_manifests_support::shared::{e2e, require};
-use lint_manifests_support::{APP, Fixture, parse_findings};
+use crate::support::lint_manifests::{APP, Fixture, parse_findings, run};
+use crate::support::{self, e2e, require};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -148,12 +146,12 @@ fn security_findings_agree_with_trivy() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
     );
     for (file, text) in CORPUS {
-        lint_manifests_support::write(root, &format!("k8s-apps/corpus/{file}"), text);
+        support::write(root, &format!("k8s-apps/corpus/{file}"), text);
         k.push_str(&format!("  - {file}\n"));
     }
-    lint_manifests_support::write(root, "k8s-apps/corpus/kustomization.yaml", &k);
+    support::write(root, "k8s-apps/corpus/kustomization.yaml", &k);
 
-    let ours = lint_manifests_support::run(root, &["--format", "json"], &[]);
+    let ours = run(root, &["--format", "json"], &[]);
     assert!(ours.code <= 1, "{ours:?}");
     let mut our_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (rule, file, _, _) in parse_findings(&ours.stdout) {
@@ -294,6 +292,6 @@ fn the_repos_own_manifests_lint_and_render_clean() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo.join("k8s-apps"), &dir.path().join("k8s-apps"));
     std::fs::copy(repo.join("Cargo.toml"), dir.path().join("Cargo.toml")).unwrap();
-    let out = lint_manifests_support::run(dir.path(), &["--render", "--format", "json"], &[]);
+    let out = run(dir.path(), &["--render", "--format", "json"], &[]);
     assert_eq!((out.code, out.stdout.trim()), (0, "[]"), "{}", out.stderr);
 }

@@ -3,10 +3,8 @@
 //! holding a podman-built FROM scratch image: a healthy pair, the backup down, and a deployed
 //! tag that the primary lacks. A missing tool fails the e2e test.
 
-mod build_push_support;
-
-use build_push_support::shared::{e2e, require};
-use build_push_support::*;
+use crate::support::build_push::*;
+use crate::support::{self, e2e, require};
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY hello.txt /hello.txt\nUSER 65532\n";
 const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
@@ -285,7 +283,7 @@ fn e2e_doctor_recorded_cosign_tree_signed_and_unsigned() {
     }
     let pair = Pair::pushed("doctor-cosign");
     let bin = temp_dir("cosign-bin");
-    build_push_support::shared::install_script(bin.path(), "cosign", FAKE_COSIGN);
+    support::install_script(bin.path(), "cosign", FAKE_COSIGN);
     let record = bin.path().join("record");
     let with = |signed: &str| {
         let mut env = pair.podman.env();

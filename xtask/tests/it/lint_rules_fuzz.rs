@@ -3,8 +3,7 @@
 //! Cases per property: `XTASK_FUZZ_CASES` if set; else 10,000 under `XTASK_E2E=1`, 1,000
 //! otherwise (as in yaml_fuzz.rs).
 
-mod support;
-
+use crate::support;
 use proptest::prelude::*;
 
 use std::path::Path;

@@ -1,14 +1,8 @@
 //! Helpers for the build-base and push tests: a temporary git repo with the base image's
 //! context, a runner for the built binary with a clean environment, the recording `docker`
 //! stand-in, and (for XTASK_E2E=1) a real `docker-registry` on a loopback port.
-#![allow(dead_code)]
-
-#[path = "../support/mod.rs"]
-#[macro_use]
-pub mod shared;
-
-use shared::GitRepo;
-pub use shared::{Outcome, free_port, temp_dir};
+use super::GitRepo;
+pub use super::{Outcome, free_port, temp_dir};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,12 +11,17 @@ use std::time::{Duration, Instant};
 
 pub const CONTEXT: &str = "k8s-apps/base-images";
 /// Commit times are fixed, so the `created` label is known.
-pub const FIRST_TIME: i64 = shared::FIRST_TIME;
+pub const FIRST_TIME: i64 = super::FIRST_TIME;
 
-repo_fixture! {
-    /// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
-    /// Its commits are 60 s apart, starting at [`FIRST_TIME`].
-    Fixture
+/// A git repo holding a Cargo.toml with `[workspace.metadata.xtask]` and the base image context.
+/// Its commits are 60 s apart, starting at [`FIRST_TIME`].
+pub struct Fixture(GitRepo);
+
+impl std::ops::Deref for Fixture {
+    type Target = GitRepo;
+    fn deref(&self) -> &GitRepo {
+        &self.0
+    }
 }
 
 impl Fixture {
@@ -61,7 +60,7 @@ impl Fixture {
 /// Runs `cargo xtask ARGS` in `root` with a clean environment, then `env` applied.
 /// `path` replaces PATH when given.
 pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str>) -> Outcome {
-    shared::xtask_in(root, args, env, path)
+    super::xtask_in(root, args, env, path)
 }
 
 /// The recording stand-in for `docker` (docker buildx cannot be installed here). Each call gets
@@ -118,7 +117,7 @@ impl FakeDocker {
     pub fn new() -> FakeDocker {
         let bin = temp_dir("bin");
         let record = temp_dir("record");
-        shared::install_script(bin.path(), "docker", FAKE_DOCKER);
+        super::install_script(bin.path(), "docker", FAKE_DOCKER);
         // Only the utilities the stand-in uses: no podman or skopeo can be picked instead.
         for util in ["ls", "grep", "mkdir", "env", "cat", "cp", "cut", "touch"] {
             let real = ["/usr/bin", "/bin"]
@@ -148,7 +147,7 @@ impl FakeDocker {
     /// Every call, in order.
     pub fn calls(&self) -> Vec<Call> {
         let mut calls = Vec::new();
-        for dir in shared::recorded_calls(self.record.path()) {
+        for dir in super::recorded_calls(self.record.path()) {
             let argv = std::fs::read_to_string(dir.join("argv")).unwrap();
             let env = std::fs::read_to_string(dir.join("env"))
                 .unwrap()

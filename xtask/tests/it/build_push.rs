@@ -2,9 +2,7 @@
 //! and docker through a recording stand-in (`*_recorded_*`: docker buildx cannot be installed
 //! on these machines, so these tests check the argv, env and stdin it would get).
 
-mod build_push_support;
-
-use build_push_support::*;
+use crate::support::build_push::*;
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 

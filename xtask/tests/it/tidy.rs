@@ -93,6 +93,42 @@ fn main_rs_stays_thin() {
     assert!(main.lines().count() < 100, "main.rs is over 100 lines");
 }
 
+/// The integration tests are one binary, `tests/it/main.rs`, with a module per area: a `.rs`
+/// file or a `NAME/main.rs` directly under `xtask/tests/` would be a test binary of its own,
+/// linking xtask and libgit2 again; and a file under `it/` that no `mod` names never runs.
+#[test]
+fn integration_tests_are_one_binary() {
+    let tests = repo_root().join("xtask/tests");
+    for entry in std::fs::read_dir(&tests).unwrap() {
+        let path = entry.unwrap().path();
+        let own_binary = path.extension().is_some_and(|e| e == "rs")
+            || (path.join("main.rs").is_file() && !path.ends_with("it"));
+        assert!(
+            !own_binary,
+            "{} is a test binary of its own: make it a module of tests/it/main.rs",
+            path.display()
+        );
+    }
+    for (dir, parent) in [("it", "main.rs"), ("it/support", "mod.rs")] {
+        let dir = tests.join(dir);
+        let parent_text = std::fs::read_to_string(dir.join(parent)).unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if path.extension().is_some_and(|e| e == "rs") && path.file_name().unwrap() != parent {
+                assert!(
+                    parent_text.contains(&format!("mod {name};")),
+                    "{} is not declared in {}: add `mod {name};` or it never runs",
+                    path.display(),
+                    dir.join(parent).display()
+                );
+            }
+        }
+    }
+}
+
 /// One small file per subcommand: its `run` reads resolve, plan, execute; the pure planning
 /// that grows goes to a module of its own (`resolve.rs`, `engine.rs`, ...).
 #[test]

@@ -4,12 +4,10 @@
 //! `tests/crd_schema.py` (jsonschema, strict about unknown fields). End to end: runs only under
 //! `XTASK_E2E=1`, and then a missing kubectl, python3, jsonschema or PyYAML is a failure.
 
-mod support;
-
+use crate::support::{e2e, require};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use support::{e2e, require};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

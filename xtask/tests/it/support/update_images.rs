@@ -1,25 +1,23 @@
 //! Fixture git repos for the update-images tests: files committed through git2, the built binary
 //! run against them, and byte snapshots of the work tree.
 
-#![allow(dead_code)]
-
-#[path = "../support/mod.rs"]
-#[macro_use]
-pub mod shared;
-
-use shared::GitRepo;
+use super::GitRepo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const GHCR: &str = "ghcr.io/dcasati/python-base";
-pub const BACKUP: &str = "localhost:32000/homelab/python-base";
 
 /// A finished run of the binary.
-pub type Run = shared::Outcome;
+pub type Run = super::Outcome;
 
-repo_fixture! {
-    /// A temporary git repository whose configured identity (and the clock) signs its commits.
-    Fixture
+/// A temporary git repository whose configured identity (and the clock) signs its commits.
+pub struct Fixture(GitRepo);
+
+impl std::ops::Deref for Fixture {
+    type Target = GitRepo;
+    fn deref(&self) -> &GitRepo {
+        &self.0
+    }
 }
 
 impl Fixture {
@@ -52,7 +50,7 @@ impl Fixture {
         let root = self.root().to_str().unwrap();
         let mut all = vec!["--root", root];
         all.extend_from_slice(args);
-        shared::xtask_in(cwd, &all, &[], None)
+        super::xtask_in(cwd, &all, &[], None)
     }
 
     /// Every file of the work tree (not `.git`) with its bytes.

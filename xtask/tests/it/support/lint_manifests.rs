@@ -1,12 +1,7 @@
 //! Fixture trees for the lint-manifests tests and benchmark: a clean app folder (kustomization
 //! with a configMapGenerator and images, a CronJob, a Deployment with its ConfigMap, a Service,
 //! a script, optionally a Dockerfile), and a runner for the built binary.
-#![allow(dead_code)]
-
-#[path = "../support/mod.rs"]
-pub mod shared;
-
-pub use shared::write;
+use super::write;
 use std::path::{Path, PathBuf};
 
 pub const KUSTOMIZATION: &str = "\
@@ -249,11 +244,11 @@ pub fn parse_findings(json: &str) -> Vec<(String, String, u64, u64)> {
         .collect()
 }
 
-pub type Out = shared::Outcome;
+pub type Out = super::Outcome;
 
 /// Runs `xtask --root ROOT lint-manifests ARGS` with a clean environment plus `env`.
 pub fn run(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     let mut all = vec!["lint-manifests"];
     all.extend_from_slice(args);
-    shared::xtask(root, &all, env, None)
+    super::xtask(root, &all, env, None)
 }

@@ -2,11 +2,9 @@
 //! its exit codes, stdout (diffs) and stderr (messages), and the commits it makes. With
 //! `XTASK_E2E=1`, the result is rendered by the real kustomize (`kubectl kustomize`).
 
-mod update_images_support;
-
+use crate::support::update_images::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use update_images_support::*;
 
 fn base_with(tag: &str) -> String {
     BASE.replace("sha-0000000", tag)

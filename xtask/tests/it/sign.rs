@@ -3,9 +3,7 @@
 //! version refuses): exact argv per version, the key and password only in cosign's
 //! environment, tag-only references refused before cosign runs, SBOM attestations, exit codes.
 
-mod scan_sign_support;
-
-use scan_sign_support::{Fixture, Outcome, StandIn, cosign_stand_in, digest, xtask};
+use crate::support::scan_sign::{Fixture, Outcome, StandIn, cosign_stand_in, digest, xtask};
 
 const KEY: &str = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nFAKEKEYMATERIAL0123456789\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
 const PASSWORD: &str = "pw-hunter2-not-in-argv";

@@ -1,8 +1,12 @@
 //! Shared by the integration tests (and the lint-manifests bench): files and commits in a
 //! temporary git repo, the built binary run with a clean environment, the `XTASK_E2E=1` gate,
-//! recording stand-in scripts on PATH, free loopback ports and the property-test config.
-//! Each file in tests/ is its own crate and uses only some of these.
-#![allow(dead_code, unused_macros)]
+//! recording stand-in scripts on PATH, free loopback ports and the property-test config; and,
+//! one module per area, that area's fixtures and stand-ins.
+
+pub mod build_push;
+pub mod lint_manifests;
+pub mod scan_sign;
+pub mod update_images;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -90,22 +94,6 @@ impl GitRepo {
     pub fn head_commit(&self) -> Option<git2::Commit<'_>> {
         self.git.head().ok().and_then(|h| h.peel_to_commit().ok())
     }
-}
-
-/// `repo_fixture!(Name)`: an area's fixture type, a [`GitRepo`] (in scope where it is used)
-/// it derefs to, so it has `root`, `write`, `read`, `commit`, `git` and `dir`.
-macro_rules! repo_fixture {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        pub struct $name(GitRepo);
-
-        impl std::ops::Deref for $name {
-            type Target = GitRepo;
-            fn deref(&self) -> &GitRepo {
-                &self.0
-            }
-        }
-    };
 }
 
 /// What the binary did.

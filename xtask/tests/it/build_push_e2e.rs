@@ -2,10 +2,8 @@
 //! real `docker-registry` instances on loopback ports, checked with skopeo. One multi-platform
 //! build, reused by every later step. A missing tool fails the test.
 
-mod build_push_support;
-
-use build_push_support::shared::{e2e, require};
-use build_push_support::*;
+use crate::support::build_push::*;
+use crate::support::{e2e, require};
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 

@@ -2,9 +2,7 @@
 //! line, column), near-miss fixtures that must stay clean, suppression, settings, path filters,
 //! bad input, and every output format with its exit code.
 
-mod lint_manifests_support;
-
-use lint_manifests_support::{APP, Fixture, parse_findings, run};
+use crate::support::lint_manifests::{APP, Fixture, parse_findings, run};
 
 /// An edit to the clean fixture: replace `from` by `to` in `file` (under the app folder), or
 /// write `file` when `from` is empty.
@@ -1087,7 +1085,7 @@ fn gitops_near_misses_stay_clean() {
 
 #[test]
 fn gitops_rules_explain_themselves() {
-    let fx = lint_manifests_support::Fixture::new();
+    let fx = Fixture::new();
     for rule in [
         "GITOPS-IMAGE-UNKNOWN",
         "GITOPS-ALLOW-TAGS",

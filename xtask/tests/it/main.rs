@@ -1,0 +1,22 @@
+//! The integration tests, one test binary: the built `xtask` run against temporary git repos
+//! and fixture trees, `*_recorded_*` runs against strict stand-ins for tools that cannot be
+//! installed here, end-to-end runs with the real tools under `XTASK_E2E=1`, property tests, and
+//! the repo's conventions (`tidy`). One module per area; `support` holds what they share.
+
+mod build_push;
+mod build_push_e2e;
+mod doctor;
+mod image_updater;
+mod lint_manifests;
+mod lint_manifests_e2e;
+mod lint_rules_fuzz;
+mod lint_sarif_schema;
+mod release;
+mod repo_files;
+mod sign;
+mod support;
+mod tidy;
+mod trivy_scan;
+mod update_images;
+mod update_images_props;
+mod yaml_fuzz;
