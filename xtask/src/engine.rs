@@ -277,7 +277,7 @@ pub fn docker_buildx_version() -> Cmd {
 
 /// Reads the digest of `reference` (a tag or digest) from its registry, without pulling.
 pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    match tool {
+    let cmd = match tool {
         RegistryTool::Docker => Cmd::new("docker").args([
             "buildx",
             "imagetools",
@@ -293,7 +293,13 @@ pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) 
             }
             cmd.args(["--format", "{{.Digest}}", &format!("docker://{reference}")])
         }
-    }
+    };
+    cmd.talks_to(registry_host(reference))
+}
+
+/// The registry a reference names (`docker.io` when it names none), for timeout messages.
+pub fn registry_host(reference: &ImageRef) -> &str {
+    reference.registry.as_deref().unwrap_or("docker.io")
 }
 
 /// The manifest (list) digest from [`inspect_digest`]'s stdout.
@@ -359,7 +365,8 @@ pub fn copy(
     insecure_source: bool,
     insecure_dest: bool,
 ) -> Cmd {
-    match tool {
+    let hosts = format!("{} or {}", registry_host(source), registry_host(dest));
+    let cmd = match tool {
         RegistryTool::Docker => Cmd::new("docker").args([
             "buildx",
             "imagetools",
@@ -378,7 +385,8 @@ pub fn copy(
             }
             cmd.args([format!("docker://{source}"), format!("docker://{dest}")])
         }
-    }
+    };
+    cmd.talks_to(&hosts)
 }
 
 /// Pushes the local podman manifest list `local` to `dest`, writing the pushed digest.
@@ -390,6 +398,7 @@ pub fn podman_push(local: &ImageRef, dest: &ImageRef, insecure: bool, digest_fil
     cmd.args(["--digestfile", digest_file])
         .arg(local.to_string())
         .arg(format!("docker://{dest}"))
+        .talks_to(registry_host(dest))
 }
 
 /// `docker tag` + `docker push` for an image loaded with `--load`.
@@ -398,7 +407,11 @@ pub fn docker_push(local: &ImageRef, dest: &ImageRef) -> Vec<Cmd> {
     if local != dest {
         plan.push(Cmd::new("docker").args(["tag", &local.to_string(), &dest.to_string()]));
     }
-    plan.push(Cmd::new("docker").args(["push", &dest.to_string()]));
+    plan.push(
+        Cmd::new("docker")
+            .args(["push", &dest.to_string()])
+            .talks_to(registry_host(dest)),
+    );
     plan
 }
 
@@ -443,7 +456,7 @@ pub fn login(tool: RegistryTool, host: &str, user: &str, token: Secret, insecure
     if insecure && tool != RegistryTool::Docker {
         cmd = cmd.arg("--tls-verify=false");
     }
-    cmd.stdin_secret(token)
+    cmd.stdin_secret(token).talks_to(host)
 }
 
 /// The token for `host`: `GITHUB_TOKEN` for ghcr.io, else `REGISTRY_TOKEN`.

@@ -13,6 +13,7 @@ pub mod lint;
 pub mod registry;
 pub mod repo;
 pub mod settings;
+pub mod signals;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;
@@ -40,6 +41,7 @@ pub struct Ctx {
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     let root = repo::find_root(flags.root.as_deref())?;
     let settings = settings::Settings::load(&root)?;
+    exec::set_network_timeout(settings.network_timeout);
     let ctx = Ctx { root, settings };
     match flags.command {
         flags::Command::UpdateImages(f) => tasks::update_images::run(&f, &ctx),
