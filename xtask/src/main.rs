@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use xtask::{Status, flags};
 
 fn main() -> ExitCode {
+    xtask::signals::end_quietly_on_closed_pipe();
     let flags = match flags::Xtask::try_parse() {
         Ok(flags) => flags,
         Err(e) => {

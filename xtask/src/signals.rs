@@ -66,6 +66,16 @@ impl Deferred {
     }
 }
 
+/// A write to a closed pipe (`cargo xtask ... | head`) ends the process quietly, as it does
+/// `git` and `cat`, instead of failing the write (Rust ignores SIGPIPE, so every `print!` would
+/// panic). Called first thing in `main`; children inherit the default disposition too.
+pub fn end_quietly_on_closed_pipe() {
+    // SAFETY: sets SIGPIPE back to its default action before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// `SIGTERM`, `SIGINT`, `SIGHUP` or `signal N`.
 pub fn name(signal: libc::c_int) -> String {
     match signal {

@@ -95,3 +95,61 @@ fn e2e_registry_answering_500_or_closing_mid_body_is_an_error_not_a_hang() {
         assert_eq!(f.snapshot(), before);
     }
 }
+
+/// Runs the binary with `--root` and its stdout (or stderr) on a pipe whose reading end is
+/// already closed; returns the exit status and what it wrote on the other stream.
+fn with_closed_pipe(
+    f: &Fixture,
+    args: &[&str],
+    close_stderr: bool,
+) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.arg("--root").arg(f.root()).args(args);
+    cmd.env_remove("GITHUB_ACTIONS").env_remove("NO_COLOR");
+    let other = if close_stderr {
+        cmd.stderr(writer).stdout(std::process::Stdio::piped())
+    } else {
+        cmd.stdout(writer).stderr(std::process::Stdio::piped())
+    };
+    let out = other.output().unwrap();
+    let text = if close_stderr { out.stdout } else { out.stderr };
+    (out.status, String::from_utf8_lossy(&text).into_owned())
+}
+
+/// `| head` closes the pipe: every printing path ends quietly (no panic, no error message),
+/// the way git does: by SIGPIPE, or exit 0.
+#[test]
+fn closed_pipe_ends_every_printing_path_quietly_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let f = Fixture::new();
+    iot_stack(&f);
+    f.write(
+        "k8s-apps/iot-stack/base/bad.yaml",
+        "kind: Pod\nspec:\n  hostNetwork: true\n",
+    );
+    let cases: [(&[&str], bool); 7] = [
+        (&["lint-manifests", "--format", "sarif"], false),
+        (&["lint-manifests", "--format", "json"], false),
+        (&["lint-manifests", "--format", "github"], false),
+        (&["lint-manifests"], true),
+        (&["update-images", "--dry-run"], false),
+        (&["update-images", "--check"], false),
+        (&["update-images", "--dry-run"], true),
+    ];
+    for (args, close_stderr) in cases {
+        let (status, other) = with_closed_pipe(&f, args, close_stderr);
+        let quiet = status.signal() == Some(libc_sigpipe()) || status.code() == Some(0);
+        assert!(
+            quiet && !other.contains("panicked") && !other.contains("Broken pipe"),
+            "{args:?} (closed {}): {status:?}\n{other}",
+            if close_stderr { "stderr" } else { "stdout" }
+        );
+    }
+}
+
+/// SIGPIPE's number on Linux.
+fn libc_sigpipe() -> i32 {
+    13
+}
