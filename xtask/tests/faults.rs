@@ -153,3 +153,157 @@ fn closed_pipe_ends_every_printing_path_quietly_without_a_panic() {
 fn libc_sigpipe() -> i32 {
     13
 }
+
+/// Temporary files (`.NAME.PID.N.tmp`) and journals anywhere under `root` (not `.git`).
+fn leftovers(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                if name != ".git" {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".tmp") || path.parent().unwrap().ends_with("xtask/writing") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// A small linear congruential generator: the kill test's moments, reproducible from the seed.
+struct Moments(u64);
+
+impl Moments {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below.max(1)
+    }
+}
+
+/// SIGKILL and SIGTERM at random moments of an update of 2,000 kustomizations, 20 rounds:
+/// every file is intact, in its old or its new state; after SIGTERM the whole batch is old or
+/// new (it rolls back), and nothing is left; after the next run no temp file remains anywhere.
+#[test]
+fn kill_and_term_at_random_moments_leave_every_file_old_or_new_and_no_temp_file() {
+    const FILES: usize = 2_000;
+    const ROUNDS: usize = 20;
+    let f = Fixture::new();
+    let kustomization = |tag: &str| format!("images:\n- name: {GHCR}\n  newTag: {tag}\n");
+    let paths: Vec<String> = (0..FILES)
+        .map(|i| format!("k8s-apps/app-{i:04}/kustomization.yaml"))
+        .collect();
+    for path in &paths {
+        f.write(path, kustomization("sha-0000000"));
+    }
+    f.write("k8s-apps/base-images/Dockerfile", "FROM scratch\n");
+    let first = f.commit(&[]);
+    let second = f.commit(&[("README.md", "x\n")]);
+    let shas = [first.clone(), second.clone()];
+    let valid: Vec<String> = ["sha-0000000".to_string(), tag(&first), tag(&second)]
+        .iter()
+        .map(|t| kustomization(t))
+        .collect();
+    let read_all = || -> Vec<String> { paths.iter().map(|p| f.read(p)).collect() };
+
+    // One uninterrupted run measures how long an update takes here.
+    let started = std::time::Instant::now();
+    f.run(&["update-images", &first]).expect(0);
+    let full = started.elapsed().as_micros() as u64;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("seed {seed}, an uninterrupted update takes {full} us");
+    let mut moments = Moments(seed);
+    for round in 0..ROUNDS {
+        let before = read_all();
+        // The tag the first file is not on, so that every round has work to do.
+        let sha = shas
+            .iter()
+            .find(|sha| before[0] != kustomization(&tag(sha)))
+            .unwrap();
+        let signal = if round % 2 == 0 {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["--root", f.root().to_str().unwrap(), "update-images", sha])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // From a third of an uninterrupted run (planning is done by then) to just past its end.
+        let wait = full / 3 + moments.next(full * 8 / 10);
+        std::thread::sleep(Duration::from_micros(wait));
+        // SAFETY: kill(2) of the child this test started and has not reaped.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let after = read_all();
+        let changed = after.iter().zip(&before).filter(|(a, b)| a != b).count();
+        let rolled_back = stderr.contains("every file is back to its old content");
+        eprintln!(
+            "round {round}: signal {signal} after {wait} us: {changed} file(s) changed, \
+             rolled back: {rolled_back}, {:?}",
+            out.status
+        );
+        for (path, text) in paths.iter().zip(&after) {
+            assert!(
+                valid.contains(text),
+                "round {round} (seed {seed}): {path} is neither old nor new:\n{text}"
+            );
+        }
+        if signal == libc::SIGTERM {
+            let new = kustomization(&tag(sha));
+            let all_old = after == before;
+            let all_new = after.iter().all(|t| *t == new);
+            assert!(
+                all_old || all_new,
+                "round {round} (seed {seed}): SIGTERM after {wait} us left a half-done batch\n{stderr}"
+            );
+            let left = leftovers(f.root());
+            assert!(left.is_empty(), "round {round}: SIGTERM left {left:?}");
+        }
+    }
+    f.run(&["update-images", &first]).expect(0);
+    let left = leftovers(f.root());
+    assert!(
+        left.is_empty(),
+        "after the next run (seed {seed}): {left:?}"
+    );
+    assert!(read_all().iter().all(|t| *t == valid[1]));
+}
+
+/// Run as root, a rewritten kustomization keeps its owner and group (not root's), and its mode.
+#[test]
+fn rewritten_file_keeps_its_owner_and_group_when_run_as_root() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can give a file to another owner");
+        return;
+    }
+    let f = Fixture::new();
+    iot_stack(&f);
+    let path = f.root().join(BASE_PATH);
+    std::os::unix::fs::chown(&path, Some(1234), Some(5678)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    f.run(&["update-images"]).expect(0);
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_ne!(f.read(BASE_PATH), BASE, "the file was rewritten");
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (1234, 5678, 0o640)
+    );
+}

@@ -92,6 +92,13 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 /// and the `--commit`. Nothing is written when any step before the writes fails.
 pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
+    let stale = files::clean_stale(&ctx.root)?;
+    if !stale.is_empty() {
+        eprintln!(
+            "note: removed {} temporary file(s) left by an interrupted run",
+            stale.len()
+        );
+    }
     let mut targets = targets(flags, &ctx.settings, &repo)?;
     if flags.verify || flags.digest {
         check_registry(&mut targets, &ctx.settings, flags.digest)?;
@@ -112,6 +119,8 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     if flags.commit {
         refuse_dirty(&repo, &outcome.changes)?;
     }
+    // SIGINT/SIGTERM wait until the files are written and committed (or put back).
+    let _signals = crate::signals::defer();
     write_all(&ctx.root, &outcome.changes)?;
     outcome.written = true;
     if flags.commit {
@@ -421,53 +430,19 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Threads that write: more than the cores, as a replaced file's blocks are freed during the
-/// rename, which can wait on the disk (an ext4 without journal mounted with `discard` trims
-/// them synchronously: ~0.4 ms per file, see benches/update_images.rs); the waits overlap.
-const WRITE_THREADS: usize = 8;
-
-/// Writes every change through a temp file and a rename, on [`WRITE_THREADS`] threads. If one
-/// write fails, the files already written get their old content back.
+/// Writes every change through a temp file and a rename ([`files::replace_all`]): if one write
+/// fails, or the run is interrupted, the files already written get their old content back.
 fn write_all(root: &Path, changes: &[Change]) -> Result<()> {
-    let chunk = changes.len().div_ceil(WRITE_THREADS).max(16);
-    let results: Vec<Result<()>> = std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for part in changes.chunks(chunk) {
-            handles.push(scope.spawn(move || {
-                let mut results = Vec::with_capacity(part.len());
-                for c in part {
-                    results.push(files::replace(
-                        &root.join(&c.path),
-                        c.new.as_bytes(),
-                        c.mode,
-                    ));
-                }
-                results
-            }));
-        }
-        let mut results = Vec::with_capacity(changes.len());
-        for handle in handles {
-            results.extend(handle.join().expect("writing does not panic"));
-        }
-        results
-    });
-    if results.iter().all(Result::is_ok) {
-        return Ok(());
-    }
-    let mut first = None;
-    for (c, result) in changes.iter().zip(results) {
-        match result {
-            Ok(()) => {
-                let _ = files::replace(&root.join(&c.path), c.old.as_bytes(), c.mode);
-            }
-            Err(e) => {
-                first.get_or_insert(e);
-            }
-        }
-    }
-    Err(first
-        .expect("one write failed")
-        .context("no file was changed"))
+    let items: Vec<files::Replacement> = changes
+        .iter()
+        .map(|c| files::Replacement {
+            path: &c.path,
+            new: c.new.as_bytes(),
+            old: c.old.as_bytes(),
+            mode: c.mode,
+        })
+        .collect();
+    files::replace_all(root, &items)
 }
 
 #[cfg(test)]
