@@ -307,3 +307,26 @@ fn rewritten_file_keeps_its_owner_and_group_when_run_as_root() {
         (1234, 5678, 0o640)
     );
 }
+
+/// `.git/index.lock` present: `--commit` refuses before writing anything (exit 2, naming the
+/// lock); HEAD, the index and every file are as they were. Today the commit was made, HEAD
+/// moved, the run exited 2 and the index kept the old content.
+#[test]
+fn commit_with_index_lock_present_makes_no_commit_and_writes_nothing() {
+    let f = Fixture::new();
+    iot_stack(&f);
+    let head = f.head();
+    let index = std::fs::read(f.root().join(".git/index")).unwrap();
+    std::fs::write(f.root().join(".git/index.lock"), "").unwrap();
+    let before = f.snapshot();
+    let run = f.run(&["update-images", "--commit"]).expect(2);
+    run.assert_stderr_has_all(&["index.lock", "another git command", "no file was changed"]);
+    assert_eq!(f.head(), head);
+    assert_eq!(f.snapshot(), before);
+    assert_eq!(std::fs::read(f.root().join(".git/index")).unwrap(), index);
+    std::fs::remove_file(f.root().join(".git/index.lock")).unwrap();
+    f.run(&["update-images", "--commit"]).expect(0);
+    assert_ne!(f.head(), head);
+    let status = f.git.statuses(None).unwrap();
+    assert!(status.is_empty(), "the index matches the new commit");
+}

@@ -118,6 +118,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     }
     if flags.commit {
         refuse_dirty(&repo, &outcome.changes)?;
+        repo.ready_to_commit().context("no file was changed")?;
     }
     // SIGINT/SIGTERM wait until the files are written and committed (or put back).
     let _signals = crate::signals::defer();
