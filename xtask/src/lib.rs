@@ -10,6 +10,7 @@ pub mod flags;
 pub mod image_ref;
 pub mod kustomize;
 pub mod lint;
+pub mod output;
 pub mod registry;
 pub mod repo;
 pub mod settings;

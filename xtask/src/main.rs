@@ -20,7 +20,8 @@ fn main() -> ExitCode {
         Ok(Status::Clean) => ExitCode::SUCCESS,
         Ok(Status::Found) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Names from the tree in the message cannot start a workflow command.
+            eprintln!("error: {}", xtask::output::escape_lines(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

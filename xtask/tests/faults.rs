@@ -330,3 +330,97 @@ fn commit_with_index_lock_present_makes_no_commit_and_writes_nothing() {
     let status = f.git.statuses(None).unwrap();
     assert!(status.is_empty(), "the index matches the new commit");
 }
+
+/// Lines GitHub Actions would run as workflow commands: `::` at the start after blanks, or
+/// the legacy `##[` anywhere.
+fn command_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("::") || l.contains("##["))
+        .collect()
+}
+
+/// Folders named to inject workflow commands (`x\n::error::…`, `::warning::…`, `##[error]…`)
+/// hold stale kustomizations and manifests: `update-images --check` (which CI runs on pull
+/// requests) and every lint format print them escaped, never as a command line.
+#[test]
+fn folder_names_from_the_tree_cannot_inject_workflow_commands() {
+    let f = Fixture::new();
+    iot_stack(&f);
+    let evil = [
+        "k8s-apps/x\n::error::pwned",
+        "k8s-apps/::warning::pwned",
+        "k8s-apps/##[error]pwned",
+        "k8s-apps/x\r::notice::pwned\u{1b}[2K",
+    ];
+    for dir in evil {
+        f.write(&format!("{dir}/kustomization.yaml"), BASE);
+        f.write(&format!("{dir}/cronjob.yaml"), CRONJOB);
+        f.write(
+            &format!("{dir}/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"x\\n::error::pwned ##[error]y\"\ndata:\n  note: \"a\\n::error::pwned\"\n",
+        );
+    }
+    f.commit(&[]);
+    let check = f.run(&["update-images", "--check"]).expect(1);
+    assert!(check.stderr.contains("pwned"), "{}", check.stderr);
+    let all = check.all();
+    assert!(command_lines(&all).is_empty(), "{:?}", command_lines(&all));
+    for format in ["human", "github", "json", "sarif"] {
+        let lint = f.run(&["lint-manifests", "--format", format]);
+        let all = lint.all();
+        assert!(all.contains("pwned"), "{format}: {all}");
+        let commands: Vec<&str> = command_lines(&all)
+            .into_iter()
+            .filter(|l| !(format == "github" && l.starts_with("::error file=k8s-apps/")))
+            .filter(|l| !(format == "github" && l.starts_with("::warning file=k8s-apps/")))
+            .collect();
+        assert!(commands.is_empty(), "{format}: {commands:?}");
+    }
+}
+
+/// A secret in a ConfigMap, an env literal or a configMapGenerator literal: the human report's
+/// snippet shows the line cut at the value, masked; no format prints the value.
+#[test]
+fn secret_value_never_reaches_the_human_snippet_or_any_format() {
+    let f = Fixture::new();
+    iot_stack(&f);
+    let value = "Zq8vN3xR7tLp2Wm9Kd4Hs6Yb";
+    f.write(
+        "k8s-apps/iot-stack/base/cm.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  db_password: \"{value}\" # rotate\n"
+        ),
+    );
+    f.write(
+        "k8s-apps/iot-stack/base/kustomization.yaml",
+        format!("{BASE}configMapGenerator:\n- name: gen\n  literals:\n  - api_token={value}\n")
+            .replace("  - cronjob.yaml\n", "  - cronjob.yaml\n  - cm.yaml\n"),
+    );
+    let cronjob = CRONJOB.replace(
+        "              command:",
+        &format!("              env:\n                - name: API_KEY\n                  value: {value}\n              command:"),
+    );
+    f.write("k8s-apps/iot-stack/base/cronjob.yaml", cronjob);
+    f.commit(&[]);
+    let human = f.run(&["lint-manifests"]);
+    assert_eq!(
+        human.stderr.matches("error[SEC-SECRET-IN-CONFIG]").count(),
+        3,
+        "{}",
+        human.stderr
+    );
+    assert!(
+        human.stderr.contains("  db_password: ********"),
+        "{}",
+        human.stderr
+    );
+    for format in ["human", "json", "github", "sarif"] {
+        let run = f.run(&["lint-manifests", "--format", format]);
+        assert!(run.all().contains("SEC-SECRET-IN-CONFIG"), "{format}");
+        assert!(
+            !run.all().contains(value),
+            "{format} printed the secret:\n{}",
+            run.all()
+        );
+    }
+}

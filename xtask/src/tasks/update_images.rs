@@ -65,7 +65,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
         return Ok(Status::Clean);
     }
     if !outcome.written {
-        print!("{}", diff(changes));
+        print!("{}", crate::output::raw_block(&diff(changes)));
         if flags.dry_run {
             eprintln!("would update {} file(s) to {tags}:", changes.len());
             list(changes);
@@ -324,7 +324,8 @@ fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned
         let (old, mode) = match files::read_text(&root.join(path)) {
             Ok(read) => read,
             Err(e) => {
-                let e = anyhow::Error::new(e).context(format!("cannot read {}", path.display()));
+                let e = anyhow::Error::new(e)
+                    .context(format!("cannot read {}", crate::output::path(path)));
                 planned.push(Planned::Read(e));
                 continue;
             }
@@ -341,7 +342,11 @@ fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned
                 matched,
             ),
             Ok(_) => Planned::Done(None, matched),
-            Err(e) => Planned::Bad(format!("{}:{e}", path.display())),
+            Err(e) => Planned::Bad(format!(
+                "{}:{}",
+                crate::output::path(path),
+                crate::output::escape(&e)
+            )),
         });
     }
     planned
@@ -367,7 +372,7 @@ pub fn diff(changes: &[Change]) -> String {
     changes
         .iter()
         .map(|c| {
-            let path = c.path.to_string_lossy().replace('\\', "/");
+            let path = crate::output::path(&c.path).replace('\\', "/");
             similar::TextDiff::from_lines(&c.old, &c.new)
                 .unified_diff()
                 .header(&format!("a/{path}"), &format!("b/{path}"))
@@ -380,7 +385,7 @@ pub fn diff(changes: &[Change]) -> String {
 fn list(changes: &[Change]) {
     let text: String = changes
         .iter()
-        .map(|c| format!("  {}\n", c.path.display()))
+        .map(|c| format!("  {}\n", crate::output::path(&c.path)))
         .collect();
     eprint!("{text}");
 }
@@ -424,7 +429,7 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
         if dirty.contains(&c.path) {
             bail!(
                 "--commit: {} has uncommitted changes; commit or stash them first (no file was changed)",
-                c.path.display()
+                crate::output::path(&c.path)
             );
         }
     }
