@@ -424,3 +424,121 @@ fn secret_value_never_reaches_the_human_snippet_or_any_format() {
         );
     }
 }
+
+/// The image kustomize renders for the base of `f` (`kubectl kustomize`).
+fn rendered_image(f: &Fixture) -> String {
+    let dir = f.root().join("k8s-apps/iot-stack/base");
+    let out = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kubectl kustomize: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("image: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Kustomizations that kustomize reads differently from a first glance: a duplicate key (it
+/// takes the last), an images entry through an alias or a merge key, a `newTag` anchor shared
+/// with another entry, a second entry whose name is an alias. update-images refuses them
+/// (exit 2, nothing written) or updates them so that kustomize renders the new tag; `--check`
+/// never calls them up to date. A `newName` in another registry is reported. With
+/// `XTASK_E2E=1`, `kubectl kustomize` shows what kustomize renders before and after.
+#[test]
+fn kustomizations_kustomize_reads_differently_are_refused_or_updated_never_up_to_date() {
+    let render = shared::e2e();
+    if render {
+        shared::require("kubectl");
+    }
+    let head = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- cronjob.yaml\n";
+    // (name, images part with NEW/OLD for the tags, refused?, what kustomize renders before)
+    let cases: [(&str, &str, bool, &str); 6] = [
+        (
+            "duplicate newTag",
+            "images:\n- name: ghcr.io/dcasati/python-base\n  newTag: NEW\n  newTag: OLD\n",
+            true,
+            "OLD",
+        ),
+        (
+            "entry through an alias",
+            "commonAnnotations: &img {name: ghcr.io/dcasati/python-base, newTag: OLD}\nimages:\n- *img\n",
+            true,
+            "OLD",
+        ),
+        (
+            "name through a merge key",
+            "images:\n- <<: {name: ghcr.io/dcasati/python-base}\n  newTag: OLD\n",
+            true,
+            "OLD",
+        ),
+        (
+            "newTag anchor shared",
+            "images:\n- name: ghcr.io/dcasati/python-base\n  newTag: &t OLD\n- name: other\n  newTag: *t\n",
+            true,
+            "OLD",
+        ),
+        (
+            "second entry named by an alias",
+            "images:\n- name: &n ghcr.io/dcasati/python-base\n  newTag: NEW\n- name: *n\n  newTag: OLD\n",
+            false,
+            "OLD",
+        ),
+        (
+            "newName in another registry",
+            "images:\n- name: ghcr.io/dcasati/python-base\n  newName: quay.io/else/python-base\n  newTag: OLD\n",
+            false,
+            "OLD",
+        ),
+    ];
+    for (case, images, refuse, before) in cases {
+        let f = Fixture::new();
+        let (built, _) = iot_stack(&f);
+        let new = tag(&built);
+        let text = format!(
+            "{head}{}",
+            images.replace("NEW", &new).replace("OLD", "sha-0000000")
+        );
+        f.commit(&[(BASE_PATH, &text)]);
+        if render {
+            let image = rendered_image(&f);
+            let want = before.replace("OLD", "sha-0000000");
+            assert!(
+                image.ends_with(&format!(":{want}")),
+                "{case}: kustomize renders {image}"
+            );
+        }
+        let check = f.run(&["update-images", "--check"]);
+        assert_ne!(
+            check.code, 0,
+            "{case}: --check called it up to date\n{}",
+            check.stderr
+        );
+        let snapshot = f.snapshot();
+        let run = f.run(&["update-images"]);
+        if refuse {
+            let run = run.expect(2);
+            run.assert_stderr_has(BASE_PATH);
+            assert_eq!(f.snapshot(), snapshot, "{case}: a refused run wrote");
+            continue;
+        }
+        let run = run.expect(0);
+        f.run(&["update-images", "--check"]).expect(0);
+        if case.starts_with("newName") {
+            run.assert_stderr_has("warning: k8s-apps/iot-stack/base/kustomization.yaml:7:12: newName `quay.io/else/python-base` sends ghcr.io/dcasati/python-base to another registry");
+        }
+        if render {
+            let image = rendered_image(&f);
+            assert!(
+                image.ends_with(&format!(":{new}")),
+                "{case}: kustomize renders {image}"
+            );
+        }
+    }
+}

@@ -105,7 +105,13 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     }
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
-    let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
+    let changes = plan(
+        &ctx.root,
+        &files,
+        &targets,
+        !flags.image.is_empty(),
+        flags.verify || flags.digest,
+    )?;
     let mut outcome = Outcome {
         targets,
         searched: files.len(),
@@ -249,11 +255,14 @@ fn search_paths(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Vec<PathBuf>> 
 /// Every changed file's new content, computed and checked before anything is written. Errors of
 /// every file are collected; any error fails the plan, and so does an image that no kustomization
 /// references (each one when `each_required`, as for `--image`; else when none is referenced).
+/// An entry whose `newName` sends the image to another registry is a warning, and an error
+/// when `registry_checked` (`--verify`/`--digest` read the configured registry, not that one).
 pub fn plan(
     root: &Path,
     files: &[PathBuf],
     targets: &[Target],
     each_required: bool,
+    registry_checked: bool,
 ) -> Result<Vec<Change>> {
     // Files are independent: plan them on every core, in order-preserving chunks.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -275,9 +284,20 @@ pub fn plan(
         match p {
             Planned::Read(e) => return Err(e),
             Planned::Bad(e) => errors.push(e),
-            Planned::Done(change, counts) => {
+            Planned::Done(change, counts, redirected) => {
                 matched.iter_mut().zip(counts).for_each(|(m, c)| *m += c);
                 changes.extend(change);
+                for r in redirected {
+                    if registry_checked {
+                        errors.push(format!(
+                            "{r}, but --verify/--digest read the configured registry; point \
+                             newName at {} or drop --verify/--digest",
+                            targets[0].names.join(" or ")
+                        ));
+                    } else {
+                        eprintln!("warning: {r}; its tag is set all the same");
+                    }
+                }
             }
         }
     }
@@ -311,7 +331,8 @@ pub fn plan(
 
 /// One planned file: its change (if any) and matches per target, or why it failed.
 enum Planned {
-    Done(Option<Change>, Vec<usize>),
+    /// The change, the matches per target, and `path:line:column: newName …` redirects.
+    Done(Option<Change>, Vec<usize>, Vec<String>),
     /// `path:line:column: message`.
     Bad(String),
     Read(anyhow::Error),
@@ -331,7 +352,13 @@ fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned
             }
         };
         let mut matched = vec![0; targets.len()];
-        planned.push(match update_text(&old, targets, &mut matched) {
+        let mut redirected = Vec::new();
+        let updated = update_text(&old, targets, &mut matched, &mut redirected);
+        let redirected = redirected
+            .iter()
+            .map(|r| format!("{}:{}", crate::output::path(path), crate::output::escape(r)))
+            .collect();
+        planned.push(match updated {
             Ok(new) if new != old => Planned::Done(
                 Some(Change {
                     path: path.clone(),
@@ -340,8 +367,9 @@ fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned
                     mode: Some(mode),
                 }),
                 matched,
+                redirected,
             ),
-            Ok(_) => Planned::Done(None, matched),
+            Ok(_) => Planned::Done(None, matched, redirected),
             Err(e) => Planned::Bad(format!(
                 "{}:{}",
                 crate::output::path(path),
@@ -352,7 +380,12 @@ fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned
     planned
 }
 
-fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<String, String> {
+fn update_text(
+    src: &str,
+    targets: &[Target],
+    matched: &mut [usize],
+    redirected: &mut Vec<String>,
+) -> Result<String, String> {
     let mut text = src.to_string();
     for (target, count) in targets.iter().zip(matched.iter_mut()) {
         let update =
@@ -362,6 +395,7 @@ fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<S
                     UpdateError::Edit(e) => e,
                 })?;
         *count += update.matched;
+        redirected.extend(update.redirected);
         text = update.new;
     }
     Ok(text)
@@ -494,6 +528,25 @@ mod tests {
     }
 
     #[test]
+    fn a_new_name_in_another_registry_warns_or_fails_when_the_registry_was_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let text =
+            "images:\n- name: ghcr.io/dcasati/python-base\n  newName: quay.io/else/python-base\n";
+        std::fs::write(dir.path().join("k.yaml"), text).unwrap();
+        let files = [PathBuf::from("k.yaml")];
+        let changes = plan(dir.path(), &files, &[target()], false, false).unwrap();
+        assert_eq!(changes.len(), 1, "the tag is still set");
+        let err = plan(dir.path(), &files, &[target()], false, true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "k.yaml:3:12: newName `quay.io/else/python-base` sends ghcr.io/dcasati/python-base \
+             to another registry, but --verify/--digest read the configured registry; point \
+             newName at ghcr.io/dcasati/python-base or localhost:32000/homelab/python-base or \
+             drop --verify/--digest\nno file was changed"
+        );
+    }
+
+    #[test]
     fn image_selection_by_short_or_full_name() {
         let s = Settings::default();
         assert_eq!(select_images(&s, &[]).unwrap(), ["python-base"]);
@@ -529,10 +582,11 @@ mod tests {
     fn update_text_counts_matches_and_names_parse_errors() {
         let mut matched = [0];
         let src = "images:\n- name: localhost:32000/homelab/python-base\n";
-        let new = update_text(src, &[target()], &mut matched).unwrap();
+        let new = update_text(src, &[target()], &mut matched, &mut Vec::new()).unwrap();
         assert_eq!(new, format!("{src}  newTag: sha-abc1234\n"));
         assert_eq!(matched, [1]);
-        let err = update_text("images: [\n", &[target()], &mut matched).unwrap_err();
+        let err =
+            update_text("images: [\n", &[target()], &mut matched, &mut Vec::new()).unwrap_err();
         assert!(
             err.starts_with("2:1: ") && err.ends_with("(not valid YAML)"),
             "{err}"
