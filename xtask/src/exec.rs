@@ -180,14 +180,33 @@ impl fmt::Display for Cmd {
     }
 }
 
-/// Shell-quotes one word, only when it needs it.
+/// Shell-quotes one word, only when it needs it. A word with control characters, or with `##[`
+/// (which GitHub Actions would read as a workflow command in a log line), is written as bash's
+/// `$'…'` with escapes, so the printed line stays one line and still pastes.
 pub fn quote(word: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c);
     if !word.is_empty() && word.chars().all(safe) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        return word.to_string();
     }
+    if !word.contains("##[") && !word.chars().any(char::is_control) {
+        return format!("'{}'", word.replace('\'', r"'\''"));
+    }
+    let mut out = String::from("$'");
+    for (i, c) in word.char_indices() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '[' if word[..i].ends_with("##") => out.push_str("\\x5b"),
+            c if c.is_control() && c.is_ascii() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// What a finished command printed.
@@ -457,6 +476,8 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
         assert_eq!(quote("type=gha,mode=max"), "type=gha,mode=max");
+        assert_eq!(quote("a\n::error::x"), r"$'a\n::error::x'");
+        assert_eq!(quote("it's\t##[x]\\"), r"$'it\'s\t##\x5bx]\\'");
     }
 
     #[test]

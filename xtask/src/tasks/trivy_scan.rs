@@ -131,7 +131,8 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         .collect();
     for r in &reports {
         let label = format!("trivy {} {}", r.scan, r.target);
-        eprint!("{}", trivy::summary(&label, &r.findings, threshold, 10));
+        let summary = trivy::summary(&label, &r.findings, threshold, 10);
+        eprint!("{}", crate::output::escape_lines(&summary));
     }
     if let Some(s) = &sbom {
         eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
@@ -145,7 +146,8 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
             scans: reports,
             sbom,
         };
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let json = serde_json::to_string_pretty(&report)?;
+        println!("{}", crate::output::json_for_log(json));
     }
     Ok(if over > 0 {
         Status::Found
