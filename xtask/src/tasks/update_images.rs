@@ -127,12 +127,25 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         repo.ready_to_commit().context("no file was changed")?;
     }
     // SIGINT/SIGTERM wait until the files are written and committed (or put back).
-    let _signals = crate::signals::defer();
+    let signals = crate::signals::defer();
     write_all(&ctx.root, &outcome.changes)?;
     outcome.written = true;
     if flags.commit {
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
         outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
+    }
+    if let Some(signal) = signals.received() {
+        // The signal came too late to stop anything: say what was done before it takes effect.
+        eprintln!(
+            "{} arrived after {} file(s) were written{}; stopping now",
+            crate::signals::name(signal),
+            outcome.changes.len(),
+            outcome
+                .commit
+                .as_ref()
+                .map(|id| format!(" and committed as {}", &id[..7]))
+                .unwrap_or_default()
+        );
     }
     Ok(outcome)
 }
