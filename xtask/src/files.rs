@@ -355,10 +355,9 @@ mod tests {
     fn stale_temp_files_of_a_dead_process_are_removed_by_the_next_run() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        // A process that has exited: its pid is free (reuse within this test is unlikely).
-        let mut gone = std::process::Command::new("true").spawn().unwrap();
-        gone.wait().unwrap();
-        let pid = gone.id();
+        // Above Linux's largest pid_max (2^22): no process has it.
+        let pid = i32::MAX as u32;
+        assert!(!alive(pid));
         let odd = "a\nb";
         for rel in ["k/kustomization.yaml", &format!("{odd}/kustomization.yaml")] {
             let full = root.join(rel);
