@@ -389,6 +389,10 @@ impl Runner {
         if capture {
             expression = expression.stdout_capture().stderr_capture();
         }
+        if cmd.stdin.is_none() {
+            // Outside the terminal's foreground group, reading the terminal would stop it.
+            expression = expression.stdin_null();
+        }
         let signals = crate::signals::defer();
         let started = Instant::now();
         let handle = expression

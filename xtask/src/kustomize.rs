@@ -332,44 +332,40 @@ struct Refs<'a> {
 }
 
 impl<'a> Refs<'a> {
-    /// Walks `node`: collects anchors and alias uses; a duplicate key (other than the merge key
-    /// `<<`) is an error, as kustomize would silently read the last one and we the first.
-    fn scan(&mut self, node: &'a Node) -> Result<(), String> {
+    /// Checks `src`'s document `root`: a duplicate key (other than the merge key `<<`) is an
+    /// error, as kustomize would silently read one of them and we another. Then collects its
+    /// anchors and alias uses (none when `src` has no `&`).
+    fn scan(&mut self, src: &str, root: &'a Node) -> Result<(), String> {
+        if let Some((key, first)) = yaml::hot::first_duplicate_key(root) {
+            return Err(format!(
+                "{}:{}: duplicate key `{}` (first at line {}, column {}); kustomize reads only \
+                 one of them: remove the other",
+                key.start.line,
+                key.start.column,
+                key.as_str().unwrap_or_default(),
+                first.start.line,
+                first.start.column
+            ));
+        }
+        if src.contains('&') {
+            self.collect(root);
+        }
+        Ok(())
+    }
+
+    fn collect(&mut self, node: &'a Node) {
         if let Some(id) = node.anchor {
             self.anchors.push((id, node));
         }
         match &node.value {
             yaml::Value::Alias(id) => self.aliased.push(*id),
-            yaml::Value::Seq(items) => {
-                for item in items {
-                    self.scan(item)?;
-                }
-            }
-            yaml::Value::Map(entries) => {
-                let duplicates = yaml::hot::duplicate_keys(entries);
-                if let Some((i, first)) = duplicates
-                    .into_iter()
-                    .find(|(i, _)| entries[*i].key.as_str() != Some("<<"))
-                {
-                    let (key, first) = (&entries[i].key, &entries[first].key);
-                    return Err(format!(
-                        "{}:{}: duplicate key `{}` (first at line {}, column {}); kustomize \
-                         reads only one of them: remove the other",
-                        key.start.line,
-                        key.start.column,
-                        key.as_str().unwrap_or_default(),
-                        first.start.line,
-                        first.start.column
-                    ));
-                }
-                for e in entries {
-                    self.scan(&e.key)?;
-                    self.scan(&e.value)?;
-                }
-            }
+            yaml::Value::Seq(items) => items.iter().for_each(|i| self.collect(i)),
+            yaml::Value::Map(entries) => entries.iter().for_each(|e| {
+                self.collect(&e.key);
+                self.collect(&e.value);
+            }),
             yaml::Value::Scalar { .. } => {}
         }
-        Ok(())
     }
 
     /// The node an alias stands for (the node itself when it is not an alias).
@@ -502,7 +498,7 @@ pub fn update_file(
     let mut redirected = Vec::new();
     for (doc_index, doc) in docs.iter().enumerate() {
         let mut refs = Refs::default();
-        refs.scan(&doc.root).map_err(UpdateError::Edit)?;
+        refs.scan(src, &doc.root).map_err(UpdateError::Edit)?;
         let Some(images) = doc.root.get("images") else {
             continue;
         };
