@@ -2,8 +2,12 @@
 //! built last (tag, digest, platforms, commit, registry, pushed), for `push`, `trivy-scan` and
 //! `sign` to use. Written through a temp file and a rename, so it is whole or absent.
 
+use crate::exec::Runner;
+use crate::flags::EngineChoice;
+use crate::image_ref::ImageRef;
+use crate::registry::{read_tool, remote_digest};
 use crate::settings::Settings;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -80,6 +84,54 @@ pub fn registry_for(
     })
 }
 
+/// The check behind every use of a record's digest (push --mirror, sign, trivy-scan): the tag
+/// the record names must still hold that digest in the registry. `current` is what the
+/// registry says now (`None`: the tag is missing). A moved tag is an error naming both digests.
+pub fn check_tag_holds(tagged: &ImageRef, recorded: &str, current: Option<&str>) -> Result<()> {
+    match current {
+        Some(current) if current == recorded => Ok(()),
+        Some(current) => bail!(
+            "{tagged} now holds {current}, but the build record names {recorded}: the tag was \
+             moved after this build. Rebuild (cargo xtask build-base --push), or name the digest \
+             you mean explicitly"
+        ),
+        None => bail!(
+            "{tagged} is not in the registry, but the build record names {recorded}: push it \
+             first (cargo xtask push)"
+        ),
+    }
+}
+
+/// `name@recorded`, after reading the digest `name:tag` has in its registry (skopeo, else
+/// docker) and [`check_tag_holds`] it. Loopback registries, or `insecure`, are plain HTTP.
+pub fn confirm_recorded_digest(
+    runner: &Runner,
+    name: &ImageRef,
+    tag: &str,
+    recorded: &str,
+    insecure: bool,
+) -> Result<ImageRef> {
+    let tagged = name.with_tag(tag);
+    let tool = read_tool(EngineChoice::Auto, runner)?;
+    let current = remote_digest(runner, tool, &tagged, insecure || tagged.is_loopback())?;
+    check_tag_holds(&tagged, recorded, current.as_deref())?;
+    Ok(name.with_digest(recorded))
+}
+
+/// The build record of `image` (if any), the registry a task works on ([`registry_for`]), and
+/// the image's name in it.
+pub fn record_and_name(
+    root: &Path,
+    settings: &Settings,
+    image: &str,
+    registry_flag: Option<&str>,
+) -> Result<(Option<BuildRecord>, String, ImageRef)> {
+    let record = BuildRecord::load(root, image)?;
+    let registry = registry_for(settings, registry_flag, record.as_ref())?;
+    let name = ImageRef::parse(&format!("{registry}/{image}")).map_err(anyhow::Error::msg)?;
+    Ok((record, registry, name))
+}
+
 /// `<root>/target/xtask/images/<image>.json`.
 pub fn path(root: &Path, image: &str) -> PathBuf {
     root.join("target/xtask/images")
@@ -124,5 +176,28 @@ mod tests {
         BuildRecord::remove(&root, "python-base").unwrap();
         assert!(!written.exists());
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_moved_or_missing_tag_is_refused_naming_both_digests() {
+        let tagged = ImageRef::parse("127.0.0.1:5000/homelab/python-base:sha-abc1234").unwrap();
+        let (a, b) = (
+            format!("sha256:{}", "a".repeat(64)),
+            format!("sha256:{}", "b".repeat(64)),
+        );
+        check_tag_holds(&tagged, &a, Some(&a)).unwrap();
+        let err = check_tag_holds(&tagged, &a, Some(&b))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("python-base:sha-abc1234 now holds {b}"))
+                && err.contains(&format!("record names {a}")),
+            "{err}"
+        );
+        let err = check_tag_holds(&tagged, &a, None).unwrap_err().to_string();
+        assert!(
+            err.contains("is not in the registry") && err.contains(&a),
+            "{err}"
+        );
     }
 }

@@ -249,7 +249,8 @@ pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
         plan.push(
             push.args(["--digestfile", &path(&spec.result_file)])
                 .arg(&reference)
-                .arg(format!("docker://{reference}")),
+                .arg(format!("docker://{reference}"))
+                .talks_to(registry_host(&spec.reference)),
         );
     }
     Ok(plan)
@@ -466,6 +467,57 @@ pub fn token_variable(host: &str) -> &'static str {
     } else {
         "REGISTRY_TOKEN"
     }
+}
+
+/// Reads the raw manifest (or image index) of `reference` from its registry, without pulling.
+pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    let cmd = match tool {
+        RegistryTool::Docker => Cmd::new("docker").args([
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--raw",
+            &reference.to_string(),
+        ]),
+        RegistryTool::Skopeo | RegistryTool::Podman => {
+            let mut cmd = Cmd::new("skopeo").args(["inspect", "--raw"]);
+            if insecure {
+                cmd = cmd.arg("--tls-verify=false");
+            }
+            cmd.arg(format!("docker://{reference}"))
+        }
+    };
+    cmd.talks_to(registry_host(reference))
+}
+
+/// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
+/// list them in build order); empty for a single-platform manifest. Entries without a real platform (buildx's
+/// attestation manifests, `unknown/unknown`) are left out.
+pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
+    let v: serde_json::Value =
+        serde_json::from_str(raw).context("the registry's manifest is not JSON")?;
+    let Some(manifests) = v["manifests"].as_array() else {
+        return Ok(Vec::new());
+    };
+    let mut platforms = Vec::new();
+    for m in manifests {
+        let p = &m["platform"];
+        let (Some(os), Some(arch)) = (p["os"].as_str(), p["architecture"].as_str()) else {
+            continue;
+        };
+        if os == "unknown" || arch == "unknown" {
+            continue;
+        }
+        let mut name = format!("{os}/{arch}");
+        if let Some(variant) = p["variant"].as_str().filter(|v| !v.is_empty()) {
+            name = format!("{name}/{variant}");
+        }
+        if !platforms.contains(&name) {
+            platforms.push(name);
+        }
+    }
+    platforms.sort();
+    Ok(platforms)
 }
 
 #[cfg(test)]
@@ -866,5 +918,33 @@ mod tests {
         assert!(insecure.args.contains(&"--tls-verify=false".into()));
         assert_eq!(token_variable("ghcr.io"), "GITHUB_TOKEN");
         assert_eq!(token_variable("registry.example.com"), "REGISTRY_TOKEN");
+    }
+
+    #[test]
+    fn index_platforms_skip_attestations_and_keep_variants() {
+        let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+          "manifests":[
+            {"digest":"sha256:a","platform":{"architecture":"amd64","os":"linux"}},
+            {"digest":"sha256:b","platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
+            {"digest":"sha256:c","platform":{"architecture":"unknown","os":"unknown"},
+             "annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#;
+        assert_eq!(
+            parse_index_platforms(index).unwrap(),
+            ["linux/amd64", "linux/arm64/v8"]
+        );
+        let single = r#"{"schemaVersion":2,"config":{"digest":"sha256:x"},"layers":[]}"#;
+        assert!(parse_index_platforms(single).unwrap().is_empty());
+        assert!(parse_index_platforms("not json").is_err());
+        let r = ImageRef::parse("127.0.0.1:5000/h/p:sha-abc1234").unwrap();
+        assert_eq!(
+            inspect_raw(RegistryTool::Skopeo, &r, true).argv(),
+            [
+                "skopeo",
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                "docker://127.0.0.1:5000/h/p:sha-abc1234"
+            ]
+        );
     }
 }

@@ -32,6 +32,8 @@ pub enum Command {
     Push(Push),
     TrivyScan(TrivyScan),
     Sign(Sign),
+    Release(Release),
+    Doctor(Doctor),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -264,10 +266,14 @@ pub enum ScanFormat {
     Human,
     /// The summary on stderr, and every finding as JSON on stdout.
     Json,
+    /// The summary on stderr, and SARIF 2.1.0 for GitHub code scanning on stdout: the findings
+    /// at or above the threshold, one run (`automationDetails.id`) per scan kind.
+    Sarif,
 }
 
-/// Scan with trivy: the image's vulnerabilities, the manifests' misconfigurations, secrets in
-/// the tree, or a CycloneDX SBOM. Any combination runs in one go.
+/// Scan with trivy: the image's vulnerabilities and secrets (every platform of it), the
+/// manifests' misconfigurations, secrets in the tree, or a CycloneDX SBOM. Any combination runs
+/// in one go. The repo's `.trivyignore` is honoured; each ID in it needs a `# reason` comment.
 ///
 /// Exit 1 when any finding is at or above --severity-threshold; 2 when trivy is missing or fails
 /// (an image scan needs trivy's vulnerability DB: on a machine without network access, fill the
@@ -276,10 +282,22 @@ pub enum ScanFormat {
 #[command(group(clap::ArgGroup::new("scan").required(true).multiple(true)
     .args(["image", "config", "secrets", "sbom"])))]
 pub struct TrivyScan {
-    /// Scan an image for vulnerabilities (default: the build record's image, by digest; or the
-    /// `sha-<7 hex>` tag of --sha).
+    /// Scan an image for vulnerabilities and secrets, one run per platform (default: the build
+    /// record's image, by digest; or the `sha-<7 hex>` tag of --sha).
     #[arg(long, value_name = "REF", num_args = 0..=1)]
     pub image: Option<Option<String>>,
+
+    /// With --image: what to look for, with trivy's names (vuln needs the vulnerability DB;
+    /// secret does not). Every platform of a multi-platform image is scanned.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "vuln,secret",
+        requires = "image"
+    )]
+    pub scanners: Vec<crate::trivy::Scanner>,
 
     /// With --image and no REF: scan this commit's tag instead of the build record's digest.
     #[arg(long, value_name = "SHA", requires = "image")]
@@ -332,7 +350,7 @@ pub struct TrivyScan {
     #[arg(long)]
     pub insecure_registry: bool,
 
-    /// `json` adds every finding, normalized, on stdout.
+    /// `json` adds every finding, normalized, on stdout; `sarif` those at or above the threshold.
     #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
     pub format: ScanFormat,
 }
@@ -342,7 +360,8 @@ pub struct TrivyScan {
 /// The key: --key, else `env://COSIGN_PRIVATE_KEY` when that variable is set (its password in
 /// COSIGN_PASSWORD), else keyless (in GitHub Actions: `permissions: id-token: write`). Verify
 /// uses --key, else `env://COSIGN_PUBLIC_KEY` when set, else keyless with the workflow identity
-/// of GITHUB_REPOSITORY. Exit 1 when verification fails.
+/// of GITHUB_REPOSITORY. Exit 1 when verification fails. cosign 2.x and 3.x are supported (read
+/// from `cosign version`).
 #[derive(Debug, Args)]
 pub struct Sign {
     /// Verify the signature instead of signing.
@@ -370,6 +389,16 @@ pub struct Sign {
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 
+    /// Also attest FILE, a CycloneDX SBOM (`trivy-scan --image --sbom FILE`), on the same digest
+    /// with the same key or keyless identity (`cosign attest --type cyclonedx`). With --verify:
+    /// also verify that attestation.
+    #[arg(long, value_name = "FILE")]
+    pub attest_sbom: Option<PathBuf>,
+
+    /// With --verify: also verify the CycloneDX SBOM attestation (`cosign verify-attestation`).
+    #[arg(long, requires = "verify")]
+    pub attestations: bool,
+
     /// Keyless verify: the signer identity regexp (default: GITHUB_REPOSITORY's workflows).
     #[arg(long, value_name = "REGEXP")]
     pub certificate_identity_regexp: Option<String>,
@@ -385,6 +414,75 @@ pub struct Sign {
     /// Print the cosign command and run nothing (registry reads for --sha still run).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Build, push, scan, sign, mirror and deploy the base image in one go.
+///
+/// Placeholder of the issue-9 branch so that the workflows' `cargo xtask release` line parses;
+/// the task itself lands with the supply-chain work.
+#[derive(Debug, Args)]
+pub struct Release {
+    /// Which engine builds: docker (buildx) or podman.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+
+    /// Registry: ghcr, backup, or HOST[:PORT]/PATH (default: the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// The mirror's destination: ghcr, backup, or HOST[:PORT]/PATH (default: the backup).
+    #[arg(long, value_name = "REGISTRY")]
+    pub to: Option<String>,
+
+    /// trivy's scanners for the image scan: vuln, secret (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub scanners: Option<String>,
+
+    /// Also copy the image by digest to the backup registry.
+    #[arg(long)]
+    pub mirror: bool,
+
+    /// Commit the updated kustomizations.
+    #[arg(long)]
+    pub commit: bool,
+
+    /// Do not sign (loud in the summary).
+    #[arg(long)]
+    pub skip_sign: bool,
+
+    /// Print the whole plan and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Why doesn't it work? Checks the tools, the settings, both registries, and that every tag
+/// Argo CD will deploy exists in both registries under one digest, for every platform, signed.
+///
+/// Each problem is named with the command that fixes it. Exit 0 when all is well; 1 when
+/// something is wrong (a missing tool only counts when no build engine is found at all, or when
+/// --for names a subcommand that needs it); 2 for bad input.
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// Also exit 1 when a tool that SUBCOMMAND needs is missing (e.g. sign needs cosign).
+    #[arg(long = "for", value_name = "SUBCOMMAND")]
+    pub for_command: Option<String>,
+
+    /// Skip every network check (registries, tags, signatures).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// human (stderr) or json (stdout).
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
+    pub format: DoctorFormat,
+}
+
+/// Output of `doctor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One line a check, on stderr.
+    Human,
+    /// The same facts as JSON, on stdout.
+    Json,
 }
 
 #[cfg(test)]

@@ -100,27 +100,53 @@ impl Repo {
         Ok(to_commit(&commit))
     }
 
-    /// The newest commit reachable from HEAD whose tree changed `path` (a file or folder relative
-    /// to the root) compared with every parent.
+    /// The one tag rule, shared by every task that names an image by commit: an explicit `sha`
+    /// is used as given; without one, the commit is the last one that changed `context` as seen
+    /// from HEAD, which is the commit `git log -1 -- <context>` names. A shallow clone is refused
+    /// then, since its cut-off history would name the wrong commit.
+    pub fn tag_commit(&self, context: &Path, sha: Option<&str>) -> Result<Commit> {
+        if let Some(sha) = sha {
+            return self.commit(sha);
+        }
+        if self.git.is_shallow() {
+            bail!(
+                "{} is a shallow clone, so the last commit that changed {} is not in its history: \
+                 run `git fetch --unshallow` (GitHub Actions: actions/checkout with \
+                 fetch-depth: 0), or pass the SHA to tag with",
+                self.root.display(),
+                context.display()
+            );
+        }
+        self.last_commit_touching(context)?.with_context(|| {
+            format!(
+                "no commit of HEAD's history touches {}; pass the SHA to tag with",
+                context.display()
+            )
+        })
+    }
+
+    /// The last commit that changed `path` (a file or folder relative to the root) as seen from
+    /// HEAD, with git's default history simplification: from each commit, follow the first
+    /// parent whose `path` is the same (so a merge that took the path from one side follows
+    /// that side only); the first commit whose `path` differs from every parent's (a root
+    /// commit: that has it at all) is the answer. This is `git log -1 -- <path>`.
     pub fn last_commit_touching(&self, path: &Path) -> Result<Option<Commit>> {
-        let mut walk = self.git.revwalk()?;
-        walk.push_head()
+        let mut commit = self
+            .git
+            .head()
+            .and_then(|h| h.peel_to_commit())
             .context("the repository has no HEAD commit")?;
-        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
-        for oid in walk {
-            let commit = self.git.find_commit(oid?)?;
+        loop {
             let here = entry_id(&commit, path);
             let parents: Vec<_> = commit.parents().collect();
-            let changed = if parents.is_empty() {
-                here.is_some()
-            } else {
-                parents.iter().all(|p| entry_id(p, path) != here)
-            };
-            if changed {
-                return Ok(Some(to_commit(&commit)));
+            if parents.is_empty() {
+                return Ok(here.map(|_| to_commit(&commit)));
+            }
+            match parents.into_iter().find(|p| entry_id(p, path) == here) {
+                Some(same) => commit = same,
+                None => return Ok(Some(to_commit(&commit))),
             }
         }
-        Ok(None)
     }
 
     /// Paths under `path` with uncommitted changes (staged, unstaged or untracked, not ignored).

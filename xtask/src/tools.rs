@@ -11,6 +11,10 @@ pub struct Tool {
     pub hint: &'static str,
 }
 
+pub const GIT: Tool = Tool {
+    name: "git",
+    hint: "install git: `sudo apt-get install git` (Debian/Ubuntu); cargo xtask itself uses libgit2",
+};
 pub const DOCKER: Tool = Tool {
     name: "docker",
     hint: "install Docker with the buildx plugin (https://docs.docker.com/engine/install/), then run `docker buildx create --use` once",

@@ -63,6 +63,24 @@ pub enum Kind {
     Secret,
 }
 
+/// What `trivy image` looks for, with trivy's own names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Scanner {
+    /// Known vulnerabilities of the installed packages (needs the vulnerability DB).
+    Vuln,
+    /// Secrets in the image's files (no DB needed).
+    Secret,
+}
+
+impl Scanner {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scanner::Vuln => "vuln",
+            Scanner::Secret => "secret",
+        }
+    }
+}
+
 /// One finding, the same shape whatever the scanner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -82,6 +100,9 @@ pub struct Finding {
     pub installed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed: Option<String>,
+    /// The platform of a multi-platform image this was found in (`linux/arm64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 impl Finding {
@@ -182,6 +203,7 @@ pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
                 package: Some(v.pkg_name),
                 installed: v.installed_version.filter(|s| !s.is_empty()),
                 fixed: v.fixed_version.filter(|s| !s.is_empty()),
+                platform: None,
                 id: v.id,
             });
         }
@@ -201,6 +223,7 @@ pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
                 package: None,
                 installed: None,
                 fixed: None,
+                platform: None,
                 id: m.id,
             });
         }
@@ -214,6 +237,7 @@ pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
                 package: None,
                 installed: None,
                 fixed: None,
+                platform: None,
                 id: s.rule_id,
             });
         }
@@ -256,6 +280,8 @@ pub struct Options {
     pub cache_dir: Option<String>,
     /// Use the cached vulnerability DB only and make no API calls.
     pub offline: bool,
+    /// The repo's `.trivyignore`, passed to every scan (`--ignorefile`), when there is one.
+    pub ignorefile: Option<String>,
 }
 
 /// Registry access for image scans: plain HTTP/unverified TLS, and credentials (in the child's
@@ -270,6 +296,9 @@ fn trivy(subcommand: &str, opts: &Options) -> Cmd {
     let mut cmd = Cmd::new("trivy").args([subcommand, "--quiet"]);
     if let Some(dir) = &opts.cache_dir {
         cmd = cmd.args(["--cache-dir", dir]);
+    }
+    if let Some(file) = &opts.ignorefile {
+        cmd = cmd.args(["--ignorefile", file]);
     }
     cmd
 }
@@ -298,19 +327,32 @@ fn with_registry(mut cmd: Cmd, registry: &Registry) -> Cmd {
     cmd
 }
 
-/// `trivy image --scanners vuln --format json [--ignore-unfixed] REF`. Every severity is
-/// reported; the threshold is applied by the caller so that the summary counts them all.
-pub fn image_scan(
-    reference: &str,
-    ignore_unfixed: bool,
-    registry: &Registry,
-    opts: &Options,
-) -> Cmd {
-    let mut cmd = trivy("image", opts).args(["--format", "json", "--scanners", "vuln"]);
-    if ignore_unfixed {
+/// One `trivy image` run: which scanners, and which platform of a multi-platform image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageScan<'a> {
+    /// `name@sha256:…` (the index digest for a multi-platform image) or `name:tag`.
+    pub reference: &'a str,
+    pub scanners: &'a [Scanner],
+    /// `os/arch[/variant]` of the index to scan; `None`: trivy's pick (one platform).
+    pub platform: Option<&'a str>,
+    /// Leave out vulnerabilities without a fixed version (`--ignore-unfixed`, vuln only).
+    pub ignore_unfixed: bool,
+}
+
+/// `trivy image --format json --scanners LIST [--platform P] [--ignore-unfixed] REF`. Every
+/// severity is reported; the threshold is applied by the caller so that the summary counts
+/// them all.
+pub fn image_scan(scan: &ImageScan, registry: &Registry, opts: &Options) -> Cmd {
+    let scanners: Vec<&str> = scan.scanners.iter().map(|s| s.name()).collect();
+    let mut cmd =
+        trivy("image", opts).args(["--format", "json", "--scanners", &scanners.join(",")]);
+    if let Some(platform) = scan.platform {
+        cmd = cmd.args(["--platform", platform]);
+    }
+    if scan.ignore_unfixed && scan.scanners.contains(&Scanner::Vuln) {
         cmd = cmd.arg("--ignore-unfixed");
     }
-    with_registry(offline(cmd, opts), registry).arg(reference)
+    with_registry(offline(cmd, opts), registry).arg(scan.reference)
 }
 
 /// `trivy config --format json DIR` with the checks built into this trivy release
@@ -343,11 +385,22 @@ pub fn sbom_dir(dir: &Path, output: &Path, opts: &Options) -> Cmd {
     cmd.arg(dir.display().to_string())
 }
 
-/// A CycloneDX SBOM of an image: `trivy image --format cyclonedx`.
-pub fn sbom_image(reference: &str, output: &Path, registry: &Registry, opts: &Options) -> Cmd {
-    let cmd = trivy("image", opts)
+/// A CycloneDX SBOM of an image: `trivy image --format cyclonedx [--platform P]`. Of an index
+/// digest, trivy describes one platform's packages (`P`, else the host's) under the index's
+/// name and digest.
+pub fn sbom_image(
+    reference: &str,
+    platform: Option<&str>,
+    output: &Path,
+    registry: &Registry,
+    opts: &Options,
+) -> Cmd {
+    let mut cmd = trivy("image", opts)
         .args(["--format", "cyclonedx", "--output"])
         .arg(output.display().to_string());
+    if let Some(platform) = platform {
+        cmd = cmd.args(["--platform", platform]);
+    }
     with_registry(offline(cmd, opts), registry).arg(reference)
 }
 
@@ -358,6 +411,30 @@ pub fn check_cyclonedx(json: &str) -> Result<usize> {
         anyhow::bail!("the SBOM has no \"bomFormat\": \"CycloneDX\"");
     }
     Ok(doc["components"].as_array().map_or(0, Vec::len))
+}
+
+/// Checks a `.trivyignore`: every ignored ID must sit under a `# reason` comment (a comment
+/// line, then the IDs it explains, up to a blank line). Returns the IDs.
+pub fn check_ignorefile(name: &str, text: &str) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut reason = false;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            reason = false;
+        } else if line.starts_with('#') {
+            reason = true;
+        } else if !reason {
+            anyhow::bail!(
+                "{name}:{}: `{line}` is ignored without a reason: put a `# why it is safe` \
+                 comment on the line above it",
+                n + 1
+            );
+        } else {
+            ids.push(line.split_whitespace().next().unwrap_or(line).to_string());
+        }
+    }
+    Ok(ids)
 }
 
 /// The human summary: one block per scan with counts per severity and the top findings.
@@ -375,8 +452,12 @@ pub fn summary(label: &str, findings: &[Finding], threshold: Severity, top: usiz
             (Some(p), Some(i), None) => format!("{p} {i} (no fix) {}", f.title),
             _ => f.title.clone(),
         };
+        let platform = f
+            .platform
+            .as_deref()
+            .map_or(String::new(), |p| format!(" [{p}]"));
         out.push_str(&format!(
-            "  {:<8} {:<16} {}  {}\n",
+            "  {:<8} {:<16} {}{platform}  {}\n",
             f.severity.name(),
             f.id,
             f.location(),
@@ -535,6 +616,7 @@ mod tests {
         Options {
             cache_dir: Some("/tmp/c".into()),
             offline: false,
+            ignorefile: None,
         }
     }
 
@@ -551,7 +633,13 @@ mod tests {
             offline: true,
             ..opts()
         };
-        let cmd = image_scan("127.0.0.1:5000/x@sha256:ab", true, &registry, &offline);
+        let scan = ImageScan {
+            reference: "127.0.0.1:5000/x@sha256:ab",
+            scanners: &[Scanner::Vuln, Scanner::Secret],
+            platform: Some("linux/arm64"),
+            ignore_unfixed: true,
+        };
+        let cmd = image_scan(&scan, &registry, &offline);
         assert_eq!(
             cmd.argv(),
             [
@@ -563,7 +651,9 @@ mod tests {
                 "--format",
                 "json",
                 "--scanners",
-                "vuln",
+                "vuln,secret",
+                "--platform",
+                "linux/arm64",
                 "--ignore-unfixed",
                 "--skip-db-update",
                 "--skip-java-db-update",
@@ -578,22 +668,29 @@ mod tests {
             "{line}"
         );
         assert!(!format!("{line}{cmd:?}").contains("s3cret"));
-        let plain = image_scan(
-            "ghcr.io/a/b:t",
-            false,
-            &Registry::default(),
-            &Options::default(),
-        );
+        let secrets_only = ImageScan {
+            reference: "ghcr.io/a/b:t",
+            scanners: &[Scanner::Secret],
+            platform: None,
+            ignore_unfixed: true,
+        };
+        let ignore = Options {
+            ignorefile: Some("/r/.trivyignore".into()),
+            ..Options::default()
+        };
+        let plain = image_scan(&secrets_only, &Registry::default(), &ignore);
         assert_eq!(
             plain.argv(),
             [
                 "trivy",
                 "image",
                 "--quiet",
+                "--ignorefile",
+                "/r/.trivyignore",
                 "--format",
                 "json",
                 "--scanners",
-                "vuln",
+                "secret",
                 "ghcr.io/a/b:t"
             ]
         );
@@ -654,6 +751,7 @@ mod tests {
         assert_eq!(
             sbom_image(
                 "ghcr.io/a/b@sha256:ab",
+                Some("linux/amd64"),
                 Path::new("s.json"),
                 &Registry::default(),
                 &opts()
@@ -669,6 +767,8 @@ mod tests {
                 "cyclonedx",
                 "--output",
                 "s.json",
+                "--platform",
+                "linux/amd64",
                 "ghcr.io/a/b@sha256:ab"
             ]
         );
@@ -694,5 +794,22 @@ mod tests {
         assert_eq!(check_cyclonedx(doc).unwrap(), 1);
         assert!(check_cyclonedx(r#"{"spdxVersion": "SPDX-2.3"}"#).is_err());
         assert!(check_cyclonedx("not json").is_err());
+    }
+
+    #[test]
+    fn every_ignored_id_needs_a_reason_comment() {
+        let ok = "# CVE-2024-1: not reachable, we never parse certificates\nCVE-2024-1\n\
+                  CVE-2024-2 exp:2030-01-01\n\n# fixture, not a key\naws-access-key-id\n";
+        assert_eq!(
+            check_ignorefile(".trivyignore", ok).unwrap(),
+            ["CVE-2024-1", "CVE-2024-2", "aws-access-key-id"]
+        );
+        let err = check_ignorefile(".trivyignore", "# why\nA\n\nB\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(".trivyignore:4: `B` is ignored without a reason"),
+            "{err}"
+        );
     }
 }

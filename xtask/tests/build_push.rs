@@ -690,3 +690,284 @@ fn push_recorded_docker_pushes_a_loaded_image_and_verifies_its_digest() {
         out.stderr
     );
 }
+
+// ---- the one tag rule, on repositories made by the real git ----
+
+/// Runs the real `git` in `root` with a fixed identity, no user or system config, and commit
+/// times `n` minutes after [`FIRST_TIME`]; returns its stdout, trimmed.
+fn git_at(root: &std::path::Path, n: i64, args: &[&str]) -> String {
+    let date = format!("@{} +0000", FIRST_TIME + 60 * n);
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(root)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("git must be installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository made with the git CLI: Cargo.toml, the context and a kustomization naming the
+/// image, committed on `main`.
+fn git_repo(name: &str) -> tempfile::TempDir {
+    let dir = temp_dir(name);
+    let root = dir.path();
+    git_at(root, 0, &["init", "-q"]);
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(root.join(".gitignore"), "/target\n").unwrap();
+    std::fs::create_dir_all(root.join(CONTEXT)).unwrap();
+    std::fs::write(root.join(CONTEXT).join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::create_dir_all(root.join("k8s-apps/iot-stack")).unwrap();
+    std::fs::write(
+        root.join("k8s-apps/iot-stack/kustomization.yaml"),
+        "resources: []\nimages:\n  - name: ghcr.io/dcasati/python-base\n    newTag: sha-0000000\n",
+    )
+    .unwrap();
+    git_at(root, 0, &["add", "-A"]);
+    git_at(root, 0, &["commit", "-q", "-m", "base"]);
+    dir
+}
+
+/// Changes `file` under `root` and commits it at minute `n`.
+fn git_change(root: &std::path::Path, n: i64, file: &str, text: &str) {
+    let path = root.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    git_at(root, n, &["add", "-A"]);
+    git_at(root, n, &["commit", "-q", "-m", &format!("change {file}")]);
+}
+
+/// build-base (dry run, through the docker stand-in) and update-images (dry run) both tag
+/// `sha-` plus the first 7 hex of `git log -1 --format=%H -- <context>`; returns that tag.
+#[track_caller]
+fn assert_tags_follow_git_log(root: &std::path::Path) -> String {
+    let want = git_at(root, 0, &["log", "-1", "--format=%H", "--", CONTEXT]);
+    let tag = format!("sha-{}", &want[..7]);
+    let fake = FakeDocker::new();
+    let out = fake.run(root, &["build-base", "--push", "--dry-run"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    out.assert_stderr_has(&format!("--tag ghcr.io/dcasati/python-base:{tag}"));
+    out.assert_stderr_has(&format!("org.opencontainers.image.revision={want}"));
+    let out = xtask(root, &["update-images", "--dry-run"], &[], None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("+    newTag: {tag}")),
+        "{out:?}"
+    );
+    tag
+}
+
+#[test]
+fn tag_rule_linear_history_with_a_docs_commit_on_top_names_the_context_commit() {
+    let repo = git_repo("tag-linear");
+    let root = repo.path();
+    git_change(
+        root,
+        1,
+        &format!("{CONTEXT}/requirements.txt"),
+        "requests==2.31.0\n",
+    );
+    let context_commit = git_at(root, 1, &["rev-parse", "HEAD"]);
+    git_change(root, 2, "README.md", "docs\n");
+    let head = git_at(root, 2, &["rev-parse", "HEAD"]);
+    let tag = assert_tags_follow_git_log(root);
+    assert_eq!(tag, format!("sha-{}", &context_commit[..7]));
+    assert_ne!(tag, format!("sha-{}", &head[..7]));
+    // The docs commit did not change the context: its tag is already pushed, so CI's
+    // --skip-existing is a no-op.
+    let fake = FakeDocker::new();
+    let d = digest('3');
+    let out = fake.run(
+        root,
+        &["build-base", "--push", "--skip-existing"],
+        &[("FAKE_DOCKER_INSPECT", &d)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    out.assert_stderr_has(&format!(
+        "skipped: ghcr.io/dcasati/python-base:{tag} is already in the registry"
+    ));
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert!(
+        argv.iter().all(|a| a[..2] != ["buildx", "build"]),
+        "{argv:?}"
+    );
+}
+
+/// Branch `feature` off main with a commit that changes the context (minute 1), then a docs
+/// commit on main (minute 2), leaving main checked out; returns the branch commit.
+fn feature_branch_and_docs_on_main(root: &std::path::Path) -> String {
+    git_at(root, 1, &["checkout", "-q", "-b", "feature"]);
+    git_change(
+        root,
+        1,
+        &format!("{CONTEXT}/requirements.txt"),
+        "requests==2.31.0\n",
+    );
+    let branch_commit = git_at(root, 1, &["rev-parse", "HEAD"]);
+    git_at(root, 2, &["checkout", "-q", "main"]);
+    git_change(root, 2, "README.md", "docs on main\n");
+    branch_commit
+}
+
+#[test]
+fn tag_rule_no_ff_merge_after_a_docs_commit_on_main_names_the_branch_commit() {
+    let repo = git_repo("tag-merge");
+    let root = repo.path();
+    let branch_commit = feature_branch_and_docs_on_main(root);
+    git_at(
+        root,
+        3,
+        &["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"],
+    );
+    let merge = git_at(root, 3, &["rev-parse", "HEAD"]);
+    let tag = assert_tags_follow_git_log(root);
+    assert_eq!(tag, format!("sha-{}", &branch_commit[..7]));
+    assert_ne!(tag, format!("sha-{}", &merge[..7]));
+}
+
+#[test]
+fn tag_rule_merge_that_kept_mains_context_follows_main_as_git_log_does() {
+    // The branch changed the context, but the merge kept main's (`-s ours`): git log follows
+    // main only, so the branch's newer commit is not the image's commit.
+    let repo = git_repo("tag-ours");
+    let root = repo.path();
+    let base = git_at(root, 0, &["rev-parse", "HEAD"]);
+    let branch_commit = feature_branch_and_docs_on_main(root);
+    git_at(
+        root,
+        3,
+        &[
+            "merge",
+            "-q",
+            "-s",
+            "ours",
+            "-m",
+            "Merge, keeping main",
+            "feature",
+        ],
+    );
+    let tag = assert_tags_follow_git_log(root);
+    assert_eq!(tag, format!("sha-{}", &base[..7]));
+    assert_ne!(tag, format!("sha-{}", &branch_commit[..7]));
+}
+
+#[test]
+fn tag_rule_squash_merge_names_the_squash_commit() {
+    let repo = git_repo("tag-squash");
+    let root = repo.path();
+    feature_branch_and_docs_on_main(root);
+    git_at(root, 3, &["merge", "-q", "--squash", "feature"]);
+    git_at(root, 3, &["commit", "-q", "-m", "Squashed feature"]);
+    let squash = git_at(root, 3, &["rev-parse", "HEAD"]);
+    let tag = assert_tags_follow_git_log(root);
+    assert_eq!(tag, format!("sha-{}", &squash[..7]));
+}
+
+#[test]
+fn shallow_clone_is_refused_wherever_the_tag_comes_from_history() {
+    let repo = git_repo("tag-shallow-src");
+    git_change(
+        repo.path(),
+        1,
+        &format!("{CONTEXT}/requirements.txt"),
+        "x==1\n",
+    );
+    git_change(repo.path(), 2, "README.md", "docs\n");
+    let clones = temp_dir("tag-shallow");
+    let url = format!("file://{}", repo.path().display());
+    git_at(
+        clones.path(),
+        3,
+        &["clone", "-q", "--depth", "1", &url, "c"],
+    );
+    let root = clones.path().join("c");
+    let fake = FakeDocker::new();
+    for (args, docker) in [
+        (vec!["update-images", "--dry-run"], false),
+        (vec!["build-base", "--push", "--dry-run"], true),
+    ] {
+        let out = if docker {
+            fake.run(&root, &args, &[])
+        } else {
+            xtask(&root, &args, &[], None)
+        };
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        out.assert_stderr_has_all(&["shallow clone", "git fetch --unshallow"]);
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+    // An explicit SHA is used as given, shallow or not.
+    let head = git_at(&root, 3, &["rev-parse", "HEAD"]);
+    let out = xtask(&root, &["update-images", "--dry-run", &head], &[], None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&format!("newTag: sha-{}", &head[..7])));
+}
+
+#[test]
+fn push_recorded_mirror_copies_the_recorded_digest_and_refuses_a_moved_tag() {
+    let (f, id) = fixture("docker-mirror-record");
+    let tag = format!("sha-{}", &id[..7]);
+    let (built, moved) = (digest('1'), digest('7'));
+    xtask::build_record::BuildRecord {
+        image: "python-base".into(),
+        registry: "127.0.0.1:5000/homelab".into(),
+        tag: tag.clone(),
+        digest: Some(built.clone()),
+        platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+        commit: id.clone(),
+        pushed: true,
+        engine: "docker".into(),
+    }
+    .write(f.root())
+    .unwrap();
+    let args = [
+        "push",
+        "--mirror",
+        "--engine",
+        "docker",
+        "--to",
+        "127.0.0.1:5001/homelab",
+    ];
+    let fake = FakeDocker::new();
+    let inspect = format!("{built} {built}");
+    let out = run_fake_ok(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &inspect)]);
+    assert_eq!(
+        out.stdout,
+        format!("127.0.0.1:5001/homelab/python-base:{tag}@{built}\n")
+    );
+    let argv: Vec<Vec<String>> = fake.calls().into_iter().map(|c| c.argv).collect();
+    assert_eq!(
+        argv[2].last().unwrap(),
+        &format!("127.0.0.1:5000/homelab/python-base@{built}")
+    );
+
+    // Someone pushed another image under the tag since: nothing is copied, both digests named.
+    let fake = FakeDocker::new();
+    let out = run_fake(&f, &fake, &args, &[("FAKE_DOCKER_INSPECT", &moved)]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has_all(&[
+        &format!("127.0.0.1:5000/homelab/python-base:{tag} now holds {moved}"),
+        &format!("the build record names {built}"),
+    ]);
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| c.argv.get(2).map(String::as_str) != Some("create"))
+    );
+}

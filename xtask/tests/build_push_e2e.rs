@@ -9,44 +9,6 @@ use build_push_support::*;
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 
-/// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
-struct Podman {
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    fn new() -> Podman {
-        let dir = temp_dir("podman");
-        let conf = format!(
-            "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("storage.conf"), conf).unwrap();
-        Podman { dir }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (
-                "CONTAINERS_STORAGE_CONF",
-                self.dir.path().join("storage.conf").display().to_string(),
-            ),
-            ("BUILDAH_ISOLATION", "chroot".into()),
-        ]
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        // vfs layers may be read-only directories; let podman remove its own storage.
-        let env = self.env();
-        let _ = std::process::Command::new("podman")
-            .args(["system", "reset", "--force"])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output();
-    }
-}
-
 fn run(f: &Fixture, podman: &Podman, args: &[&str]) -> Outcome {
     let env = podman.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -314,4 +276,117 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     ]);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(f.record().is_none_or(|r| r["pushed"] == false));
+}
+
+/// A two-platform image whose linux/arm64 variant alone carries an AWS key
+/// (`COPY creds-${TARGETARCH}`), built and pushed by podman to a real registry, then scanned by
+/// the real trivy: no vulnerability DB is needed for secrets or the SBOM.
+#[test]
+fn e2e_secret_only_in_the_arm64_variant_is_found_and_named() {
+    if !e2e() {
+        return;
+    }
+    for program in ["podman", "skopeo", "docker-registry", "busybox", "trivy"] {
+        require(program);
+    }
+    let registry = Registry::start("scan");
+    let podman = Podman::new();
+    let settings = format!("registry = \"{}/homelab\"\n", registry.addr());
+    let dockerfile = "FROM scratch\nARG TARGETARCH\nCOPY busybox /bin/busybox\n\
+                      COPY creds-${TARGETARCH} /etc/app/credentials\nUSER 65532\n";
+    let f = Fixture::new("e2e-scan", &settings, dockerfile);
+    f.copy_in(
+        &which::which("busybox").unwrap(),
+        &format!("{CONTEXT}/busybox"),
+    );
+    // Made at run time, so no key-shaped literal sits in the source.
+    let key_id = format!("AKIA{}", "2E0A8F3B244C9986");
+    f.write(&format!("{CONTEXT}/creds-amd64"), "region = eu-west-1\n");
+    f.write(
+        &format!("{CONTEXT}/creds-arm64"),
+        format!("aws_access_key_id = {key_id}\n"),
+    );
+    f.commit("two-platform image with a key in arm64 only");
+    let out = run(&f, &podman, &["build-base", "--engine", "podman", "--push"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let (_, digest) = out.stdout.trim().split_once('@').expect("ref@digest");
+    let digest = digest.to_string();
+
+    let cache = temp_dir("trivy-cache");
+    let sbom = f.root().join("sbom.cdx.json");
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "trivy-scan",
+            "--image",
+            "--scanners",
+            "secret",
+            "--offline",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&f, &podman, &args)
+    };
+    let out = scan(&["--format", "json", "--sbom", sbom.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        !out.all().contains(&key_id),
+        "the key leaked:\n{}",
+        out.all()
+    );
+    out.assert_stderr_has("aws-access-key-id /etc/app/credentials:1 [linux/arm64]");
+    out.assert_stderr_has("(linux/amd64): 0 finding(s)");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let scans = report["scans"].as_array().unwrap();
+    let platforms: Vec<&str> = scans
+        .iter()
+        .map(|s| s["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    assert_eq!(scans[0]["findings"], serde_json::json!([]));
+    let finding = &scans[1]["findings"][0];
+    assert_eq!(finding["platform"], "linux/arm64");
+    assert_eq!(finding["kind"], "secret");
+    assert_eq!(finding["severity"], "CRITICAL");
+    assert_eq!(finding["target"], "/etc/app/credentials");
+    assert!(
+        scans[1]["target"].as_str().unwrap().ends_with(&digest),
+        "scanned by the index digest: {}",
+        scans[1]["target"]
+    );
+    // The SBOM is of the index digest, the one that is signed.
+    let text = std::fs::read_to_string(&sbom).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+    let component = doc["metadata"]["component"]["name"].as_str().unwrap();
+    assert!(component.ends_with(&format!("@{digest}")), "{component}");
+
+    // vuln (the default, with secret) needs the vulnerability DB, which this cache lacks.
+    let out = run(
+        &f,
+        &podman,
+        &[
+            "trivy-scan",
+            "--image",
+            "--offline",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has_all(&[
+        "needs trivy's vulnerability database",
+        "--download-db-only",
+        "--scanners secret",
+    ]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+
+    // .trivyignore, with its reason, is honoured by the real trivy.
+    f.write(
+        ".trivyignore",
+        "# the arm64 fixture's key is the test's own, never a real credential\naws-access-key-id\n",
+    );
+    let out = scan(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    out.assert_stderr_has("(linux/arm64): 0 finding(s)");
 }

@@ -941,3 +941,167 @@ fn no_color_and_colour_only_on_a_tty() {
     assert!(!out.stderr.contains('\x1b'));
     assert_eq!(out.code, 1);
 }
+
+/// An Argo CD folder beside the app: its kustomization, an ImageUpdater for the app's image
+/// (write-back into the app's kustomization) and the Application.
+const ARGOCD_KUSTOMIZATION: Edit = (
+    "k8s-apps/argocd/kustomization.yaml",
+    "",
+    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - updater.yaml\n  - application.yaml\n",
+);
+const UPDATER: Edit = (
+    "k8s-apps/argocd/updater.yaml",
+    "",
+    "\
+apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: forecast
+  namespace: argocd
+spec:
+  writeBackConfig:
+    method: git
+    gitConfig:
+      writeBackTarget: kustomization:/k8s-apps/apps/forecast
+  applicationRefs:
+    - namePattern: forecast
+      images:
+        - alias: base
+          imageName: ghcr.io/dcasati/python-base
+          commonUpdateSettings:
+            allowTags: regexp:^sha-[0-9a-f]{7}$
+",
+);
+const APPLICATION: Edit = (
+    "k8s-apps/argocd/application.yaml",
+    "",
+    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: forecast\n  namespace: argocd\nspec:\n  source:\n    path: k8s-apps/apps/forecast\n",
+);
+const U: &str = "k8s-apps/argocd/updater.yaml";
+
+#[test]
+fn gitops_rules_fire_at_their_position() {
+    check_cases(&[
+        Case {
+            rule: "GITOPS-IMAGE-UNKNOWN",
+            edits: &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (U, "dcasati/python-base", "dcasati/other-base"),
+            ],
+            at: (U, 15, 22),
+        },
+        Case {
+            rule: "GITOPS-ALLOW-TAGS",
+            edits: &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (U, "regexp:^sha-[0-9a-f]{7}$", "regexp:.*"),
+            ],
+            at: (U, 17, 24),
+        },
+        Case {
+            rule: "GITOPS-ALLOW-TAGS",
+            edits: &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (
+                    U,
+                    "          commonUpdateSettings:\n            allowTags: regexp:^sha-[0-9a-f]{7}$\n",
+                    "",
+                ),
+            ],
+            at: (U, 15, 22),
+        },
+        Case {
+            rule: "GITOPS-WRITE-BACK",
+            edits: &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (U, "/k8s-apps/apps/forecast", "/k8s-apps/apps/nope"),
+            ],
+            at: (U, 10, 24),
+        },
+        Case {
+            rule: "GITOPS-WRITE-BACK",
+            edits: &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (U, "kustomization:/k8s-apps/apps/forecast", "kustomization"),
+                (U, "namePattern: forecast", "namePattern: elsewhere"),
+            ],
+            at: (U, 10, 24),
+        },
+    ]);
+}
+
+#[test]
+fn gitops_near_misses_stay_clean() {
+    check_clean(&[
+        (
+            "the ImageUpdater as written",
+            &[ARGOCD_KUSTOMIZATION, UPDATER, APPLICATION],
+        ),
+        (
+            "`any` with latest ignored",
+            &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (
+                    U,
+                    "allowTags: regexp:^sha-[0-9a-f]{7}$",
+                    "allowTags: any\n            ignoreTags: [latest]",
+                ),
+            ],
+        ),
+        (
+            "bare `kustomization`, resolved through the Application's path",
+            &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (U, "kustomization:/k8s-apps/apps/forecast", "kustomization"),
+            ],
+        ),
+        (
+            "imageName with a tag, and the tag setting on the applicationRef",
+            &[
+                ARGOCD_KUSTOMIZATION,
+                UPDATER,
+                APPLICATION,
+                (
+                    U,
+                    "imageName: ghcr.io/dcasati/python-base\n",
+                    "imageName: ghcr.io/dcasati/python-base:sha-abc1234\n",
+                ),
+            ],
+        ),
+    ]);
+}
+
+#[test]
+fn gitops_rules_explain_themselves() {
+    let fx = lint_manifests_support::Fixture::new();
+    for rule in [
+        "GITOPS-IMAGE-UNKNOWN",
+        "GITOPS-ALLOW-TAGS",
+        "GITOPS-WRITE-BACK",
+    ] {
+        let out = fx.lint(&["--explain", rule]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stdout.contains(rule) || out.stderr.contains(rule),
+            "{out:?}"
+        );
+        assert!(
+            format!("{}{}", out.stdout, out.stderr).contains("ImageUpdater"),
+            "{out:?}"
+        );
+    }
+}

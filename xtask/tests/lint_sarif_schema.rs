@@ -185,3 +185,72 @@ fn lint_sarif_output_without_findings_is_valid_too() {
     assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
     assert_eq!(validate(&stdout), (0, String::new()));
 }
+
+/// A `trivy` that prints one report with a vulnerability, a misconfiguration and a secret
+/// (whatever it is asked), and a `skopeo` that answers a two-platform index.
+const FAKE_TRIVY: &str = r#"#!/bin/sh
+cat <<'JSON'
+{"SchemaVersion": 2, "Results": [
+ {"Target": "python-base (debian 12.8)", "Class": "os-pkgs", "Vulnerabilities": [
+  {"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "InstalledVersion": "3.0.15-1",
+   "FixedVersion": "3.0.16-1", "Severity": "CRITICAL", "Title": "openssl: bad"},
+  {"VulnerabilityID": "CVE-2024-0002", "PkgName": "zlib1g", "InstalledVersion": "1.2.13",
+   "Severity": "LOW", "Title": "zlib: meh"}]},
+ {"Target": "deploy dir/app.yaml", "Class": "config", "Misconfigurations": [
+  {"ID": "KSV017", "Title": "Privileged container", "Message": "privileged: true",
+   "Severity": "HIGH", "Status": "FAIL", "CauseMetadata": {"StartLine": 14}}]},
+ {"Target": "/etc/app/credentials", "Class": "secret", "Secrets": [
+  {"RuleID": "aws-access-key-id", "Severity": "CRITICAL", "Title": "AWS Access Key ID",
+   "StartLine": 1, "Match": "VALUE-NEVER-SHOWN"}]}]}
+JSON
+"#;
+const FAKE_SKOPEO: &str = r#"#!/bin/sh
+echo '{"schemaVersion":2,"manifests":[{"digest":"sha256:a","platform":{"os":"linux","architecture":"amd64"}},{"digest":"sha256:b","platform":{"os":"linux","architecture":"arm64"}}]}'
+"#;
+
+#[test]
+fn trivy_scan_sarif_output_is_valid_sarif_2_1_0() {
+    if !e2e() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "Cargo.toml", "[workspace]\n");
+    write(root, "k8s-apps/app.yaml", "kind: ConfigMap\n");
+    let bin = tempfile::tempdir().unwrap();
+    support::install_script(bin.path(), "trivy", FAKE_TRIVY);
+    support::install_script(bin.path(), "skopeo", FAKE_SKOPEO);
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let reference = format!(
+        "127.0.0.1:5000/homelab/python-base@sha256:{}",
+        "d".repeat(64)
+    );
+    for threshold in ["LOW", "HIGH"] {
+        let args = [
+            "trivy-scan",
+            "--image",
+            &reference,
+            "--config",
+            "--secrets",
+            "--format",
+            "sarif",
+            "--severity-threshold",
+            threshold,
+        ];
+        let out = support::xtask(root, &args, &[], Some(&path));
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(!out.all().contains("VALUE-NEVER-SHOWN"), "{out:?}");
+        assert_eq!(validate(&out.stdout), (0, String::new()), "{}", out.stdout);
+        let sarif: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let runs = sarif["runs"].as_array().unwrap();
+        let ids: Vec<&str> = runs
+            .iter()
+            .map(|r| r["automationDetails"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["trivy-image/", "trivy-config/", "trivy-secrets/"]);
+        // Two platforms of the image: each finding once per platform.
+        let per_run = if threshold == "LOW" { 4 } else { 3 };
+        let image = runs[0]["results"].as_array().unwrap();
+        assert_eq!(image.len(), 2 * per_run, "{threshold}");
+    }
+}

@@ -118,3 +118,216 @@ fn dependencies_say_why(manifest: &str) {
         previous = line;
     }
 }
+
+/// The repo's workflows and the pre-commit config, each with its text.
+fn automation_files() -> Vec<(PathBuf, String)> {
+    let dir = repo_root().join(".github/workflows");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    files.push(repo_root().join(".pre-commit-config.yaml"));
+    files
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read_to_string(&p).unwrap()))
+        .collect()
+}
+
+/// Every mapping value under `key`, anywhere in `node`.
+fn values_of<'a>(node: &'a xtask::yaml::Node, key: &str, out: &mut Vec<&'a xtask::yaml::Node>) {
+    if let Some(map) = node.as_map() {
+        for entry in map {
+            if entry.key.as_str() == Some(key) {
+                out.push(&entry.value);
+            }
+            values_of(&entry.value, key, out);
+        }
+    } else if let Some(items) = node.as_seq() {
+        for item in items {
+            values_of(item, key, out);
+        }
+    }
+}
+
+/// The argv after `cargo xtask` of each shell line that runs it: the line is cut at the first
+/// redirection, pipe or list operator, and split into words (quotes kept together).
+fn xtask_lines(script: &str) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for line in script.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("cargo xtask") else {
+            assert!(
+                !line.contains("cargo xtask"),
+                "`cargo xtask` must start its line: {line}"
+            );
+            continue;
+        };
+        assert!(
+            !rest.contains("${{") && !rest.contains('$'),
+            "a `cargo xtask` line takes no expressions or variables: {line}"
+        );
+        let mut words = Vec::new();
+        let (mut word, mut quote, mut started) = (String::new(), None, false);
+        for c in rest.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => (quote, started) = (Some(c), true),
+                (None, '>' | '<' | '|' | '&' | ';' | '#') => break,
+                (None, c) if c.is_whitespace() => {
+                    if started || !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    started = false;
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if started || !word.is_empty() {
+            words.push(word);
+        }
+        found.push(words);
+    }
+    found
+}
+
+#[test]
+fn every_cargo_xtask_line_parses_with_the_real_cli() {
+    use clap::Parser;
+    let mut checked = 0;
+    for (path, text) in automation_files() {
+        let docs = xtask::yaml::load(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        let root = &docs[0].root;
+        let mut commands = Vec::new();
+        let mut runs = Vec::new();
+        values_of(root, "run", &mut runs);
+        for run in runs {
+            for words in xtask_lines(run.as_str().unwrap()) {
+                commands.push((run.start.line, words));
+            }
+        }
+        // pre-commit hooks: `entry`, plus the file names pre-commit appends unless told not to.
+        let mut hooks = Vec::new();
+        values_of(root, "hooks", &mut hooks);
+        for hook in hooks.iter().flat_map(|h| h.as_seq().unwrap()) {
+            let entry = hook.get("entry").unwrap();
+            for mut words in xtask_lines(entry.as_str().unwrap()) {
+                if hook.get("pass_filenames").and_then(|v| v.as_str()) != Some("false") {
+                    words.push("k8s-apps/iot-stack/kustomization.yaml".into());
+                }
+                commands.push((entry.start.line, words));
+            }
+        }
+        for (line, words) in commands {
+            let argv = std::iter::once("cargo xtask".to_string()).chain(words.iter().cloned());
+            if let Err(e) = xtask::flags::Xtask::try_parse_from(argv) {
+                panic!(
+                    "{}:{line}: `cargo xtask {}` does not parse:\n{e}",
+                    path.display(),
+                    words.join(" ")
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} `cargo xtask` lines found");
+}
+
+#[test]
+fn the_line_splitter_keeps_quotes_and_drops_redirections() {
+    assert_eq!(
+        xtask_lines("  cargo xtask lint-manifests --format sarif > lint.sarif || true\necho x"),
+        [["lint-manifests", "--format", "sarif"]]
+    );
+    assert_eq!(
+        xtask_lines("cargo xtask update-images 'a b' \"\"  # why"),
+        [vec!["update-images", "a b", ""]]
+    );
+}
+
+/// `owner/repo[/path]@<40 lowercase hex>`, followed on its line by `# vX…` naming the version.
+fn pinned(value: &str, line: &str) -> bool {
+    let Some((action, reference)) = value.split_once('@') else {
+        return false;
+    };
+    let comment = line.split_once(" # ").map(|(_, c)| c.trim());
+    action.split('/').count() >= 2
+        && reference.len() == 40
+        && reference
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && comment
+            .is_some_and(|c| c.starts_with('v') && c[1..].starts_with(|d: char| d.is_ascii_digit()))
+}
+
+#[test]
+fn every_action_is_pinned_to_a_commit_with_its_version() {
+    assert!(pinned(
+        "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+        "      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+    ));
+    assert!(!pinned(
+        "actions/checkout@v4",
+        "      - uses: actions/checkout@v4 # v4"
+    ));
+    assert!(!pinned(
+        "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+        "      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+    ));
+    let mut checked = 0;
+    for (path, text) in automation_files() {
+        let docs = xtask::yaml::load(&text).unwrap();
+        let mut uses = Vec::new();
+        values_of(&docs[0].root, "uses", &mut uses);
+        for node in uses {
+            let value = node.as_str().unwrap();
+            if value.starts_with("./") {
+                continue;
+            }
+            let line = text.lines().nth(node.start.line - 1).unwrap();
+            assert!(
+                pinned(value, line),
+                "{}:{}: `uses: {value}` must be pinned to a full commit SHA with the version in a \
+                 comment (`owner/repo@<40 hex> # vX.Y.Z`), looked up in the action's own tags",
+                path.display(),
+                node.start.line
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} `uses:` found");
+}
+
+#[test]
+fn no_workflow_grants_write_at_the_top() {
+    for (path, text) in automation_files() {
+        if path.ends_with(".pre-commit-config.yaml") {
+            continue;
+        }
+        let docs = xtask::yaml::load(&text).unwrap();
+        let permissions = docs[0].root.get("permissions").unwrap_or_else(|| {
+            panic!(
+                "{}: set `permissions: contents: read` at the top",
+                path.display()
+            )
+        });
+        let granted: Vec<(&str, &str)> = match permissions.as_map() {
+            Some(map) => map
+                .iter()
+                .map(|e| (e.key.as_str().unwrap(), e.value.as_str().unwrap()))
+                .collect(),
+            None => vec![("*", permissions.as_str().unwrap())],
+        };
+        for (scope, level) in granted {
+            assert!(
+                matches!(level, "read" | "none" | "read-all"),
+                "{}:{}: top-level permission `{scope}: {level}`: grant write only on the job \
+                 that needs it",
+                path.display(),
+                permissions.start.line
+            );
+        }
+    }
+}

@@ -68,15 +68,19 @@ def test_kustomization_wires_every_service():
 
 def test_argocd_application_and_image_updater():
     text = (REPO / "k8s-apps" / "argocd" / "iot-stack-application.yaml").read_text()
-    prefix = "argocd-image-updater.argoproj.io/"
     assert value(text, "repoURL") == "https://github.com/dcasati/homelab"
     assert value(text, "path") == "k8s-apps/iot-stack"
     assert re.search(r"automated:\n\s+prune: true", text)
-    assert value(text, prefix + "image-list") == "base=ghcr.io/dcasati/python-base"
-    assert value(text, prefix + "base.update-strategy") == "newest-build"
-    assert value(text, prefix + "base.allow-tags") == "regexp:^sha-[0-9a-f]{7}$"
-    assert value(text, prefix + "base.kustomize.image-name") == "ghcr.io/dcasati/python-base"
-    assert value(text, prefix + "write-back-method") == "git"
-    assert value(text, prefix + "write-back-target") == "kustomization"
+    # Image Updater v1 ignores the v0 annotations: the ImageUpdater resource replaces them.
+    assert "argocd-image-updater.argoproj.io/" not in text
+    updater = (REPO / "k8s-apps" / "argocd" / "image-updater.yaml").read_text()
+    assert value(updater, "kind") == "ImageUpdater"
+    assert re.search(r"^    - namePattern: iot-stack$", updater, re.M)
+    assert value(updater, "imageName") == "ghcr.io/dcasati/python-base"
+    assert value(updater, "updateStrategy") == "newest-build"
+    assert value(updater, "allowTags") == "regexp:^sha-[0-9a-f]{7}$"
+    assert value(updater, "method") == "git"
+    assert value(updater, "writeBackTarget") == "kustomization:/k8s-apps/iot-stack"
+    assert value(updater, "key") == "cosign.pub"
     kustomization = (REPO / "k8s-apps" / "argocd" / "kustomization.yaml").read_text()
     assert value(kustomization, "namespace") == "argocd"

@@ -8,6 +8,7 @@
 
 pub mod cron;
 pub mod dockerfile;
+pub mod gitops;
 pub mod kustomize_rules;
 pub mod render;
 pub mod report;
@@ -188,6 +189,7 @@ pub fn registry() -> Vec<&'static Rule> {
         security::RULES,
         render::RULES,
         dockerfile::RULES,
+        gitops::RULES,
     ]
     .into_iter()
     .flatten()
@@ -210,6 +212,8 @@ pub struct Facts {
     /// YAML-MISSING-FIELD findings, kept back: a file that a generator reads or that is a patch
     /// is not a full manifest.
     pub missing_fields: Vec<Finding>,
+    /// ImageUpdater images and Argo CD Applications, for the GITOPS-* rules.
+    pub gitops: gitops::Facts,
 }
 
 /// A Kubernetes object in a manifest.
@@ -582,6 +586,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let files = listing.lintable.len();
     let tree = kustomize_rules::Tree::new(root, &listing, facts);
     tree.check(settings, &mut findings);
+    gitops::check(&tree, &mut findings);
     Ok(Outcome {
         findings,
         markers,

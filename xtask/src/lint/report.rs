@@ -182,7 +182,7 @@ pub fn github(findings: &[Finding]) -> String {
 }
 
 /// Percent-encodes a relative path for a SARIF `uri`.
-fn uri(path: &Path) -> String {
+pub(crate) fn uri(path: &Path) -> String {
     let mut out = String::new();
     for b in slash_path(path).bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {

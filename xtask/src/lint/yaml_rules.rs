@@ -107,6 +107,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             pos: root.start,
             keys: Vec::new(),
         };
+        super::gitops::collect(&doc, kind, &mut facts.gitops);
         if kind == "ConfigMap" {
             object.keys = super::security::check_config_map(file, &doc, out);
         } else if let Some(w) = super::workload::check(file, &doc, kind, settings, out) {

@@ -10,6 +10,7 @@ use crate::engine::{self, BuildSpec, CacheChoice, Engine, Output, RegistryTool};
 use crate::exec::Runner;
 use crate::flags;
 use crate::image_ref::ImageRef;
+use crate::oci_labels;
 use crate::registry::{login_cmd, registry_tool, remote_digest, select_engine};
 use crate::repo::{Commit, Repo};
 use crate::{Ctx, Status};
@@ -45,11 +46,22 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
 
     let repo = Repo::open(&ctx.root)?;
     let head = repo.head()?;
-    let commit = match &flags.sha {
-        Some(sha) => repo.commit(sha).context("--sha")?,
-        None => head.clone(),
+    // The tag's commit (the one tag rule): the last commit that changed the context as seen
+    // from HEAD, or --sha as given. Without --sha, HEAD is built, whose context is that
+    // commit's; with it, the commit's own tree is exported unless it is HEAD.
+    let commit = repo
+        .tag_commit(&image.context, flags.sha.as_deref())
+        .context(if flags.sha.is_some() {
+            "--sha"
+        } else {
+            "the image tag"
+        })?;
+    let from_head = flags.sha.is_none() || commit.id == head.id;
+    let built = if from_head {
+        head.clone()
+    } else {
+        commit.clone()
     };
-    let from_head = commit.id == head.id;
     let mut tag = commit.tag();
     if from_head {
         let dirty = repo.dirty_paths(&image.context)?;
@@ -74,14 +86,14 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     let insecure = reference.is_loopback() || flags.insecure_registry;
 
     if let Some(base) = &flags.if_changed {
-        let (base, why) = if_changed_base(&repo, base, &commit)?;
+        let (base, why) = if_changed_base(&repo, base, &built)?;
         match base {
-            Some(base) if !repo.changed_between(&base.id, &commit.id, &image.context)? => {
+            Some(base) if !repo.changed_between(&base.id, &built.id, &image.context)? => {
                 eprintln!(
                     "skipped: {} did not change between {} ({why}) and {}",
                     image.context.display(),
                     &base.id[..7],
-                    &commit.id[..7]
+                    &built.id[..7]
                 );
                 return Ok(Status::Clean);
             }
@@ -89,9 +101,9 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
                 "{} changed between {} ({why}) and {}: building",
                 image.context.display(),
                 &base.id[..7],
-                &commit.id[..7]
+                &built.id[..7]
             ),
-            None => eprintln!("{}: {why}; building", &commit.id[..7]),
+            None => eprintln!("{}: {why}; building", &built.id[..7]),
         }
     }
 
@@ -140,11 +152,11 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         context,
         reference: reference.clone(),
         platforms: platforms.clone(),
-        labels: labels(
+        labels: oci_labels::labels(
             &commit,
             &tag,
             &image.name,
-            source_url(env, origin.as_deref()),
+            oci_labels::source_url(env, origin.as_deref()),
         ),
         source_date_epoch: commit.time,
         cache,
@@ -268,79 +280,6 @@ fn if_changed_base(repo: &Repo, base: &str, commit: &Commit) -> Result<(Option<C
     }
 }
 
-/// The OCI labels: revision, source (when known), created, title, version.
-fn labels(
-    commit: &Commit,
-    tag: &str,
-    title: &str,
-    source: Option<String>,
-) -> Vec<(String, String)> {
-    let key = |k: &str| format!("org.opencontainers.image.{k}");
-    let mut labels = vec![(key("revision"), commit.id.clone())];
-    if let Some(source) = source {
-        labels.push((key("source"), source));
-    }
-    labels.push((key("created"), rfc3339(commit.time)));
-    labels.push((key("title"), title.to_string()));
-    labels.push((key("version"), tag.to_string()));
-    labels
-}
-
-/// `GITHUB_SERVER_URL/GITHUB_REPOSITORY`, else the origin remote as an https URL without
-/// credentials.
-fn source_url(env: impl Fn(&str) -> Option<String>, origin: Option<&str>) -> Option<String> {
-    if let (Some(server), Some(repo)) = (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY")) {
-        return Some(format!("{}/{repo}", server.trim_end_matches('/')));
-    }
-    let url = origin?.trim();
-    let rest = if let Some(rest) = url.strip_prefix("git@") {
-        // git@github.com:owner/repo.git
-        rest.replacen(':', "/", 1)
-    } else if let Some((scheme, rest)) = url.split_once("://") {
-        if !matches!(scheme, "https" | "http" | "ssh" | "git") {
-            return None;
-        }
-        let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-        // ssh://git@host:22/owner/repo: drop the port
-        match rest.split_once('/') {
-            Some((host, path)) => {
-                let host = host.split(':').next().unwrap_or(host);
-                format!("{host}/{path}")
-            }
-            None => return None,
-        }
-    } else {
-        return None;
-    };
-    let rest = rest.trim_end_matches('/');
-    Some(format!(
-        "https://{}",
-        rest.strip_suffix(".git").unwrap_or(rest)
-    ))
-}
-
-/// Seconds since the epoch as RFC 3339 UTC, e.g. `2023-11-14T22:13:20Z`.
-fn rfc3339(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 /// A commit's context exported to a temp folder, removed on drop.
 struct Exported {
     dir: PathBuf,
@@ -369,76 +308,5 @@ impl Exported {
 impl Drop for Exported {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.parent);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_matches_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn source_url_from_github_env_or_origin() {
-        let none = |_: &str| None;
-        let gh = |k: &str| match k {
-            "GITHUB_SERVER_URL" => Some("https://github.com".to_string()),
-            "GITHUB_REPOSITORY" => Some("dcasati/homelab".to_string()),
-            _ => None,
-        };
-        assert_eq!(
-            source_url(gh, Some("git@elsewhere:x/y.git")).as_deref(),
-            Some("https://github.com/dcasati/homelab")
-        );
-        for (origin, want) in [
-            (
-                "git@github.com:dcasati/homelab.git",
-                Some("https://github.com/dcasati/homelab"),
-            ),
-            (
-                "https://github.com/dcasati/homelab.git",
-                Some("https://github.com/dcasati/homelab"),
-            ),
-            (
-                "https://x-access-token:ghp_s3cret@github.com/d/h",
-                Some("https://github.com/d/h"),
-            ),
-            (
-                "ssh://git@github.com:22/d/h.git",
-                Some("https://github.com/d/h"),
-            ),
-            ("https://gitlab.com/a/b/", Some("https://gitlab.com/a/b")),
-            ("/srv/git/homelab", None),
-            ("file:///srv/git/homelab", None),
-        ] {
-            assert_eq!(source_url(none, Some(origin)).as_deref(), want, "{origin}");
-        }
-        assert_eq!(source_url(none, None), None);
-    }
-
-    #[test]
-    fn labels_carry_commit_time_and_tag() {
-        let commit = Commit {
-            id: "0123456789abcdef0123456789abcdef01234567".into(),
-            time: 1_700_000_000,
-        };
-        let labels = labels(&commit, "sha-0123456", "python-base", None);
-        let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        assert_eq!(
-            pairs,
-            [
-                "org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567",
-                "org.opencontainers.image.created=2023-11-14T22:13:20Z",
-                "org.opencontainers.image.title=python-base",
-                "org.opencontainers.image.version=sha-0123456",
-            ]
-        );
     }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask push`: push a locally built image (named by the build record, or `--sha`) to a
 //! registry, or with `--mirror` copy it registry to registry by digest (`skopeo copy --all` or
-//! `docker buildx imagetools create`, pulling nothing). Either way it then reads the
-//! destination's digest and fails unless it equals the source's.
+//! `docker buildx imagetools create`, pulling nothing). `--mirror` copies the digest the build
+//! record names, and refuses when the source tag now holds another one. Either way it then
+//! reads the destination's digest and fails unless it equals the source's.
 
 use crate::build_record::BuildRecord;
 use crate::engine::{self, Engine, RegistryTool};
@@ -20,7 +21,10 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
     };
     let record = BuildRecord::load(&ctx.root, &image.name)?;
     let tag = match (&flags.sha, &record) {
-        (Some(sha), _) => Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag(),
+        (Some(sha), _) => Repo::open(&ctx.root)?
+            .tag_commit(&image.context, Some(sha))
+            .context("--sha")?
+            .tag(),
         (None, Some(record)) => record.tag.clone(),
         (None, None) => bail!(
             "no build record for {} ({}): run `cargo xtask build-base` first, or pass --sha",
@@ -59,8 +63,21 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
         if flags.login {
             runner.run_to_stderr(&login_cmd(&ctx.settings, tool, &dest, insecure(&dest))?)?;
         }
-        let digest = remote_digest(&runner, tool, &source, insecure(&source))?
-            .with_context(|| format!("{source} is not in the registry; build and push it first"))?;
+        let current = remote_digest(&runner, tool, &source, insecure(&source))?;
+        // The build this tag was recorded for, by its digest: a tag moved since is refused.
+        let recorded = record
+            .as_ref()
+            .filter(|r| r.tag == tag)
+            .and_then(|r| r.digest.clone());
+        let digest = match recorded {
+            Some(recorded) => {
+                crate::build_record::check_tag_holds(&source, &recorded, current.as_deref())?;
+                recorded
+            }
+            None => current.with_context(|| {
+                format!("{source} is not in the registry; build and push it first")
+            })?,
+        };
         let copy = engine::copy(
             tool,
             &source.with_digest(&digest),

@@ -1,7 +1,9 @@
-//! `cargo xtask sign`: sign the base image with cosign, or `--verify` its signature, always by
-//! digest: from the build record of a pushed build, `--digest`, `--sha` (the tag's digest read
-//! from the registry) or a full `--image REF@sha256:…`. A tag-only reference is refused before
-//! cosign runs.
+//! `cargo xtask sign`: sign the base image with cosign (and with `--attest-sbom FILE` attest
+//! its CycloneDX SBOM), or `--verify` the signature (and the attestation), always by digest:
+//! from the build record of a pushed build (whose tag must still hold that digest), `--digest`,
+//! `--sha` (the tag's digest read from the registry) or a full `--image REF@sha256:…`. A
+//! tag-only reference is refused before cosign runs. The argv follows the cosign major version
+//! `cosign version` reports (2.x or 3.x; see [`crate::cosign`]).
 //!
 //! The key and its password reach cosign only through its environment (`env://` key
 //! references, `COSIGN_PASSWORD`); cosign's output is then captured and redacted before it is
@@ -10,7 +12,7 @@
 
 use crate::build_record::{self, BuildRecord};
 use crate::cosign::{self, Identity, Key};
-use crate::exec::{Runner, Secret};
+use crate::exec::{Cmd, Runner, Secret};
 use crate::flags::{self, EngineChoice};
 use crate::image_ref::{ImageRef, is_digest};
 use crate::registry::{read_tool, remote_digest};
@@ -22,43 +24,90 @@ use std::path::Path;
 
 pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(flags.dry_run)?;
+    tools::require(COSIGN)?;
     let reference = reference(flags, ctx, &runner)?;
+    cosign::by_digest(&reference)?;
+    let key = key(flags)?;
+    let secrets = secrets(&key, flags.verify)?;
+    if let Some(sbom) = &flags.attest_sbom
+        && !sbom.is_file()
+    {
+        bail!("--attest-sbom {}: no such file", sbom.display());
+    }
+    let version = runner.output(&cosign::version_cmd())?;
+    let major = cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?;
     let loopback = reference.is_loopback();
     let target = cosign::Target {
         reference: &reference,
         insecure: loopback || flags.insecure_registry,
         tlog: !loopback,
+        major,
     };
-    let key = key(flags)?;
-    let secrets = secrets(&key, flags.verify)?;
-    let cmd = if flags.verify {
-        cosign::verify(&target, &key, identity(flags).as_ref(), secrets)?
+    let identity = identity(flags);
+    let attestation = flags.attest_sbom.is_some() || flags.attestations;
+    let mut plan = Vec::new();
+    if flags.verify {
+        let id = identity.as_ref();
+        plan.push(cosign::verify(&target, &key, id, secrets.clone())?);
+        if attestation {
+            let secrets = secrets.clone();
+            plan.push(cosign::verify_sbom_attestation(&target, &key, id, secrets)?);
+        }
     } else {
-        cosign::sign(&target, &key, secrets)?
-    };
+        plan.push(cosign::sign(&target, &key, secrets.clone())?);
+        if let Some(sbom) = &flags.attest_sbom {
+            let sbom = std::path::absolute(sbom)?;
+            plan.push(cosign::attest_sbom(&target, &key, &sbom, secrets)?);
+        }
+    }
     if flags.dry_run {
-        runner.run(&cmd)?;
+        for cmd in &plan {
+            runner.run(cmd)?;
+        }
         return Ok(Status::Clean);
     }
-    tools::require(COSIGN)?;
-    if key == Key::Keyless && !flags.verify {
-        // Interactive keyless signing prints a login URL and waits: stream it. No secret of
-        // ours is involved.
-        runner.run_to_stderr(&cmd)?;
-        eprintln!("signed: {reference}");
+    for cmd in &plan {
+        if !run_one(&runner, cmd, flags.verify, &key)? {
+            eprintln!(
+                "verification FAILED: {reference} has no valid {} for {}",
+                if cmd.argv()[1] == "verify" {
+                    "signature"
+                } else {
+                    "CycloneDX attestation"
+                },
+                who(&key)
+            );
+            return Ok(Status::Found);
+        }
+    }
+    let what = if attestation {
+        "signed and attested"
+    } else {
+        "signed"
+    };
+    if flags.verify {
+        eprintln!("verified: {reference} is {what} by {}", who(&key));
+    } else {
+        eprintln!("{what}: {reference}");
         println!("{reference}");
-        return Ok(Status::Clean);
+    }
+    Ok(Status::Clean)
+}
+
+/// Runs one cosign command; `false` when a verification failed (exit 1 for us). Keyless
+/// signing, which involves no secret of ours, streams (it may print a login URL and wait);
+/// everything else is captured and redacted before it is shown.
+fn run_one(runner: &Runner, cmd: &Cmd, verify: bool, key: &Key) -> Result<bool> {
+    if *key == Key::Keyless && !verify {
+        runner.run_to_stderr(cmd)?;
+        return Ok(true);
     }
     eprintln!("+ {cmd}");
-    let out = runner.output(&cmd)?;
+    let out = runner.output(cmd)?;
     let stderr = cmd.redact(out.stderr.trim_end());
-    if flags.verify && !out.success() && cosign::is_verification_failure(&out.stderr) {
+    if verify && !out.success() && cosign::is_verification_failure(&out.stderr) {
         eprintln!("{stderr}");
-        eprintln!(
-            "verification FAILED: {reference} has no valid signature for {}",
-            who(&key)
-        );
-        return Ok(Status::Found);
+        return Ok(false);
     }
     if !out.success() {
         bail!(
@@ -70,14 +119,10 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     if !stderr.is_empty() {
         eprintln!("{stderr}");
     }
-    if flags.verify {
+    if verify {
         print!("{}", cmd.redact(&out.stdout));
-        eprintln!("verified: {reference} is signed by {}", who(&key));
-    } else {
-        eprintln!("signed: {reference}");
-        println!("{reference}");
     }
-    Ok(Status::Clean)
+    Ok(true)
 }
 
 fn who(key: &Key) -> String {
@@ -113,16 +158,20 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
         Some(name) => ctx.settings.image(name)?,
         None => &ctx.settings.images[0],
     };
-    let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let registry =
-        build_record::registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
-    let name =
-        ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
+    let (record, registry, name) = build_record::record_and_name(
+        &ctx.root,
+        &ctx.settings,
+        &image.name,
+        flags.registry.as_deref(),
+    )?;
     if let Some(d) = &flags.digest {
         return Ok(name.with_digest(&checked_digest(d)?));
     }
     if let Some(sha) = &flags.sha {
-        let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
+        let tag = Repo::open(&ctx.root)?
+            .tag_commit(&image.context, Some(sha))
+            .context("--sha")?
+            .tag();
         let tagged = name.with_tag(&tag);
         let insecure = tagged.is_loopback() || flags.insecure_registry;
         let digest = remote_digest(
@@ -143,8 +192,13 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
         ),
         Some(BuildRecord {
             digest: Some(digest),
+            tag,
             ..
-        }) => Ok(name.with_digest(&digest)),
+        }) => {
+            // The recorded build, provided its tag still holds it.
+            let insecure = flags.insecure_registry;
+            build_record::confirm_recorded_digest(runner, &name, &tag, &digest, insecure)
+        }
         Some(r) => Ok(name.with_tag(&r.tag)),
         None => bail!(
             "no build record for {} ({}): run `cargo xtask build-base --push` first, or pass \

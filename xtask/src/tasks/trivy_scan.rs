@@ -1,19 +1,19 @@
-//! `cargo xtask trivy-scan`: run trivy on the image (vulnerabilities), the manifests
-//! (misconfigurations), the tree (secrets), and/or write a CycloneDX SBOM; print a summary per
-//! scan on stderr and, with `--format json`, every finding normalized on stdout.
+//! `cargo xtask trivy-scan`: run trivy on the image (vulnerabilities and secrets, one run per
+//! platform of its index), the manifests (misconfigurations), the tree (secrets), and/or write
+//! a CycloneDX SBOM; print a summary per scan on stderr and, with `--format json|sarif`, the
+//! findings on stdout (SARIF through [`crate::trivy_sarif`]).
 //!
 //! Exit 1 when a finding is at or above `--severity-threshold`, 2 when trivy is missing or
-//! fails (a missing vulnerability DB says so). The SBOM is written through a temp file and
-//! checked to be CycloneDX before it takes its name.
+//! fails (a missing vulnerability DB says so). The repo's `.trivyignore` goes to every scan.
+//! The SBOM is written through a temp file and checked to be CycloneDX before it takes its name.
 
-use crate::build_record::{self, BuildRecord};
-use crate::exec::{Cmd, Runner, Secret};
+use crate::exec::{Cmd, Runner};
 use crate::flags::{self, ScanFormat};
 use crate::image_ref::ImageRef;
-use crate::repo::Repo;
+use crate::scan_target::{ImageTarget, ignorefile, image_target, registry_access};
 use crate::tools::{self, TRIVY};
-use crate::trivy::{self, Finding, Severity};
-use crate::{Ctx, Status, engine};
+use crate::trivy::{self, Finding, ImageScan, Severity};
+use crate::{Ctx, Status, trivy_sarif};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -25,6 +25,8 @@ struct Scan {
     name: &'static str,
     /// What was scanned, as shown to a human.
     target: String,
+    /// The platform of the image this run scans.
+    platform: Option<String>,
     cmd: Cmd,
     /// Joined in front of each finding's file, so it is relative to the repo root.
     prefix: Option<PathBuf>,
@@ -34,6 +36,8 @@ struct Scan {
 struct ScanReport {
     scan: &'static str,
     target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<String>,
     findings: Vec<Finding>,
 }
 
@@ -60,26 +64,38 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
             .as_ref()
             .map(|d| absolute(d).display().to_string()),
         offline: flags.offline,
+        ignorefile: ignorefile(&ctx.root)?,
     };
+    tools::require(TRIVY)?;
+    let runner = Runner::new(false)?;
     let image = match &flags.image {
-        Some(given) => Some(image_ref(given.as_deref(), flags, ctx)?),
+        Some(given) => Some(image_target(given.as_deref(), flags, ctx, &runner)?),
         None => None,
     };
     let registry = |r: &ImageRef| registry_access(ctx, r, flags.insecure_registry);
 
     let mut scans = Vec::new();
-    if let Some(reference) = &image {
-        scans.push(Scan {
-            name: "image",
-            target: reference.to_string(),
-            cmd: trivy::image_scan(
-                &reference.to_string(),
-                !flags.include_unfixed,
-                &registry(reference),
-                &opts,
-            ),
-            prefix: None,
-        });
+    if let Some(image) = &image {
+        let reference = image.reference.to_string();
+        let platforms: Vec<Option<&str>> = match image.platforms.as_slice() {
+            [] => vec![None],
+            all => all.iter().map(|p| Some(p.as_str())).collect(),
+        };
+        for platform in platforms {
+            let scan = ImageScan {
+                reference: &reference,
+                scanners: &flags.scanners,
+                platform,
+                ignore_unfixed: !flags.include_unfixed,
+            };
+            scans.push(Scan {
+                name: "image",
+                target: reference.clone(),
+                platform: platform.map(str::to_string),
+                cmd: trivy::image_scan(&scan, &registry(&image.reference), &opts),
+                prefix: None,
+            });
+        }
     }
     if let Some(dir) = &flags.config {
         let dir = existing_dir(
@@ -90,6 +106,7 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         scans.push(Scan {
             name: "config",
             target: shown(&dir, &ctx.root),
+            platform: None,
             cmd: trivy::config_scan(&dir, &opts),
             prefix: prefix(&dir, &ctx.root),
         });
@@ -99,6 +116,7 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         scans.push(Scan {
             name: "secrets",
             target: shown(&dir, &ctx.root),
+            platform: None,
             cmd: trivy::secret_scan(&dir, &opts),
             prefix: prefix(&dir, &ctx.root),
         });
@@ -108,14 +126,16 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         None => None,
     };
 
-    tools::require(TRIVY)?;
-    let runner = Runner::new(false)?;
     let mut reports = Vec::new();
     for scan in scans {
-        let findings = run_scan(&runner, &scan, &opts)?;
+        let mut findings = run_scan(&runner, &scan, flags, &opts)?;
+        for f in &mut findings {
+            f.platform.clone_from(&scan.platform);
+        }
         reports.push(ScanReport {
             scan: scan.name,
             target: scan.target,
+            platform: scan.platform,
             findings,
         });
     }
@@ -130,7 +150,11 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         .flat_map(|r| r.findings.iter().cloned())
         .collect();
     for r in &reports {
-        let label = format!("trivy {} {}", r.scan, r.target);
+        let platform = r
+            .platform
+            .as_deref()
+            .map_or(String::new(), |p| format!(" ({p})"));
+        let label = format!("trivy {} {}{platform}", r.scan, r.target);
         let summary = trivy::summary(&label, &r.findings, threshold, 10);
         eprint!("{}", crate::output::escape_lines(&summary));
     }
@@ -138,16 +162,24 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
     }
     let over = trivy::over(&all, threshold);
-    if flags.format == ScanFormat::Json {
-        let report = JsonReport {
-            threshold,
-            over_threshold: over,
-            counts: trivy::counts(&all),
-            scans: reports,
-            sbom,
-        };
-        let json = serde_json::to_string_pretty(&report)?;
-        println!("{}", crate::output::json_for_log(json));
+    match flags.format {
+        ScanFormat::Human => {}
+        ScanFormat::Sarif => {
+            let runs = trivy_sarif::by_kind(reports.iter().map(|r| (r.scan, &r.findings[..])));
+            let sarif = trivy_sarif::sarif(&runs, threshold);
+            print!("{}", crate::output::json_for_log(sarif));
+        }
+        ScanFormat::Json => {
+            let report = JsonReport {
+                threshold,
+                over_threshold: over,
+                counts: trivy::counts(&all),
+                scans: reports,
+                sbom,
+            };
+            let json = serde_json::to_string_pretty(&report)?;
+            println!("{}", crate::output::json_for_log(json));
+        }
     }
     Ok(if over > 0 {
         Status::Found
@@ -156,70 +188,10 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
     })
 }
 
-/// `--image REF`, else `--sha`'s tag, else the build record's image: by digest once pushed, by
-/// tag (the local image) before.
-fn image_ref(given: Option<&str>, flags: &flags::TrivyScan, ctx: &Ctx) -> Result<ImageRef> {
-    if let Some(given) = given {
-        return ImageRef::parse(given)
-            .map_err(anyhow::Error::msg)
-            .context("--image");
-    }
-    let image = &ctx.settings.images[0];
-    let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let registry =
-        build_record::registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
-    let name =
-        ImageRef::parse(&format!("{registry}/{}", image.name)).map_err(anyhow::Error::msg)?;
-    if let Some(sha) = &flags.sha {
-        let tag = Repo::open(&ctx.root)?.commit(sha).context("--sha")?.tag();
-        return Ok(name.with_tag(&tag));
-    }
-    match record {
-        Some(BuildRecord {
-            digest: Some(digest),
-            pushed,
-            registry: built_in,
-            ..
-        }) if pushed || built_in != registry => Ok(name.with_digest(&digest)),
-        Some(record) => {
-            eprintln!(
-                "note: {} was built but not pushed: scanning the local image by its tag",
-                record.reference()
-            );
-            Ok(name.with_tag(&record.tag))
-        }
-        None => bail!(
-            "no build record for {} ({}): run `cargo xtask build-base --push` first, or pass \
-             --image REF or --sha SHA",
-            image.name,
-            crate::build_record::path(&ctx.root, &image.name).display()
-        ),
-    }
-}
-
-/// Loopback or `--insecure-registry` → `--insecure`; `GITHUB_TOKEN` (ghcr.io) or
-/// `REGISTRY_TOKEN` with `GITHUB_ACTOR` (or the settings' registry-user) → trivy's
-/// `TRIVY_USERNAME`/`TRIVY_PASSWORD` environment.
-fn registry_access(ctx: &Ctx, reference: &ImageRef, insecure: bool) -> trivy::Registry {
-    let host = reference.host().unwrap_or("docker.io");
-    let user = std::env::var("GITHUB_ACTOR")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| ctx.settings.registry_user.clone());
-    let login = match (user, Secret::from_env(engine::token_variable(host))) {
-        (Some(user), Some(token)) => Some((user, token)),
-        _ => None,
-    };
-    trivy::Registry {
-        insecure: insecure || reference.is_loopback(),
-        login,
-    }
-}
-
 /// The SBOM command writing to a temp file beside `file`, the temp file, and `file`.
 fn sbom_plan(
     file: &Path,
-    image: Option<&ImageRef>,
+    image: Option<&ImageTarget>,
     flags: &flags::TrivyScan,
     ctx: &Ctx,
     opts: &trivy::Options,
@@ -237,10 +209,12 @@ fn sbom_plan(
     }
     let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
     let cmd = match image {
-        Some(reference) => trivy::sbom_image(
-            &reference.to_string(),
+        // Of the index digest, as signed; trivy describes it through its first platform.
+        Some(image) => trivy::sbom_image(
+            &image.reference.to_string(),
+            image.platforms.first().map(String::as_str),
             &tmp,
-            &registry_access(ctx, reference, flags.insecure_registry),
+            &registry_access(ctx, &image.reference, flags.insecure_registry),
             opts,
         ),
         None => {
@@ -252,18 +226,24 @@ fn sbom_plan(
     Ok((cmd, tmp, file))
 }
 
-fn run_scan(runner: &Runner, scan: &Scan, opts: &trivy::Options) -> Result<Vec<Finding>> {
+fn run_scan(
+    runner: &Runner,
+    scan: &Scan,
+    flags: &flags::TrivyScan,
+    opts: &trivy::Options,
+) -> Result<Vec<Finding>> {
     eprintln!("+ {}", scan.cmd);
     let out = runner.output(&scan.cmd)?;
     if !out.success() {
         let stderr = scan.cmd.redact(out.stderr.trim_end());
-        if scan.name == "image" && trivy::db_missing(&stderr) {
+        let vuln = flags.scanners.contains(&trivy::Scanner::Vuln);
+        if scan.name == "image" && vuln && trivy::db_missing(&stderr) {
             let cache = opts.cache_dir.as_deref().unwrap_or("trivy's default cache");
             bail!(
                 "the image scan needs trivy's vulnerability database, which is not in {cache} and \
                  could not be downloaded{}: on a machine with network access run `trivy image \
-                 --download-db-only --cache-dir DIR`, then scan with --cache-dir DIR --offline\n\
-                 trivy said:\n{stderr}",
+                 --download-db-only --cache-dir DIR`, then scan with --cache-dir DIR --offline \
+                 (or scan without it: --scanners secret)\ntrivy said:\n{stderr}",
                 if opts.offline { " (--offline)" } else { "" }
             );
         }

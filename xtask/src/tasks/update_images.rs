@@ -156,23 +156,12 @@ pub fn targets(
     settings: &Settings,
     repo: &Repo,
 ) -> Result<Vec<Target>> {
-    let commit = flags
-        .sha
-        .as_deref()
-        .map(|sha| repo.commit(sha))
-        .transpose()?;
     let mut targets = Vec::new();
     for image in select_images(settings, &flags.image)? {
         let context = &settings.image(&image)?.context;
-        let commit = match &commit {
-            Some(commit) => commit.clone(),
-            None => repo.last_commit_touching(context)?.with_context(|| {
-                format!(
-                    "no commit touches {}, the build context of {image}; pass the SHA to tag with",
-                    context.display()
-                )
-            })?,
-        };
+        let commit = repo
+            .tag_commit(context, flags.sha.as_deref())
+            .with_context(|| format!("the tag of {image}"))?;
         targets.push(Target {
             names: vec![
                 settings.primary_ref(&image).name(),

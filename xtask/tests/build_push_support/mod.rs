@@ -184,13 +184,29 @@ pub struct Registry {
 
 impl Registry {
     pub fn start(name: &str) -> Registry {
+        Registry::start_with(name, "", &[])
+    }
+
+    /// A registry that wants HTTP basic auth: `htpasswd` is one `user:bcrypt-hash` line.
+    pub fn start_with_auth(name: &str, htpasswd: &str) -> Registry {
+        let auth = "auth:\n  htpasswd:\n    realm: test\n    path: {dir}/htpasswd\n";
+        Registry::start_with(name, auth, &[("htpasswd", format!("{htpasswd}\n"))])
+    }
+
+    /// `extra` is appended to the registry's config.yml, with `{dir}` standing for the
+    /// registry's own folder, where `files` (name, content) are written first.
+    pub fn start_with(name: &str, extra: &str, files: &[(&str, String)]) -> Registry {
         let dir = temp_dir(name);
+        for (file, content) in files {
+            std::fs::write(dir.path().join(file), content).unwrap();
+        }
+        let extra = extra.replace("{dir}", &dir.path().display().to_string());
         let port = free_port();
         let config = dir.path().join("config.yml");
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
                 dir.path().join("data").display()
             ),
         )
@@ -210,7 +226,7 @@ impl Registry {
         while !registry.answers() {
             assert!(
                 Instant::now() < deadline,
-                "docker-registry on port {port} did not answer GET /v2/"
+                "docker-registry on port {port} did not answer GET /v2/ (200, or 401 with auth)"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -235,7 +251,7 @@ impl Registry {
         let mut head = [0u8; 12];
         stream.read_exact(&mut head).is_ok()
             && head.starts_with(b"HTTP/1.")
-            && &head[9..12] == b"200"
+            && matches!(&head[9..12], b"200" | b"401")
     }
 
     pub fn stop(&mut self) {
@@ -263,4 +279,42 @@ pub fn tool(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
+pub struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    pub fn new() -> Podman {
+        let dir = temp_dir("podman");
+        let conf = format!(
+            "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("storage.conf"), conf).unwrap();
+        Podman { dir }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "CONTAINERS_STORAGE_CONF",
+                self.dir.path().join("storage.conf").display().to_string(),
+            ),
+            ("BUILDAH_ISOLATION", "chroot".into()),
+        ]
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        // vfs layers may be read-only directories; let podman remove its own storage.
+        let env = self.env();
+        let _ = std::process::Command::new("podman")
+            .args(["system", "reset", "--force"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output();
+    }
 }
