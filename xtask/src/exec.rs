@@ -384,6 +384,15 @@ impl Runner {
         let (limit, why) = self.limit(cmd).expect("timed commands have a limit");
         let mut expression = self.expression(cmd, stdout_to_stderr).before_spawn(|c| {
             c.process_group(0);
+            // If this process is killed outright (SIGKILL), the child goes with it.
+            #[cfg(target_os = "linux")]
+            // SAFETY: prctl(2) between fork and exec, async-signal-safe.
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
             Ok(())
         });
         if capture {

@@ -54,8 +54,22 @@ fn e2e_registry_that_accepts_and_stalls_times_out_every_network_step() {
         &["push", "--mirror", "--sha", &head, "--to", &to],
         &["sign", "--sha", &head],
     ];
+    // sign reads `cosign version` before the registry; cosign cannot be installed here, so a
+    // script answers that one question (and fails anything else: it is never reached).
+    let bin = shared::temp_dir("cosign-version");
+    shared::install_script(
+        bin.path(),
+        "cosign",
+        "#!/bin/sh\n[ \"$1\" = version ] && { echo 'GitVersion:    v2.5.3' >&2; exit 0; }\nexit 99\n",
+    );
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for args in cases {
-        let run = run_env(&f, args, &[("XTASK_NETWORK_TIMEOUT", "2")]);
+        let env = [("XTASK_NETWORK_TIMEOUT", "2"), ("PATH", path.as_str())];
+        let run = run_env(&f, args, &env);
         let run = run.expect(2);
         assert!(
             run.elapsed < Duration::from_secs(15),
@@ -71,6 +85,29 @@ fn e2e_registry_that_accepts_and_stalls_times_out_every_network_step() {
         assert!(left.is_empty(), "{args:?} left {left:?}");
         assert_eq!(f.snapshot(), before, "{args:?} changed a file");
     }
+    // SIGKILL of the run itself, while it waits on the registry: the child goes with it.
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "--root",
+            f.root().to_str().unwrap(),
+            "update-images",
+            "--verify",
+        ])
+        .env("XTASK_NETWORK_TIMEOUT", "300")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let port = server.port.to_string();
+    let started = std::time::Instant::now();
+    while processes_with(&port).is_empty() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!processes_with(&port).is_empty(), "skopeo never started");
+    run.kill().unwrap();
+    run.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let left = processes_with(&port);
+    assert!(left.is_empty(), "SIGKILL of xtask left {left:?}");
 }
 
 /// A registry that answers 500, or closes the connection in the middle of a body: exit 2 fast,
