@@ -5,7 +5,8 @@
 //! Deadlines: a command that talks to a registry ([`Cmd::talks_to`]) gets the network timeout
 //! (`network-timeout`, `XTASK_NETWORK_TIMEOUT`, 60 s by default); any command can carry its own
 //! ([`Cmd::deadline`]); builds carry none. A command with a deadline runs in its own process
-//! group, and when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed.
+//! group, and when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed
+//! (SIGTERM, then SIGKILL after 2 s); it also dies with this process (PR_SET_PDEATHSIG).
 
 use anyhow::{Context, Result, bail};
 use std::fmt;
@@ -408,8 +409,18 @@ impl Runner {
             .start()
             .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
         let group = handle.pids()[0] as libc::pid_t;
+        // SIGTERM first, so that a tool with state (podman's runtime files) can tidy up; after
+        // KILL_GRACE, SIGKILL to whatever is left of the group.
         let kill_group = || {
             // SAFETY: kill(2) of the child's own process group (its pid, from process_group(0)).
+            unsafe {
+                libc::kill(-group, libc::SIGTERM);
+            }
+            let asked = Instant::now();
+            while asked.elapsed() < KILL_GRACE && matches!(handle.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // SAFETY: as above; ESRCH when the group is already empty.
             unsafe {
                 libc::kill(-group, libc::SIGKILL);
             }
@@ -443,6 +454,9 @@ impl Runner {
         }
     }
 }
+
+/// How long a timed-out child's group gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// `2 s`, `1.5 s`.
 fn seconds(d: Duration) -> String {
@@ -558,6 +572,28 @@ mod tests {
             let grandchild = std::fs::read_to_string(&pid_file).unwrap();
             assert!(!alive(grandchild.trim()), "sleep {grandchild} survived");
         }
+    }
+
+    #[test]
+    fn a_group_that_ignores_sigterm_gets_sigkill_after_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("stubborn.pid");
+        let script = format!(
+            "trap '' TERM; sleep 30 & echo $! > {}; wait",
+            pid_file.display()
+        );
+        let cmd = Cmd::new("sh")
+            .args(["-c", &script])
+            .deadline(Duration::from_millis(200));
+        let started = Instant::now();
+        let err = Runner::new(false).unwrap().read(&cmd).unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            took >= KILL_GRACE && took < KILL_GRACE * 3,
+            "{took:?}: {err}"
+        );
+        let stubborn = std::fs::read_to_string(&pid_file).unwrap();
+        assert!(!alive(stubborn.trim()), "sleep {stubborn} survived");
     }
 
     #[test]
