@@ -1,3 +1,5 @@
+//! Unit tests of update-images' pure core: planning, diffs, the commit message.
+
 use super::*;
 
 fn target() -> Target {
