@@ -37,6 +37,8 @@ pub struct Settings {
     pub registry_user: Option<String>,
     /// Lint rule overrides: rule id to `off`, `warning` or `error`.
     pub lint_rules: BTreeMap<String, String>,
+    /// The Kubernetes minor version the SCHEMA lint rules validate against, e.g. `1.31`.
+    pub kubernetes_version: String,
 }
 
 /// `[workspace.metadata.xtask]` as written; every field optional.
@@ -54,9 +56,11 @@ struct Raw {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct RawLint {
     #[serde(default)]
     rules: BTreeMap<String, String>,
+    kubernetes_version: Option<String>,
 }
 
 fn default_dockerfile() -> PathBuf {
@@ -77,6 +81,7 @@ impl Default for Settings {
             }],
             registry_user: None,
             lint_rules: BTreeMap::new(),
+            kubernetes_version: "1.31".into(),
         }
     }
 }
@@ -183,7 +188,12 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         s.images = v;
     }
     s.registry_user = raw.registry_user;
-    s.lint_rules = raw.lint.map(|l| l.rules).unwrap_or_default();
+    if let Some(lint) = raw.lint {
+        s.lint_rules = lint.rules;
+        if let Some(v) = lint.kubernetes_version {
+            s.kubernetes_version = v;
+        }
+    }
 
     if let Some(owner) = env("GITHUB_REPOSITORY_OWNER") {
         s.registry = format!("ghcr.io/{}", owner.to_lowercase());

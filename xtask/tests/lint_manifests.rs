@@ -787,7 +787,7 @@ fn broken() -> Fixture {
     );
     fx.write(
         &format!("{APP}/extra.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a,b:c\"}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
     );
     fx
 }

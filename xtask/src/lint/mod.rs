@@ -11,6 +11,7 @@ pub mod dockerfile;
 pub mod kustomize_rules;
 pub mod render;
 pub mod report;
+pub mod schema;
 pub mod security;
 pub mod workload;
 pub mod yaml_rules;
@@ -188,6 +189,7 @@ pub fn registry() -> Vec<&'static Rule> {
         security::RULES,
         render::RULES,
         dockerfile::RULES,
+        schema::RULES,
     ]
     .into_iter()
     .flatten()
@@ -560,6 +562,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
             root.display()
         );
     }
+    schema::load(settings)?;
     let listing = discover(root, &manifests)?;
     let reports = in_parallel(&listing.lintable, |(f, k)| {
         check_file(root, f, *k, settings)
