@@ -297,3 +297,156 @@ fn the_repos_own_manifests_lint_and_render_clean() {
     let out = lint_manifests_support::run(dir.path(), &["--render", "--format", "json"], &[]);
     assert_eq!((out.code, out.stdout.trim()), (0, "[]"), "{}", out.stderr);
 }
+
+/// The SCHEMA rules against kubernetes-validate 1.37 (`--strict`, Kubernetes 1.31) on the
+/// hand-written corpus in `lint_manifests_support/schema_corpus/`: `bad-*` files hold one defect
+/// each, its line marked `# defect: RULE`; `good-*` files are valid.
+///
+/// Wherever kubernetes-validate reports an error, we report the marked rule at the marked line
+/// (and no SCHEMA finding on any other line); on the valid files neither tool reports one.
+/// Where the two legitimately disagree, the file's header says why, starting
+/// `# kubernetes-validate: passes`, and the test holds kubernetes-validate to that too. The
+/// disagreements, all where kubernetes-validate is weaker:
+/// - quantity formats (`512MB`, `half`, `10 GB`) and Secret base64: its schema says only
+///   string-or-number / string, and jsonschema checks no `format` by default;
+/// - enums (restartPolicy, concurrencyPolicy, Service type, imagePullPolicy, protocol,
+///   pathType): the OpenAPI spec has none; ours come from the API server's validation;
+/// - removed apiVersions and unknown kinds in a built-in group: it only warns "Couldn't find
+///   schema" and passes;
+/// - RFC 1123 names, CronJob names over 52, duplicate container names, a selector that misses
+///   its template, a Job with restartPolicy Always: API-server validation, not schema;
+/// - the Argo CD Application and ImageUpdater CRDs: it has no CRD schemas.
+/// Not in the corpus: `y`/`n` are booleans to sigs.k8s.io/yaml (go-yaml v2) but strings to PyYAML.
+#[test]
+fn schema_findings_agree_with_kubernetes_validate() {
+    if !e2e() {
+        return;
+    }
+    require("kubernetes-validate");
+    let corpus =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint_manifests_support/schema_corpus");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let bad = files.iter().filter(|f| f.starts_with("bad-")).count();
+    let good = files.iter().filter(|f| f.starts_with("good-")).count();
+    assert!(
+        bad >= 40 && good >= 15,
+        "{bad} invalid and {good} valid manifests"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for f in &files {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        lint_manifests_support::write(root, &format!("k8s-apps/corpus/{f}"), text);
+    }
+    let ours = lint_manifests_support::run(root, &["--format", "json"], &[]);
+    assert!(ours.code <= 1, "{ours:?}");
+    let mut found: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    for (rule, file, line, _) in parse_findings(&ours.stdout) {
+        if rule.starts_with("SCHEMA-") || rule == "WL-JOB-RESTART-ALWAYS" {
+            let name = file.rsplit('/').next().unwrap().to_string();
+            found.entry(name).or_default().push((rule, line));
+        }
+    }
+
+    let out = Command::new("kubernetes-validate")
+        .args(["-k", "1.31", "--strict"])
+        .args(files.iter().map(|f| corpus.join(f)))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let kv_error = |f: &str| {
+        report
+            .lines()
+            .any(|l| l.starts_with("ERROR ") && l.contains(&format!("/{f} ")))
+    };
+    assert!(
+        files.iter().all(|f| report.contains(&format!("/{f} "))),
+        "kubernetes-validate did not report every file:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    println!(
+        "\nmanifest                                      | defect line: rule           | ours | kubernetes-validate"
+    );
+    let mut failures = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        let defects: Vec<(u64, &str)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i as u64 + 1, l.split("# defect: ").nth(1)?.trim())))
+            .collect();
+        let documented_pass = text.contains("# kubernetes-validate: passes");
+        let theirs = kv_error(f);
+        let mine = found.get(f).cloned().unwrap_or_default();
+        let hit = defects
+            .iter()
+            .all(|(line, rule)| mine.iter().any(|(r, l)| r == rule && l == line));
+        let stray: Vec<_> = mine
+            .iter()
+            .filter(|(_, l)| !defects.iter().any(|(d, _)| d == l))
+            .collect();
+        if f.starts_with("bad-") && (defects.len() != 1 || !hit) {
+            failures.push(format!("{f}: expected {defects:?}, we found {mine:?}"));
+        }
+        if !stray.is_empty() {
+            failures.push(format!(
+                "{f}: SCHEMA findings off the defect line: {stray:?}"
+            ));
+        }
+        if theirs == (documented_pass || f.starts_with("good-")) {
+            failures.push(format!(
+                "{f}: kubernetes-validate {} but the file says otherwise:\n{}",
+                if theirs { "reports an error" } else { "passes" },
+                report
+                    .lines()
+                    .filter(|l| l.contains(&format!("/{f} ")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+        println!(
+            "{:<46}| {:<28}| {:<5}| {}",
+            f,
+            defects
+                .first()
+                .map_or("-".to_string(), |(l, r)| format!("{l}: {r}")),
+            if mine.is_empty() { "-" } else { "yes" },
+            if theirs {
+                "error"
+            } else if documented_pass {
+                "passes (documented)"
+            } else {
+                "passes"
+            }
+        );
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// `xtask/schemas/k8s.schema` is what `gen.py` makes from the pinned kubernetes-validate (as
+/// requirements-dev.txt installs it) and the vendored CRDs, checksums checked.
+#[test]
+fn schemas_are_generated_from_the_pinned_sources() {
+    if !e2e() {
+        return;
+    }
+    require("python3");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/gen.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -75,12 +75,12 @@ impl<'a> Validator<'a, '_> {
             Kind::Any => {}
             Kind::AnyMap => {
                 if node.as_map().is_none() {
-                    self.mismatch(node, scalar, &ty.kind);
+                    self.mismatch(node, scalar, &ty.kind, owner);
                 }
             }
             Kind::Object(i) => match node.as_map() {
                 Some(_) => self.object(node, self.schema.def(*i), owner),
-                None => self.mismatch(node, scalar, &ty.kind),
+                None => self.mismatch(node, scalar, &ty.kind, owner),
             },
             Kind::List(item) => match node.as_seq() {
                 Some(items) => {
@@ -90,7 +90,7 @@ impl<'a> Validator<'a, '_> {
                         self.path.pop();
                     }
                 }
-                None => self.mismatch(node, scalar, &ty.kind),
+                None => self.mismatch(node, scalar, &ty.kind, owner),
             },
             Kind::Map(item) => match node.as_map() {
                 Some(_) => {
@@ -101,15 +101,15 @@ impl<'a> Validator<'a, '_> {
                         self.path.pop();
                     }
                 }
-                None => self.mismatch(node, scalar, &ty.kind),
+                None => self.mismatch(node, scalar, &ty.kind, owner),
             },
-            kind => self.scalar(node, scalar, kind),
+            kind => self.scalar(node, scalar, kind, owner),
         }
     }
 
-    fn scalar(&mut self, node: &Node, scalar: Option<Scalar>, kind: &Kind) {
+    fn scalar(&mut self, node: &Node, scalar: Option<Scalar>, kind: &Kind, owner: Pos) {
         let Some(scalar) = scalar else {
-            return self.mismatch(node, None, kind);
+            return self.mismatch(node, None, kind, owner);
         };
         let text = node.as_str().unwrap_or_default();
         let ok = match (kind, scalar) {
@@ -123,7 +123,7 @@ impl<'a> Validator<'a, '_> {
             _ => false,
         };
         if !ok {
-            return self.mismatch(node, Some(scalar), kind);
+            return self.mismatch(node, Some(scalar), kind, owner);
         }
         let path = || self.here();
         let path = match (kind, scalar) {
@@ -179,7 +179,14 @@ impl<'a> Validator<'a, '_> {
         }
     }
 
-    fn mismatch(&mut self, node: &Node, scalar: Option<Scalar>, kind: &Kind) {
+    /// A value of the wrong type: reported at the value when it is on its key's line, else (a
+    /// block list or mapping) at the key.
+    fn mismatch(&mut self, node: &Node, scalar: Option<Scalar>, kind: &Kind, owner: Pos) {
+        let at = if node.start.line == owner.line {
+            node.start
+        } else {
+            owner
+        };
         let path = self.here();
         let got = match (&node.value, scalar) {
             (Value::Seq(_), _) => "a list".to_string(),
@@ -200,7 +207,7 @@ impl<'a> Validator<'a, '_> {
         };
         self.emit(
             &TYPE,
-            node.start,
+            at,
             format!("`{path}` must be {}, not {got}{hint}", expected(kind)),
         );
     }
