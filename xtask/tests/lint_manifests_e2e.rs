@@ -316,6 +316,7 @@ fn the_repos_own_manifests_lint_and_render_clean() {
 /// - RFC 1123 names, CronJob names over 52, duplicate container names, a selector that misses
 ///   its template, a Job with restartPolicy Always: API-server validation, not schema;
 /// - the Argo CD Application and ImageUpdater CRDs: it has no CRD schemas.
+///
 /// Not in the corpus: `y`/`n` are booleans to sigs.k8s.io/yaml (go-yaml v2) but strings to PyYAML.
 #[test]
 fn schema_findings_agree_with_kubernetes_validate() {
