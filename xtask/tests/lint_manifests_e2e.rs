@@ -451,3 +451,141 @@ fn schemas_are_generated_from_the_pinned_sources() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Our DF rules and the hadolint rule each stands for.
+const HADOLINT: &[(&str, &[&str])] = &[
+    ("DF-SYNTAX", &["DL1000"]),
+    ("DF-COPY-FROM-STAGE", &["DL3022"]),
+    ("DF-DUPLICATE-STAGE", &["DL3024"]),
+    ("DF-COPY-DEST", &["DL3021"]),
+    ("DF-EXPOSE-PORT", &["DL3011"]),
+    ("DF-CMD-SHELL-FORM", &["DL3025"]),
+    ("DF-FROM-TAG", &["DL3006", "DL3007"]),
+    ("DF-PIP-NO-CACHE", &["DL3042"]),
+];
+
+/// The line each line of a Dockerfile belongs to: the first line of its instruction (hadolint
+/// reports there; we report at the offending word, which may be on a continuation line).
+fn instruction_starts(text: &str) -> Vec<u64> {
+    let mut starts = Vec::new();
+    let mut current = 0;
+    let mut continued = false;
+    let escape = if text.starts_with("# escape=`") {
+        '`'
+    } else {
+        '\\'
+    };
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if !continued && !t.is_empty() && !t.starts_with('#') {
+            current = i as u64 + 1;
+        }
+        if !t.starts_with('#') && !t.is_empty() {
+            continued = t.ends_with(escape);
+        }
+        starts.push(if current == 0 { i as u64 + 1 } else { current });
+    }
+    starts
+}
+
+/// The Dockerfile build-breakers (and the pin and pip rules) against hadolint 2.15.1 on the
+/// corpus in `lint_manifests_support/dockerfile_corpus/` (45 Dockerfiles and one Containerfile).
+/// Per file, the (rule, instruction line) pairs of both tools must be equal, except the ones a
+/// `# disagree: RULE LINE ours|hadolint: why` header lists, which must be exactly the
+/// difference (so every comment stays true). The disagreements: BuildKit compares stage names
+/// ignoring case (hadolint does not); ADD of several files needs a `/` destination like COPY;
+/// `COPY --from=image` is pinned like FROM (hadolint skips any --from with `:`, and calls one
+/// with `/` a stage); a HEALTHCHECK in shell form is fine; pip's cache is off for any boolean
+/// PIP_NO_CACHE_DIR and under a cache mount at ~/.cache; hadolint misses pip behind `sudo`.
+#[test]
+fn dockerfile_findings_agree_with_hadolint() {
+    if !e2e() {
+        return;
+    }
+    require("hadolint");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lint_manifests_support/dockerfile_corpus");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".Dockerfile") || f == "Containerfile")
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{} Dockerfiles", files.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let text = std::fs::read(corpus.join(&name)).unwrap();
+        lint_manifests_support::write(dir.path(), &format!("k8s-apps/docker/{name}"), text);
+    }
+    let ours = lint_manifests_support::run(dir.path(), &["--format", "json"], &[]);
+    assert!(ours.code <= 1, "{ours:?}");
+    let out = Command::new("hadolint")
+        .args(["--no-fail", "--format", "json"])
+        .args(&files)
+        .current_dir(&corpus)
+        .output()
+        .unwrap();
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+
+    let mut failures = Vec::new();
+    let mut agreed: BTreeSet<String> = BTreeSet::new();
+    for f in &files {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        let starts = instruction_starts(&text);
+        let at = |line: u64| starts.get(line as usize - 1).copied().unwrap_or(line);
+        let mine: BTreeSet<(String, u64)> = parse_findings(&ours.stdout)
+            .into_iter()
+            .filter(|(rule, file, _, _)| {
+                file.ends_with(&format!("/{f}")) && HADOLINT.iter().any(|(r, _)| r == rule)
+            })
+            .map(|(rule, _, line, _)| (rule, at(line)))
+            .collect();
+        let hadolint: BTreeSet<(String, u64)> = theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["file"].as_str() == Some(f.as_str()))
+            .filter_map(|x| {
+                let code = x["code"].as_str()?;
+                let (rule, _) = HADOLINT.iter().find(|(_, codes)| codes.contains(&code))?;
+                Some((rule.to_string(), x["line"].as_u64()?))
+            })
+            .collect();
+        let documented: BTreeSet<(String, u64, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("# disagree: ")?;
+                let mut w = rest.split_whitespace();
+                let (rule, line, who) = (w.next()?, w.next()?.parse().ok()?, w.next()?);
+                Some((
+                    rule.to_string(),
+                    line,
+                    who.trim_end_matches(':').to_string(),
+                ))
+            })
+            .collect();
+        let actual: BTreeSet<(String, u64, String)> = mine
+            .difference(&hadolint)
+            .map(|(r, l)| (r.clone(), *l, "ours".to_string()))
+            .chain(
+                hadolint
+                    .difference(&mine)
+                    .map(|(r, l)| (r.clone(), *l, "hadolint".to_string())),
+            )
+            .collect();
+        agreed.extend(mine.intersection(&hadolint).map(|(r, _)| r.clone()));
+        println!("{f:<45} ours {mine:?} hadolint {hadolint:?}");
+        if actual != documented {
+            failures.push(format!(
+                "{f}: the tools differ by {actual:?}; the file documents {documented:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Every mapped rule, each build-breaker among them, is caught by both tools somewhere.
+    let all: BTreeSet<String> = HADOLINT.iter().map(|(r, _)| r.to_string()).collect();
+    assert_eq!(agreed, all);
+}
