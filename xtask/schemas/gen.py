@@ -9,12 +9,13 @@ Sources, each pinned with its checksum (see SOURCES below):
 
 Descriptions and everything else validation does not need are dropped. The format (read by
 xtask/src/lint/schema/data.rs) is line based:
+  S <minor> ...                  the Kubernetes versions the file covers
   N <name>                       the definition names, in order; a reference is an index into them
-  V <minor>                      a Kubernetes version: the first one is complete, every later one
-                                 lists only what differs from the first
+  V <minor> <bytes>              a Kubernetes version, its lines taking <bytes> bytes: the first one
+                                 is complete, every later one lists only what differs from it
   K <apiVersion> <Kind> <index>  a kind served at an apiVersion, with its definition
   -K <apiVersion> <Kind>         (in a later version) not served there
-  D <index>                      a definition (an object), then one line per field:
+  D <index> <bytes>              a definition (an object), then one line per field (<bytes> bytes):
    <field> <type>                  `!field` when required
   X <index>                      (in a later version) no such definition
 Types: s string, i int32, l int64, n number, b boolean, * anything, o any mapping,
@@ -269,28 +270,33 @@ def render(tables, header):
         return re.sub(r"@([^\s\[{]+)", lambda m: "@%d" % index[m.group(1)], t)
 
     def def_lines(i, fields):
-        yield "D %d" % i
-        for field, t, req in fields:
-            yield " %s%s %s" % ("!" if req else "", field, ty(t))
+        body = "".join(" %s%s %s\n" % ("!" if req else "", field, ty(t)) for field, t, req in fields)
+        # The byte length of the field lines lets the reader skip them without reading them.
+        return ["D %d %d" % (i, len(body)) + "\n" + body.rstrip("\n")] if body else ["D %d 0" % i]
 
     lines = list(header)
+    lines.append("S " + " ".join(MINORS))
     lines += ["N " + n for n in names]
     base_defs, base_kinds = tables[BASE]
     for minor in [BASE] + [m for m in MINORS if m != BASE]:
         defs, kinds = tables[minor]
-        lines.append("V " + minor)
+        section = []
         for (api, kind), name in sorted(kinds.items()):
             if minor == BASE or base_kinds.get((api, kind)) != name:
-                lines.append("K %s %s %d" % (api, kind, index[name]))
+                section.append("K %s %s %d" % (api, kind, index[name]))
         if minor != BASE:
             for api, kind in sorted(set(base_kinds) - set(kinds)):
-                lines.append("-K %s %s" % (api, kind))
+                section.append("-K %s %s" % (api, kind))
         for name in names:
             if name in defs:
                 if minor == BASE or base_defs.get(name) != defs[name]:
-                    lines.extend(def_lines(index[name], defs[name]))
+                    section.extend(def_lines(index[name], defs[name]))
             elif name in base_defs:
-                lines.append("X %d" % index[name])
+                section.append("X %d" % index[name])
+        body = "\n".join(section) + "\n"
+        # Likewise the section's byte length, so that a reader skips the versions it does not need.
+        lines.append("V %s %d" % (minor, len(body)))
+        lines.append(body.rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

@@ -41,11 +41,12 @@ pub struct Field {
     pub required: bool,
 }
 
-/// An object definition: its fields, sorted by name.
+/// An object definition: its fields, sorted by name, and the required ones.
 #[derive(Debug, Clone, Default)]
 pub struct Def {
     pub name: &'static str,
     pub fields: Vec<Field>,
+    pub required: Vec<&'static str>,
 }
 
 impl Def {
@@ -57,40 +58,98 @@ impl Def {
     }
 }
 
+/// A definition's field lines, parsed on first use (a run touches a few dozen of ~1,300).
+#[derive(Debug)]
+struct Slot {
+    name: &'static str,
+    lines: &'static str,
+    parsed: OnceLock<Def>,
+}
+
 /// The schemas of one Kubernetes version.
 #[derive(Debug)]
 pub struct Schema {
     pub version: &'static str,
-    pub defs: Vec<Option<Def>>,
-    /// `(apiVersion, kind, definition)`.
-    pub kinds: Vec<(&'static str, &'static str, u32)>,
+    defs: Vec<Option<Slot>>,
+    /// `(kind, apiVersion, definition)`, sorted.
+    kinds: Vec<(&'static str, &'static str, u32)>,
 }
 
 impl Schema {
     pub fn def(&self, i: u32) -> &Def {
-        self.defs[i as usize]
+        let slot = self.defs[i as usize]
             .as_ref()
-            .expect("k8s.schema refers only to definitions of its version")
+            .expect("k8s.schema refers only to definitions of its version");
+        slot.parsed.get_or_init(|| {
+            parse_def(slot.name, slot.lines)
+                .unwrap_or_else(|e| panic!("k8s.schema, definition {}: {e}", slot.name))
+        })
     }
 
     /// The definition of `kind` at `api_version`.
     pub fn kind(&self, api_version: &str, kind: &str) -> Option<&Def> {
         self.kinds
-            .iter()
-            .find(|(a, k, _)| *a == api_version && *k == kind)
-            .map(|&(_, _, d)| self.def(d))
+            .binary_search_by(|&(k, a, _)| (k, a).cmp(&(kind, api_version)))
+            .ok()
+            .map(|i| self.def(self.kinds[i].2))
+    }
+
+    /// Every `(apiVersion, kind)` served.
+    pub fn kinds(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.kinds.iter().map(|&(k, a, _)| (a, k))
+    }
+
+    /// Every definition, parsed (for tests).
+    pub fn all_defs(&self) -> impl Iterator<Item = &Def> + '_ {
+        (0..self.defs.len() as u32)
+            .filter(|&i| self.defs[i as usize].is_some())
+            .map(|i| self.def(i))
     }
 }
 
-/// The versions the file holds, oldest first.
-pub fn versions() -> Vec<&'static str> {
-    let mut v: Vec<&str> = TEXT.lines().filter_map(|l| l.strip_prefix("V ")).collect();
-    v.sort_by_key(|m| m.split_once('.').and_then(|(_, n)| n.parse::<u32>().ok()));
-    v
+/// The lines of `text` with their byte offsets. The newline search is xtask-yaml's (optimised
+/// even in dev), as this walks the 300 kB file once per run.
+fn lines_at(text: &'static str) -> impl Iterator<Item = (usize, &'static str)> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= bytes.len() {
+            return None;
+        }
+        let start = at;
+        let end =
+            crate::yaml::hot::find_byte(&bytes[start..], b'\n').map_or(bytes.len(), |i| start + i);
+        at = end + 1;
+        Some((start, &text[start..end]))
+    })
+}
+
+/// The versions the file holds, oldest first (its `S` line).
+pub fn versions() -> &'static [&'static str] {
+    static VERSIONS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    VERSIONS.get_or_init(|| {
+        lines_at(TEXT)
+            .find_map(|(_, l)| l.strip_prefix("S "))
+            .map(|l| l.split(' ').collect())
+            .unwrap_or_default()
+    })
 }
 
 /// The schemas of `version` (`1.31`; a patch such as `1.31.4` is accepted), parsed on first use.
 pub fn schema(version: &str) -> Result<&'static Schema, String> {
+    // The version of the first call, as it was asked for: one string comparison a document.
+    static FIRST: OnceLock<(String, &'static Schema)> = OnceLock::new();
+    if let Some((asked, schema)) = FIRST.get()
+        && asked == version
+    {
+        return Ok(schema);
+    }
+    let schema = schema_of(version)?;
+    let _ = FIRST.set((version.to_string(), schema));
+    Ok(schema)
+}
+
+fn schema_of(version: &str) -> Result<&'static Schema, String> {
     static CACHE: OnceLock<Mutex<Vec<&'static Schema>>> = OnceLock::new();
     let minor = minor_of(version);
     let cache = CACHE.get_or_init(Default::default);
@@ -98,7 +157,7 @@ pub fn schema(version: &str) -> Result<&'static Schema, String> {
     if let Some(s) = cache.iter().find(|s| s.version == minor) {
         return Ok(s);
     }
-    let Some(version) = versions().into_iter().find(|v| *v == minor) else {
+    let Some(&version) = versions().iter().find(|v| **v == minor) else {
         return Err(format!(
             "kubernetes-version `{version}` is not supported; the schemas cover {}",
             versions().join(", ")
@@ -117,7 +176,9 @@ fn minor_of(version: &str) -> &str {
     }
 }
 
-/// Parses the complete first version, then the differences of `version` if it is another.
+/// Indexes the complete first version, then the differences of `version` if it is another;
+/// definitions are parsed later, on first use. `V` and `D` lines carry the byte length of what
+/// follows them, so the sections of other versions and the field lines are skipped unread.
 fn parse(text: &'static str, version: &'static str) -> Result<Schema, String> {
     let mut names = Vec::new();
     let mut schema = Schema {
@@ -125,90 +186,118 @@ fn parse(text: &'static str, version: &'static str) -> Result<Schema, String> {
         defs: Vec::new(),
         kinds: Vec::new(),
     };
-    // 0: before the first version; 1: the first; 2: the wanted one (if later); 3: skipped.
-    let mut section = 0;
-    let mut current: Option<(u32, Def)> = None;
-    let bad = |n: usize, why: &str| format!("k8s.schema line {}: {why}", n + 1);
-    for (n, line) in text.lines().enumerate() {
-        if let Some(field) = line.strip_prefix(' ') {
-            if section == 3 {
-                continue;
-            }
-            let Some((_, def)) = current.as_mut() else {
-                return Err(bad(n, "a field outside a definition"));
-            };
-            let (name, ty) = field.split_once(' ').ok_or_else(|| bad(n, "no type"))?;
-            let (name, required) = match name.strip_prefix('!') {
-                Some(name) => (name, true),
-                None => (name, false),
-            };
-            let (ty, rest) = parse_type(ty).ok_or_else(|| bad(n, "bad type"))?;
-            if !rest.is_empty() {
-                return Err(bad(n, "trailing text after the type"));
-            }
-            def.fields.push(Field { name, ty, required });
-            continue;
-        }
-        if let Some((i, def)) = current.take() {
-            schema.defs[i as usize] = Some(def);
-        }
+    let bad = |at: usize, why: &str| {
+        let line = text[..at].matches('\n').count() + 1;
+        format!("k8s.schema line {line}: {why}")
+    };
+    let mut first = true;
+    let mut at = 0;
+    while at < text.len() {
+        let end = crate::yaml::hot::find_byte(&text.as_bytes()[at..], b'\n')
+            .map_or(text.len(), |i| at + i);
+        let line = &text[at..end];
+        let start = at;
+        at = end + 1;
         let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let length = |rest: &str| -> Result<(&'static str, usize), String> {
+            let (head, n) = rest
+                .rsplit_once(' ')
+                .ok_or_else(|| bad(start, "no length"))?;
+            let n: usize = n.parse().map_err(|_| bad(start, "bad length"))?;
+            let head: &'static str =
+                &text[start + tag.len() + 1..start + tag.len() + 1 + head.len()];
+            Ok((head, n))
+        };
         match tag {
-            "#" | "" => {}
-            "N" => names.push(rest),
+            "#" | "" | "S" => {}
+            "N" => names.push(&text[start + 2..end]),
             "V" => {
+                let (minor, n) = length(rest)?;
                 // The first version is complete and always read; of the later ones, which hold
                 // differences, only the wanted one.
-                section = if section == 0 {
-                    schema.defs = vec![None; names.len()];
-                    1
-                } else if rest == version {
-                    2
-                } else {
-                    3
-                };
-            }
-            _ if section == 3 => {}
-            "K" => {
-                let mut it = rest.split(' ');
-                let (Some(api), Some(kind), Some(def)) = (it.next(), it.next(), it.next()) else {
-                    return Err(bad(n, "K needs apiVersion, kind and definition"));
-                };
-                let def = def.parse().map_err(|_| bad(n, "bad index"))?;
-                schema.kinds.retain(|(a, k, _)| !(*a == api && *k == kind));
-                schema.kinds.push((api, kind, def));
-            }
-            "-K" => {
-                let (api, kind) = rest.split_once(' ').ok_or_else(|| bad(n, "-K needs two"))?;
-                schema.kinds.retain(|(a, k, _)| !(*a == api && *k == kind));
-            }
-            "D" | "X" => {
-                let i: u32 = rest.parse().map_err(|_| bad(n, "bad index"))?;
-                let name = *names
-                    .get(i as usize)
-                    .ok_or_else(|| bad(n, "index out of range"))?;
-                if tag == "D" {
-                    current = Some((
-                        i,
-                        Def {
-                            name,
-                            fields: Vec::new(),
-                        },
-                    ));
-                } else {
-                    schema.defs[i as usize] = None;
+                if first {
+                    schema.defs = (0..names.len()).map(|_| None).collect();
+                    first = false;
+                } else if minor != version {
+                    at += n;
                 }
             }
-            _ => return Err(bad(n, "unknown line")),
+            "K" => {
+                let rest: &'static str = &text[start + 2..end];
+                let mut it = rest.split(' ');
+                let (Some(api), Some(kind), Some(def)) = (it.next(), it.next(), it.next()) else {
+                    return Err(bad(start, "K needs apiVersion, kind and definition"));
+                };
+                let def = def.parse().map_err(|_| bad(start, "bad index"))?;
+                schema.kinds.retain(|(k, a, _)| !(*a == api && *k == kind));
+                schema.kinds.push((kind, api, def));
+            }
+            "-K" => {
+                let (api, kind) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| bad(start, "-K needs two"))?;
+                schema.kinds.retain(|(k, a, _)| !(*a == api && *k == kind));
+            }
+            "D" => {
+                let (i, n) = length(rest)?;
+                let i: usize = i.parse().map_err(|_| bad(start, "bad index"))?;
+                let name = *names
+                    .get(i)
+                    .ok_or_else(|| bad(start, "index out of range"))?;
+                let lines = text
+                    .get(at..at + n)
+                    .ok_or_else(|| bad(start, "length past the end"))?;
+                schema.defs[i] = Some(Slot {
+                    name,
+                    lines: lines.trim_end_matches('\n'),
+                    parsed: OnceLock::new(),
+                });
+                at += n;
+            }
+            "X" => {
+                let i: usize = rest.parse().map_err(|_| bad(start, "bad index"))?;
+                *schema
+                    .defs
+                    .get_mut(i)
+                    .ok_or_else(|| bad(start, "index out of range"))? = None;
+            }
+            _ => return Err(bad(start, "unknown line")),
         }
     }
-    if let Some((i, def)) = current.take() {
-        schema.defs[i as usize] = Some(def);
-    }
-    for def in schema.defs.iter_mut().flatten() {
-        def.fields.sort_by(|a, b| a.name.cmp(b.name));
-    }
+    schema.kinds.sort();
     Ok(schema)
+}
+
+/// A definition's field lines (` name type`, `!name` when required).
+fn parse_def(name: &'static str, lines: &'static str) -> Result<Def, String> {
+    let mut def = Def {
+        name,
+        ..Def::default()
+    };
+    for (_, line) in lines_at(lines) {
+        let field = line
+            .strip_prefix(' ')
+            .ok_or("a definition line without its space")?;
+        let (fname, ty) = field.split_once(' ').ok_or("a field without a type")?;
+        let (fname, required) = match fname.strip_prefix('!') {
+            Some(n) => (n, true),
+            None => (fname, false),
+        };
+        let (ty, rest) = parse_type(ty).ok_or_else(|| format!("bad type of `{fname}`"))?;
+        if !rest.is_empty() {
+            return Err(format!("trailing text after the type of `{fname}`"));
+        }
+        if required {
+            def.required.push(fname);
+        }
+        def.fields.push(Field {
+            name: fname,
+            ty,
+            required,
+        });
+    }
+    def.fields.sort_by(|a, b| a.name.cmp(b.name));
+    Ok(def)
 }
 
 /// One type from the front of `s`; returns it and the rest.
@@ -274,8 +363,9 @@ mod tests {
 
     #[test]
     fn every_version_parses_and_knows_the_core_kinds() {
-        for v in versions() {
+        for &v in versions() {
             let s = schema(v).unwrap();
+            assert!(s.all_defs().count() > 600, "{v}");
             let container = s
                 .kind("v1", "Pod")
                 .and_then(|pod| pod.field("spec"))
@@ -319,9 +409,7 @@ mod tests {
     fn enums_and_formats_are_in_the_data() {
         let s = schema("1.31").unwrap();
         let pod_spec = s
-            .defs
-            .iter()
-            .flatten()
+            .all_defs()
             .find(|d| d.name == "io.k8s.api.core.v1.PodSpec")
             .unwrap();
         assert_eq!(

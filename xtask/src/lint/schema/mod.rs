@@ -172,10 +172,9 @@ pub fn check(
         return;
     }
     let served: Vec<&str> = schema
-        .kinds
-        .iter()
-        .filter(|(_, k, _)| *k == kind)
-        .map(|(a, _, _)| *a)
+        .kinds()
+        .filter(|(_, k)| *k == kind)
+        .map(|(a, _)| a)
         .collect();
     let version = schema.version;
     if !served.is_empty() {
@@ -195,7 +194,7 @@ pub fn check(
         ));
         return;
     }
-    let known = || schema.kinds.iter().map(|(_, k, _)| *k);
+    let known = || schema.kinds().map(|(_, k)| k);
     if let Some(right) = known().find(|k| k.eq_ignore_ascii_case(kind)) {
         out.push(emit(
             &KIND,
@@ -205,10 +204,9 @@ pub fn check(
         return;
     }
     let group_kinds: Vec<&str> = schema
-        .kinds
-        .iter()
-        .filter(|(a, _, _)| *a == api)
-        .map(|(_, k, _)| *k)
+        .kinds()
+        .filter(|(a, _)| *a == api)
+        .map(|(_, k)| k)
         .collect();
     if !group_kinds.is_empty() {
         let hint = validate::nearest(kind, group_kinds.iter().copied())
@@ -237,7 +235,8 @@ pub fn load(settings: &Settings) -> anyhow::Result<()> {
 /// The minors (of those the schemas cover) in which `api` serves `kind`.
 fn other_versions(api: &str, kind: &str) -> Vec<&'static str> {
     data::versions()
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|v| data::schema(v).is_ok_and(|s| s.kind(api, kind).is_some()))
         .collect()
 }

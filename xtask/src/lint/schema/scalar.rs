@@ -47,19 +47,47 @@ pub fn resolve(node: &Node) -> Scalar {
 
 /// go-yaml v2's resolve table for a plain scalar.
 pub fn resolve_plain(text: &str) -> Scalar {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n"
-        | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Scalar::Bool;
+    // This runs for every plain value: most are decided by their first byte.
+    let Some(&first) = text.as_bytes().first() else {
+        return Scalar::Null;
+    };
+    match first {
+        b'0'..=b'9' | b'+' | b'-' | b'.' => resolve_number(text, first),
+        b'~' | b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O'
+            if text.len() <= 5 =>
+        {
+            match text {
+                "~" | "null" | "Null" | "NULL" => Scalar::Null,
+                "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On"
+                | "ON" | "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off"
+                | "Off" | "OFF" => Scalar::Bool,
+                _ => Scalar::Str,
+            }
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => return Scalar::Float(f64::NAN),
-        _ => {}
+        _ => Scalar::Str,
     }
-    let first = text.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
-        return Scalar::Str;
+}
+
+/// A plain scalar starting with a digit, sign or dot: an integer, a float or a string.
+fn resolve_number(text: &str, first: u8) -> Scalar {
+    let bytes = text.as_bytes();
+    // Plain decimal integers, the common case, without the general parse.
+    if bytes.len() < 19
+        && (bytes.len() == 1 || first != b'0')
+        && bytes.iter().all(u8::is_ascii_digit)
+    {
+        return Scalar::Int(text.parse::<i128>().unwrap_or_default());
+    }
+    // Anything with a byte no number has (`50m`, `64Mi`, `5 * * * *`) is a string.
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_hexdigit() || b"xXoO_+-.".contains(b))
+    {
+        return match text {
+            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
+            | "-.INF" | ".nan" | ".NaN" | ".NAN" => Scalar::Float(f64::NAN),
+            _ => Scalar::Str,
+        };
     }
     let plain: String = text.chars().filter(|&c| c != '_').collect();
     if let Some(n) = parse_int(&plain) {

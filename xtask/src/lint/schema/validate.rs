@@ -93,6 +93,14 @@ impl<'a> Validator<'a, '_> {
                 None => self.mismatch(node, scalar, &ty.kind, owner),
             },
             Kind::Map(item) => match node.as_map() {
+                // Labels, annotations and ConfigMap data: quoted and block strings pass
+                // without a walk (the common case, and ConfigMaps can be large).
+                Some(entries)
+                    if item.kind == Kind::Str
+                        && entries.iter().all(|e| {
+                            matches!(e.value.style(), Some(st) if st != crate::yaml::Style::Plain)
+                                && e.value.tag.is_none()
+                        }) => {}
                 Some(_) => {
                     for e in self.entries(node) {
                         let key = e.key.as_str().unwrap_or_default();
@@ -125,11 +133,20 @@ impl<'a> Validator<'a, '_> {
         if !ok {
             return self.mismatch(node, Some(scalar), kind, owner);
         }
-        let path = || self.here();
-        let path = match (kind, scalar) {
-            (Kind::Int32 | Kind::Int64 | Kind::Quantity | Kind::Bytes | Kind::Enum(_), _) => path(),
-            _ => return,
+        let problem = match (kind, scalar) {
+            (Kind::Int32, Scalar::Int(n)) => i32::try_from(n).is_err(),
+            (Kind::Int64, Scalar::Int(n)) => i64::try_from(n).is_err(),
+            (Kind::Quantity, Scalar::Str) => !is_quantity(text),
+            (Kind::Bytes, Scalar::Str) => !is_base64(text),
+            (Kind::Enum(values), Scalar::Str) => !values
+                .split('|')
+                .any(|v| v == text || (v == "\"\"" && text.is_empty())),
+            _ => false,
         };
+        if !problem {
+            return;
+        }
+        let path = self.here();
         match (kind, scalar) {
             (Kind::Int32, Scalar::Int(n)) if i32::try_from(n).is_err() => self.emit(
                 &FORMAT,
@@ -239,11 +256,21 @@ impl<'a> Validator<'a, '_> {
     }
 
     pub fn object(&mut self, node: &'a Node, def: &Def, owner: Pos) {
-        let entries = self.entries(node);
-        for e in &entries {
+        let own = node.as_map().unwrap_or_default();
+        let merges = own.iter().any(|e| e.key.as_str() == Some("<<"));
+        let merged;
+        let entries: Box<dyn Iterator<Item = &'a Entry>> = if merges {
+            merged = self.entries(node);
+            Box::new(merged.iter().copied())
+        } else {
+            Box::new(own.iter())
+        };
+        let mut seen_required = 0;
+        for e in entries {
             let Some(key) = e.key.as_str() else { continue };
             match def.field(key) {
                 Some(field) => {
+                    seen_required += usize::from(field.required);
                     self.path.push(Seg::Key(key));
                     self.value(&e.value, &field.ty, e.key.start);
                     self.path.pop();
@@ -268,8 +295,12 @@ impl<'a> Validator<'a, '_> {
                 }
             }
         }
-        for field in def.fields.iter().filter(|f| f.required) {
-            if !entries.iter().any(|e| e.key.as_str() == Some(field.name)) {
+        if seen_required == def.required.len() {
+            return;
+        }
+        let entries = self.entries(node);
+        for &name in &def.required {
+            if !entries.iter().any(|e| e.key.as_str() == Some(name)) {
                 let path = self.here();
                 let at = if path.is_empty() {
                     "the object".to_string()
@@ -280,8 +311,7 @@ impl<'a> Validator<'a, '_> {
                     &REQUIRED,
                     owner,
                     format!(
-                        "{at} lacks the required field `{}` ({})",
-                        field.name,
+                        "{at} lacks the required field `{name}` ({})",
                         short_name(def.name)
                     ),
                 );
