@@ -100,8 +100,7 @@ pub(super) fn check(instrs: &[Instr], emit: &mut Emit) {
     for ins in instrs {
         let kw = ins.keyword.as_str();
         if !INSTRUCTIONS.contains(&kw) {
-            let hint = crate::lint::schema::validate::nearest(kw, INSTRUCTIONS.into_iter())
-                .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
+            let hint = crate::lint::schema::validate::did_you_mean(kw, INSTRUCTIONS.into_iter());
             emit(
                 SYNTAX,
                 Severity::Error,
@@ -212,8 +211,7 @@ fn from_source(value: &str, word: &Word, stages: &[Option<String>], emit: &mut E
     // digest is an image, which must be pinned like a FROM.
     if !value.contains([':', '/', '@']) {
         let known: Vec<&str> = stages.iter().flatten().map(String::as_str).collect();
-        let hint = crate::lint::schema::validate::nearest(value, known.into_iter())
-            .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+        let hint = crate::lint::schema::validate::did_you_mean(value, known.into_iter());
         emit(
             COPY_FROM_STAGE,
             Severity::Error,

@@ -121,42 +121,37 @@ fn name_problem(kind: &str, name: &str) -> Option<String> {
 
 /// RFC 1123 label: at most 63 of `a-z`, `0-9`, `-`, starting and ending alphanumeric.
 pub fn label_problem(name: &str) -> Option<String> {
-    if name.len() > 63 {
-        return Some(format!(
-            "is {} characters long; an RFC 1123 label has at most 63",
-            name.len()
-        ));
-    }
-    let ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    (!ok).then(|| {
-        "is not an RFC 1123 label: use lower-case letters, digits and `-`, starting and ending with a letter or digit".to_string()
-    })
+    rfc1123(name, 63, "label", false)
 }
 
 /// RFC 1123 subdomain: at most 253 characters, labels of `a-z0-9-` joined by dots.
 pub fn subdomain_problem(name: &str) -> Option<String> {
-    if name.len() > 253 {
+    rfc1123(name, 253, "subdomain", true)
+}
+
+fn rfc1123(name: &str, max: usize, what: &str, dots: bool) -> Option<String> {
+    if name.len() > max {
         return Some(format!(
-            "is {} characters long; an RFC 1123 subdomain has at most 253",
+            "is {} characters long; an RFC 1123 {what} has at most {max}",
             name.len()
         ));
     }
-    let ok = !name.is_empty()
-        && name.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        });
+    let label_ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !part.starts_with('-')
+            && !part.ends_with('-')
+    };
+    let ok = if dots {
+        name.split('.').all(label_ok)
+    } else {
+        label_ok(name)
+    };
+    let dot = if dots { ", `-` and `.`" } else { " and `-`" };
     (!ok).then(|| {
-        "is not an RFC 1123 subdomain: use lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit".to_string()
+        format!("is not an RFC 1123 {what}: use lower-case letters, digits{dot}, starting and ending with a letter or digit")
     })
 }
 

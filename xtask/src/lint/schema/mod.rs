@@ -209,8 +209,7 @@ pub fn check(
         .map(|(_, k)| k)
         .collect();
     if !group_kinds.is_empty() {
-        let hint = validate::nearest(kind, group_kinds.iter().copied())
-            .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
+        let hint = validate::did_you_mean(kind, group_kinds.iter().copied());
         out.push(emit(
             &KIND,
             kind_node,

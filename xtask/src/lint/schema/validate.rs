@@ -176,8 +176,8 @@ impl<'a> Validator<'a, '_> {
                     .map(|v| if v == "\"\"" { "" } else { v })
                     .collect();
                 if !allowed.contains(&text) {
-                    let hint = nearest(text, allowed.iter().copied().filter(|v| !v.is_empty()))
-                        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+                    let hint =
+                        did_you_mean(text, allowed.iter().copied().filter(|v| !v.is_empty()));
                     let list: Vec<&str> = allowed
                         .iter()
                         .map(|v| if v.is_empty() { "\"\"" } else { v })
@@ -277,8 +277,7 @@ impl<'a> Validator<'a, '_> {
                 }
                 None => {
                     let path = self.here();
-                    let hint = nearest(key, def.fields.iter().map(|f| f.name))
-                        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+                    let hint = did_you_mean(key, def.fields.iter().map(|f| f.name));
                     let within = if path.is_empty() {
                         String::new()
                     } else {
@@ -361,6 +360,11 @@ pub fn nearest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Opt
     }
     let limit = (word.chars().count() / 3).max(1);
     best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
+}
+
+/// `; did you mean `X`?` for the [`nearest`] candidate, or nothing.
+pub fn did_you_mean<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> String {
+    nearest(word, candidates).map_or(String::new(), |n| format!("; did you mean `{n}`?"))
 }
 
 /// Levenshtein distance, with a transposition costing one.
