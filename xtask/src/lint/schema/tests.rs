@@ -194,6 +194,9 @@ fn kind_typos_suggest_the_kind() {
     let src = "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: c}\n";
     assert_eq!(lint(src), [("SCHEMA-KIND", 2, 7)]);
     assert!(messages(src).contains("did you mean `Deployment`?"));
+    // Near miss: the right case is clean.
+    let ok = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+    assert_eq!(lint(ok), []);
 }
 
 #[test]
