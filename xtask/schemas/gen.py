@@ -4,7 +4,9 @@
 Sources, each pinned with its checksum (see SOURCES below):
   - kubernetes-validate (PyPI), whose wheel ships the Kubernetes API's strict JSON schemas
     (`additionalProperties: false`) for Kubernetes 1.25 to 1.37, made from the API's OpenAPI spec;
-  - the Argo CD Application CRD and the Argo CD Image Updater ImageUpdater CRD, vendored in crds/;
+  - the Argo CD Application CRD and the Argo CD Image Updater ImageUpdater CRD (CRDS below), kept
+    trimmed to what validation needs in crds.json: `--crds DIR` rebuilds it from the CRD files in
+    DIR, each checked against its pinned sha256 (the repo does not carry the CRD files themselves);
   - enums.txt: the enum values the API server validates that the OpenAPI spec does not carry.
 
 Descriptions and everything else validation does not need are dropped. The format (read by
@@ -22,7 +24,7 @@ Types: s string, i int32, l int64, n number, b boolean, * anything, o any mappin
 x int-or-string, q quantity, B base64 bytes, @N definition N, [T list of T, {T map of T,
 =A|B enum (`""` the empty string), and a leading ^ when null is not accepted.
 
-Usage: python3 xtask/schemas/gen.py [--check] [--wheel PATH]
+Usage: python3 xtask/schemas/gen.py [--check] [--wheel PATH] [--crds DIR]
   Without --wheel it reads the installed kubernetes_validate package (requirements-dev.txt pins
   it); either way the schema files must hash to KV_SCHEMAS_SHA256. --check compares the result
   with the committed file instead of writing it (the e2e tests run it).
@@ -50,7 +52,7 @@ BASE = "1.31"
 MINORS = ["1.%d" % m for m in range(25, 38)]
 
 CRDS = [
-    # (file in crds/, sha256, source)
+    # (file in the --crds folder, sha256, source)
     (
         "argo-cd-v3.5.1-application-crd.yaml",
         "5dde0e229249b6b707beb98674c1deae3949d5c319a6c45b9f5a80c99618e40c",
@@ -214,30 +216,62 @@ def apply_enum(ty, values):
     return prefix + "=" + values
 
 
-def crd_schemas():
-    """(apiVersion, kind, definition name, schema) for each vendored CRD's served versions."""
+CRDS_JSON = os.path.join(HERE, "crds.json")
+# What validation reads of a schema; the rest (descriptions, defaults, CEL rules) is dropped.
+KEEP = {
+    "type", "properties", "required", "items", "additionalProperties", "format", "enum",
+    "oneOf", "anyOf", "$ref", "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
+}
+
+
+def trim(schema):
+    if isinstance(schema, dict):
+        return {k: (trim(v) if k != "properties" else {p: trim(s) for p, s in v.items()})
+                for k, v in schema.items() if k in KEEP}
+    if isinstance(schema, list):
+        return [trim(v) for v in schema]
+    return schema
+
+
+def crds_from(folder):
+    """crds.json's content from the CRD files in `folder`, each checked against CRDS."""
+    kinds = []
     for file, digest, _ in CRDS:
-        data = open(os.path.join(HERE, "crds", file), "rb").read()
+        data = open(os.path.join(folder, file), "rb").read()
         if sha256(data) != digest:
-            sys.exit("crds/%s: sha256 %s, expected %s" % (file, sha256(data), digest))
+            sys.exit("%s: sha256 %s, expected %s" % (file, sha256(data), digest))
         for doc in yaml.safe_load_all(data):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]
-            kind = spec["names"]["kind"]
             for v in spec["versions"]:
-                if not v.get("served", True):
-                    continue
-                schema = dict(v["schema"]["openAPIV3Schema"])
-                props = dict(schema.get("properties", {}))
-                # The API server validates metadata as ObjectMeta, not as the CRD's `type: object`.
-                props["metadata"] = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
-                schema["properties"] = props
-                api_version = "%s/%s" % (spec["group"], v["name"])
-                yield api_version, kind, "%s.%s.%s" % (spec["group"], v["name"], kind), schema
+                if v.get("served", True):
+                    kinds.append({
+                        "apiVersion": "%s/%s" % (spec["group"], v["name"]),
+                        "kind": spec["names"]["kind"],
+                        "schema": trim(v["schema"]["openAPIV3Schema"]),
+                    })
+    sources = [{"file": f, "sha256": d, "source": src} for f, d, src in CRDS]
+    return json.dumps({"sources": sources, "kinds": kinds}, indent=1, sort_keys=True) + "\n"
 
 
-def version_tables(source, enums):
+def crd_schemas(crds_text):
+    """(apiVersion, kind, definition name, schema) for each CRD kind of crds.json."""
+    crds = json.loads(crds_text)
+    if crds["sources"] != [{"file": f, "sha256": d, "source": src} for f, d, src in CRDS]:
+        sys.exit("crds.json was made from other CRDs than gen.py pins: run gen.py --crds DIR")
+    for entry in crds["kinds"]:
+        schema = dict(entry["schema"])
+        props = dict(schema.get("properties", {}))
+        # The API server validates metadata as ObjectMeta, not as the CRD's `type: object`.
+        props["metadata"] = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+        schema["properties"] = props
+        api_version, kind = entry["apiVersion"], entry["kind"]
+        group, version = api_version.split("/")
+        yield api_version, kind, "%s.%s.%s" % (group, version, kind), schema
+
+
+def version_tables(source, enums, crds_text):
     """For each minor: {definition name: fields} and {(apiVersion, kind): definition name}."""
     tables = {}
     for minor in MINORS:
@@ -254,7 +288,7 @@ def version_tables(source, enums):
                 api = gvk["version"] if not gvk["group"] else "%s/%s" % (gvk["group"], gvk["version"])
                 conv.convert_def(name, schema)
                 kinds[(api, gvk["kind"])] = name
-        for api, kind, name, schema in crd_schemas():
+        for api, kind, name, schema in crd_schemas(crds_text):
             conv.defs[name] = schema
             conv.convert_def(name, schema)
             kinds[(api, kind)] = name
@@ -304,6 +338,8 @@ def main():
     args = sys.argv[1:]
     check = "--check" in args
     wheel = args[args.index("--wheel") + 1] if "--wheel" in args else None
+    crds_dir = args[args.index("--crds") + 1] if "--crds" in args else None
+    crds_text = crds_from(crds_dir) if crds_dir else open(CRDS_JSON).read()
     source = Source(wheel)
     header = [
         "# Generated by xtask/schemas/gen.py; do not edit. Regenerate: python3 xtask/schemas/gen.py",
@@ -311,19 +347,22 @@ def main():
         % (KV_VERSION, KV_WHEEL_SHA256, MINORS[0], MINORS[-1]),
     ]
     for file, digest, src in CRDS:
-        header.append("# crds/%s (sha256 %s): %s" % (file, digest, src))
+        header.append("# crds.json from %s (sha256 %s): %s" % (file, digest, src))
     header.append("# enums.txt: enum values from the API server's validation")
-    text = render(version_tables(source, load_enums()), header)
+    text = render(version_tables(source, load_enums(), crds_text), header)
     source.verify()
     if check:
         current = open(OUT).read() if os.path.exists(OUT) else ""
         if current != text:
             sys.exit("xtask/schemas/k8s.schema is out of date: run python3 xtask/schemas/gen.py")
+        if crds_dir and open(CRDS_JSON).read() != crds_text:
+            sys.exit("xtask/schemas/crds.json is out of date: run python3 xtask/schemas/gen.py --crds DIR")
         print("k8s.schema is up to date")
         return
-    with open(OUT + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(OUT + ".tmp", OUT)
+    for path, content in [(OUT, text), (CRDS_JSON, crds_text)]:
+        with open(path + ".tmp", "w") as f:
+            f.write(content)
+        os.replace(path + ".tmp", path)
     print("wrote %s (%d bytes)" % (OUT, len(text)))
 
 
