@@ -40,6 +40,8 @@ pub struct Settings {
     pub lint_rules: BTreeMap<String, String>,
     /// How long a command that talks to a registry may run (`network-timeout`, seconds).
     pub network_timeout: std::time::Duration,
+    /// The Kubernetes minor version the SCHEMA lint rules validate against, e.g. `1.31`.
+    pub kubernetes_version: String,
 }
 
 /// `[workspace.metadata.xtask]` as written; every field optional.
@@ -58,9 +60,11 @@ struct Raw {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct RawLint {
     #[serde(default)]
     rules: BTreeMap<String, String>,
+    kubernetes_version: Option<String>,
 }
 
 fn default_dockerfile() -> PathBuf {
@@ -82,6 +86,7 @@ impl Default for Settings {
             registry_user: None,
             lint_rules: BTreeMap::new(),
             network_timeout: crate::exec::DEFAULT_NETWORK_TIMEOUT,
+            kubernetes_version: "1.31".into(),
         }
     }
 }
@@ -188,7 +193,12 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         s.images = v;
     }
     s.registry_user = raw.registry_user;
-    s.lint_rules = raw.lint.map(|l| l.rules).unwrap_or_default();
+    if let Some(lint) = raw.lint {
+        s.lint_rules = lint.rules;
+        if let Some(v) = lint.kubernetes_version {
+            s.kubernetes_version = v;
+        }
+    }
 
     if let Some(owner) = env("GITHUB_REPOSITORY_OWNER") {
         s.registry = format!("ghcr.io/{}", owner.to_lowercase());
