@@ -217,10 +217,15 @@ def apply_enum(ty, values):
 
 
 CRDS_JSON = os.path.join(HERE, "crds.json")
-# What validation reads of a schema; the rest (descriptions, defaults, CEL rules) is dropped.
+# What validation reads of a schema: k8s.schema's types, and the value constraints that
+# xtask/tests/crd_schema.py checks with jsonschema (the keywords that mean the same in OpenAPI v3
+# and JSON Schema draft 7). The rest (descriptions, defaults, CEL rules, list types) is dropped.
 KEEP = {
     "type", "properties", "required", "items", "additionalProperties", "format", "enum",
-    "oneOf", "anyOf", "$ref", "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
+    "oneOf", "anyOf", "allOf", "not", "$ref",
+    "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
+    "pattern", "minLength", "maxLength", "minimum", "maximum", "multipleOf",
+    "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
 }
 
 

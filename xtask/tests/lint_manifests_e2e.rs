@@ -431,7 +431,7 @@ fn schema_findings_agree_with_kubernetes_validate() {
 }
 
 /// `xtask/schemas/k8s.schema` is what `gen.py` makes from the pinned kubernetes-validate (as
-/// requirements-dev.txt installs it) and the vendored CRDs, checksums checked.
+/// requirements-dev.txt installs it) and the CRD schemas of `crds.json`, checksums checked.
 #[test]
 fn schemas_are_generated_from_the_pinned_sources() {
     if !e2e() {
