@@ -254,7 +254,12 @@ fn finish_verify(cmd: Cmd, target: &Target, secrets: Vec<Secret>, reference: Str
     } else {
         cmd.arg("--insecure-ignore-tlog=true")
     };
-    with_secrets(registry_flags(cmd, target), secrets).arg(reference)
+    // Verifying only reads the registry (and the log): it gets the network timeout. Signing,
+    // which may wait for a browser login (keyless), does not.
+    let registry = crate::registry::registry_host(target.reference);
+    with_secrets(registry_flags(cmd, target), secrets)
+        .arg(reference)
+        .talks_to(registry)
 }
 
 /// `cosign verify --key KEY REF@DIGEST`, or keyless with `--certificate-identity-regexp` and
@@ -302,7 +307,10 @@ pub fn is_verification_failure(stderr: &str) -> bool {
 pub fn tree(target: &Target) -> Result<Cmd> {
     let reference = target.by_digest()?;
     let cmd = Cmd::new("cosign").args(["tree", "--experimental-oci11"]);
-    Ok(registry_flags(cmd, target).arg(reference))
+    let registry = crate::registry::registry_host(target.reference);
+    Ok(registry_flags(cmd, target)
+        .arg(reference)
+        .talks_to(registry))
 }
 
 /// Does `cosign tree`'s stdout list a signature: the legacy signature tag, or a referrer that

@@ -10,7 +10,7 @@
 use crate::exec::{Cmd, Runner};
 use crate::flags::EngineChoice;
 use crate::image_ref::{ImageRef, is_digest};
-use crate::registry::RegistryTool;
+use crate::registry::{RegistryTool, registry_host};
 use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
@@ -303,7 +303,8 @@ pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
         plan.push(
             push.args(["--digestfile", &path(&spec.result_file)])
                 .arg(&reference)
-                .arg(format!("docker://{reference}")),
+                .arg(format!("docker://{reference}"))
+                .talks_to(registry_host(&spec.reference)),
         );
     }
     Ok(plan)
@@ -358,6 +359,7 @@ pub fn podman_push(local: &ImageRef, dest: &ImageRef, insecure: bool, digest_fil
     cmd.args(["--digestfile", digest_file])
         .arg(local.to_string())
         .arg(format!("docker://{dest}"))
+        .talks_to(registry_host(dest))
 }
 
 /// `docker tag` + `docker push` for an image loaded with `--load`.
@@ -366,7 +368,11 @@ pub fn docker_push(local: &ImageRef, dest: &ImageRef) -> Vec<Cmd> {
     if local != dest {
         plan.push(Cmd::new("docker").args(["tag", &local.to_string(), &dest.to_string()]));
     }
-    plan.push(Cmd::new("docker").args(["push", &dest.to_string()]));
+    plan.push(
+        Cmd::new("docker")
+            .args(["push", &dest.to_string()])
+            .talks_to(registry_host(dest)),
+    );
     plan
 }
 

@@ -1,10 +1,29 @@
 //! The one way to run a program: a [`Cmd`] is built by pure code, then the [`Runner`] executes it
 //! or, with `--dry-run`, prints it. Secrets travel on stdin or in the child's environment, never
 //! in argv, and every printed line or error redacts them.
+//!
+//! Deadlines: a command that talks to a registry ([`Cmd::talks_to`]) gets the network timeout
+//! (`network-timeout`, `XTASK_NETWORK_TIMEOUT`, 60 s by default); any command can carry its own
+//! ([`Cmd::deadline`]); builds carry none. A command with a deadline runs in its own process
+//! group, and when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed
+//! (SIGTERM, then SIGKILL after 2 s); it also dies with this process (PR_SET_PDEATHSIG).
 
 use anyhow::{Context, Result, bail};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The network timeout when none is set: 60 s.
+pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The network timeout of every [`Runner`] made after it is set, in milliseconds.
+static NETWORK_TIMEOUT_MS: AtomicU64 = AtomicU64::new(60_000);
+
+/// Sets the network timeout of the Runners made from now on (from the settings, once, at start).
+pub fn set_network_timeout(timeout: Duration) {
+    NETWORK_TIMEOUT_MS.store(timeout.as_millis() as u64, Ordering::Relaxed);
+}
 
 /// A secret value with the name of the variable it came from. It prints as `<redacted NAME>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -54,6 +73,10 @@ pub struct Cmd {
     pub env: Vec<(String, EnvValue)>,
     pub stdin: Option<Secret>,
     pub cwd: Option<PathBuf>,
+    /// The registry (host) this command talks to: it gets the Runner's network timeout.
+    pub network: Option<String>,
+    /// Its own deadline, which wins over the network timeout.
+    pub deadline: Option<Duration>,
 }
 
 impl Cmd {
@@ -64,7 +87,21 @@ impl Cmd {
             env: Vec::new(),
             stdin: None,
             cwd: None,
+            network: None,
+            deadline: None,
         }
+    }
+
+    /// Marks a command that talks to the registry `host`: it gets the network timeout.
+    pub fn talks_to(mut self, host: &str) -> Cmd {
+        self.network = Some(host.to_string());
+        self
+    }
+
+    /// Kills the command (and its process group) when it runs longer than `limit`.
+    pub fn deadline(mut self, limit: Duration) -> Cmd {
+        self.deadline = Some(limit);
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Cmd {
@@ -144,14 +181,33 @@ impl fmt::Display for Cmd {
     }
 }
 
-/// Shell-quotes one word, only when it needs it.
+/// Shell-quotes one word, only when it needs it. A word with control characters, or with `##[`
+/// (which GitHub Actions would read as a workflow command in a log line), is written as bash's
+/// `$'…'` with escapes, so the printed line stays one line and still pastes.
 pub fn quote(word: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c);
     if !word.is_empty() && word.chars().all(safe) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        return word.to_string();
     }
+    if !word.contains("##[") && !word.chars().any(char::is_control) {
+        return format!("'{}'", word.replace('\'', r"'\''"));
+    }
+    let mut out = String::from("$'");
+    for (i, c) in word.char_indices() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '[' if word[..i].ends_with("##") => out.push_str("\\x5b"),
+            c if c.is_control() && c.is_ascii() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// What a finished command printed.
@@ -172,6 +228,8 @@ impl Output {
 pub struct Runner {
     pub dry_run: bool,
     sh: xshell::Shell,
+    /// The deadline of commands that talk to a registry.
+    pub network_timeout: Duration,
 }
 
 impl Runner {
@@ -179,7 +237,25 @@ impl Runner {
         Ok(Runner {
             dry_run,
             sh: xshell::Shell::new().context("cannot read the current directory")?,
+            network_timeout: Duration::from_millis(NETWORK_TIMEOUT_MS.load(Ordering::Relaxed)),
         })
+    }
+
+    /// How long `cmd` may run, and what to blame when it runs longer.
+    fn limit(&self, cmd: &Cmd) -> Option<(Duration, String)> {
+        let what = |limit: Duration| match &cmd.network {
+            Some(host) => format!(
+                "no answer from the registry {host} within {}; to wait longer, set \
+                 network-timeout in [workspace.metadata.xtask] or XTASK_NETWORK_TIMEOUT (seconds)",
+                seconds(limit)
+            ),
+            None => format!("it ran longer than its deadline of {}", seconds(limit)),
+        };
+        match (cmd.deadline, &cmd.network) {
+            (Some(limit), _) => Some((limit, what(limit))),
+            (None, Some(_)) => Some((self.network_timeout, what(self.network_timeout))),
+            (None, None) => None,
+        }
     }
 
     /// Runs a command that changes something, streaming its output. Under `--dry-run` it prints
@@ -234,6 +310,9 @@ impl Runner {
             EnvValue::Plain(v) => v.clone(),
             EnvValue::Secret(s) => s.expose().to_string(),
         };
+        if self.limit(cmd).is_some() {
+            return self.timed(cmd, capture, false);
+        }
         if capture {
             // Short, captured commands go through xshell.
             let _dir = cmd.cwd.as_ref().map(|dir| self.sh.push_dir(dir));
@@ -263,6 +342,21 @@ impl Runner {
 
     /// Streamed commands (builds, pushes) go through duct, which reports the exit code.
     fn streamed(&self, cmd: &Cmd, stdout_to_stderr: bool) -> Result<Output> {
+        if self.limit(cmd).is_some() {
+            return self.timed(cmd, false, stdout_to_stderr);
+        }
+        let status = self
+            .expression(cmd, stdout_to_stderr)
+            .run()
+            .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
+        Ok(Output {
+            code: status.status.code(),
+            ..Output::default()
+        })
+    }
+
+    /// The duct expression for `cmd`: unchecked, with its env, secret stdin and folder.
+    fn expression(&self, cmd: &Cmd, stdout_to_stderr: bool) -> duct::Expression {
         let secret = |v: &EnvValue| match v {
             EnvValue::Plain(v) => v.clone(),
             EnvValue::Secret(s) => s.expose().to_string(),
@@ -280,14 +374,93 @@ impl Runner {
         if let Some(dir) = &cmd.cwd {
             c = c.dir(dir);
         }
-        let status = c
-            .run()
-            .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
-        Ok(Output {
-            code: status.status.code(),
-            ..Output::default()
-        })
+        c
     }
+
+    /// Runs `cmd` in its own process group under its deadline (see [`Runner::limit`]),
+    /// capturing or streaming its output. When the deadline passes, or SIGINT/SIGTERM/SIGHUP
+    /// arrives, the whole group is killed; the signal then ends this process too.
+    fn timed(&self, cmd: &Cmd, capture: bool, stdout_to_stderr: bool) -> Result<Output> {
+        use std::os::unix::process::CommandExt;
+        let (limit, why) = self.limit(cmd).expect("timed commands have a limit");
+        let mut expression = self.expression(cmd, stdout_to_stderr).before_spawn(|c| {
+            c.process_group(0);
+            // If this process is killed outright (SIGKILL), the child goes with it.
+            #[cfg(target_os = "linux")]
+            // SAFETY: prctl(2) between fork and exec, async-signal-safe.
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            Ok(())
+        });
+        if capture {
+            expression = expression.stdout_capture().stderr_capture();
+        }
+        if cmd.stdin.is_none() {
+            // Outside the terminal's foreground group, reading the terminal would stop it.
+            expression = expression.stdin_null();
+        }
+        let signals = crate::signals::defer();
+        let started = Instant::now();
+        let handle = expression
+            .start()
+            .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
+        let group = handle.pids()[0] as libc::pid_t;
+        // SIGTERM first, so that a tool with state (podman's runtime files) can tidy up; after
+        // KILL_GRACE, SIGKILL to whatever is left of the group.
+        let kill_group = || {
+            // SAFETY: kill(2) of the child's own process group (its pid, from process_group(0)).
+            unsafe {
+                libc::kill(-group, libc::SIGTERM);
+            }
+            let asked = Instant::now();
+            while asked.elapsed() < KILL_GRACE && matches!(handle.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // SAFETY: as above; ESRCH when the group is already empty.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+            let _ = handle.wait();
+        };
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let done = handle
+                .try_wait()
+                .map_err(|e| anyhow::anyhow!("`{cmd}`: {}", cmd.redact(&e.to_string())))?;
+            if let Some(out) = done {
+                return Ok(Output {
+                    code: out.status.code(),
+                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                });
+            }
+            if let Some(signal) = signals.received() {
+                kill_group();
+                bail!(
+                    "`{cmd}` stopped by {}: it and its child processes were killed",
+                    crate::signals::name(signal)
+                );
+            }
+            if started.elapsed() >= limit {
+                kill_group();
+                bail!("`{cmd}` timed out: {why}; it and its child processes were killed");
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// How long a timed-out child's group gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// `2 s`, `1.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 fn describe(code: Option<i32>) -> String {
@@ -358,6 +531,8 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
         assert_eq!(quote("type=gha,mode=max"), "type=gha,mode=max");
+        assert_eq!(quote("a\n::error::x"), r"$'a\n::error::x'");
+        assert_eq!(quote("it's\t##[x]\\"), r"$'it\'s\t##\x5bx]\\'");
     }
 
     #[test]
@@ -389,6 +564,81 @@ mod tests {
             .run_to_stderr(&Cmd::new("sh").args(["-c", "exit 4"]))
             .unwrap_err();
         assert!(err.to_string().contains("exit code 4"), "{err}");
+    }
+
+    /// True while process `pid` exists and is not a zombie.
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|s| !s.starts_with(" Z"))
+        })
+    }
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_with_its_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("grandchild.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let runner = Runner::new(false).unwrap();
+        for capture in [true, false] {
+            let cmd = Cmd::new("sh")
+                .args(["-c", &script])
+                .deadline(Duration::from_millis(300));
+            let started = Instant::now();
+            let err = if capture {
+                runner.read(&cmd).unwrap_err()
+            } else {
+                runner.run_to_stderr(&cmd).unwrap_err()
+            };
+            assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+            assert!(
+                err.to_string()
+                    .contains("timed out: it ran longer than its deadline of 0.3 s"),
+                "{err}"
+            );
+            let grandchild = std::fs::read_to_string(&pid_file).unwrap();
+            assert!(!alive(grandchild.trim()), "sleep {grandchild} survived");
+        }
+    }
+
+    #[test]
+    fn a_group_that_ignores_sigterm_gets_sigkill_after_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("stubborn.pid");
+        let script = format!(
+            "trap '' TERM; sleep 30 & echo $! > {}; wait",
+            pid_file.display()
+        );
+        let cmd = Cmd::new("sh")
+            .args(["-c", &script])
+            .deadline(Duration::from_millis(200));
+        let started = Instant::now();
+        let err = Runner::new(false).unwrap().read(&cmd).unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            took >= KILL_GRACE && took < KILL_GRACE * 3,
+            "{took:?}: {err}"
+        );
+        let stubborn = std::fs::read_to_string(&pid_file).unwrap();
+        assert!(!alive(stubborn.trim()), "sleep {stubborn} survived");
+    }
+
+    #[test]
+    fn a_registry_command_gets_the_network_timeout_and_names_the_registry() {
+        let mut runner = Runner::new(false).unwrap();
+        runner.network_timeout = Duration::from_millis(200);
+        let cmd = Cmd::new("sleep").arg("30").talks_to("127.0.0.1:5000");
+        let err = runner.output(&cmd).unwrap_err().to_string();
+        assert!(
+            err.contains("no answer from the registry 127.0.0.1:5000 within 0.2 s")
+                && err.contains("XTASK_NETWORK_TIMEOUT"),
+            "{err}"
+        );
+        // A command that finishes in time is not affected; one without a deadline has none.
+        let quick = Cmd::new("sh").args(["-c", "echo ok"]).talks_to("h");
+        assert_eq!(runner.read(&quick).unwrap(), "ok\n");
+        assert!(runner.limit(&Cmd::new("podman").arg("build")).is_none());
     }
 
     #[test]

@@ -297,11 +297,13 @@ fn remove_entry(src: &str, items: &[Entry], gone: &Entry, flow: bool) -> Splice 
     Splice::new(line.start..stop, "")
 }
 
-/// One kustomization's new text, and how many of its `images:` entries were set.
+/// One kustomization's new text, how many of its `images:` entries were set, and the entries
+/// whose `newName` sends the image to another registry (`line:column: newName …`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileUpdate {
     pub new: String,
     pub matched: usize,
+    pub redirected: Vec<String>,
 }
 
 /// Why a kustomization could not be updated; `line:column: message` for a file prefix.
@@ -322,9 +324,167 @@ impl std::fmt::Display for UpdateError {
     }
 }
 
+/// A document's anchors and the anchors its aliases use, for what kustomize sees through them.
+#[derive(Default)]
+struct Refs<'a> {
+    anchors: Vec<(usize, &'a Node)>,
+    aliased: Vec<usize>,
+}
+
+impl<'a> Refs<'a> {
+    /// Checks `src`'s document `root`: a duplicate key (other than the merge key `<<`) is an
+    /// error, as kustomize would silently read one of them and we another. Then collects its
+    /// anchors and alias uses (none when `src` has no `&`).
+    fn scan(&mut self, src: &str, root: &'a Node) -> Result<(), String> {
+        if let Some((key, first)) = yaml::hot::first_duplicate_key(root) {
+            return Err(format!(
+                "{}:{}: duplicate key `{}` (first at line {}, column {}); kustomize reads only \
+                 one of them: remove the other",
+                key.start.line,
+                key.start.column,
+                key.as_str().unwrap_or_default(),
+                first.start.line,
+                first.start.column
+            ));
+        }
+        if src.contains('&') {
+            self.collect(root);
+        }
+        Ok(())
+    }
+
+    fn collect(&mut self, node: &'a Node) {
+        if let Some(id) = node.anchor {
+            self.anchors.push((id, node));
+        }
+        match &node.value {
+            yaml::Value::Alias(id) => self.aliased.push(*id),
+            yaml::Value::Seq(items) => items.iter().for_each(|i| self.collect(i)),
+            yaml::Value::Map(entries) => entries.iter().for_each(|e| {
+                self.collect(&e.key);
+                self.collect(&e.value);
+            }),
+            yaml::Value::Scalar { .. } => {}
+        }
+    }
+
+    /// The node an alias stands for (the node itself when it is not an alias).
+    fn resolve(&self, node: &'a Node) -> &'a Node {
+        let mut node = node;
+        for _ in 0..yaml::MAX_DEPTH {
+            let yaml::Value::Alias(id) = node.value else {
+                return node;
+            };
+            match self.anchors.iter().rev().find(|(a, _)| *a == id) {
+                Some((_, target)) => node = target,
+                None => return node,
+            }
+        }
+        node
+    }
+
+    /// True when `node` carries an anchor that an alias uses.
+    fn is_aliased(&self, node: &Node) -> bool {
+        node.anchor.is_some_and(|id| self.aliased.contains(&id))
+    }
+
+    /// The scalar `key` of a mapping, through aliases.
+    fn get_str(&self, map: &'a Node, key: &str) -> Option<&'a str> {
+        map.get(key).map(|v| self.resolve(v)).and_then(Node::as_str)
+    }
+
+    /// The mappings merged into `map` by its `<<` keys (an alias, a mapping or a list of them).
+    fn merged(&self, map: &'a Node) -> Vec<&'a Node> {
+        let mut merged = Vec::new();
+        for e in map.as_map().unwrap_or_default() {
+            if e.key.as_str() != Some("<<") {
+                continue;
+            }
+            let value = self.resolve(&e.value);
+            match value.as_seq() {
+                Some(items) => merged.extend(items.iter().map(|i| self.resolve(i))),
+                None => merged.push(value),
+            }
+        }
+        merged
+    }
+}
+
+/// Why the `images:` entry `item` (which kustomize reads as naming one of `names`) cannot be
+/// edited in place, if it cannot; `None` when the entry does not name one of `names` at all.
+fn check_entry<'a>(
+    refs: &Refs<'a>,
+    item: &'a Node,
+    names: &[String],
+) -> Option<Result<&'a Node, String>> {
+    let ours = |name: Option<&str>| name.is_some_and(|n| names.iter().any(|m| m == n));
+    let resolved = refs.resolve(item);
+    if !std::ptr::eq(resolved, item) {
+        return ours(refs.get_str(resolved, "name")).then(|| {
+            Err(at(
+                item,
+                "this images entry is an alias (*…) of an entry that names the image; kustomize \
+                 applies it, but an alias cannot be edited in place: write the entry out in full",
+            ))
+        });
+    }
+    item.as_map()?;
+    let merged = refs.merged(item);
+    if item.get("name").is_none() {
+        return merged
+            .iter()
+            .any(|m| ours(refs.get_str(m, "name")))
+            .then(|| {
+                Err(at(
+                    item,
+                    "this images entry gets its name through a merge key (<<); kustomize \
+                     applies it, but it cannot be edited in place: write `name:` in the entry",
+                ))
+            });
+    }
+    if !ours(refs.get_str(item, "name")) {
+        return None;
+    }
+    if refs.is_aliased(item) {
+        return Some(Err(at(
+            item,
+            "this images entry is anchored (&…) and used elsewhere through an alias; setting \
+             its tag would change every use: write the entries out separately",
+        )));
+    }
+    if item.get("digest").is_none() && merged.iter().any(|m| m.get("digest").is_some()) {
+        return Some(Err(at(
+            item,
+            "this images entry gets a `digest` through a merge key (<<), which wins over \
+             newTag in kustomize: write the entry out in full",
+        )));
+    }
+    for key in ["newTag", "digest"] {
+        let Some(e) = item.entry(key) else { continue };
+        if matches!(e.value.value, yaml::Value::Alias(_)) {
+            return Some(Err(at(
+                &e.value,
+                &format!("`{key}` is an alias (*…) of another value; write the value out"),
+            )));
+        }
+        if refs.is_aliased(&e.value) {
+            return Some(Err(at(
+                &e.value,
+                &format!(
+                    "`{key}` is anchored (&…) and used by another entry through an alias; setting \
+                     it would change that entry too: write the value out in both places"
+                ),
+            )));
+        }
+    }
+    Some(Ok(item))
+}
+
 /// Sets `tag` (and removes or sets `digest`) on every `images:` entry of `src` whose `name` is
 /// one of `names`, then checks the result: it must parse, and equal the old documents with
-/// exactly those entries changed. Pure; the caller writes.
+/// exactly those entries changed. An entry kustomize would read through an alias or a merge
+/// key, or whose tag is shared through an anchor, is refused rather than skipped; so is a
+/// duplicate key anywhere. Pure; the caller writes.
 pub fn update_file(
     src: &str,
     names: &[String],
@@ -335,23 +495,52 @@ pub fn update_file(
     // Plain loops, and entries copied only when they match: this crate is built without
     // optimisation in dev, and most files do not name the image.
     let mut matching: Vec<(usize, ImageEntry)> = Vec::new();
+    let mut redirected = Vec::new();
     for (doc_index, doc) in docs.iter().enumerate() {
-        let Some(items) = doc.root.get("images").and_then(Node::as_seq) else {
+        let mut refs = Refs::default();
+        refs.scan(src, &doc.root).map_err(UpdateError::Edit)?;
+        let Some(images) = doc.root.get("images") else {
+            continue;
+        };
+        let Some(items) = images.as_seq() else {
+            let resolved = refs.resolve(images).as_seq().unwrap_or_default();
+            if resolved
+                .iter()
+                .any(|i| check_entry(&refs, i, names).is_some())
+            {
+                return Err(UpdateError::Edit(at(
+                    images,
+                    "`images:` is an alias (*…) of a list that names the image; kustomize \
+                     applies it, but it cannot be edited in place: write the list out",
+                )));
+            }
             continue;
         };
         for (index, item) in items.iter().enumerate() {
-            let Some(name) = item.get("name").and_then(Node::as_str) else {
+            let Some(checked) = check_entry(&refs, item, names) else {
                 continue;
             };
-            if names.iter().any(|n| n == name) {
-                matching.push((doc_index, image_entry(index, item)));
+            let item = checked.map_err(UpdateError::Edit)?;
+            let entry = image_entry(index, item);
+            if let Some(new_name) = refs.get_str(item, "newName")
+                && !names.iter().any(|n| n == new_name)
+            {
+                let pos = &item.get("newName").expect("read above").start;
+                redirected.push(format!(
+                    "{}:{}: newName `{new_name}` sends {} to another registry",
+                    pos.line,
+                    pos.column,
+                    refs.get_str(item, "name").unwrap_or_default()
+                ));
             }
+            matching.push((doc_index, entry));
         }
     }
     if matching.is_empty() {
         return Ok(FileUpdate {
             new: src.to_string(),
             matched: 0,
+            redirected,
         });
     }
     let mut edits = Vec::new();
@@ -362,7 +551,11 @@ pub fn update_file(
     let new = yaml::apply(src, &edits).map_err(UpdateError::Edit)?;
     if new == src {
         // Every entry already had the tag (and no digest to drop): nothing to re-check.
-        return Ok(FileUpdate { new, matched });
+        return Ok(FileUpdate {
+            new,
+            matched,
+            redirected,
+        });
     }
     let reparsed = yaml::load(&new).map_err(|e| {
         UpdateError::Edit(format!(
@@ -384,7 +577,11 @@ pub fn update_file(
             "the edited file does not read back as expected; please report this".into(),
         ));
     }
-    Ok(FileUpdate { new, matched })
+    Ok(FileUpdate {
+        new,
+        matched,
+        redirected,
+    })
 }
 
 /// Applies to a copy of the document what [`set_image`] does to its text (the new nodes have no
@@ -637,6 +834,101 @@ images:
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("3:5: `newTag` is a block scalar"), "{err}");
+    }
+
+    /// The error of [`update_file`] for the primary and backup names.
+    fn refused(src: &str) -> String {
+        let names = [
+            GHCR.to_string(),
+            "localhost:32000/homelab/python-base".to_string(),
+        ];
+        match update_file(src, &names, TAG, None) {
+            Err(UpdateError::Edit(e)) => e,
+            other => panic!("{src}\nnot refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_anywhere_are_refused_with_both_positions() {
+        let dup_tag = "images:\n- name: ghcr.io/dcasati/python-base\n  newTag: a\n  newTag: b\n";
+        assert_eq!(
+            refused(dup_tag),
+            "4:3: duplicate key `newTag` (first at line 3, column 3); kustomize reads only one \
+             of them: remove the other"
+        );
+        // Even where the image is not named: kustomize reads the whole file.
+        let elsewhere = "resources: [a.yaml]\nresources: [b.yaml]\nimages: []\n";
+        assert!(refused(elsewhere).starts_with("2:1: duplicate key `resources`"));
+        let top = "images: [{name: x}]\nimages: [{name: ghcr.io/dcasati/python-base}]\n";
+        assert!(refused(top).starts_with("2:1: duplicate key `images`"));
+        // Two merge keys are not duplicates (kustomize applies both).
+        let merges = "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n";
+        assert!(update_file(merges, &[GHCR.to_string()], TAG, None).is_ok());
+    }
+
+    #[test]
+    fn entries_seen_through_aliases_or_merge_keys_are_refused_never_skipped() {
+        let item_alias =
+            "x: &img {name: ghcr.io/dcasati/python-base, newTag: old}\nimages:\n- *img\n";
+        assert!(refused(item_alias).starts_with("3:3: this images entry is an alias"));
+        let list_alias = "x: &l [{name: ghcr.io/dcasati/python-base}]\nimages: *l\n";
+        assert!(refused(list_alias).starts_with("2:9: `images:` is an alias"));
+        let merged_name = "images:\n- <<: {name: ghcr.io/dcasati/python-base}\n  newTag: old\n";
+        assert!(
+            refused(merged_name)
+                .starts_with("2:3: this images entry gets its name through a merge key")
+        );
+        let merged_digest =
+            "d: &d {digest: 'sha256:0'}\nimages:\n- <<: *d\n  name: ghcr.io/dcasati/python-base\n";
+        assert!(refused(merged_digest).contains("gets a `digest` through a merge key"));
+        let shared_tag = "images:\n- name: ghcr.io/dcasati/python-base\n  newTag: &t old\n- name: other\n  newTag: *t\n";
+        assert!(
+            refused(shared_tag)
+                .starts_with("3:11: `newTag` is anchored (&…) and used by another entry")
+        );
+        let tag_alias = "images:\n- name: other\n  newTag: &t old\n- name: ghcr.io/dcasati/python-base\n  newTag: *t\n";
+        assert!(refused(tag_alias).starts_with("5:11: `newTag` is an alias"));
+        let shared_entry =
+            "images:\n- &e {name: ghcr.io/dcasati/python-base, newTag: old}\nother: *e\n";
+        assert!(refused(shared_entry).contains("anchored (&…) and used elsewhere"));
+        // Aliases of other images, and anchors nobody uses, are fine.
+        let others = "images:\n- &o {name: other, newTag: x}\n- *o\n- name: ghcr.io/dcasati/python-base\n  newTag: &unused old\n";
+        assert_eq!(
+            update(others),
+            others.replace("&unused old", "&unused sha-abc1234")
+        );
+    }
+
+    #[test]
+    fn a_name_through_an_alias_or_merged_extras_are_updated() {
+        // kustomize applies the second entry too (its name is the alias of the first's).
+        let name_alias = "images:\n- name: &n ghcr.io/dcasati/python-base\n  newTag: old\n- name: *n\n  newTag: older\n";
+        assert_eq!(
+            update(name_alias),
+            name_alias
+                .replace("old\n", "sha-abc1234\n")
+                .replace("older", "sha-abc1234")
+        );
+        // A merge that brings only other fields: the entry's own newTag wins over it.
+        let merged = "x: &m {newName: localhost:32000/homelab/python-base}\nimages:\n- <<: *m\n  name: ghcr.io/dcasati/python-base\n";
+        assert_eq!(update(merged), format!("{merged}  newTag: sha-abc1234\n"));
+    }
+
+    #[test]
+    fn a_new_name_in_another_registry_is_reported() {
+        let names = [
+            GHCR.to_string(),
+            "localhost:32000/homelab/python-base".to_string(),
+        ];
+        let src = "images:\n- name: ghcr.io/dcasati/python-base\n  newName: quay.io/else/python-base\n  newTag: old\n- name: ghcr.io/dcasati/python-base\n  newName: localhost:32000/homelab/python-base\n";
+        let out = update_file(src, &names, TAG, None).unwrap();
+        assert_eq!(out.matched, 2);
+        assert_eq!(
+            out.redirected,
+            [
+                "3:12: newName `quay.io/else/python-base` sends ghcr.io/dcasati/python-base to another registry"
+            ]
+        );
     }
 
     #[test]

@@ -11,11 +11,13 @@ pub mod image_ref;
 pub mod kustomize;
 pub mod lint;
 pub mod oci_labels;
+pub mod output;
 pub mod registry;
 pub mod repo;
 pub mod resolve;
 pub mod scan_target;
 pub mod settings;
+pub mod signals;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;
@@ -44,6 +46,7 @@ pub struct Ctx {
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     let root = repo::find_root(flags.root.as_deref())?;
     let settings = settings::Settings::load(&root)?;
+    exec::set_network_timeout(settings.network_timeout);
     dispatch(flags.command, &Ctx { root, settings })
 }
 

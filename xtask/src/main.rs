@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use xtask::{Status, flags};
 
 fn main() -> ExitCode {
+    xtask::signals::end_quietly_on_closed_pipe();
     let flags = match flags::Xtask::try_parse() {
         Ok(flags) => flags,
         Err(e) => {
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
         Ok(Status::Clean) => ExitCode::SUCCESS,
         Ok(Status::Found) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Names from the tree in the message cannot start a workflow command.
+            eprintln!("error: {}", xtask::output::escape_lines(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -55,15 +55,31 @@ pub fn login_cmd(
     let variable = token_variable(reference.host().unwrap_or(host));
     let token = Secret::from_env(variable)
         .with_context(|| format!("--login to {host} needs the token in {variable}"))?;
-    let user = env("GITHUB_ACTOR")
-        .or_else(|| settings.registry_user.clone())
-        .with_context(|| {
-            format!(
-                "--login to {host} needs a user: set GITHUB_ACTOR, XTASK_REGISTRY_USER or \
-                 registry-user in [workspace.metadata.xtask]"
-            )
-        })?;
+    let user = login_user(env("GITHUB_ACTOR"), settings.registry_user.clone())
+        .with_context(|| format!("--login to {host}"))?;
     Ok(login(tool, host, &user, token, insecure))
+}
+
+/// The user to log in as: `GITHUB_ACTOR`, else `XTASK_REGISTRY_USER` / `registry-user`. It
+/// becomes an argv item after `-u`, so it must not read as a flag (a leading `-`) nor carry
+/// control characters or blanks into the command line and its printed form.
+fn login_user(actor: Option<String>, configured: Option<String>) -> Result<String> {
+    let (user, from) = match (actor, configured) {
+        (Some(user), _) => (user, "GITHUB_ACTOR"),
+        (None, Some(user)) => (user, "XTASK_REGISTRY_USER (or registry-user)"),
+        (None, None) => bail!(
+            "needs a user: set GITHUB_ACTOR, XTASK_REGISTRY_USER or registry-user in \
+             [workspace.metadata.xtask]"
+        ),
+    };
+    if user.starts_with('-') || user.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        bail!(
+            "{from} = `{}` is not a registry user name: it must not start with `-` or hold \
+             blanks or control characters",
+            crate::output::escape(&user)
+        );
+    }
+    Ok(user)
 }
 
 /// The tool for registry reads and copies: skopeo (with podman, or auto when installed), else
@@ -135,7 +151,7 @@ pub enum RegistryTool {
 
 /// Reads the digest of `reference` (a tag or digest) from its registry, without pulling.
 pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    match tool {
+    let cmd = match tool {
         RegistryTool::Docker => Cmd::new("docker").args([
             "buildx",
             "imagetools",
@@ -151,7 +167,13 @@ pub fn inspect_digest(tool: RegistryTool, reference: &ImageRef, insecure: bool) 
             }
             cmd.args(["--format", "{{.Digest}}", &format!("docker://{reference}")])
         }
-    }
+    };
+    cmd.talks_to(registry_host(reference))
+}
+
+/// The registry a reference names (`docker.io` when it names none), for timeout messages.
+pub fn registry_host(reference: &ImageRef) -> &str {
+    reference.registry.as_deref().unwrap_or("docker.io")
 }
 
 /// The manifest (list) digest from [`inspect_digest`]'s stdout.
@@ -197,7 +219,8 @@ pub fn copy(
     insecure_source: bool,
     insecure_dest: bool,
 ) -> Cmd {
-    match tool {
+    let hosts = format!("{} or {}", registry_host(source), registry_host(dest));
+    let cmd = match tool {
         RegistryTool::Docker => Cmd::new("docker").args([
             "buildx",
             "imagetools",
@@ -216,7 +239,8 @@ pub fn copy(
             }
             cmd.args([format!("docker://{source}"), format!("docker://{dest}")])
         }
-    }
+    };
+    cmd.talks_to(&hosts)
 }
 
 /// `<tool> login HOST -u USER --password-stdin`, the token on stdin only.
@@ -230,7 +254,7 @@ pub fn login(tool: RegistryTool, host: &str, user: &str, token: Secret, insecure
     if insecure && tool != RegistryTool::Docker {
         cmd = cmd.arg("--tls-verify=false");
     }
-    cmd.stdin_secret(token)
+    cmd.stdin_secret(token).talks_to(host)
 }
 
 /// The token for `host`: `GITHUB_TOKEN` for ghcr.io, else `REGISTRY_TOKEN`.
@@ -244,7 +268,7 @@ pub fn token_variable(host: &str) -> &'static str {
 
 /// Reads the raw manifest (or image index) of `reference` from its registry, without pulling.
 pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    match tool {
+    let cmd = match tool {
         RegistryTool::Docker => Cmd::new("docker").args([
             "buildx",
             "imagetools",
@@ -259,7 +283,8 @@ pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> 
             }
             cmd.arg(format!("docker://{reference}"))
         }
-    }
+    };
+    cmd.talks_to(registry_host(reference))
 }
 
 /// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
@@ -299,6 +324,26 @@ fn env(key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_user_comes_from_github_actor_first_and_cannot_be_a_flag() {
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(login_user(some("octo"), some("cfg")).unwrap(), "octo");
+        assert_eq!(login_user(None, some("cfg-user")).unwrap(), "cfg-user");
+        assert!(
+            login_user(None, None)
+                .unwrap_err()
+                .to_string()
+                .contains("GITHUB_ACTOR")
+        );
+        for bad in ["--password=x", "-u", "a\nb", "a b", "x\u{1b}[2K"] {
+            let err = login_user(some(bad), None).unwrap_err().to_string();
+            assert!(err.starts_with("GITHUB_ACTOR = `"), "{err}");
+            assert!(!err.contains('\n') && !err.contains('\u{1b}'), "{err}");
+            let err = login_user(None, some(bad)).unwrap_err().to_string();
+            assert!(err.starts_with("XTASK_REGISTRY_USER"), "{err}");
+        }
+    }
 
     #[test]
     fn verify_plan_reads_each_tag_and_only_loopback_is_plain_http() {

@@ -264,12 +264,20 @@ impl Repo {
     /// Commits exactly `paths` (relative to the root, with their working-tree content) on top of
     /// HEAD. Every other staged or unstaged change stays where it was: the new tree is HEAD's
     /// tree plus these files, and only their index entries are updated.
+    ///
+    /// Never half done: the commit object is made first, then the index is written (under its
+    /// lock), and HEAD moves last, only from the commit it was built on. When the index cannot
+    /// be written, HEAD has not moved; when HEAD cannot move, the index is put back. Either way
+    /// the error says that no commit was made (and, should putting the index back fail, what
+    /// the index now holds).
     pub fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<String> {
         let head = self
             .git
             .head()?
             .peel_to_commit()
             .context("the repository has no HEAD commit")?;
+        let index_path = self.git.path().join("index");
+        let before = git2::Index::open(&index_path)?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         let mut index = self.git.index()?;
         for path in paths {
@@ -296,11 +304,85 @@ impl Repo {
             .git
             .signature()
             .or_else(|_| git2::Signature::now("cargo xtask", "xtask@users.noreply.github.com"))?;
+        // The commit object only: HEAD does not move yet.
         let oid = self
             .git
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])?;
-        index.write()?;
+            .commit(None, &sig, &sig, message, &tree, &[&head])?;
+        let written = index.write();
+        if let Err(e) = written {
+            // Forget the in-memory changes, so that nothing else writes them later.
+            let _ = index.read(true);
+            return Err(anyhow::anyhow!(lock_hint(&e, &index_path))).context(
+                "--commit: cannot update the index; no commit was made, HEAD and the index are as \
+                 they were",
+            );
+        }
+        let summary = message.lines().next().unwrap_or_default();
+        let moved = self
+            .git
+            .head()
+            .and_then(|h| h.resolve())
+            .and_then(|mut target| {
+                if target.target() != Some(head.id()) {
+                    return Err(git2::Error::from_str(
+                        "HEAD moved while the commit was being made",
+                    ));
+                }
+                target.set_target(oid, &format!("commit: {summary}"))
+            });
+        if let Err(e) = moved {
+            let mut before = before;
+            return match before.write() {
+                Ok(()) => Err(anyhow::anyhow!(lock_hint(&e, &index_path))).context(
+                    "--commit: cannot move HEAD; no commit was made, HEAD and the index are as \
+                     they were",
+                ),
+                Err(restore) => Err(anyhow::anyhow!(
+                    "--commit: cannot move HEAD ({}), and the index could not be put back ({}): \
+                     no commit was made, but the index stages the new content of {}; run `git \
+                     reset -q -- <those paths>` to unstage it",
+                    lock_hint(&e, &index_path),
+                    restore.message(),
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            };
+        }
         Ok(oid.to_string())
+    }
+
+    /// Fails when `.git/index.lock` (or the lock of the branch HEAD names) exists: `--commit`
+    /// checks this before writing any file.
+    pub fn ready_to_commit(&self) -> Result<()> {
+        let mut locks = vec![self.git.path().join("index.lock")];
+        if let Ok(Ok(branch)) = self.git.head().map(|h| h.name().map(str::to_string)) {
+            locks.push(self.git.path().join(format!("{branch}.lock")));
+        }
+        if let Some(lock) = locks.iter().find(|l| l.exists()) {
+            bail!(
+                "--commit: {} exists: another git command is running, or one was killed; when no \
+                 git command runs, remove it and run again",
+                lock.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The git error, with what to do when it is a lock held by someone else.
+fn lock_hint(e: &git2::Error, index: &Path) -> String {
+    if e.code() == git2::ErrorCode::Locked || e.message().contains(".lock") {
+        format!(
+            "{} (another git command is running, or one was killed; when no git command runs, \
+             remove the lock file beside {})",
+            e.message(),
+            index.display()
+        )
+    } else {
+        e.message().to_string()
     }
 }
 
@@ -531,5 +613,36 @@ mod tests {
             status.contains(Status::INDEX_NEW),
             "still staged: {status:?}"
         );
+    }
+
+    #[test]
+    fn a_locked_index_or_branch_makes_no_commit_and_leaves_head_and_index_as_they_were() {
+        let s = Scratch::new("locked");
+        let first = s.commit(&[("a/k.yaml", "v: 1\n")]);
+        let repo = Repo::open(&s.dir).unwrap();
+        std::fs::write(s.dir.join("a/k.yaml"), "v: 2\n").unwrap();
+        let index_bytes = || std::fs::read(s.dir.join(".git/index")).unwrap();
+        let before = index_bytes();
+        let head = || s.git.head().unwrap().target().unwrap().to_string();
+        let paths = [PathBuf::from("a/k.yaml")];
+        let branch = s.git.head().unwrap().name().unwrap().to_string();
+        for lock in [".git/index.lock".to_string(), format!(".git/{branch}.lock")] {
+            std::fs::write(s.dir.join(&lock), "").unwrap();
+            let early = repo.ready_to_commit().unwrap_err().to_string();
+            assert!(early.contains(&lock), "{early}");
+            let err = format!("{:#}", repo.commit_paths(&paths, "m").unwrap_err());
+            assert!(
+                err.contains("no commit was made, HEAD and the index are as they were")
+                    && err.contains("another git command is running"),
+                "{err}"
+            );
+            assert_eq!(head(), first, "{lock}: HEAD moved");
+            assert_eq!(index_bytes(), before, "{lock}: the index changed");
+            std::fs::remove_file(s.dir.join(&lock)).unwrap();
+        }
+        repo.ready_to_commit().unwrap();
+        let id = repo.commit_paths(&paths, "m").unwrap();
+        assert_eq!(head(), id);
+        assert!(repo.dirty_paths(Path::new("")).unwrap().is_empty());
     }
 }

@@ -2,7 +2,8 @@
 //! variables, then flags (applied by each task), merged into [`Settings`].
 //!
 //! Environment: `XTASK_REGISTRY`, or `GITHUB_REPOSITORY_OWNER` for a fork (`ghcr.io/<owner>`);
-//! `XTASK_BACKUP_REGISTRY`; `XTASK_PLATFORMS` (comma-separated); `XTASK_REGISTRY_USER`.
+//! `XTASK_BACKUP_REGISTRY`; `XTASK_PLATFORMS` (comma-separated); `XTASK_REGISTRY_USER`;
+//! `XTASK_NETWORK_TIMEOUT` (seconds).
 
 use crate::image_ref::ImageRef;
 use anyhow::{Context, Result, bail};
@@ -37,6 +38,10 @@ pub struct Settings {
     pub registry_user: Option<String>,
     /// Lint rule overrides: rule id to `off`, `warning` or `error`.
     pub lint_rules: BTreeMap<String, String>,
+    /// How long a command that talks to a registry may run (`network-timeout`, seconds).
+    pub network_timeout: std::time::Duration,
+    /// The Kubernetes minor version the SCHEMA lint rules validate against, e.g. `1.31`.
+    pub kubernetes_version: String,
 }
 
 /// `[workspace.metadata.xtask]` as written; every field optional.
@@ -49,14 +54,17 @@ struct Raw {
     platforms: Option<Vec<String>>,
     images: Option<Vec<ImageSettings>>,
     registry_user: Option<String>,
+    network_timeout: Option<u64>,
     lint: Option<RawLint>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct RawLint {
     #[serde(default)]
     rules: BTreeMap<String, String>,
+    kubernetes_version: Option<String>,
 }
 
 fn default_dockerfile() -> PathBuf {
@@ -77,6 +85,8 @@ impl Default for Settings {
             }],
             registry_user: None,
             lint_rules: BTreeMap::new(),
+            network_timeout: crate::exec::DEFAULT_NETWORK_TIMEOUT,
+            kubernetes_version: "1.31".into(),
         }
     }
 }
@@ -183,7 +193,12 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         s.images = v;
     }
     s.registry_user = raw.registry_user;
-    s.lint_rules = raw.lint.map(|l| l.rules).unwrap_or_default();
+    if let Some(lint) = raw.lint {
+        s.lint_rules = lint.rules;
+        if let Some(v) = lint.kubernetes_version {
+            s.kubernetes_version = v;
+        }
+    }
 
     if let Some(owner) = env("GITHUB_REPOSITORY_OWNER") {
         s.registry = format!("ghcr.io/{}", owner.to_lowercase());
@@ -203,6 +218,26 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
     }
     if let Some(v) = env("XTASK_REGISTRY_USER") {
         s.registry_user = Some(v);
+    }
+    let timeout = match env("XTASK_NETWORK_TIMEOUT") {
+        Some(v) => Some(
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| {
+                    format!(
+                        "XTASK_NETWORK_TIMEOUT=`{v}`: expected a whole number of seconds above 0"
+                    )
+                })?,
+        ),
+        None => raw.network_timeout,
+    };
+    if let Some(seconds) = timeout {
+        if seconds == 0 {
+            bail!("network-timeout = 0: expected a whole number of seconds above 0");
+        }
+        s.network_timeout = std::time::Duration::from_secs(seconds);
     }
     validate(&s)?;
     Ok(s)
@@ -307,6 +342,26 @@ K8S-LIMITS = "off"
         )
         .unwrap();
         assert_eq!(s.registry, "127.0.0.1:5000/t");
+    }
+
+    #[test]
+    fn network_timeout_from_metadata_then_env() {
+        let sixty = std::time::Duration::from_secs(60);
+        assert_eq!(settings("", &[]).unwrap().network_timeout, sixty);
+        let toml = "[workspace.metadata.xtask]\nnetwork-timeout = 5\n";
+        let s = settings(toml, &[]).unwrap();
+        assert_eq!(s.network_timeout, std::time::Duration::from_secs(5));
+        let s = settings(toml, &[("XTASK_NETWORK_TIMEOUT", "2")]).unwrap();
+        assert_eq!(s.network_timeout, std::time::Duration::from_secs(2));
+        for bad in ["0", "-1", "soon"] {
+            let err = settings("", &[("XTASK_NETWORK_TIMEOUT", bad)]).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("XTASK_NETWORK_TIMEOUT"),
+                "{err:#}"
+            );
+        }
+        let err = settings("[workspace.metadata.xtask]\nnetwork-timeout = 0\n", &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("network-timeout"), "{err:#}");
     }
 
     #[test]

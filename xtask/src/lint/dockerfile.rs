@@ -12,7 +12,10 @@ use crate::image_ref::ImageRef;
 use std::collections::HashMap;
 use std::path::Path;
 
+mod ignore;
+pub mod parity;
 mod parse;
+use ignore::Ignore;
 use parse::*;
 
 pub const USER_ROOT: &str = "DF-USER-ROOT";
@@ -75,10 +78,58 @@ root), and the build fails when one is missing. Fix the path, add the file, or r
     },
 ];
 
+/// What the rules know of a Dockerfile's surroundings.
+pub struct Context<'a> {
+    /// Whether a path relative to the build context (no leading `./` or `/`, `/`-separated)
+    /// exists.
+    pub has: &'a dyn Fn(&str) -> bool,
+    /// The context's ignore file, and its name for messages.
+    pub ignore: Ignore,
+    pub ignore_name: &'static str,
+    /// Whether an image name is one this repo builds (settings `images`).
+    pub own_image: &'a dyn Fn(&str) -> bool,
+}
+
 /// Checks one Dockerfile. `file` is the repo-relative path put in findings; `context_has` answers
 /// whether a path relative to the build context (no leading `./` or `/`, `/`-separated) exists.
 pub fn check(file: &Path, src: &str, context_has: &dyn Fn(&str) -> bool) -> Vec<Finding> {
-    let instrs = parse(src);
+    let context = Context {
+        has: context_has,
+        ignore: Ignore::default(),
+        ignore_name: ".dockerignore",
+        own_image: &|_| false,
+    };
+    check_with(file, src, &context)
+}
+
+/// Checks the Dockerfile `file` (repo-relative) under `root`, whose build context is its own
+/// folder, with that folder's ignore file and the settings' images.
+pub fn check_file(
+    root: &Path,
+    file: &Path,
+    src: &str,
+    settings: &crate::settings::Settings,
+) -> Vec<Finding> {
+    let dir = root.join(file.parent().unwrap_or(Path::new("")));
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("Dockerfile");
+    let (ignore, ignore_name) = Ignore::for_context(&dir, name);
+    let has = |p: &str| dir.join(p).exists();
+    let own = |image: &str| super::workload::is_configured(settings, image);
+    let context = Context {
+        has: &has,
+        ignore,
+        ignore_name,
+        own_image: &own,
+    };
+    check_with(file, src, &context)
+}
+
+/// Checks one Dockerfile in `context`.
+pub fn check_with(file: &Path, src: &str, context: &Context) -> Vec<Finding> {
+    let (instrs, directive_errors) = parse_with_directives(src);
     let mut out = Vec::new();
     let mut emit = |rule: &'static str, severity, line, column, message: String| {
         out.push(Finding {
@@ -90,6 +141,10 @@ pub fn check(file: &Path, src: &str, context_has: &dyn Fn(&str) -> bool) -> Vec<
             message,
         })
     };
+    for e in directive_errors {
+        emit(parity::SYNTAX, Severity::Error, e.line, 1, e.message);
+    }
+    parity::check(&instrs, &mut emit);
     let mut global_args: HashMap<String, Option<String>> = HashMap::new();
     let mut stages: Vec<Stage> = Vec::new();
 
@@ -128,13 +183,13 @@ pub fn check(file: &Path, src: &str, context_has: &dyn Fn(&str) -> bool) -> Vec<
                 }
             }
             "RUN" => check_run(ins, stage, &mut emit),
-            "COPY" | "ADD" => check_copy(ins, stage, context_has, &mut emit),
+            "COPY" | "ADD" => check_copy(ins, stage, context, &mut emit),
             _ => {}
         }
     }
 
     if let Some(last) = stages.len().checked_sub(1) {
-        check_final_stage(&stages, last, &mut emit);
+        check_final_stage(&stages, last, context.own_image, &mut emit);
     }
     out
 }
@@ -240,7 +295,12 @@ fn check_from(
     }
 }
 
-fn check_final_stage(stages: &[Stage], last: usize, emit: &mut Emit) {
+fn check_final_stage(
+    stages: &[Stage],
+    last: usize,
+    own_image: &dyn Fn(&str) -> bool,
+    emit: &mut Emit,
+) {
     let fin = &stages[last];
     // USER and the base image are inherited through `FROM <alias>` chains.
     let mut user = None;
@@ -281,7 +341,8 @@ fn check_final_stage(stages: &[Stage], last: usize, emit: &mut Emit) {
     let slim = ["slim", "alpine", "distroless"]
         .iter()
         .any(|k| lower.contains(k));
-    if !slim && lower != "scratch" && !lower.is_empty() {
+    // The repo's own images are built FROM slim bases.
+    if !slim && lower != "scratch" && !lower.is_empty() && !own_image(&img.text) {
         emit(
             BASE_NOT_SLIM,
             Severity::Warning,
@@ -298,15 +359,16 @@ fn check_final_stage(stages: &[Stage], last: usize, emit: &mut Emit) {
 fn check_run(ins: &Instr, stage: &Stage, emit: &mut Emit) {
     let ws = words(&ins.args);
     let flags: Vec<&Word> = ws.iter().take_while(|w| w.text.starts_with("--")).collect();
-    let cache_mount = flags.iter().any(|f| {
-        f.text.starts_with("--mount=") && f.text.contains("type=cache") && f.text.contains("pip")
-    });
+    let cache_mount = flags
+        .iter()
+        .any(|f| f.text.starts_with("--mount=") && pip_cache_mount(&f.text));
+    // pip disables its cache for any boolean PIP_NO_CACHE_DIR, `0` and `false` included.
     let env_off = stage
         .vars
         .get("PIP_NO_CACHE_DIR")
         .cloned()
         .flatten()
-        .is_some_and(|v| truthy(&v));
+        .is_some_and(|v| is_bool(&v));
     if cache_mount || env_off {
         return;
     }
@@ -378,10 +440,32 @@ fn pip_install_without_no_cache(cmd: &[Word]) -> Option<&Word> {
     while let Some(w) = cmd.get(i) {
         match w.text.split_once('=') {
             Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_') => {
-                if k == "PIP_NO_CACHE_DIR" && truthy(v) {
+                if k == "PIP_NO_CACHE_DIR" && is_bool(v) {
                     return None;
                 }
                 i += 1;
+            }
+            _ => break,
+        }
+    }
+    // Shell keywords and wrappers before the command: `if ... then pip ...`, `do pip ...`,
+    // `sudo -H pip ...`, `env A=1 pip ...`.
+    while let Some(w) = cmd.get(i) {
+        match w.text.as_str() {
+            "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "{" | "time"
+            | "exec" | "command" | "nohup" => i += 1,
+            "sudo" | "env" => {
+                i += 1;
+                while let Some(o) = cmd.get(i) {
+                    let t = o.text.as_str();
+                    if matches!(t, "-u" | "-g" | "-C" | "-h" | "-p" | "-U" | "-r" | "-t") {
+                        i += 2;
+                    } else if t.starts_with('-') || (t.contains('=') && !t.starts_with('=')) {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
             }
             _ => break,
         }
@@ -398,7 +482,7 @@ fn pip_install_without_no_cache(cmd: &[Word]) -> Option<&Word> {
     } else if !(name.starts_with("pip") && is_versioned(name, "pip")) {
         return None;
     }
-    let sub = rest.iter().find(|w| !w.text.starts_with('-'))?;
+    let sub = pip_subcommand(rest)?;
     if sub.text != "install" {
         return None;
     }
@@ -406,6 +490,39 @@ fn pip_install_without_no_cache(cmd: &[Word]) -> Option<&Word> {
         .iter()
         .any(|w| w.text == "--no-cache-dir" || w.text.starts_with("--no-cache-dir="));
     (!has).then_some(prog)
+}
+
+/// pip's subcommand: the first word that is not a global option or an option's value.
+fn pip_subcommand(rest: &[Word]) -> Option<&Word> {
+    const WITH_VALUE: [&str; 16] = [
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "--proxy",
+        "--retries",
+        "--timeout",
+        "--log",
+        "--log-file",
+        "--cache-dir",
+        "--cert",
+        "--client-cert",
+        "--exists-action",
+        "--trusted-host",
+        "--python",
+        "--use-feature",
+        "--root-user-action",
+    ];
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        if WITH_VALUE.contains(&w.text.as_str()) {
+            i += 2;
+        } else if w.text.starts_with('-') {
+            i += 1;
+        } else {
+            return Some(w);
+        }
+    }
+    None
 }
 
 /// `pip`, `pip3`, `pip3.11`; `python`, `python3`, `python3.11`.
@@ -419,11 +536,31 @@ fn base_name(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
 
-fn truthy(v: &str) -> bool {
-    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+/// A value pip's strtobool accepts.
+fn is_bool(v: &str) -> bool {
+    matches!(
+        v.to_ascii_lowercase().as_str(),
+        "1" | "true" | "t" | "yes" | "y" | "on" | "0" | "false" | "f" | "no" | "n" | "off"
+    )
 }
 
-fn check_copy(ins: &Instr, stage: &Stage, context_has: &dyn Fn(&str) -> bool, emit: &mut Emit) {
+/// `--mount=type=cache,target=...` over pip's cache: a target naming pip, or `~/.cache` itself.
+fn pip_cache_mount(flag: &str) -> bool {
+    let opts = flag.trim_start_matches("--mount=");
+    let cache = opts.split(',').any(|o| o == "type=cache");
+    let target = opts.split(',').find_map(|o| {
+        o.strip_prefix("target=")
+            .or_else(|| o.strip_prefix("dst="))
+            .or_else(|| o.strip_prefix("destination="))
+    });
+    cache
+        && target.is_some_and(|t| {
+            let t = t.trim_end_matches('/');
+            t.contains("pip") || t.ends_with("/.cache")
+        })
+}
+
+fn check_copy(ins: &Instr, stage: &Stage, context: &Context, emit: &mut Emit) {
     let (flags, rest): (Vec<Word>, Vec<Word>) = match exec_form_after_flags(&ins.args) {
         Some(x) => x,
         None => {
@@ -444,7 +581,8 @@ fn check_copy(ins: &Instr, stage: &Stage, context_has: &dyn Fn(&str) -> bool, em
         let is_url = t.starts_with("http://") || t.starts_with("https://");
         let is_git = t.starts_with("git@") || t.starts_with("git://");
         if is_url || is_git {
-            if ins.keyword == "ADD" {
+            let pinned = flags.iter().any(|f| f.text.starts_with("--checksum="));
+            if ins.keyword == "ADD" && !pinned {
                 emit(
                     ADD_URL,
                     Severity::Error,
@@ -466,7 +604,22 @@ fn check_copy(ins: &Instr, stage: &Stage, context_has: &dyn Fn(&str) -> bool, em
         match context_path(&path) {
             Err(why) => emit(COPY_MISSING, Severity::Error, src.line, src.col, why),
             Ok(p) if p.is_empty() => {}
-            Ok(p) if !context_has(&p) => emit(
+            Ok(p)
+                if let Some((line, pattern)) = context.ignore.excluded_by(&p)
+                    && !context.ignore.may_include_under(&p) =>
+            {
+                emit(
+                    COPY_MISSING,
+                    Severity::Error,
+                    src.line,
+                    src.col,
+                    format!(
+                        "{} source `{path}` is excluded by {} (line {line}: `{pattern}`), so it is not in the build context",
+                        ins.keyword, context.ignore_name
+                    ),
+                )
+            }
+            Ok(p) if !(context.has)(&p) => emit(
                 COPY_MISSING,
                 Severity::Error,
                 src.line,

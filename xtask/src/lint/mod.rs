@@ -12,6 +12,7 @@ pub mod gitops;
 pub mod kustomize_rules;
 pub mod render;
 pub mod report;
+pub mod schema;
 pub mod security;
 pub mod workload;
 pub mod yaml_rules;
@@ -190,6 +191,8 @@ pub fn registry() -> Vec<&'static Rule> {
         render::RULES,
         dockerfile::RULES,
         gitops::RULES,
+        dockerfile::parity::RULES,
+        schema::RULES,
     ]
     .into_iter()
     .flatten()
@@ -391,10 +394,13 @@ pub fn overrides(settings: &Settings) -> Result<HashMap<&'static str, Level>> {
 pub fn file_kind(name: &str) -> Option<FileKind> {
     if name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization" {
         Some(FileKind::Yaml)
-    } else if name == "Dockerfile"
-        || name.ends_with(".Dockerfile")
-        || name.starts_with("Dockerfile.")
-    {
+    } else if name.ends_with(".dockerignore") {
+        None
+    } else if ["Dockerfile", "Containerfile"].iter().any(|base| {
+        name == *base
+            || name.ends_with(&format!(".{base}"))
+            || name.starts_with(&format!("{base}."))
+    }) {
         Some(FileKind::Dockerfile)
     } else {
         None
@@ -534,11 +540,9 @@ pub fn check_file(
             report.facts = yaml_rules::check(file, &src, settings, &mut report.findings);
         }
         FileKind::Dockerfile => {
-            let dir = root.join(file.parent().unwrap_or(Path::new("")));
-            let context_has = |name: &str| dir.join(name).exists();
             report
                 .findings
-                .extend(dockerfile::check(file, &src, &context_has));
+                .extend(dockerfile::check_file(root, file, &src, settings));
         }
     }
     Ok(report)
@@ -564,6 +568,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
             root.display()
         );
     }
+    schema::load(settings)?;
     let listing = discover(root, &manifests)?;
     let reports = in_parallel(&listing.lintable, |(f, k)| {
         check_file(root, f, *k, settings)
@@ -837,5 +842,8 @@ mod tests {
         assert_eq!(file_kind("base.Dockerfile"), Some(FileKind::Dockerfile));
         assert_eq!(file_kind("Dockerfile.dev"), Some(FileKind::Dockerfile));
         assert_eq!(file_kind("forecast.py"), None);
+        assert_eq!(file_kind("Containerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(file_kind("base.Containerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(file_kind("Dockerfile.dockerignore"), None);
     }
 }

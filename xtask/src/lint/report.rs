@@ -2,6 +2,7 @@
 //! SARIF 2.1.0 (stdout). Pure functions from findings to text.
 
 use super::{Finding, Rule, Severity};
+use crate::output::{escape, escape_line};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,6 +50,9 @@ impl Paint {
     }
 }
 
+/// What a human snippet shows in place of a secret's value, whatever its length.
+const SECRET_MASK: &str = "********";
+
 /// rustc-style diagnostics with a snippet and a caret, then the summary line. `source` gives a
 /// file's text (for the snippet); `color` adds ANSI colours.
 pub fn human(
@@ -73,7 +77,7 @@ pub fn human(
             out,
             "{}{}",
             paint.code(code, &format!("{label}[{}]", f.rule)),
-            paint.code("1", &format!(": {}", f.message))
+            paint.code("1", &format!(": {}", escape(&f.message)))
         );
         let width = f.line.to_string().len();
         let pad = " ".repeat(width);
@@ -82,16 +86,23 @@ pub fn human(
             out,
             "{pad}{} {}:{}:{}",
             paint.code("1;34", "-->"),
-            slash_path(&f.file),
+            escape(&slash_path(&f.file)),
             f.line,
             f.column
         );
         if let Some(line) = text.and_then(|t| t.lines().nth(f.line - 1)) {
             let line = line.trim_end_matches('\r');
+            let head: String = line.chars().take(f.column - 1).collect();
+            let head = escape_line(&head).into_owned();
+            // A secret's value is never printed: the line is cut at it.
+            let line = if f.rule == super::security::SECRET_IN_CONFIG.id {
+                format!("{head}{SECRET_MASK}")
+            } else {
+                escape_line(line).into_owned()
+            };
             // Keep tabs so the caret lines up; replace every other character by a space.
-            let before: String = line
+            let before: String = head
                 .chars()
-                .take(f.column - 1)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{pad} {bar}");
@@ -130,7 +141,9 @@ pub fn json(findings: &[Finding]) -> String {
             })
         })
         .collect();
-    let mut text = serde_json::to_string_pretty(&items).expect("findings serialize");
+    let mut text = crate::output::json_for_log(
+        serde_json::to_string_pretty(&items).expect("findings serialize"),
+    );
     text.push('\n');
     text
 }
@@ -242,7 +255,8 @@ pub fn sarif(findings: &[Finding], rules: &[&Rule]) -> String {
             "results": results,
         }]
     });
-    let mut text = serde_json::to_string_pretty(&log).expect("sarif serializes");
+    let mut text =
+        crate::output::json_for_log(serde_json::to_string_pretty(&log).expect("sarif serializes"));
     text.push('\n');
     text
 }

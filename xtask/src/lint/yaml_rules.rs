@@ -100,6 +100,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         let Some(kind) = doc.str(root, "kind") else {
             continue;
         };
+        super::schema::check(file, &doc, kind, settings, out, &mut facts.missing_fields);
         let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
         let mut object = Object {
             kind: kind.to_string(),

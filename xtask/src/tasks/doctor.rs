@@ -24,9 +24,6 @@ use checks::{Check, Found, Level, check};
 use deploy_checks::{Deployed, Probe, Role, TagFacts};
 use std::path::PathBuf;
 
-/// The default network timeout, in seconds, that the messages quote.
-pub const NETWORK_TIMEOUT_SECS: u64 = 60;
-
 pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
     let subcommands = subcommands(flags.for_command.as_deref())?;
     let runner = Runner::new(false)?;
@@ -246,7 +243,7 @@ fn network_checks(
             role,
             registry,
             failure.as_ref(),
-            NETWORK_TIMEOUT_SECS,
+            s.network_timeout.as_secs(),
         ));
     }
     for (d, f) in deployed.iter().zip(facts.iter_mut()) {

@@ -172,7 +172,8 @@ fn report(
             .as_deref()
             .map_or(String::new(), |p| format!(" ({p})"));
         let label = format!("trivy {} {}{platform}", r.scan, r.target);
-        eprint!("{}", trivy::summary(&label, &r.findings, threshold, 10));
+        let summary = trivy::summary(&label, &r.findings, threshold, 10);
+        eprint!("{}", crate::output::escape_lines(&summary));
     }
     if let Some(s) = &sbom {
         eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
@@ -182,7 +183,9 @@ fn report(
         ScanFormat::Human => None,
         ScanFormat::Sarif => {
             let runs = trivy_sarif::by_kind(reports.iter().map(|r| (r.scan, &r.findings[..])));
-            Some(trivy_sarif::sarif(&runs, threshold))
+            Some(crate::output::json_for_log(trivy_sarif::sarif(
+                &runs, threshold,
+            )))
         }
         ScanFormat::Json => {
             let report = JsonReport {
@@ -192,7 +195,7 @@ fn report(
                 scans: reports,
                 sbom,
             };
-            Some(serde_json::to_string_pretty(&report)? + "\n")
+            Some(crate::output::json_for_log(serde_json::to_string_pretty(&report)?) + "\n")
         }
     };
     match (machine, &flags.output) {

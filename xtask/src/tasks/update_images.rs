@@ -52,7 +52,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
         return Ok(Status::Clean);
     }
     if !outcome.written {
-        print!("{}", diff(changes));
+        print!("{}", crate::output::raw_block(&diff(changes)));
         if flags.check {
             eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
             list(changes);
@@ -79,6 +79,13 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 /// and the `--commit`. Nothing is written when any step before the writes fails.
 pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
+    let stale = files::clean_stale(&ctx.root)?;
+    if !stale.is_empty() {
+        eprintln!(
+            "note: removed {} temporary file(s) left by an interrupted run",
+            stale.len()
+        );
+    }
     let (wanted, sha) = (&flags.image, flags.sha.as_deref());
     let mut targets = resolve::update_targets(&ctx.settings, wanted, sha, &repo)?;
     if flags.verify || flags.digest {
@@ -86,7 +93,13 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     }
     let paths = search_paths(flags, ctx)?;
     let files = kustomize::discover(&ctx.root, &paths)?;
-    let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
+    let changes = plan(
+        &ctx.root,
+        &files,
+        &targets,
+        !flags.image.is_empty(),
+        flags.verify || flags.digest,
+    )?;
     let mut outcome = Outcome {
         targets,
         searched: files.len(),
@@ -99,12 +112,28 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     }
     if flags.commit {
         refuse_dirty(&repo, &outcome.changes)?;
+        repo.ready_to_commit().context("no file was changed")?;
     }
+    // SIGINT/SIGTERM wait until the files are written and committed (or put back).
+    let signals = crate::signals::defer();
     write_all(&ctx.root, &outcome.changes)?;
     outcome.written = true;
     if flags.commit {
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
         outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
+    }
+    if let Some(signal) = signals.received() {
+        // The signal came too late to stop anything: say what was done before it takes effect.
+        eprintln!(
+            "{} arrived after {} file(s) were written{}; stopping now",
+            crate::signals::name(signal),
+            outcome.changes.len(),
+            outcome
+                .commit
+                .as_ref()
+                .map(|id| format!(" and committed as {}", &id[..7]))
+                .unwrap_or_default()
+        );
     }
     Ok(outcome)
 }
@@ -139,19 +168,23 @@ fn search_paths(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Vec<PathBuf>> 
 /// Every changed file's new content, computed and checked before anything is written. Errors of
 /// every file are collected; any error fails the plan, and so does an image that no kustomization
 /// references (each one when `each_required`, as for `--image`; else when none is referenced).
+/// An entry whose `newName` sends the image to another registry is a warning, and an error
+/// when `registry_checked` (`--verify`/`--digest` read the configured registry, not that one).
 pub fn plan(
     root: &Path,
     files: &[PathBuf],
     targets: &[Target],
     each_required: bool,
+    registry_checked: bool,
 ) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut matched = vec![0usize; targets.len()];
     for path in files {
         let (old, mode) = files::read_text(&root.join(path))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        match update_text(&old, targets, &mut matched) {
+            .with_context(|| format!("cannot read {}", crate::output::path(path)))?;
+        let mut redirected = Vec::new();
+        match update_text(&old, targets, &mut matched, &mut redirected) {
             Ok(new) if new != old => changes.push(Change {
                 path: path.clone(),
                 old,
@@ -159,7 +192,27 @@ pub fn plan(
                 mode: Some(mode),
             }),
             Ok(_) => {}
-            Err(e) => errors.push(format!("{}:{e}", path.display())),
+            Err(e) => errors.push(format!(
+                "{}:{}",
+                crate::output::path(path),
+                crate::output::escape(&e)
+            )),
+        }
+        for r in redirected {
+            let r = format!(
+                "{}:{}",
+                crate::output::path(path),
+                crate::output::escape(&r)
+            );
+            if registry_checked {
+                errors.push(format!(
+                    "{r}, but --verify/--digest read the configured registry; point \
+                     newName at {} or drop --verify/--digest",
+                    targets[0].names.join(" or ")
+                ));
+            } else {
+                eprintln!("warning: {r}; its tag is set all the same");
+            }
         }
     }
     if !errors.is_empty() {
@@ -190,7 +243,12 @@ pub fn plan(
     Ok(changes)
 }
 
-fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<String, String> {
+fn update_text(
+    src: &str,
+    targets: &[Target],
+    matched: &mut [usize],
+    redirected: &mut Vec<String>,
+) -> Result<String, String> {
     let mut text = src.to_string();
     for (target, count) in targets.iter().zip(matched.iter_mut()) {
         let update =
@@ -200,6 +258,7 @@ fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<S
                     UpdateError::Edit(e) => e,
                 })?;
         *count += update.matched;
+        redirected.extend(update.redirected);
         text = update.new;
     }
     Ok(text)
@@ -210,7 +269,7 @@ pub fn diff(changes: &[Change]) -> String {
     changes
         .iter()
         .map(|c| {
-            let path = c.path.to_string_lossy().replace('\\', "/");
+            let path = crate::output::path(&c.path).replace('\\', "/");
             similar::TextDiff::from_lines(&c.old, &c.new)
                 .unified_diff()
                 .header(&format!("a/{path}"), &format!("b/{path}"))
@@ -223,7 +282,7 @@ pub fn diff(changes: &[Change]) -> String {
 fn list(changes: &[Change]) {
     let text: String = changes
         .iter()
-        .map(|c| format!("  {}\n", c.path.display()))
+        .map(|c| format!("  {}\n", crate::output::path(&c.path)))
         .collect();
     eprint!("{text}");
 }
@@ -267,95 +326,27 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
         if dirty.contains(&c.path) {
             bail!(
                 "--commit: {} has uncommitted changes; commit or stash them first (no file was changed)",
-                c.path.display()
+                crate::output::path(&c.path)
             );
         }
     }
     Ok(())
 }
 
-/// Writes every change through a temp file and a rename. If one write fails, the files already
-/// written get their old content back.
+/// Writes every change through a temp file and a rename ([`files::replace_all`]): if one write
+/// fails, or the run is interrupted, the files already written get their old content back.
 fn write_all(root: &Path, changes: &[Change]) -> Result<()> {
-    for (i, c) in changes.iter().enumerate() {
-        if let Err(e) = files::replace(&root.join(&c.path), c.new.as_bytes(), c.mode) {
-            for done in &changes[..i] {
-                let _ = files::replace(&root.join(&done.path), done.old.as_bytes(), done.mode);
-            }
-            return Err(e.context("no file was changed"));
-        }
-    }
-    Ok(())
+    let items: Vec<files::Replacement> = changes
+        .iter()
+        .map(|c| files::Replacement {
+            path: &c.path,
+            new: c.new.as_bytes(),
+            old: c.old.as_bytes(),
+            mode: c.mode,
+        })
+        .collect();
+    files::replace_all(root, &items)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn target() -> Target {
-        Target {
-            image: "python-base".into(),
-            names: vec![
-                "ghcr.io/dcasati/python-base".into(),
-                "localhost:32000/homelab/python-base".into(),
-            ],
-            tag: "sha-abc1234".into(),
-            digest: None,
-        }
-    }
-
-    #[test]
-    fn a_failed_write_puts_back_the_files_already_written() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("k.yaml"), "old\n").unwrap();
-        let change = |path: &str| Change {
-            path: path.into(),
-            old: "old\n".into(),
-            new: "new\n".into(),
-            mode: None,
-        };
-        let err = write_all(dir.path(), &[change("k.yaml"), change("gone/k.yaml")]).unwrap_err();
-        assert!(
-            format!("{err:#}").contains("no file was changed"),
-            "{err:#}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
-            "old\n"
-        );
-        write_all(dir.path(), &[change("k.yaml")]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("k.yaml")).unwrap(),
-            "new\n"
-        );
-    }
-
-    #[test]
-    fn diff_has_repo_relative_headers_and_message_names_the_tag() {
-        let change = Change {
-            path: "k8s-apps/kustomization.yaml".into(),
-            old: "a: 1\nnewTag: x\n".into(),
-            new: "a: 1\nnewTag: sha-abc1234\n".into(),
-            mode: None,
-        };
-        assert_eq!(
-            diff(&[change]),
-            "--- a/k8s-apps/kustomization.yaml\n+++ b/k8s-apps/kustomization.yaml\n@@ -1,2 +1,2 @@\n a: 1\n-newTag: x\n+newTag: sha-abc1234\n"
-        );
-        assert_eq!(commit_message(&[target()]), "Update images to sha-abc1234");
-    }
-
-    #[test]
-    fn update_text_counts_matches_and_names_parse_errors() {
-        let mut matched = [0];
-        let src = "images:\n- name: localhost:32000/homelab/python-base\n";
-        let new = update_text(src, &[target()], &mut matched).unwrap();
-        assert_eq!(new, format!("{src}  newTag: sha-abc1234\n"));
-        assert_eq!(matched, [1]);
-        let err = update_text("images: [\n", &[target()], &mut matched).unwrap_err();
-        assert!(
-            err.starts_with("2:1: ") && err.ends_with("(not valid YAML)"),
-            "{err}"
-        );
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 //! build, reused by every later step. A missing tool fails the test.
 
 use crate::support::build_push::*;
-use crate::support::{e2e, require};
+use crate::support::{self, e2e, require};
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 
@@ -252,6 +252,28 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
     ]);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(f.record().is_none_or(|r| r["pushed"] == false));
+
+    // push to a registry that accepts and never answers: killed after XTASK_NETWORK_TIMEOUT.
+    // Last, as the killed podman may leave its runtime state half refreshed.
+    let stall = support::FaultServer::start(support::Fault::Stall);
+    let mut env = podman.env();
+    env.push(("XTASK_NETWORK_TIMEOUT", "2".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let to = format!("{}/homelab", stall.host());
+    let out = xtask(
+        f.root(),
+        &["push", "--engine", "podman", "--sha", &changed, "--to", &to],
+        &env,
+        None,
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has(&format!(
+        "no answer from the registry {} within 2 s",
+        stall.host()
+    ));
+    assert!(out.elapsed.as_secs() < 15, "push took {:?}", out.elapsed);
+    let left = support::processes_with(&stall.port.to_string());
+    assert!(left.is_empty(), "push left {left:?}");
 }
 
 /// A two-platform image whose linux/arm64 variant alone carries an AWS key

@@ -785,7 +785,7 @@ fn broken() -> Fixture {
     );
     fx.write(
         &format!("{APP}/extra.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"a,b:c\"}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
     );
     fx
 }
@@ -973,7 +973,7 @@ spec:
 const APPLICATION: Edit = (
     "k8s-apps/argocd/application.yaml",
     "",
-    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: forecast\n  namespace: argocd\nspec:\n  source:\n    path: k8s-apps/apps/forecast\n",
+    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: forecast\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/dcasati/homelab\n    path: k8s-apps/apps/forecast\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: forecast\n",
 );
 const U: &str = "k8s-apps/argocd/updater.yaml";
 
@@ -1102,4 +1102,88 @@ fn gitops_rules_explain_themselves() {
             "{out:?}"
         );
     }
+}
+
+#[test]
+fn schema_rules_explain_suppress_and_follow_the_kubernetes_version() {
+    let fx = Fixture::new();
+    let out = fx.lint(&["--explain", "schema-unknown-field"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .starts_with("SCHEMA-UNKNOWN-FIELD (error by default)"),
+        "{}",
+        out.stdout
+    );
+    let out = fx.lint(&["--explain", "DF-COPY-FROM-STAGE"]);
+    assert!(out.stdout.contains("DL3022"), "{}", out.stdout);
+    // A typo in the fixture's CronJob, at its line and column, with the nearest field.
+    fx.edit(
+        &format!("{APP}/cronjob.yaml"),
+        "              image: ghcr.io/dcasati/python-base\n",
+        "              image: ghcr.io/dcasati/python-base\n              imagePullPolcy: Always\n",
+    );
+    let out = fx.lint(&["--format", "json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let found = parse_findings(&out.stdout);
+    assert_eq!(
+        found,
+        [(
+            "SCHEMA-UNKNOWN-FIELD".to_string(),
+            format!("{APP}/cronjob.yaml"),
+            20,
+            15
+        )]
+    );
+    assert!(out.stdout.contains("did you mean `imagePullPolicy`?"));
+    // An allow marker suppresses it.
+    fx.edit(
+        &format!("{APP}/cronjob.yaml"),
+        "              imagePullPolcy: Always\n",
+        "              # xtask-lint: allow SCHEMA-UNKNOWN-FIELD testing the marker\n              imagePullPolcy: Always\n",
+    );
+    let out = fx.lint(&["--format", "json"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "[]"), "{out:?}");
+    // The kubernetes-version setting picks the schemas; an unknown version is a usage error.
+    fx.write(
+        &format!("{APP}/extra.yaml"),
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\nkind: FlowSchema\nmetadata: {name: f}\nspec:\n  priorityLevelConfiguration: {name: p}\n",
+    );
+    fx.edit(
+        &format!("{APP}/kustomization.yaml"),
+        "  - configmap.yaml\n",
+        "  - configmap.yaml\n  - extra.yaml\n",
+    );
+    assert_eq!(fx.lint(&[]).code, 0);
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask.lint]\nkubernetes-version = \"1.32\"\n",
+    );
+    let out = fx.lint(&["--format", "json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("SCHEMA-API-VERSION"), "{}", out.stdout);
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask.lint]\nkubernetes-version = \"1.12\"\n",
+    );
+    let out = fx.lint(&[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has("kubernetes-version `1.12` is not supported");
+}
+
+#[test]
+fn containerfiles_are_linted() {
+    let fx = Fixture::new();
+    fx.write(
+        &format!("{APP}/Containerfile"),
+        "FROM python:latest\nUSER app\n",
+    );
+    let out = fx.lint(&["--format", "json"]);
+    let found = parse_findings(&out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "DF-FROM-TAG" && f.1 == format!("{APP}/Containerfile") && f.2 == 1),
+        "{found:?}"
+    );
 }

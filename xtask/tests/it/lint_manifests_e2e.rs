@@ -295,3 +295,295 @@ fn the_repos_own_manifests_lint_and_render_clean() {
     let out = run(dir.path(), &["--render", "--format", "json"], &[]);
     assert_eq!((out.code, out.stdout.trim()), (0, "[]"), "{}", out.stderr);
 }
+
+/// The SCHEMA rules against kubernetes-validate 1.37 (`--strict`, Kubernetes 1.31) on the
+/// hand-written corpus in `lint_manifests_support/schema_corpus/`: `bad-*` files hold one defect
+/// each, its line marked `# defect: RULE`; `good-*` files are valid.
+///
+/// Wherever kubernetes-validate reports an error, we report the marked rule at the marked line
+/// (and no SCHEMA finding on any other line); on the valid files neither tool reports one.
+/// Where the two legitimately disagree, the file's header says why, starting
+/// `# kubernetes-validate: passes`, and the test holds kubernetes-validate to that too. The
+/// disagreements, all where kubernetes-validate is weaker:
+/// - quantity formats (`512MB`, `half`, `10 GB`) and Secret base64: its schema says only
+///   string-or-number / string, and jsonschema checks no `format` by default;
+/// - enums (restartPolicy, concurrencyPolicy, Service type, imagePullPolicy, protocol,
+///   pathType): the OpenAPI spec has none; ours come from the API server's validation;
+/// - removed apiVersions and unknown kinds in a built-in group: it only warns "Couldn't find
+///   schema" and passes;
+/// - RFC 1123 names, CronJob names over 52, duplicate container names, a selector that misses
+///   its template, a Job with restartPolicy Always: API-server validation, not schema;
+/// - the Argo CD Application and ImageUpdater CRDs: it has no CRD schemas.
+///
+/// Not in the corpus: `y`/`n` are booleans to sigs.k8s.io/yaml (go-yaml v2) but strings to PyYAML.
+#[test]
+fn schema_findings_agree_with_kubernetes_validate() {
+    if !e2e() {
+        return;
+    }
+    require("kubernetes-validate");
+    let corpus =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint_manifests_support/schema_corpus");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let bad = files.iter().filter(|f| f.starts_with("bad-")).count();
+    let good = files.iter().filter(|f| f.starts_with("good-")).count();
+    assert!(
+        bad >= 40 && good >= 15,
+        "{bad} invalid and {good} valid manifests"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for f in &files {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        support::write(root, &format!("k8s-apps/corpus/{f}"), text);
+    }
+    let ours = run(root, &["--format", "json"], &[]);
+    assert!(ours.code <= 1, "{ours:?}");
+    let mut found: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    for (rule, file, line, _) in parse_findings(&ours.stdout) {
+        if rule.starts_with("SCHEMA-") || rule == "WL-JOB-RESTART-ALWAYS" {
+            let name = file.rsplit('/').next().unwrap().to_string();
+            found.entry(name).or_default().push((rule, line));
+        }
+    }
+
+    let out = Command::new("kubernetes-validate")
+        .args(["-k", "1.31", "--strict"])
+        .args(files.iter().map(|f| corpus.join(f)))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let kv_error = |f: &str| {
+        report
+            .lines()
+            .any(|l| l.starts_with("ERROR ") && l.contains(&format!("/{f} ")))
+    };
+    assert!(
+        files.iter().all(|f| report.contains(&format!("/{f} "))),
+        "kubernetes-validate did not report every file:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    println!(
+        "\nmanifest                                      | defect line: rule           | ours | kubernetes-validate"
+    );
+    let mut failures = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        let defects: Vec<(u64, &str)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i as u64 + 1, l.split("# defect: ").nth(1)?.trim())))
+            .collect();
+        let documented_pass = text.contains("# kubernetes-validate: passes");
+        let theirs = kv_error(f);
+        let mine = found.get(f).cloned().unwrap_or_default();
+        let hit = defects
+            .iter()
+            .all(|(line, rule)| mine.iter().any(|(r, l)| r == rule && l == line));
+        let stray: Vec<_> = mine
+            .iter()
+            .filter(|(_, l)| !defects.iter().any(|(d, _)| d == l))
+            .collect();
+        if f.starts_with("bad-") && (defects.len() != 1 || !hit) {
+            failures.push(format!("{f}: expected {defects:?}, we found {mine:?}"));
+        }
+        if !stray.is_empty() {
+            failures.push(format!(
+                "{f}: SCHEMA findings off the defect line: {stray:?}"
+            ));
+        }
+        if theirs == (documented_pass || f.starts_with("good-")) {
+            failures.push(format!(
+                "{f}: kubernetes-validate {} but the file says otherwise:\n{}",
+                if theirs { "reports an error" } else { "passes" },
+                report
+                    .lines()
+                    .filter(|l| l.contains(&format!("/{f} ")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+        println!(
+            "{:<46}| {:<28}| {:<5}| {}",
+            f,
+            defects
+                .first()
+                .map_or("-".to_string(), |(l, r)| format!("{l}: {r}")),
+            if mine.is_empty() { "-" } else { "yes" },
+            if theirs {
+                "error"
+            } else if documented_pass {
+                "passes (documented)"
+            } else {
+                "passes"
+            }
+        );
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// `xtask/schemas/k8s.schema` is what `gen.py` makes from the pinned kubernetes-validate (as
+/// requirements-dev.txt installs it) and the CRD schemas of `crds.json`, checksums checked.
+#[test]
+fn schemas_are_generated_from_the_pinned_sources() {
+    if !e2e() {
+        return;
+    }
+    require("python3");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/gen.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Our DF rules and the hadolint rule each stands for.
+const HADOLINT: &[(&str, &[&str])] = &[
+    ("DF-SYNTAX", &["DL1000"]),
+    ("DF-COPY-FROM-STAGE", &["DL3022"]),
+    ("DF-DUPLICATE-STAGE", &["DL3024"]),
+    ("DF-COPY-DEST", &["DL3021"]),
+    ("DF-EXPOSE-PORT", &["DL3011"]),
+    ("DF-CMD-SHELL-FORM", &["DL3025"]),
+    ("DF-FROM-TAG", &["DL3006", "DL3007"]),
+    ("DF-PIP-NO-CACHE", &["DL3042"]),
+];
+
+/// The line each line of a Dockerfile belongs to: the first line of its instruction (hadolint
+/// reports there; we report at the offending word, which may be on a continuation line).
+fn instruction_starts(text: &str) -> Vec<u64> {
+    let mut starts = Vec::new();
+    let mut current = 0;
+    let mut continued = false;
+    let escape = if text.starts_with("# escape=`") {
+        '`'
+    } else {
+        '\\'
+    };
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if !continued && !t.is_empty() && !t.starts_with('#') {
+            current = i as u64 + 1;
+        }
+        if !t.starts_with('#') && !t.is_empty() {
+            continued = t.ends_with(escape);
+        }
+        starts.push(if current == 0 { i as u64 + 1 } else { current });
+    }
+    starts
+}
+
+/// The Dockerfile build-breakers (and the pin and pip rules) against hadolint 2.15.1 on the
+/// corpus in `lint_manifests_support/dockerfile_corpus/` (45 Dockerfiles and one Containerfile).
+/// Per file, the (rule, instruction line) pairs of both tools must be equal, except the ones a
+/// `# disagree: RULE LINE ours|hadolint: why` header lists, which must be exactly the
+/// difference (so every comment stays true). The disagreements: BuildKit compares stage names
+/// ignoring case (hadolint does not); ADD of several files needs a `/` destination like COPY;
+/// `COPY --from=image` is pinned like FROM (hadolint skips any --from with `:`, and calls one
+/// with `/` a stage); a HEALTHCHECK in shell form is fine; pip's cache is off for any boolean
+/// PIP_NO_CACHE_DIR and under a cache mount at ~/.cache; hadolint misses pip behind `sudo`.
+#[test]
+fn dockerfile_findings_agree_with_hadolint() {
+    if !e2e() {
+        return;
+    }
+    require("hadolint");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lint_manifests_support/dockerfile_corpus");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".Dockerfile") || f == "Containerfile")
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{} Dockerfiles", files.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let text = std::fs::read(corpus.join(&name)).unwrap();
+        support::write(dir.path(), &format!("k8s-apps/docker/{name}"), text);
+    }
+    let ours = run(dir.path(), &["--format", "json"], &[]);
+    assert!(ours.code <= 1, "{ours:?}");
+    let out = Command::new("hadolint")
+        .args(["--no-fail", "--format", "json"])
+        .args(&files)
+        .current_dir(&corpus)
+        .output()
+        .unwrap();
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+
+    let mut failures = Vec::new();
+    let mut agreed: BTreeSet<String> = BTreeSet::new();
+    for f in &files {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        let starts = instruction_starts(&text);
+        let at = |line: u64| starts.get(line as usize - 1).copied().unwrap_or(line);
+        let mine: BTreeSet<(String, u64)> = parse_findings(&ours.stdout)
+            .into_iter()
+            .filter(|(rule, file, _, _)| {
+                file.ends_with(&format!("/{f}")) && HADOLINT.iter().any(|(r, _)| r == rule)
+            })
+            .map(|(rule, _, line, _)| (rule, at(line)))
+            .collect();
+        let hadolint: BTreeSet<(String, u64)> = theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["file"].as_str() == Some(f.as_str()))
+            .filter_map(|x| {
+                let code = x["code"].as_str()?;
+                let (rule, _) = HADOLINT.iter().find(|(_, codes)| codes.contains(&code))?;
+                Some((rule.to_string(), x["line"].as_u64()?))
+            })
+            .collect();
+        let documented: BTreeSet<(String, u64, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("# disagree: ")?;
+                let mut w = rest.split_whitespace();
+                let (rule, line, who) = (w.next()?, w.next()?.parse().ok()?, w.next()?);
+                Some((
+                    rule.to_string(),
+                    line,
+                    who.trim_end_matches(':').to_string(),
+                ))
+            })
+            .collect();
+        let actual: BTreeSet<(String, u64, String)> = mine
+            .difference(&hadolint)
+            .map(|(r, l)| (r.clone(), *l, "ours".to_string()))
+            .chain(
+                hadolint
+                    .difference(&mine)
+                    .map(|(r, l)| (r.clone(), *l, "hadolint".to_string())),
+            )
+            .collect();
+        agreed.extend(mine.intersection(&hadolint).map(|(r, _)| r.clone()));
+        println!("{f:<45} ours {mine:?} hadolint {hadolint:?}");
+        if actual != documented {
+            failures.push(format!(
+                "{f}: the tools differ by {actual:?}; the file documents {documented:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Every mapped rule, each build-breaker among them, is caught by both tools somewhere.
+    let all: BTreeSet<String> = HADOLINT.iter().map(|(r, _)| r.to_string()).collect();
+    assert_eq!(agreed, all);
+}

@@ -6,6 +6,7 @@
 mod build_push;
 mod build_push_e2e;
 mod doctor;
+mod faults;
 mod image_updater;
 mod lint_manifests;
 mod lint_manifests_e2e;

@@ -131,9 +131,41 @@ pub fn duplicate_keys(entries: &[Entry]) -> Vec<(usize, usize)> {
     found
 }
 
+/// The first repeated scalar key anywhere under `node` (depth first), other than the merge key
+/// `<<`: (the repeated key, the first one). Aliases are not followed.
+#[inline(never)]
+pub fn first_duplicate_key(node: &crate::Node) -> Option<(&crate::Node, &crate::Node)> {
+    match &node.value {
+        crate::Value::Seq(items) => items.iter().find_map(first_duplicate_key),
+        crate::Value::Map(entries) => {
+            let found = duplicate_keys(entries)
+                .into_iter()
+                .find(|(i, _)| entries[*i].key.as_str() != Some("<<"));
+            if let Some((i, first)) = found {
+                return Some((&entries[i].key, &entries[first].key));
+            }
+            entries
+                .iter()
+                .find_map(|e| first_duplicate_key(&e.key).or_else(|| first_duplicate_key(&e.value)))
+        }
+        crate::Value::Scalar { .. } | crate::Value::Alias(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_duplicate_key_is_found_at_any_depth_but_merge_keys_repeat() {
+        let root = |src: &str| crate::load(src).unwrap().remove(0).root;
+        let doc = root("a: 1\nb:\n  - {x: 1, y: 2, x: 3}\n");
+        let (dup, first) = first_duplicate_key(&doc).unwrap();
+        assert_eq!((dup.start.line, dup.start.column), (3, 18));
+        assert_eq!((first.start.line, first.start.column), (3, 6));
+        assert!(first_duplicate_key(&root("a: &a {x: 1}\nb: {<<: *a, <<: *a}\n")).is_none());
+        assert!(first_duplicate_key(&root("a: 1\nb: 2\n")).is_none());
+    }
 
     #[test]
     fn paths_equal_as_paths_hash_alike() {

@@ -37,17 +37,51 @@ pub(super) struct Instr {
     pub(super) heredocs: Vec<Heredoc>,
 }
 
-pub(super) fn parse(src: &str) -> Vec<Instr> {
+/// A parser directive BuildKit refuses (it fails the build): given twice, or a bad escape.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct DirectiveError {
+    pub(super) line: usize,
+    pub(super) message: String,
+}
+
+/// The instructions, and the errors of the parser directives.
+pub(super) fn parse_with_directives(src: &str) -> (Vec<Instr>, Vec<DirectiveError>) {
+    // BuildKit strips a UTF-8 byte-order mark from the first line.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let lines: Vec<&str> = src.lines().collect();
     let mut escape = '\\';
     let mut i = 0;
-    // Parser directives: only at the very top, before any blank line, comment or instruction.
+    let mut errors = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    // Parser directives, as BuildKit's DirectiveParser reads them: at the top, each a comment
+    // `# key=value` of a known key; any other line, or an unknown key, ends them.
     while let Some(l) = lines.get(i) {
         let Some((k, v)) = directive(l) else { break };
-        if k.eq_ignore_ascii_case("escape") && (v == "`" || v == "\\") {
-            escape = v.chars().next().unwrap_or('\\');
+        let k = k.to_ascii_lowercase();
+        if !matches!(k.as_str(), "syntax" | "escape" | "check") {
+            break;
         }
+        if seen.contains(&k) {
+            errors.push(DirectiveError {
+                line: i + 1,
+                message: format!("only one `{k}` parser directive can be used"),
+            });
+        } else if k == "escape" {
+            if v == "`" || v == "\\" {
+                escape = v.chars().next().unwrap_or('\\');
+            } else {
+                errors.push(DirectiveError {
+                    line: i + 1,
+                    message: format!("invalid escape token `{v}`: use ` or \\"),
+                });
+            }
+        }
+        seen.push(k);
         i += 1;
+        // BuildKit stops at its first directive error.
+        if !errors.is_empty() {
+            break;
+        }
     }
     let mut out = Vec::new();
     while i < lines.len() {
@@ -142,15 +176,18 @@ pub(super) fn parse(src: &str) -> Vec<Instr> {
         out.push(ins);
         i = n;
     }
-    out
+    (out, errors)
 }
 
-/// `# key=value` at the top of the file.
+/// `# key=value`: BuildKit's `^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` after the `#`.
 fn directive(line: &str) -> Option<(&str, &str)> {
-    let rest = line.trim().strip_prefix('#')?;
+    let rest = line.trim_start().strip_prefix('#')?.trim_start();
     let (k, v) = rest.split_once('=')?;
-    let k = k.trim();
-    (!k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric())).then(|| (k, v.trim()))
+    let k = k.trim_end();
+    let v = v.trim();
+    let key_ok = k.starts_with(|c: char| c.is_ascii_alphabetic())
+        && k.chars().all(|c| c.is_ascii_alphanumeric());
+    (key_ok && !v.is_empty()).then_some((k, v))
 }
 
 /// `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` → `EOF`.
@@ -196,7 +233,14 @@ pub(super) fn shell_commands(chars: &[Ch]) -> Vec<Vec<Word>> {
     let mut cur: Option<Word> = None;
     let mut quote: Option<char> = None;
     let mut escaped = false;
+    let mut in_comment = false;
     for ch in chars {
+        if in_comment {
+            if ch.c != '\n' {
+                continue;
+            }
+            in_comment = false;
+        }
         if escaped {
             escaped = false;
             cur.get_or_insert_with(|| word_at(ch)).text.push(ch.c);
@@ -210,6 +254,8 @@ pub(super) fn shell_commands(chars: &[Ch]) -> Vec<Vec<Word>> {
                 quote = Some(ch.c);
                 cur.get_or_insert_with(|| word_at(ch));
             }
+            // A `#` that starts a word starts a comment, up to the end of the line.
+            (None, '#') if cur.is_none() => in_comment = true,
             (None, ';' | '&' | '|' | '(' | ')' | '\n') => {
                 cmd.extend(cur.take());
                 if !cmd.is_empty() {

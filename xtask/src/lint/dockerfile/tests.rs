@@ -419,3 +419,230 @@ fn global_args_build_on_earlier_ones() {
     let src = "ARG V=latest\nARG IMG=python:${V}\nFROM $IMG\nUSER app\n";
     assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
 }
+
+// --- hadolint parity (build-breakers) and the misses and false positives of issue 10 ---
+
+use super::parity::{
+    CMD_SHELL_FORM, COPY_DEST, COPY_FROM_STAGE, DUPLICATE_STAGE, EXPOSE_PORT, SYNTAX,
+};
+
+/// The findings of `rules` only.
+fn only(src: &str, rules: &[&str]) -> Vec<(&'static str, usize, usize)> {
+    run(src, &["app.py", "requirements.txt", "a", "b"])
+        .into_iter()
+        .filter(|f| rules.contains(&f.0))
+        .collect()
+}
+
+#[test]
+fn copy_from_must_name_an_earlier_stage() {
+    let src = "FROM python:3.11-slim AS build\nFROM python:3.11-slim\nCOPY --from=builder /a /b\nCOPY --from=build /a /b\nCOPY --from=0 /a /b\nCOPY --from=2 /a /b\nUSER app\n";
+    assert_eq!(
+        only(src, &[COPY_FROM_STAGE]),
+        [(COPY_FROM_STAGE, 3, 6), (COPY_FROM_STAGE, 6, 6)]
+    );
+    let msg = findings(src, &[])
+        .into_iter()
+        .find(|f| f.rule == COPY_FROM_STAGE)
+        .unwrap()
+        .message;
+    assert!(msg.contains("did you mean `build`?"), "{msg}");
+}
+
+#[test]
+fn copy_from_an_image_must_be_pinned() {
+    for (from, hit) in [
+        ("python:latest", true),
+        ("ghcr.io/astral-sh/uv", true),
+        ("ghcr.io/astral-sh/uv:0.5.11", false),
+        (
+            "python@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+            false,
+        ),
+    ] {
+        let src = format!("FROM python:3.11-slim\nCOPY --from={from} /x /y\nUSER app\n");
+        let want = if hit { vec![(FROM_TAG, 2, 6)] } else { vec![] };
+        assert_eq!(only(&src, &[FROM_TAG, COPY_FROM_STAGE]), want, "{from}");
+    }
+}
+
+#[test]
+fn unknown_instructions_and_duplicate_stages() {
+    let src = "FROM python:3.11-slim AS app\nCOPPY app.py /app/\nFROM python:3.11-slim AS APP\nUSER app\n";
+    assert_eq!(
+        only(src, &[SYNTAX, DUPLICATE_STAGE]),
+        [(SYNTAX, 2, 1), (DUPLICATE_STAGE, 3, 26)]
+    );
+    let msg = findings(src, &[])
+        .into_iter()
+        .find(|f| f.rule == SYNTAX)
+        .unwrap()
+        .message;
+    assert!(msg.contains("did you mean `COPY`?"), "{msg}");
+    let ok =
+        "FROM python:3.11-slim AS app\ncopy app.py /app/\nFROM python:3.11-slim AS web\nUSER app\n";
+    assert_eq!(only(ok, &[SYNTAX, DUPLICATE_STAGE]), []);
+}
+
+#[test]
+fn several_sources_need_a_directory_destination() {
+    let src = "FROM python:3.11-slim\nCOPY a b /app\nCOPY a b /app/\nCOPY [\"a\", \"b\", \"/srv\"]\nADD a /app\nUSER app\n";
+    assert_eq!(
+        only(src, &[COPY_DEST]),
+        [(COPY_DEST, 2, 10), (COPY_DEST, 4, 18)]
+    );
+}
+
+#[test]
+fn expose_ports_in_range() {
+    let src = "FROM python:3.11-slim\nEXPOSE 80 8080/tcp 53/udp 8000-8010 70000 80/http $PORT\nUSER app\n";
+    assert_eq!(
+        only(src, &[EXPOSE_PORT]),
+        [(EXPOSE_PORT, 2, 37), (EXPOSE_PORT, 2, 43)]
+    );
+}
+
+#[test]
+fn cmd_and_entrypoint_in_shell_form() {
+    let src = "FROM python:3.11-slim\nCMD python app.py\nENTRYPOINT ['python', 'app.py']\nCMD [\"python\", \"app.py\"]\nUSER app\n";
+    assert_eq!(
+        only(src, &[CMD_SHELL_FORM]),
+        [(CMD_SHELL_FORM, 2, 1), (CMD_SHELL_FORM, 3, 1)]
+    );
+    let msg = &findings(src, &[])
+        .into_iter()
+        .filter(|f| f.rule == CMD_SHELL_FORM)
+        .nth(1)
+        .unwrap()
+        .message;
+    assert!(msg.contains("not valid JSON"), "{msg}");
+}
+
+#[test]
+fn pip_behind_if_for_sudo_and_global_options() {
+    for cmd in [
+        "if [ -f r.txt ]; then pip install -r r.txt; fi",
+        "for p in a b; do pip install $p; done",
+        "sudo -H pip install x",
+        "sudo -u app pip install x",
+        "env PYTHONDONTWRITEBYTECODE=1 pip install x",
+        "pip --disable-pip-version-check install x",
+        "pip --index-url https://pypi.internal/simple install x",
+        "pip install flask # --no-cache-dir",
+    ] {
+        let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
+        assert_eq!(only(&src, &[PIP_NO_CACHE]).len(), 1, "{cmd}");
+    }
+    // Near misses: the option given, globally or in the loop.
+    for cmd in [
+        "for p in a b; do pip install --no-cache-dir $p; done",
+        "pip --no-cache-dir install x",
+        "sudo pip install --no-cache-dir x # cached? no",
+    ] {
+        let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
+        assert_eq!(only(&src, &[PIP_NO_CACHE]), [], "{cmd}");
+    }
+}
+
+#[test]
+fn pip_no_cache_dir_any_boolean_and_cache_mounts() {
+    for v in ["0", "false", "off", "1", "yes"] {
+        let src = format!(
+            "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR={v}\nRUN pip install x\nUSER app\n"
+        );
+        assert_eq!(only(&src, &[PIP_NO_CACHE]), [], "{v}");
+    }
+    let src = "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=maybe\nRUN pip install x\nUSER app\n";
+    assert_eq!(only(src, &[PIP_NO_CACHE]), [(PIP_NO_CACHE, 3, 5)]);
+    let src = "FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache pip install x\nUSER app\n";
+    assert_eq!(only(src, &[PIP_NO_CACHE]), []);
+    let src = "FROM python:3.11-slim\nRUN --mount=type=cache,target=/var/cache/apt pip install x\nUSER app\n";
+    assert_eq!(only(src, &[PIP_NO_CACHE]).len(), 1);
+}
+
+#[test]
+fn a_byte_order_mark_is_stripped() {
+    let src = "\u{feff}FROM python:latest\nUSER root\n";
+    assert_eq!(
+        only(src, &[FROM_TAG, USER_ROOT, SYNTAX]),
+        [(FROM_TAG, 1, 6), (USER_ROOT, 2, 6)]
+    );
+}
+
+#[test]
+fn parser_directives_as_buildkit_reads_them() {
+    // `# escape` after an unknown directive is a comment: `\` stays the escape, so the
+    // backtick line does not continue and `RUN` on line 5 is its own instruction.
+    let src =
+        "# foo=bar\n# escape=`\nFROM python:3.11-slim\nRUN echo a `\nRUN pip install x\nUSER app\n";
+    assert_eq!(only(src, &[PIP_NO_CACHE]), [(PIP_NO_CACHE, 5, 5)]);
+    // As the first directive it applies: line 5 continues line 4 (`echo a pip install x`).
+    let src = "# escape=`\n# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nRUN echo a `\nRUN pip install x\nUSER app\n";
+    assert_eq!(only(src, &[PIP_NO_CACHE]), []);
+    let src = "# escape=`\n# Escape=\\\n# escape=x\nFROM python:3.11-slim\nUSER app\n";
+    assert_eq!(only(src, &[SYNTAX]), [(SYNTAX, 2, 1)]);
+    let src = "# escape=x\nFROM python:3.11-slim\nUSER app\n";
+    assert_eq!(only(src, &[SYNTAX]), [(SYNTAX, 1, 1)]);
+}
+
+#[test]
+fn add_with_a_checksum_is_pinned() {
+    let src = "FROM python:3.11-slim\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://example.com/tool.tgz /tmp/\nADD https://example.com/tool.tgz /tmp/\nUSER app\n";
+    assert_eq!(only(src, &[ADD_URL]), [(ADD_URL, 3, 5)]);
+}
+
+#[test]
+fn the_repos_own_images_are_not_fat_bases() {
+    let settings = crate::settings::Settings::default();
+    let dir = tempfile::tempdir().unwrap();
+    let src = "FROM ghcr.io/dcasati/python-base:sha-abc1234\nUSER app\n";
+    let got: Vec<_> = check_file(dir.path(), Path::new("Dockerfile"), src, &settings)
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(got, Vec::<&str>::new());
+    let src = "FROM python:3.11\nUSER app\n";
+    let got: Vec<_> = check_file(dir.path(), Path::new("Dockerfile"), src, &settings)
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(got, [BASE_NOT_SLIM]);
+}
+
+#[test]
+fn copy_missing_honours_dockerignore_allow_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["requirements.txt", "app.py", "notes.md", "src/main.py"] {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x").unwrap();
+    }
+    std::fs::write(
+        dir.path().join(".dockerignore"),
+        "# allow-list\n*\n!requirements.txt\n!app.py\n!src/main.py\n",
+    )
+    .unwrap();
+    let src = "FROM python:3.11-slim\nCOPY requirements.txt app.py /app/\nCOPY notes.md /app/\nCOPY src/ /app/src/\nUSER app\n";
+    let s = crate::settings::Settings::default();
+    let got: Vec<_> = check_file(dir.path(), Path::new("Dockerfile"), src, &s)
+        .into_iter()
+        .filter(|f| f.rule == COPY_MISSING)
+        .collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].line, got[0].column), (3, 6));
+    assert!(
+        got[0]
+            .message
+            .contains("excluded by .dockerignore (line 2: `*`)"),
+        "{}",
+        got[0].message
+    );
+    // A Dockerfile-specific ignore file wins.
+    std::fs::write(dir.path().join("Containerfile.dockerignore"), "app.py\n").unwrap();
+    let got: Vec<_> = check_file(dir.path(), Path::new("Containerfile"), src, &s)
+        .into_iter()
+        .filter(|f| f.rule == COPY_MISSING)
+        .map(|f| (f.line, f.column))
+        .collect();
+    assert_eq!(got, [(2, 23)]);
+}

@@ -293,7 +293,9 @@ pub fn tool(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Podman storage of this test's own (vfs, under a temp dir) and chroot isolation, as root.
+/// Podman state of this test's own, as root: vfs storage and libpod's runtime directory
+/// (`tmp_dir`, by default the shared /run/libpod) under a temp dir, and chroot isolation. A
+/// podman that a timeout test kills mid-run then cannot break another test's podman.
 pub struct Podman {
     dir: tempfile::TempDir,
 }
@@ -301,11 +303,13 @@ pub struct Podman {
 impl Podman {
     pub fn new() -> Podman {
         let dir = temp_dir("podman");
-        let conf = format!(
+        let storage = format!(
             "[storage]\ndriver = \"vfs\"\nrunroot = \"{0}/run\"\ngraphroot = \"{0}/root\"\n",
             dir.path().display()
         );
-        std::fs::write(dir.path().join("storage.conf"), conf).unwrap();
+        std::fs::write(dir.path().join("storage.conf"), storage).unwrap();
+        let engine = format!("[engine]\ntmp_dir = \"{}/libpod\"\n", dir.path().display());
+        std::fs::write(dir.path().join("containers.conf"), engine).unwrap();
         Podman { dir }
     }
 
@@ -314,6 +318,14 @@ impl Podman {
             (
                 "CONTAINERS_STORAGE_CONF",
                 self.dir.path().join("storage.conf").display().to_string(),
+            ),
+            (
+                "CONTAINERS_CONF",
+                self.dir
+                    .path()
+                    .join("containers.conf")
+                    .display()
+                    .to_string(),
             ),
             ("BUILDAH_ISOLATION", "chroot".into()),
         ]

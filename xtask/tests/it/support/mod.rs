@@ -243,3 +243,106 @@ pub fn fuzz_config() -> proptest::test_runner::Config {
         ..proptest::test_runner::Config::default()
     }
 }
+
+/// How a [`FaultServer`] misbehaves on every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Accepts the connection, reads, and never answers.
+    Stall,
+    /// Answers every request `500 Internal Server Error`.
+    Error500,
+    /// Answers `200` with a JSON body one byte in, then closes the connection.
+    CloseMidBody,
+}
+
+/// A plain-HTTP server on 127.0.0.1 that fails in one way ([`Fault`]), for the timeouts and
+/// error paths of everything that talks to a registry. Stopped (and every connection closed)
+/// on drop.
+pub struct FaultServer {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FaultServer {
+    pub fn start(fault: Fault) -> FaultServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut stalled = Vec::new();
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut request = [0u8; 8192];
+                let _ = stream.read(&mut request);
+                let reply: &[u8] = match fault {
+                    Fault::Stall => {
+                        stalled.push(stream);
+                        continue;
+                    }
+                    Fault::Error500 => {
+                        b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nfault\n"
+                    }
+                    Fault::CloseMidBody => {
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n{\"sc"
+                    }
+                };
+                let _ = stream.write_all(reply);
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        });
+        FaultServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which then stops (and drops the stalled connections).
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Processes (other than zombies) whose command line contains `needle`: what a test's run
+/// left behind.
+pub fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|s| s.starts_with(" Z")));
+        if cmdline.contains(needle) && !zombie && pid != std::process::id().to_string() {
+            found.push(format!("{pid}: {cmdline}"));
+        }
+    }
+    found
+}

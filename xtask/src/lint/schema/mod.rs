@@ -1,0 +1,262 @@
+//! Kubernetes API validation (`SCHEMA-*`): each object of a kind with a schema is validated
+//! strictly against it for the configured Kubernetes version (`[workspace.metadata.xtask.lint]
+//! kubernetes-version`, default 1.31), in the same pass as the other YAML rules. The schemas
+//! are data (`xtask/schemas/k8s.schema`, see [`data`]); the API server's own rules that a schema
+//! cannot express are in [`api_rules`].
+
+pub mod api_rules;
+pub mod data;
+pub mod scalar;
+pub mod validate;
+
+use super::{Doc, Finding, Rule, Severity};
+use crate::settings::Settings;
+use crate::yaml::Node;
+use std::path::Path;
+
+pub const UNKNOWN_FIELD: Rule = Rule {
+    id: "SCHEMA-UNKNOWN-FIELD",
+    severity: Severity::Error,
+    summary: "field the API does not know",
+    explain: "The field is not part of this kind's schema at this place, usually a typo \
+(`imagePullPolcy`, `backofflimit`) or a field at the wrong depth. The API server rejects the \
+object in strict mode (kubectl --validate=strict, Argo CD's server-side apply), and in lax mode \
+drops the field silently, so the setting never takes effect. The finding names the nearest \
+known field.",
+};
+pub const TYPE: Rule = Rule {
+    id: "SCHEMA-TYPE",
+    severity: Severity::Error,
+    summary: "value of the wrong type",
+    explain: "The value's type is not the one the API expects. Types are read as the API \
+server's YAML reader (sigs.k8s.io/yaml, YAML 1.1) reads them: `yes`, `on` and `true` are \
+booleans and `5` is an integer, but anything quoted is a string. So `replicas: \"3\"` and \
+`runAsNonRoot: \"true\"` are strings and rejected, `schedule: 5` is an integer where a string is \
+needed, and `command: python app.py` is a string where a list is needed.",
+};
+pub const FORMAT: Rule = Rule {
+    id: "SCHEMA-FORMAT",
+    severity: Severity::Error,
+    summary: "value in the wrong format (quantity, integer range, base64)",
+    explain: "The value has the right type but a format the API server refuses: a resource \
+quantity that is not a number with a suffix such as 100m, 128Mi or 1Gi (`128MB`, `1 Gi`), an \
+integer out of its 32- or 64-bit range, or Secret `data` that is not base64 (use `stringData` \
+for plain text).",
+};
+pub const REQUIRED: Rule = Rule {
+    id: "SCHEMA-REQUIRED",
+    severity: Severity::Error,
+    summary: "required field missing",
+    explain: "The schema requires this field (a container's `name`, a Deployment's `selector`, \
+a CronJob's `jobTemplate`...). The finding is at the key of the object that lacks it. Files \
+that a kustomization uses as patches are exempt, since a patch is not a whole object.",
+};
+pub const ENUM: Rule = Rule {
+    id: "SCHEMA-ENUM",
+    severity: Severity::Error,
+    summary: "value not among the values the API accepts",
+    explain: "The API server accepts only a fixed set of values here (restartPolicy Always, \
+OnFailure or Never; concurrencyPolicy Allow, Forbid or Replace; Service type ClusterIP, \
+NodePort, LoadBalancer or ExternalName; protocol TCP, UDP or SCTP; ...). Values are \
+case-sensitive. The OpenAPI spec carries almost none of these lists: they come from the API \
+server's validation code, and xtask/schemas/enums.txt names the source of each.",
+};
+pub const API_VERSION: Rule = Rule {
+    id: "SCHEMA-API-VERSION",
+    severity: Severity::Error,
+    summary: "apiVersion does not serve this kind (removed or unknown)",
+    explain: "The kind exists, but not at this apiVersion in the configured Kubernetes version: \
+it was removed (`batch/v1beta1` CronJob, `extensions/v1beta1` Deployment, `policy/v1beta1` \
+PodDisruptionBudget), is not served yet, or never existed. The finding names the apiVersion to \
+use instead. Set `kubernetes-version` under [workspace.metadata.xtask.lint] to your cluster's.",
+};
+pub const KIND: Rule = Rule {
+    id: "SCHEMA-KIND",
+    severity: Severity::Error,
+    summary: "kind is not a kind of its API group (a typo)",
+    explain: "The kind is unknown in a built-in API group, usually a typo or a case slip \
+(`Cronjob`, `configMap`): the API server rejects the object, and until then every workload \
+rule skips it silently. The finding suggests the kind it most likely means.",
+};
+pub const UNKNOWN_KIND: Rule = Rule {
+    id: "SCHEMA-UNKNOWN-KIND",
+    severity: Severity::Warning,
+    summary: "no schema for this kind (a CRD the linter does not know)",
+    explain: "The object's apiVersion and kind are neither built in nor one of the CRDs whose \
+schemas the linter carries (Argo CD Application, Argo CD Image Updater ImageUpdater), so it is \
+not validated. Check it against its CRD, or suppress this warning with a marker that says which \
+CRD it belongs to.",
+};
+pub const NAME: Rule = Rule {
+    id: "SCHEMA-NAME",
+    severity: Severity::Error,
+    summary: "name is not a valid RFC 1123 name",
+    explain: "Object names must be RFC 1123 subdomains (lower-case letters, digits, `-` and \
+`.`, at most 253 characters); Service and Namespace names, namespaces, container names and \
+volume names must be RFC 1123 labels (no dots, at most 63). Upper case and `_` are the usual \
+slips. The API server rejects the object.",
+};
+pub const CRONJOB_NAME: Rule = Rule {
+    id: "SCHEMA-CRONJOB-NAME",
+    severity: Severity::Error,
+    summary: "CronJob name longer than 52 characters",
+    explain: "The CronJob controller names each Job after the CronJob plus an 11-character \
+suffix, and Job names must fit 63 characters, so the API server rejects CronJob names over 52.",
+};
+pub const DUPLICATE_CONTAINER: Rule = Rule {
+    id: "SCHEMA-DUPLICATE-CONTAINER",
+    severity: Severity::Error,
+    summary: "two containers of a pod share a name",
+    explain: "Container names must be unique within a pod, across initContainers, containers \
+and ephemeralContainers; the API server rejects a duplicate. The finding is at the second name.",
+};
+pub const SELECTOR: Rule = Rule {
+    id: "SCHEMA-SELECTOR",
+    severity: Severity::Error,
+    summary: "workload selector is empty or does not match its template labels",
+    explain: "A Deployment, ReplicaSet, StatefulSet or DaemonSet (apps/v1) must have a \
+non-empty `spec.selector` that selects its own pod template's labels; otherwise the API server \
+rejects it (\"`selector` does not match template `labels`\"). The finding is at the selector \
+entry that fails.",
+};
+
+pub const RULES: &[Rule] = &[
+    UNKNOWN_FIELD,
+    TYPE,
+    FORMAT,
+    REQUIRED,
+    ENUM,
+    API_VERSION,
+    KIND,
+    UNKNOWN_KIND,
+    NAME,
+    CRONJOB_NAME,
+    DUPLICATE_CONTAINER,
+    SELECTOR,
+];
+
+/// The SCHEMA rules of one document of `kind`. SCHEMA-REQUIRED findings go to `held`: the tree
+/// pass drops them for files that are patches or generator inputs.
+pub fn check(
+    file: &Path,
+    doc: &Doc,
+    kind: &str,
+    settings: &Settings,
+    out: &mut Vec<Finding>,
+    held: &mut Vec<Finding>,
+) {
+    // An unsupported version is refused (exit 2) before the pass starts; see [`load`].
+    let Ok(schema) = data::schema(&settings.kubernetes_version) else {
+        return;
+    };
+    let root = doc.root;
+    let kind_node = doc.get(root, "kind").unwrap_or(root);
+    let Some(api_node) = doc.get(root, "apiVersion") else {
+        return; // YAML-MISSING-FIELD
+    };
+    let Some(api) = api_node.as_str() else {
+        return;
+    };
+    let emit = |rule: &Rule, node: &Node, msg: String| Finding::new(rule, file, node.start, msg);
+    if let Some(def) = schema.kind(api, kind) {
+        let mut v = validate::Validator {
+            file,
+            doc,
+            schema,
+            out,
+            held,
+            path: Vec::new(),
+        };
+        v.object(root, def, root.start);
+        api_rules::check(file, doc, kind, out);
+        return;
+    }
+    let served: Vec<&str> = schema
+        .kinds()
+        .filter(|(_, k)| *k == kind)
+        .map(|(a, _)| a)
+        .collect();
+    let version = schema.version;
+    if !served.is_empty() {
+        let also = other_versions(api, kind);
+        let when = match (also.first(), also.last()) {
+            (Some(first), Some(last)) if first == last => format!("; it is served in {first}"),
+            (Some(first), Some(last)) => format!("; it is served in {first} to {last}"),
+            _ => String::new(),
+        };
+        out.push(emit(
+            &API_VERSION,
+            api_node,
+            format!(
+                "`{api}` does not serve {kind} in Kubernetes {version} (removed, or not yet served){when}: use `{}`",
+                preferred(&served)
+            ),
+        ));
+        return;
+    }
+    let known = || schema.kinds().map(|(_, k)| k);
+    if let Some(right) = known().find(|k| k.eq_ignore_ascii_case(kind)) {
+        out.push(emit(
+            &KIND,
+            kind_node,
+            format!("unknown kind `{kind}`; did you mean `{right}`? (kinds are case-sensitive)"),
+        ));
+        return;
+    }
+    let group_kinds: Vec<&str> = schema
+        .kinds()
+        .filter(|(a, _)| *a == api)
+        .map(|(_, k)| k)
+        .collect();
+    if !group_kinds.is_empty() {
+        let hint = validate::did_you_mean(kind, group_kinds.iter().copied());
+        out.push(emit(
+            &KIND,
+            kind_node,
+            format!("`{api}` has no kind `{kind}`{hint}"),
+        ));
+        return;
+    }
+    out.push(emit(
+        &UNKNOWN_KIND,
+        kind_node,
+        format!("no schema for {kind} ({api}): the object is not validated"),
+    ));
+}
+
+/// Checks that the configured Kubernetes version has schemas (bad settings are exit 2).
+pub fn load(settings: &Settings) -> anyhow::Result<()> {
+    data::schema(&settings.kubernetes_version)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("[workspace.metadata.xtask.lint] {e}"))
+}
+
+/// The minors (of those the schemas cover) in which `api` serves `kind`.
+fn other_versions(api: &str, kind: &str) -> Vec<&'static str> {
+    data::versions()
+        .iter()
+        .copied()
+        .filter(|v| data::schema(v).is_ok_and(|s| s.kind(api, kind).is_some()))
+        .collect()
+}
+
+/// The most stable of `apis`: a GA version before beta before alpha.
+fn preferred<'s>(apis: &[&'s str]) -> &'s str {
+    let rank = |a: &str| {
+        let v = a.rsplit('/').next().unwrap_or(a);
+        if v.contains("alpha") {
+            2
+        } else if v.contains("beta") {
+            1
+        } else {
+            0
+        }
+    };
+    apis.iter()
+        .copied()
+        .min_by_key(|a| rank(a))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! Text from the tree (paths, YAML values, file lines) made safe to print. A name cannot start a
+//! new line, move the cursor, reorder the text (bidi controls) or be read as a GitHub Actions
+//! workflow command, which the runner finds at the start of a line (`::`, after leading
+//! blanks) and, in its legacy form, anywhere in a line (`##[`).
+//!
+//! Raw content that must stay byte-exact (a diff on stdout) is instead wrapped in
+//! `::stop-commands::` under GitHub Actions ([`raw_block`]).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// `text` on one line: control and bidi characters as escapes (`\n`, `\t`, `\u{1b}`), a leading
+/// `::` as `\u{3a}:`, and every `##[` as `##\u{5b}`. Text that needs none of this is borrowed.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_but(text, false)
+}
+
+/// [`escape`], but tabs are kept (for source lines under a caret).
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    escape_but(text, true)
+}
+
+/// A path for messages: [`escape`] of its lossy UTF-8 text.
+pub fn path(path: &std::path::Path) -> String {
+    escape(&path.to_string_lossy()).into_owned()
+}
+
+/// Every line of a multi-line message through [`escape`] (the line breaks themselves kept).
+pub fn escape_lines(text: &str) -> String {
+    text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
+}
+
+fn unsafe_char(c: char, keep_tabs: bool) -> bool {
+    (c.is_control() && !(keep_tabs && c == '\t'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_but(text: &str, keep_tabs: bool) -> Cow<'_, str> {
+    let leading_command = text.trim_start().starts_with("::");
+    if !leading_command && !text.contains("##[") && !text.chars().any(|c| unsafe_char(c, keep_tabs))
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut command_start = leading_command;
+    for (i, c) in text.char_indices() {
+        match c {
+            ':' if command_start => {
+                out.push_str("\\u{3a}");
+                command_start = false;
+                continue;
+            }
+            '[' if text[..i].ends_with("##") => out.push_str("\\u{5b}"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' if !keep_tabs => out.push_str("\\t"),
+            c if unsafe_char(c, keep_tabs) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Serialized JSON for a log: `##[` can only occur inside its strings, where `##\u005b` means
+/// the same to every JSON reader and nothing to GitHub Actions.
+pub fn json_for_log(json: String) -> String {
+    if json.contains("##[") {
+        json.replace("##[", "##\\u005b")
+    } else {
+        json
+    }
+}
+
+/// `text` (raw lines, printed as they are) wrapped so that GitHub Actions runs none of its
+/// lines as a workflow command: under `GITHUB_ACTIONS=true`, between `::stop-commands::TOKEN`
+/// and `::TOKEN::`, with a token the text cannot guess. Elsewhere, `text` unchanged.
+pub fn raw_block(text: &str) -> Cow<'_, str> {
+    stop_commands(
+        text,
+        std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"),
+    )
+}
+
+fn stop_commands(text: &str, under_actions: bool) -> Cow<'_, str> {
+    if text.is_empty() || !under_actions {
+        return Cow::Borrowed(text);
+    }
+    let token = loop {
+        let token = random_token();
+        if !text.contains(&token) {
+            break token;
+        }
+    };
+    let end = if text.ends_with('\n') { "" } else { "\n" };
+    Cow::Owned(format!(
+        "::stop-commands::{token}\n{text}{end}::{token}::\n"
+    ))
+}
+
+/// 32 hex digits from the standard library's per-process random hash keys.
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut token = String::new();
+    for n in 0..2u8 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u8(n);
+        let _ = write!(token, "{:016x}", h.finish());
+    }
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_start_a_line_or_a_workflow_command() {
+        assert!(matches!(escape("k8s-apps/base"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape("x\n::error::pwned"),
+            "x\\n::error::pwned",
+            "the command is no longer at a line start"
+        );
+        assert_eq!(escape("::error::pwned"), "\\u{3a}:error::pwned");
+        assert_eq!(escape("  ::warning::x"), "  \\u{3a}:warning::x");
+        assert_eq!(escape("a ##[error]b ##[x"), "a ##\\u{5b}error]b ##\\u{5b}x");
+        assert_eq!(escape("a\r\x1b[31m\tb"), "a\\r\\u{1b}[31m\\tb");
+        assert_eq!(escape("evil\u{202e}gpj.yaml"), "evil\\u{202e}gpj.yaml");
+        assert_eq!(escape_line("\tkey: ##[x"), "\tkey: ##\\u{5b}x");
+        assert_eq!(
+            escape_lines("error: a\n::error::b\nc"),
+            "error: a\n\\u{3a}:error::b\nc"
+        );
+        assert_eq!(path(std::path::Path::new("a\nb")), "a\\nb");
+        let json = serde_json::to_string(&["##[error]x"]).unwrap();
+        let safe = json_for_log(json);
+        assert_eq!(safe, r###"["##\u005berror]x"]"###);
+        assert_eq!(
+            serde_json::from_str::<Vec<String>>(&safe).unwrap(),
+            ["##[error]x"]
+        );
+    }
+
+    #[test]
+    fn raw_blocks_stop_commands_only_under_github_actions() {
+        let diff = "--- a/k\n+++ b/k\n ::error::pwned\n-x\n+y";
+        assert_eq!(stop_commands(diff, false), diff);
+        let wrapped = stop_commands(diff, true);
+        let lines: Vec<&str> = wrapped.lines().collect();
+        let token = lines[0].strip_prefix("::stop-commands::").unwrap();
+        assert_eq!(token.len(), 32);
+        assert_eq!(lines[1..6].join("\n"), diff);
+        assert_eq!(lines[6], format!("::{token}::"));
+        assert_ne!(token, random_token());
+    }
+}

@@ -1,0 +1,3 @@
+FROM python:3.11-slim
+COPPY app.py /app/
+USER app

@@ -1,0 +1,3 @@
+FROM python:3.11-slim
+COPY app.py requirements.txt /app
+USER app

@@ -1,0 +1,3 @@
+FROM python:3.11-slim
+EXPOSE 8080 70000
+USER app

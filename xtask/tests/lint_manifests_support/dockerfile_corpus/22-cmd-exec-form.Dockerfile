@@ -1,0 +1,5 @@
+FROM python:3.11-slim
+COPY app.py /app/
+USER app
+ENTRYPOINT ["python"]
+CMD ["/app/app.py"]

@@ -1,0 +1,2 @@
+FROM python:3.11-slim@sha256:3a5ec6e1ff9b1fbc4f9e8b3bc7f1c6a8f3f0f0b3f46e9b3a8e0d2cdbf3e0a5a1
+USER app

@@ -1,0 +1,5 @@
+# escape=`
+FROM python:3.11-slim
+RUN pip install `
+      requests
+USER app
