@@ -16,6 +16,7 @@ pub mod settings;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;
+pub mod walk;
 
 pub use xtask_yaml as yaml;
 

@@ -3,9 +3,10 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, PathBufKey, PathKey, Rule, Severity};
+use super::{Doc, Facts, Finding, Listing, Rule, Severity};
 use crate::settings::Settings;
 use crate::yaml::{Document, Node, Pos};
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 pub const RESOURCE_MISSING: Rule = Rule {
@@ -315,11 +316,10 @@ pub fn normalize(path: &Path) -> Option<PathBuf> {
 }
 
 fn is_remote(r: &str) -> bool {
-    use crate::yaml::hot::contains;
-    contains(r, "://")
+    r.contains("://")
         || r.starts_with("git@")
         || r.starts_with("github.com/")
-        || contains(r, "?ref=")
+        || r.contains("?ref=")
 }
 
 /// Where a path of a kustomization leads.
@@ -329,107 +329,85 @@ enum Resolved {
     Problem(&'static Rule, String),
 }
 
-/// What resolving one kustomization's paths found.
-#[derive(Default)]
-struct Resolution {
-    resolution: Vec<Finding>,
-    inputs: Vec<PathBuf>,
-    /// The kustomization file, the manifest files and the kustomization files it includes.
-    includes: Option<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)>,
-}
-
 /// The manifests tree: every YAML file's facts, and the kustomization graph.
 #[derive(Debug, Default)]
 pub struct Tree {
     pub root: PathBuf,
-    pub files: FastMap<PathBuf, Facts>,
+    pub files: HashMap<PathBuf, Facts>,
     /// Kustomization file to the manifest files it lists directly.
-    pub includes_files: FastMap<PathBufKey, Vec<PathBuf>>,
+    pub includes_files: HashMap<PathBuf, Vec<PathBuf>>,
     /// Kustomization file to the kustomization files it lists directly.
-    pub includes_kustomizations: FastMap<PathBufKey, Vec<PathBuf>>,
+    pub includes_kustomizations: HashMap<PathBuf, Vec<PathBuf>>,
     /// Files that kustomizations read but that are not manifests (generator inputs, patches).
-    pub inputs: FastSet<PathBufKey>,
+    pub inputs: HashSet<PathBuf>,
     /// Findings made while resolving paths.
     pub resolution: Vec<Finding>,
 }
 
 impl Tree {
-    pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBuf, Facts>) -> Tree {
+    pub fn new(root: &Path, listing: &Listing, files: HashMap<PathBuf, Facts>) -> Tree {
         let mut tree = Tree {
             root: root.to_path_buf(),
             ..Tree::default()
         };
         let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        // Each kustomization's paths resolve independently: in parallel, then merged.
-        let kustomizations: Vec<(&PathBuf, &Kustomization)> = files
+        for (kfile, k) in files
             .iter()
             .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
-            .collect();
-        let parts = super::in_parallel(&kustomizations, |&(kfile, k)| {
-            let mut part = Resolution::default();
-            let kfile = kfile.clone();
-            let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
+        {
+            let dir = kfile.parent().unwrap_or(Path::new(""));
             let resolve = |r: &Ref, restrict: bool| {
-                resolve(root, &canonical_root, listing, &dir, &r.value, restrict)
+                resolve(root, &canonical_root, listing, dir, &r.value, restrict)
             };
-            let mut files = Vec::new();
-            let mut kusts = Vec::new();
-            for r in &k.resources {
-                if is_remote(&r.value) {
-                    continue;
-                }
+            let mut included_files = Vec::new();
+            let mut included_kusts = Vec::new();
+            for r in k.resources.iter().filter(|r| !is_remote(&r.value)) {
                 match resolve(r, false) {
-                        Resolved::File(p) if !p.starts_with(&dir) => part.resolution.push(Finding::new(
-                            &RESOURCE_OUTSIDE,
-                            &kfile,
+                    Resolved::File(p) if !p.starts_with(dir) => tree.resolution.push(Finding::new(
+                        &RESOURCE_OUTSIDE,
+                        kfile,
+                        r.pos,
+                        format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
+                    )),
+                    Resolved::File(p) => included_files.push(p),
+                    Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                        .iter()
+                        .map(|n| d.join(n))
+                        .find(|p| listing.files.contains(p) || root.join(p).is_file())
+                    {
+                        Some(p) => included_kusts.push(p),
+                        None => tree.resolution.push(Finding::new(
+                            &RESOURCE_MISSING,
+                            kfile,
                             r.pos,
-                            format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
+                            format!("folder `{}` has no kustomization.yaml", r.value),
                         )),
-                        Resolved::File(p) => files.push(p),
-                        Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                            .iter()
-                            .map(|n| d.join(n))
-                            .find(|p| {
-                                listing.files.contains(PathKey(p).lookup()) || root.join(p).is_file()
-                            })
-                        {
-                            Some(p) => kusts.push(p),
-                            None => part.resolution.push(Finding::new(
-                                &RESOURCE_MISSING,
-                                &kfile,
-                                r.pos,
-                                format!("folder `{}` has no kustomization.yaml", r.value),
-                            )),
-                        },
-                        Resolved::Problem(rule, why) => part.resolution.push(Finding::new(
-                            rule,
-                            &kfile,
-                            r.pos,
-                            format!("resource `{}` {why}", r.value),
-                        )),
-                    }
+                    },
+                    Resolved::Problem(rule, why) => tree.resolution.push(Finding::new(
+                        rule,
+                        kfile,
+                        r.pos,
+                        format!("resource `{}` {why}", r.value),
+                    )),
+                }
             }
             for r in &k.references {
                 if let Resolved::File(p) = resolve(r, false) {
-                    part.inputs.push(p);
+                    tree.inputs.insert(p);
                 }
             }
             for g in &k.generators {
                 for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
+                    let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
                     match resolve(r, true) {
                         Resolved::File(p) => {
-                            part.inputs.push(p);
+                            tree.inputs.insert(p);
                         }
-                        Resolved::Dir(_) => part.resolution.push(Finding::new(
+                        Resolved::Dir(_) => tree.resolution.push(Finding::new(
                             &GENERATOR_FILE_MISSING,
-                            &kfile,
+                            kfile,
                             r.pos,
-                            format!(
-                                "{}Generator `{}`: `{}` is a folder, not a file",
-                                lower(g.kind),
-                                g.name,
-                                r.value
-                            ),
+                            format!("{generator}: `{}` is a folder, not a file", r.value),
                         )),
                         Resolved::Problem(rule, why) => {
                             let rule = if rule.id == RESOURCE_MISSING.id {
@@ -437,32 +415,19 @@ impl Tree {
                             } else {
                                 rule
                             };
-                            part.resolution.push(Finding::new(
+                            tree.resolution.push(Finding::new(
                                 rule,
-                                &kfile,
+                                kfile,
                                 r.pos,
-                                format!(
-                                    "{}Generator `{}`: file `{}` {why}",
-                                    lower(g.kind),
-                                    g.name,
-                                    r.value
-                                ),
+                                format!("{generator}: file `{}` {why}", r.value),
                             ))
                         }
                     }
                 }
             }
-            part.includes = Some((kfile, files, kusts));
-            part
-        });
-        for part in parts {
-            tree.resolution.extend(part.resolution);
-            tree.inputs.extend(part.inputs.into_iter().map(PathBufKey));
-            if let Some((kfile, files, kusts)) = part.includes {
-                tree.includes_files.insert(PathBufKey(kfile.clone()), files);
-                tree.includes_kustomizations
-                    .insert(PathBufKey(kfile), kusts);
-            }
+            tree.includes_files.insert(kfile.clone(), included_files);
+            tree.includes_kustomizations
+                .insert(kfile.clone(), included_kusts);
         }
         tree.files = files;
         tree
@@ -471,17 +436,12 @@ impl Tree {
     /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
     /// build.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let included: FastSet<PathKey> = self
-            .includes_kustomizations
-            .values()
-            .flatten()
-            .map(|p| PathKey(p))
-            .collect();
+        let included: HashSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
         let mut roots: Vec<PathBuf> = self
             .includes_kustomizations
             .keys()
-            .filter(|k| !included.contains(&PathKey(&k.0)))
-            .map(|k| k.0.clone())
+            .filter(|k| !included.contains(k))
+            .cloned()
             .collect();
         roots.sort();
         roots
@@ -490,18 +450,18 @@ impl Tree {
     /// Every kustomization reachable from `k` (itself included) and every manifest file they
     /// list. Cycles are cut.
     fn closure<'t>(&'t self, k: &'t Path) -> (Vec<&'t Path>, Vec<&'t Path>) {
-        let mut seen = FastSet::default();
+        let mut seen = HashSet::new();
         let mut stack = vec![k];
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if !seen.insert(PathKey(k)) {
+            if !seen.insert(k) {
                 continue;
             }
-            if let Some(f) = self.includes_files.get(PathKey(k).lookup()) {
+            if let Some(f) = self.includes_files.get(k) {
                 files.extend(f.iter().map(PathBuf::as_path));
             }
-            if let Some(ks) = self.includes_kustomizations.get(PathKey(k).lookup()) {
+            if let Some(ks) = self.includes_kustomizations.get(k) {
                 stack.extend(ks.iter().map(PathBuf::as_path));
             }
             kusts.push(k);
@@ -520,25 +480,25 @@ impl Tree {
             Active,
             Done,
         }
-        let mut marks: FastMap<PathKey, Mark> = FastMap::default();
-        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().map(|k| &k.0).collect();
+        let mut marks: HashMap<&Path, Mark> = HashMap::new();
+        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
         starts.sort();
         for start in starts {
-            if marks.contains_key(&PathKey(start)) {
+            if marks.contains_key(start.as_path()) {
                 continue;
             }
             // Iterative DFS: (node, next child index).
             let mut stack: Vec<(&Path, usize)> = vec![(start, 0)];
-            marks.insert(PathKey(start), Mark::Active);
+            marks.insert(start, Mark::Active);
             while let Some((node, i)) = stack.pop() {
                 let children = self
                     .includes_kustomizations
-                    .get(PathKey(node).lookup())
+                    .get(node)
                     .map_or(&[][..], |v| v);
                 if i < children.len() {
                     stack.push((node, i + 1));
                     let child = children[i].as_path();
-                    match marks.get(&PathKey(child)) {
+                    match marks.get(child) {
                         Some(Mark::Active) => {
                             let pos = self.resource_pos(node, child);
                             out.push(Finding::new(
@@ -553,12 +513,12 @@ impl Tree {
                         }
                         Some(Mark::Done) => {}
                         None => {
-                            marks.insert(PathKey(child), Mark::Active);
+                            marks.insert(child, Mark::Active);
                             stack.push((child, 0));
                         }
                     }
                 } else {
-                    marks.insert(PathKey(node), Mark::Done);
+                    marks.insert(node, Mark::Done);
                 }
             }
         }
@@ -581,99 +541,67 @@ impl Tree {
     pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
         let _ = settings;
         out.extend(self.resolution.iter().cloned());
-        // The cycle search is independent of the rest: it runs on a second thread.
-        let cycles = std::thread::scope(|s| {
-            let cycles = s.spawn(|| {
-                let mut found = Vec::new();
-                self.cycles(&mut found);
-                found
-            });
-            self.links(out);
-            cycles.join().expect("the cycle search panicked")
-        });
-        out.extend(cycles);
+        self.cycles(out);
+        self.links(out);
     }
 
     /// The rules that follow the kustomization graph: unused images, orphans, untagged
     /// images, missing fields, ConfigMaps and scripts.
     fn links(&self, out: &mut Vec<Finding>) {
-        let root_list = self.roots();
-        let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
-        // Every file by index, so that the merge below pushes to vectors instead of hashing.
-        let entries: Vec<(&PathBuf, &Facts)> = self.files.iter().collect();
-        let mut facts_of: FastMap<PathKey, (usize, &Facts)> = FastMap::default();
-        facts_of.reserve(entries.len());
-        for (i, &(path, facts)) in entries.iter().enumerate() {
-            facts_of.insert(PathKey(path), (i, facts));
-        }
-        // Each kustomization's closure, unused images and ConfigMaps: in parallel, then merged.
-        let kfiles: Vec<&Path> = self.includes_files.keys().map(|k| k.0.as_path()).collect();
-        let parts = super::in_parallel(&kfiles, |&kfile| {
-            let (kusts, files) = self.closure(kfile);
-            let mut found = Vec::new();
-            let mut used_images: FastSet<&str> = FastSet::default();
-            let mut included = Vec::with_capacity(files.len());
-            for f in &files {
-                if let Some(&(i, facts)) = facts_of.get(&PathKey(f)) {
-                    included.push(i);
-                    for w in &facts.workloads {
-                        used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
-                    }
-                }
-            }
-            if let Some(k) = self.kustomization(kfile) {
-                for e in &k.images {
-                    if !used_images.contains(e.name.value.as_str()) {
-                        found.push(Finding::new(
-                            &IMAGE_UNUSED,
-                            kfile,
-                            e.name.pos,
-                            format!(
-                                "no workload that this kustomization includes uses image `{}`",
-                                e.name.value
-                            ),
-                        ));
-                    }
-                }
-            }
-            let is_root = roots.contains(&PathKey(kfile));
-            let cms = is_root.then(|| self.config_maps(&facts_of, &kusts, &files));
-            (kfile, included, found, cms)
-        });
+        let roots: HashSet<PathBuf> = self.roots().into_iter().collect();
         // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
-        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
-        let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
-        for (kfile, included, found, cms) in parts {
-            out.extend(found);
-            for &i in &included {
-                ancestors[i].push(kfile);
+        let mut includers: HashMap<&Path, Vec<&Path>> = HashMap::new();
+        let mut root_of: HashMap<&Path, Vec<&Path>> = HashMap::new();
+        let mut build_config_maps: HashMap<&Path, ConfigMaps> = HashMap::new();
+        for kfile in self.includes_files.keys() {
+            let (kusts, files) = self.closure(kfile);
+            self.unused_images(kfile, &files, out);
+            for &f in &files {
+                includers.entry(f).or_default().push(kfile);
             }
-            if let Some(cms) = cms {
-                for &i in &included {
-                    root_of[i].push(kfile);
+            if roots.contains(kfile) {
+                for &f in &files {
+                    root_of.entry(f).or_default().push(kfile);
                 }
-                build_config_maps.insert(PathKey(kfile), cms);
+                build_config_maps.insert(kfile, self.config_maps(&kusts, &files));
             }
         }
-        let manifests: Vec<usize> = (0..entries.len())
-            .filter(|&i| entries[i].1.kustomization.is_none())
+        for (path, facts) in &self.files {
+            if facts.kustomization.is_none() {
+                let includers = includers.get(path.as_path()).map(Vec::as_slice);
+                let roots = root_of.get(path.as_path()).map_or(&[][..], Vec::as_slice);
+                self.file_links(path, facts, includers, roots, &build_config_maps, out);
+            }
+        }
+    }
+
+    /// KUS-IMAGE-UNUSED: the `images:` entries of `kfile` that no workload of `files` uses.
+    fn unused_images(&self, kfile: &Path, files: &[&Path], out: &mut Vec<Finding>) {
+        let Some(k) = self.kustomization(kfile) else {
+            return;
+        };
+        let used: HashSet<&str> = files
+            .iter()
+            .filter_map(|f| self.files.get(*f))
+            .flat_map(|facts| &facts.workloads)
+            .flat_map(|w| &w.images)
+            .map(|i| split_image(&i.image).0)
             .collect();
-        let per_file = super::in_parallel(&manifests, |&i| {
-            let (path, facts) = entries[i];
-            let mut out = Vec::new();
-            let includers = (!ancestors[i].is_empty()).then_some(&ancestors[i][..]);
-            self.file_links(
-                path,
-                facts,
-                includers,
-                &root_of[i],
-                &build_config_maps,
-                &mut out,
-            );
-            out
-        });
-        out.extend(per_file.into_iter().flatten());
+        for e in k
+            .images
+            .iter()
+            .filter(|e| !used.contains(e.name.value.as_str()))
+        {
+            out.push(Finding::new(
+                &IMAGE_UNUSED,
+                kfile,
+                e.name.pos,
+                format!(
+                    "no workload that this kustomization includes uses image `{}`",
+                    e.name.value
+                ),
+            ));
+        }
     }
 
     /// The graph rules of one manifest file, given who includes it and the builds' ConfigMaps.
@@ -683,10 +611,10 @@ impl Tree {
         facts: &Facts,
         includers: Option<&[&Path]>,
         roots: &[&Path],
-        build_config_maps: &FastMap<PathKey, ConfigMaps>,
+        build_config_maps: &HashMap<&Path, ConfigMaps>,
         out: &mut Vec<Finding>,
     ) {
-        let is_input = self.inputs.contains(PathKey(path).lookup());
+        let is_input = self.inputs.contains(path);
         if !is_input {
             out.extend(facts.missing_fields.iter().cloned());
         }
@@ -708,7 +636,7 @@ impl Tree {
         };
         let builds: Vec<_> = roots
             .iter()
-            .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
+            .filter_map(|r| build_config_maps.get(r).map(|cms| (*r, cms)))
             .collect();
         for w in &facts.workloads {
             for i in &w.images {
@@ -757,19 +685,10 @@ impl Tree {
     }
 
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
-    fn config_maps<'t>(
-        &'t self,
-        facts_of: &FastMap<PathKey, (usize, &'t Facts)>,
-        kusts: &[&Path],
-        files: &[&Path],
-    ) -> ConfigMaps<'t> {
-        let mut cms = FastMap::default();
+    fn config_maps(&self, kusts: &[&Path], files: &[&Path]) -> ConfigMaps<'_> {
+        let mut cms = HashMap::new();
         for f in files {
-            for o in facts_of
-                .get(&PathKey(f))
-                .into_iter()
-                .flat_map(|f| &f.1.objects)
-            {
+            for o in self.files.get(*f).into_iter().flat_map(|f| &f.objects) {
                 if o.kind == "ConfigMap" {
                     cms.insert(
                         o.name.as_str(),
@@ -793,7 +712,7 @@ impl Tree {
 }
 
 /// ConfigMap names of a build, with their keys when known.
-type ConfigMaps<'t> = FastMap<&'t str, Option<Vec<&'t str>>>;
+type ConfigMaps<'t> = HashMap<&'t str, Option<Vec<&'t str>>>;
 
 fn lower(kind: &str) -> String {
     let mut s = kind.to_string();
@@ -854,10 +773,10 @@ fn resolve(
         );
     }
     // Regular files and folders that the walk saw need no system call.
-    if listing.files.contains(PathKey(&rel).lookup()) {
+    if listing.files.contains(&rel) {
         return Resolved::File(rel);
     }
-    if listing.dirs.contains(PathKey(&rel).lookup()) {
+    if listing.dirs.contains(&rel) {
         return Resolved::Dir(rel);
     }
     let abs = root.join(&rel);

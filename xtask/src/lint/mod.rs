@@ -11,15 +11,13 @@ pub mod dockerfile;
 pub mod kustomize_rules;
 pub mod render;
 pub mod report;
+pub mod secrets;
 pub mod security;
 pub mod workload;
 pub mod yaml_rules;
 
-/// Secret detection is pure text work on every ConfigMap value and env literal: it lives in
-/// xtask-yaml, which is compiled optimised in dev.
-pub use crate::yaml::secrets;
-
 use crate::settings::Settings;
+use crate::walk::{self, Resolved};
 use crate::yaml::{Node, Pos, Value};
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -70,79 +68,6 @@ pub struct Rule {
     pub explain: &'static str,
 }
 
-pub use crate::yaml::hot::FxHasher;
-
-/// A borrowed path as a hash key, with `Path`'s equality and hash. `Path`'s `Hash` is generic,
-/// so in this crate (opt-level 0 in dev) it costs thousands of instructions a path; this one
-/// hashes in xtask-yaml's optimised code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PathKey<'a>(pub &'a Path);
-
-impl std::hash::Hash for PathKey<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(crate::yaml::hot::hash_path(self.0));
-    }
-}
-
-impl<'a> PathKey<'a> {
-    /// This path as the lookup key of a map or set keyed by [`PathBufKey`].
-    pub fn lookup(&self) -> &(dyn KeyPath + 'a) {
-        self
-    }
-}
-
-/// An owned path as a hash key, hashed like [`PathKey`]; read a map of them by `&Path` with
-/// `map.get(PathKey(path).lookup())`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PathBufKey(pub PathBuf);
-
-impl std::hash::Hash for PathBufKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(crate::yaml::hot::hash_path(&self.0));
-    }
-}
-
-/// The path that [`PathKey`] and [`PathBufKey`] hash and compare by, so that one looks up the
-/// other.
-pub trait KeyPath {
-    fn key_path(&self) -> &Path;
-}
-
-impl KeyPath for PathBuf {
-    fn key_path(&self) -> &Path {
-        self
-    }
-}
-
-impl KeyPath for PathKey<'_> {
-    fn key_path(&self) -> &Path {
-        self.0
-    }
-}
-
-impl std::hash::Hash for dyn KeyPath + '_ {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(crate::yaml::hot::hash_path(self.key_path()));
-    }
-}
-
-impl PartialEq for dyn KeyPath + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.key_path() == other.key_path()
-    }
-}
-
-impl Eq for dyn KeyPath + '_ {}
-
-impl<'a> std::borrow::Borrow<dyn KeyPath + 'a> for PathBufKey {
-    fn borrow(&self) -> &(dyn KeyPath + 'a) {
-        &self.0
-    }
-}
-
-pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
-
 /// Files over this size are refused, not read.
 pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
@@ -176,7 +101,32 @@ pub const ALLOW_UNKNOWN: Rule = Rule {
 `cargo xtask lint-manifests --list-rules`; it is probably misspelt and suppresses nothing.",
 };
 
-pub const RULES: &[Rule] = &[FILE_TOO_LARGE, FILE_ENCODING, ALLOW_REASON, ALLOW_UNKNOWN];
+pub const FILE_OUTSIDE: Rule = Rule {
+    id: "FILE-OUTSIDE-REPO",
+    severity: Severity::Error,
+    summary: "symlink to a file outside the repository",
+    explain: "A manifest or Dockerfile is a symlink whose real path lies outside the repository \
+(for example to /proc/self/environ or a file in your home folder). The linter never reads it, so \
+that nothing outside the repository can reach its output, and Argo CD refuses out-of-bounds \
+symlinks too. Replace the link with the file itself, or with a link inside the repository.",
+};
+pub const FILE_SPECIAL: Rule = Rule {
+    id: "FILE-SPECIAL",
+    severity: Severity::Error,
+    summary: "FIFO, socket or device named like a manifest",
+    explain: "A FIFO, socket or device file is named like a manifest or Dockerfile. The linter \
+never opens it (reading a FIFO can block forever), and kubectl, kustomize and Argo CD cannot use \
+it. Remove it from the manifests root.",
+};
+
+pub const RULES: &[Rule] = &[
+    FILE_TOO_LARGE,
+    FILE_ENCODING,
+    FILE_OUTSIDE,
+    FILE_SPECIAL,
+    ALLOW_REASON,
+    ALLOW_UNKNOWN,
+];
 
 /// Every rule, family by family.
 pub fn registry() -> Vec<&'static Rule> {
@@ -303,7 +253,7 @@ pub struct Marker {
 pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
     const TAG: &str = "xtask-lint:";
     let mut found = Vec::new();
-    if !crate::yaml::hot::contains(src, TAG) {
+    if !src.contains(TAG) {
         return found;
     }
     for (i, line) in src.lines().enumerate() {
@@ -402,54 +352,57 @@ pub fn file_kind(name: &str) -> Option<FileKind> {
 pub struct Listing {
     /// The files the linter reads, repo-relative.
     pub lintable: Vec<(PathBuf, FileKind)>,
-    /// Every regular file and every folder (no symlinks), repo-relative: kustomization paths
-    /// are resolved against these without a system call.
-    pub files: FastSet<PathBufKey>,
-    pub dirs: FastSet<PathBufKey>,
+    /// Every regular file and every folder walked (no symlinks), repo-relative: kustomization
+    /// paths are resolved against these without a system call.
+    pub files: HashSet<PathBuf>,
+    pub dirs: HashSet<PathBuf>,
+    /// Files named like a manifest that are not read: FILE-OUTSIDE-REPO and FILE-SPECIAL.
+    pub findings: Vec<Finding>,
 }
 
-/// Walks `root/dir`. Hidden folders are skipped and symlinked folders are not followed (so
-/// symlink loops cannot trap the walk); symlinked files are read.
+/// Walks `root/dir` with [`walk`]'s rules. A symlinked file is read only when its real path is
+/// a regular file inside the repository; one that leads outside, and any FIFO, socket or device,
+/// named like a manifest is reported by name and never opened.
 pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
+    let found = walk::walk(root, dir)?;
+    let kind_of = |p: &Path| p.file_name()?.to_str().and_then(file_kind);
     let mut listing = Listing::default();
-    // Collected first and hashed once into sets of the right size: no rehashing as they grow.
-    let (mut files, mut dirs) = (Vec::new(), Vec::new());
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(rel) = stack.pop() {
-        let entries = std::fs::read_dir(root.join(&rel))
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", rel.display()))?;
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let ty = entry.file_type()?;
-            let path = rel.join(name);
-            if ty.is_dir() {
-                if !name.starts_with('.') {
-                    stack.push(path.clone());
-                    dirs.push(PathBufKey(path));
-                }
-                continue;
-            }
-            let kind = file_kind(name);
-            if ty.is_file() {
-                if let Some(kind) = kind {
-                    listing.lintable.push((path.clone(), kind));
-                }
-                files.push(PathBufKey(path));
-            } else if let Some(kind) = kind
-                && entry.path().is_file()
-            {
-                listing.lintable.push((path, kind));
-            }
+    for file in &found.files {
+        if let Some(kind) = kind_of(file) {
+            listing.lintable.push((file.clone(), kind));
         }
     }
-    dirs.push(PathBufKey(dir.to_path_buf()));
-    listing.files.reserve(files.len());
-    listing.files.extend(files);
-    listing.dirs.reserve(dirs.len());
-    listing.dirs.extend(dirs);
+    for link in &found.links {
+        let Some(kind) = kind_of(link) else { continue };
+        match walk::resolve(root, link) {
+            Resolved::File(_) => listing.lintable.push((link.clone(), kind)),
+            Resolved::Outside => listing.findings.push(Finding::new(
+                &FILE_OUTSIDE,
+                link,
+                Pos::default(),
+                "a symlink to a file outside the repository; it was not read",
+            )),
+            Resolved::Special(what) => listing.findings.push(special(link, what)),
+            Resolved::Dir(_) | Resolved::Missing(_) => {}
+        }
+    }
+    for (path, what) in &found.special {
+        if kind_of(path).is_some() {
+            listing.findings.push(special(path, what));
+        }
+    }
+    listing.files = found.files.into_iter().collect();
+    listing.dirs = found.dirs.into_iter().collect();
     Ok(listing)
+}
+
+fn special(path: &Path, what: &str) -> Finding {
+    Finding::new(
+        &FILE_SPECIAL,
+        path,
+        Pos::default(),
+        format!("{what}, not a regular file; it was not opened"),
+    )
 }
 
 /// Reads a file for linting: refused over [`MAX_FILE_SIZE`], and reported when it is binary or
@@ -475,7 +428,7 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
 }
 
 fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
-    if let Some(at) = crate::yaml::hot::find_byte(&bytes, 0) {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
         let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
         return Err(encoding_finding(file, &bytes, at, msg));
     }
@@ -560,16 +513,15 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
             root.display()
         );
     }
-    let listing = discover(root, &manifests)?;
+    let mut listing = discover(root, &manifests)?;
     let reports = in_parallel(&listing.lintable, |(f, k)| {
         check_file(root, f, *k, settings)
     })
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
-    let mut findings = Vec::new();
+    let mut findings = std::mem::take(&mut listing.findings);
     let mut markers = HashMap::new();
-    let mut facts = FastMap::default();
-    facts.reserve(reports.len());
+    let mut facts = HashMap::new();
     for report in reports {
         findings.extend(report.findings);
         if !report.markers.is_empty() {
@@ -642,12 +594,7 @@ impl Outcome {
         selected: &[PathBuf],
         overrides: &HashMap<&'static str, Level>,
     ) -> Vec<Finding> {
-        // Freeing the tree (every file's facts) takes as long as the rest: on a second thread.
-        let tree = self.tree;
-        std::thread::scope(|s| {
-            s.spawn(move || drop(tree));
-            finish(self.findings, self.markers, extra, selected, overrides)
-        })
+        finish(self.findings, self.markers, extra, selected, overrides)
     }
 }
 

@@ -172,7 +172,6 @@ pub fn judge(kfile: &Path, out: &Output, tree: &Tree, settings: &Settings) -> Ve
 mod tests {
     use super::*;
     use crate::lint::Facts;
-    use crate::lint::FastMap;
     use crate::lint::kustomize_rules::Kustomization;
 
     fn tree() -> Tree {
@@ -184,7 +183,7 @@ mod tests {
             kustomization: Some(Kustomization::parse(&docs[0], &doc)),
             ..Facts::default()
         };
-        let mut files = FastMap::default();
+        let mut files = std::collections::HashMap::new();
         files.insert(PathBuf::from("k8s-apps/app/kustomization.yaml"), facts);
         Tree {
             files,

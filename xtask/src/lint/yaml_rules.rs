@@ -5,7 +5,7 @@
 
 use super::{Doc, Facts, Finding, Object, Rule, Severity};
 use crate::settings::Settings;
-use crate::yaml::{self, Node, Pos, Value};
+use crate::yaml::{self, Entry, Node, Pos, Value};
 use std::path::Path;
 
 pub const SYNTAX: Rule = Rule {
@@ -115,7 +115,6 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         facts.objects.push(object);
     }
-    yaml::hot::release(docs);
     facts
 }
 
@@ -222,7 +221,7 @@ impl<'a> Walk<'a, '_> {
                 }
             }
             Value::Map(entries) => {
-                for (i, first) in yaml::hot::duplicate_keys(entries) {
+                for (i, first) in duplicate_keys(entries) {
                     let (key, first) = (&entries[i].key, &entries[first].key);
                     self.duplicate(key.as_str().unwrap_or_default(), key, first);
                 }
@@ -256,6 +255,23 @@ impl<'a> Walk<'a, '_> {
     }
 }
 
+/// For each entry whose scalar key repeats an earlier entry's: (its index, the first one's), in
+/// order. Sorting the keys keeps a mapping with thousands of keys from taking quadratic time.
+pub fn duplicate_keys(entries: &[Entry]) -> Vec<(usize, usize)> {
+    let mut keys: Vec<(&str, usize)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((e.key.as_str()?, i)))
+        .collect();
+    keys.sort_unstable();
+    let mut found: Vec<(usize, usize)> = keys
+        .chunk_by(|a, b| a.0 == b.0)
+        .flat_map(|same| same[1..].iter().map(|&(_, i)| (i, same[0].1)))
+        .collect();
+    found.sort_unstable();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +283,24 @@ mod tests {
             out.iter().map(|f| (f.rule, f.line, f.column)).collect(),
             facts,
         )
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_first() {
+        let entries = |src: &str| match yaml::load(src).unwrap().remove(0).root.value {
+            Value::Map(entries) => entries,
+            _ => panic!("a map"),
+        };
+        assert_eq!(
+            duplicate_keys(&entries("a: 1\nb: 2\na: 3\na: 4\n")),
+            [(2, 0), (3, 0)]
+        );
+        let many: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
+        assert_eq!(
+            duplicate_keys(&entries(&format!("{many}k3: 2\n"))),
+            [(20, 3)]
+        );
+        assert!(duplicate_keys(&entries("[a]: 1\n[a]: 2\nb: 1\n")).is_empty());
     }
 
     #[test]

@@ -97,7 +97,11 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         check_registry(&mut targets, &ctx.settings, flags.digest)?;
     }
     let paths = search_paths(flags, ctx)?;
-    let files = kustomize::discover(&ctx.root, &paths)?;
+    let found = kustomize::discover(&ctx.root, &paths)?;
+    for (path, why) in &found.skipped {
+        eprintln!("warning: {}: {why}; skipped, not read", path.display());
+    }
+    let files = found.files;
     let changes = plan(&ctx.root, &files, &targets, !flags.image.is_empty())?;
     let mut outcome = Outcome {
         targets,
@@ -245,30 +249,21 @@ pub fn plan(
     targets: &[Target],
     each_required: bool,
 ) -> Result<Vec<Change>> {
-    // Files are independent: plan them on every core, in order-preserving chunks.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(64);
-    let planned: Vec<Planned> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || plan_files(root, part, targets)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("planning does not panic"))
-            .collect()
-    });
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let mut matched = vec![0usize; targets.len()];
-    for p in planned {
-        match p {
-            Planned::Read(e) => return Err(e),
-            Planned::Bad(e) => errors.push(e),
-            Planned::Done(change, counts) => {
-                matched.iter_mut().zip(counts).for_each(|(m, c)| *m += c);
-                changes.extend(change);
-            }
+    for path in files {
+        let (old, mode) = files::read_text(&root.join(path))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        match update_text(&old, targets, &mut matched) {
+            Ok(new) if new != old => changes.push(Change {
+                path: path.clone(),
+                old,
+                new,
+                mode: Some(mode),
+            }),
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{}:{e}", path.display())),
         }
     }
     if !errors.is_empty() {
@@ -297,44 +292,6 @@ pub fn plan(
         eprintln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
-}
-
-/// One planned file: its change (if any) and matches per target, or why it failed.
-enum Planned {
-    Done(Option<Change>, Vec<usize>),
-    /// `path:line:column: message`.
-    Bad(String),
-    Read(anyhow::Error),
-}
-
-fn plan_files(root: &Path, files: &[PathBuf], targets: &[Target]) -> Vec<Planned> {
-    // Plain loops: this crate is built without optimisation in dev, where every adaptor costs.
-    let mut planned = Vec::with_capacity(files.len());
-    for path in files {
-        let (old, mode) = match files::read_text(&root.join(path)) {
-            Ok(read) => read,
-            Err(e) => {
-                let e = anyhow::Error::new(e).context(format!("cannot read {}", path.display()));
-                planned.push(Planned::Read(e));
-                continue;
-            }
-        };
-        let mut matched = vec![0; targets.len()];
-        planned.push(match update_text(&old, targets, &mut matched) {
-            Ok(new) if new != old => Planned::Done(
-                Some(Change {
-                    path: path.clone(),
-                    old,
-                    new,
-                    mode: Some(mode),
-                }),
-                matched,
-            ),
-            Ok(_) => Planned::Done(None, matched),
-            Err(e) => Planned::Bad(format!("{}:{e}", path.display())),
-        });
-    }
-    planned
 }
 
 fn update_text(src: &str, targets: &[Target], matched: &mut [usize]) -> Result<String, String> {
@@ -421,53 +378,18 @@ fn refuse_dirty(repo: &Repo, changes: &[Change]) -> Result<()> {
     Ok(())
 }
 
-/// Threads that write: more than the cores, as a replaced file's blocks are freed during the
-/// rename, which can wait on the disk (an ext4 without journal mounted with `discard` trims
-/// them synchronously: ~0.4 ms per file, see benches/update_images.rs); the waits overlap.
-const WRITE_THREADS: usize = 8;
-
-/// Writes every change through a temp file and a rename, on [`WRITE_THREADS`] threads. If one
-/// write fails, the files already written get their old content back.
+/// Writes every change through a temp file and a rename. If one write fails, the files already
+/// written get their old content back.
 fn write_all(root: &Path, changes: &[Change]) -> Result<()> {
-    let chunk = changes.len().div_ceil(WRITE_THREADS).max(16);
-    let results: Vec<Result<()>> = std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for part in changes.chunks(chunk) {
-            handles.push(scope.spawn(move || {
-                let mut results = Vec::with_capacity(part.len());
-                for c in part {
-                    results.push(files::replace(
-                        &root.join(&c.path),
-                        c.new.as_bytes(),
-                        c.mode,
-                    ));
-                }
-                results
-            }));
-        }
-        let mut results = Vec::with_capacity(changes.len());
-        for handle in handles {
-            results.extend(handle.join().expect("writing does not panic"));
-        }
-        results
-    });
-    if results.iter().all(Result::is_ok) {
-        return Ok(());
-    }
-    let mut first = None;
-    for (c, result) in changes.iter().zip(results) {
-        match result {
-            Ok(()) => {
-                let _ = files::replace(&root.join(&c.path), c.old.as_bytes(), c.mode);
+    for (i, c) in changes.iter().enumerate() {
+        if let Err(e) = files::replace(&root.join(&c.path), c.new.as_bytes(), c.mode) {
+            for done in &changes[..i] {
+                let _ = files::replace(&root.join(&done.path), done.old.as_bytes(), done.mode);
             }
-            Err(e) => {
-                first.get_or_insert(e);
-            }
+            return Err(e.context("no file was changed"));
         }
     }
-    Err(first
-        .expect("one write failed")
-        .context("no file was changed"))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -86,10 +86,7 @@ fn prefixed<'a>(
     class: impl Fn(u8) -> bool + 'a,
 ) -> impl Iterator<Item = usize> + 'a {
     let b = v.as_bytes();
-    // Most values lack the prefix's first byte: a memchr is cheaper than the searcher's set-up.
-    let maybe = prefix.as_bytes().first().is_none_or(|c| b.contains(c));
-    let matches = maybe.then(|| v.match_indices(prefix)).into_iter().flatten();
-    matches.filter_map(move |(i, _)| {
+    v.match_indices(prefix).filter_map(move |(i, _)| {
         if i > 0 && b[i - 1].is_ascii_alphanumeric() {
             return None;
         }
