@@ -287,8 +287,7 @@ pub fn update_file(
     digest: Option<&str>,
 ) -> Result<FileUpdate, UpdateError> {
     let docs = yaml::load(src).map_err(UpdateError::Parse)?;
-    // Plain loops, and entries copied only when they match: this crate is built without
-    // optimisation in dev, and most files do not name the image.
+    // Entries are copied only when they match: most files do not name the image.
     let mut matching: Vec<(usize, ImageEntry)> = Vec::new();
     for (doc_index, doc) in docs.iter().enumerate() {
         let Some(items) = doc.root.get("images").and_then(Node::as_seq) else {

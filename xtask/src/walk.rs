@@ -9,7 +9,7 @@
 use anyhow::{Context, Result};
 use std::fs::FileType;
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// What the walk of one folder found; every path is relative to the repo root.
 #[derive(Debug, Default)]
@@ -108,6 +108,36 @@ pub fn resolve(root: &Path, rel: &Path) -> Resolved {
     }
 }
 
+/// Lexically normalises `path`; `None` when it is absolute or climbs above its start.
+pub fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(p) => out.push(p),
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Whether `path` (relative to `root`) stays inside the repository, through symlinks too. For a
+/// path that does not exist yet, its nearest existing folder decides.
+pub fn stays_inside(root: &Path, path: &Path) -> bool {
+    let (Some(rel), Ok(canonical_root)) = (normalize(path), std::fs::canonicalize(root)) else {
+        return false;
+    };
+    root.join(rel)
+        .ancestors()
+        .find_map(|a| std::fs::canonicalize(a).ok())
+        .is_some_and(|real| real.starts_with(&canonical_root))
+}
+
 /// Reads `rel` only when it is a regular file inside the repository (through symlinks that stay
 /// inside it); `None` for anything else, which is never opened.
 pub fn read_inside(root: &Path, rel: &Path) -> Option<String> {
@@ -177,5 +207,30 @@ mod tests {
         );
         assert_eq!(read_inside(&root, Path::new("m/out.yaml")), None);
         assert_eq!(read_inside(&root, Path::new("m/env.yaml")), None);
+    }
+
+    #[test]
+    fn normalize_refuses_to_climb_out() {
+        assert_eq!(
+            normalize(Path::new("k8s-apps/a/../b/./c.yaml")),
+            Some(PathBuf::from("k8s-apps/b/c.yaml"))
+        );
+        assert_eq!(normalize(Path::new("k8s-apps/../../etc")), None);
+    }
+
+    #[test]
+    fn stays_inside_follows_links_and_missing_paths() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir_all(root.join("k8s-apps")).unwrap();
+        symlink(outer.path(), root.join("out")).unwrap();
+        let inside = |p: &str| stays_inside(&root, Path::new(p));
+        assert!(inside("k8s-apps"));
+        assert!(inside("k8s-apps/not-yet/Dockerfile"));
+        assert!(inside("k8s-apps/../k8s-apps"));
+        assert!(!inside("../repo2"));
+        assert!(!inside("/etc"));
+        assert!(!inside("out"));
+        assert!(!inside("out/elsewhere/Dockerfile"));
     }
 }

@@ -5,9 +5,10 @@
 use super::workload::{self, split_image};
 use super::{Doc, Facts, Finding, Listing, Rule, Severity};
 use crate::settings::Settings;
+use crate::walk::normalize;
 use crate::yaml::{Document, Node, Pos};
 use std::collections::{HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub const RESOURCE_MISSING: Rule = Rule {
     id: "KUS-RESOURCE-MISSING",
@@ -295,24 +296,6 @@ pub fn check_local(file: &Path, k: &Kustomization, settings: &Settings, out: &mu
             super::security::secret_in_config(file, key, value, *pos, out);
         }
     }
-}
-
-/// Lexically normalises `path`; `None` when it climbs above its start.
-pub fn normalize(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::Normal(p) => out.push(p),
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
 }
 
 fn is_remote(r: &str) -> bool {
@@ -869,14 +852,5 @@ mod tests {
         assert!(!is_policy_tag("sha-ABC1234"));
         assert!(!is_policy_tag("latest"));
         assert!(!is_policy_tag(&format!("sha-{}", "a".repeat(41))));
-    }
-
-    #[test]
-    fn normalize_refuses_to_climb_out() {
-        assert_eq!(
-            normalize(Path::new("k8s-apps/a/../b/./c.yaml")),
-            Some(PathBuf::from("k8s-apps/b/c.yaml"))
-        );
-        assert_eq!(normalize(Path::new("k8s-apps/../../etc")), None);
     }
 }
