@@ -88,6 +88,42 @@ fn only_exec_rs_starts_processes() {
 }
 
 #[test]
+fn only_repo_rs_touches_git2() {
+    for (path, text) in src_files() {
+        assert!(
+            path.ends_with("xtask/src/repo.rs") || !text.contains("git2"),
+            "{} uses git2: go through repo::Repo",
+            path.display()
+        );
+    }
+}
+
+/// The hot-helper and path-key layer (issue 12) was opt-level-0 tuning that made the code read
+/// as the benchmark: plain std (`HashMap<PathBuf, _>`, `str::contains`) says the same.
+#[test]
+fn no_hot_helpers_or_path_key_layer() {
+    assert!(!repo_root().join("xtask/yaml/src/hot.rs").exists());
+    for (path, text) in src_files() {
+        for needle in [
+            "hot::",
+            "PathKey",
+            "PathBufKey",
+            "KeyPath",
+            "FastMap",
+            "FastSet",
+            "FxHasher",
+            "hash_path",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} uses `{needle}`: use plain std maps and string search",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn main_rs_stays_thin() {
     let main = std::fs::read_to_string(repo_root().join("xtask/src/main.rs")).unwrap();
     assert!(main.lines().count() < 100, "main.rs is over 100 lines");
