@@ -3,7 +3,7 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, Finding, Listing, Rule, Severity};
+use super::{Doc, Facts, Finding, Rule, Severity};
 use crate::settings::Settings;
 use crate::walk::normalize;
 use crate::yaml::{Document, Node, Pos};
@@ -305,60 +305,73 @@ fn is_remote(r: &str) -> bool {
         || r.contains("?ref=")
 }
 
+/// File ids by path. Keyed by the path's bytes: the paths here are normalised and relative to
+/// the root, so equal paths have equal bytes.
+type Ids = HashMap<std::ffi::OsString, usize>;
+
 /// Where a path of a kustomization leads.
 enum Resolved {
-    File(PathBuf),
+    /// A file, and its id when the lint read it.
+    File(PathBuf, Option<usize>),
     Dir(PathBuf),
     Problem(&'static Rule, String),
 }
 
-/// The manifests tree: every YAML file's facts, and the kustomization graph.
+/// The manifests tree: every YAML file's facts, and the kustomization graph between them. A
+/// file's id is its index in `files`; the graph holds ids.
 #[derive(Debug, Default)]
 pub struct Tree {
     pub root: PathBuf,
-    pub files: HashMap<PathBuf, Facts>,
-    /// Kustomization file to the manifest files it lists directly.
-    pub includes_files: HashMap<PathBuf, Vec<PathBuf>>,
-    /// Kustomization file to the kustomization files it lists directly.
-    pub includes_kustomizations: HashMap<PathBuf, Vec<PathBuf>>,
-    /// Files that kustomizations read but that are not manifests (generator inputs, patches).
-    pub inputs: HashSet<PathBuf>,
+    /// Every YAML file with its facts.
+    pub files: Vec<(PathBuf, Facts)>,
+    /// The id of each file.
+    ids: Ids,
+    /// By id: the manifest files a kustomization lists directly.
+    includes_files: Vec<Vec<usize>>,
+    /// By id: the kustomization files a kustomization lists directly.
+    includes_kustomizations: Vec<Vec<usize>>,
+    /// By id: whether a kustomization reads the file as a generator input or a patch.
+    inputs: Vec<bool>,
     /// Findings made while resolving paths.
     pub resolution: Vec<Finding>,
 }
 
 impl Tree {
-    pub fn new(root: &Path, listing: &Listing, files: HashMap<PathBuf, Facts>) -> Tree {
+    pub fn new(root: &Path, files: Vec<(PathBuf, Facts)>) -> Tree {
+        let ids: Ids = (files.iter().enumerate())
+            .map(|(id, (path, _))| (path.clone().into_os_string(), id))
+            .collect();
         let mut tree = Tree {
             root: root.to_path_buf(),
+            includes_files: vec![Vec::new(); files.len()],
+            includes_kustomizations: vec![Vec::new(); files.len()],
+            inputs: vec![false; files.len()],
             ..Tree::default()
         };
         let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        for (kfile, k) in files
-            .iter()
-            .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
-        {
+        for (id, (kfile, facts)) in files.iter().enumerate() {
+            let Some(k) = &facts.kustomization else {
+                continue;
+            };
             let dir = kfile.parent().unwrap_or(Path::new(""));
             let resolve = |r: &Ref, restrict: bool| {
-                resolve(root, &canonical_root, listing, dir, &r.value, restrict)
+                resolve(root, &canonical_root, &ids, dir, &r.value, restrict)
             };
-            let mut included_files = Vec::new();
-            let mut included_kusts = Vec::new();
             for r in k.resources.iter().filter(|r| !is_remote(&r.value)) {
                 match resolve(r, false) {
-                    Resolved::File(p) if !p.starts_with(dir) => tree.resolution.push(Finding::new(
+                    Resolved::File(p, _) if !p.starts_with(dir) => tree.resolution.push(Finding::new(
                         &RESOURCE_OUTSIDE,
                         kfile,
                         r.pos,
                         format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                     )),
-                    Resolved::File(p) => included_files.push(p),
+                    Resolved::File(_, file) => tree.includes_files[id].extend(file),
                     Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
                         .iter()
                         .map(|n| d.join(n))
-                        .find(|p| listing.files.contains(p) || root.join(p).is_file())
+                        .find(|p| ids.contains_key(p.as_os_str()) || root.join(p).is_file())
                     {
-                        Some(p) => included_kusts.push(p),
+                        Some(p) => tree.includes_kustomizations[id].extend(ids.get(p.as_os_str())),
                         None => tree.resolution.push(Finding::new(
                             &RESOURCE_MISSING,
                             kfile,
@@ -375,16 +388,18 @@ impl Tree {
                 }
             }
             for r in &k.references {
-                if let Resolved::File(p) = resolve(r, false) {
-                    tree.inputs.insert(p);
+                if let Resolved::File(_, Some(input)) = resolve(r, false) {
+                    tree.inputs[input] = true;
                 }
             }
             for g in &k.generators {
                 for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                     let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
                     match resolve(r, true) {
-                        Resolved::File(p) => {
-                            tree.inputs.insert(p);
+                        Resolved::File(_, file) => {
+                            if let Some(input) = file {
+                                tree.inputs[input] = true;
+                            }
                         }
                         Resolved::Dir(_) => tree.resolution.push(Finding::new(
                             &GENERATOR_FILE_MISSING,
@@ -408,100 +423,107 @@ impl Tree {
                     }
                 }
             }
-            tree.includes_files.insert(kfile.clone(), included_files);
-            tree.includes_kustomizations
-                .insert(kfile.clone(), included_kusts);
         }
         tree.files = files;
+        tree.ids = ids;
         tree
     }
 
-    /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
-    /// build.
+    /// The ids of the kustomization files.
+    fn kustomizations(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.files.len()).filter(|&id| self.files[id].1.kustomization.is_some())
+    }
+
+    /// Ids of the kustomization files that no other kustomization includes: what Argo CD and
+    /// `--render` build.
+    fn root_ids(&self) -> Vec<usize> {
+        let mut included = vec![false; self.files.len()];
+        for &k in self.includes_kustomizations.iter().flatten() {
+            included[k] = true;
+        }
+        self.kustomizations().filter(|&k| !included[k]).collect()
+    }
+
+    /// Kustomization files that no other kustomization includes, sorted.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let included: HashSet<&PathBuf> = self.includes_kustomizations.values().flatten().collect();
-        let mut roots: Vec<PathBuf> = self
-            .includes_kustomizations
-            .keys()
-            .filter(|k| !included.contains(k))
-            .cloned()
-            .collect();
+        let roots = self.root_ids().into_iter();
+        let mut roots: Vec<PathBuf> = roots.map(|id| self.files[id].0.clone()).collect();
         roots.sort();
         roots
     }
 
     /// Every kustomization reachable from `k` (itself included) and every manifest file they
     /// list. Cycles are cut.
-    fn closure<'t>(&'t self, k: &'t Path) -> (Vec<&'t Path>, Vec<&'t Path>) {
-        let mut seen = HashSet::new();
+    fn closure(&self, k: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut seen = vec![false; self.files.len()];
         let mut stack = vec![k];
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if !seen.insert(k) {
+            if std::mem::replace(&mut seen[k], true) {
                 continue;
             }
-            if let Some(f) = self.includes_files.get(k) {
-                files.extend(f.iter().map(PathBuf::as_path));
-            }
-            if let Some(ks) = self.includes_kustomizations.get(k) {
-                stack.extend(ks.iter().map(PathBuf::as_path));
-            }
+            files.extend(&self.includes_files[k]);
+            stack.extend(&self.includes_kustomizations[k]);
             kusts.push(k);
         }
         (kusts, files)
     }
 
-    fn kustomization(&self, file: &Path) -> Option<&Kustomization> {
-        self.files.get(file)?.kustomization.as_ref()
+    /// The kustomization in `file`, if it is one.
+    pub fn kustomization(&self, file: &Path) -> Option<&Kustomization> {
+        self.files[*self.ids.get(file.as_os_str())?]
+            .1
+            .kustomization
+            .as_ref()
     }
 
     /// Reports cycles: the edge that closes each one.
     fn cycles(&self, out: &mut Vec<Finding>) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
+            New,
             Active,
             Done,
         }
-        let mut marks: HashMap<&Path, Mark> = HashMap::new();
-        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().collect();
-        starts.sort();
+        let mut marks = vec![Mark::New; self.files.len()];
+        // From each kustomization in path order, so that a cycle is reported at the same edge
+        // from run to run.
+        let mut starts: Vec<usize> = self.kustomizations().collect();
+        starts.sort_by(|&a, &b| self.files[a].0.cmp(&self.files[b].0));
         for start in starts {
-            if marks.contains_key(start.as_path()) {
+            if marks[start] != Mark::New {
                 continue;
             }
             // Iterative DFS: (node, next child index).
-            let mut stack: Vec<(&Path, usize)> = vec![(start, 0)];
-            marks.insert(start, Mark::Active);
+            let mut stack = vec![(start, 0)];
+            marks[start] = Mark::Active;
             while let Some((node, i)) = stack.pop() {
-                let children = self
-                    .includes_kustomizations
-                    .get(node)
-                    .map_or(&[][..], |v| v);
-                if i < children.len() {
-                    stack.push((node, i + 1));
-                    let child = children[i].as_path();
-                    match marks.get(child) {
-                        Some(Mark::Active) => {
-                            let pos = self.resource_pos(node, child);
-                            out.push(Finding::new(
-                                &RESOURCE_CYCLE,
-                                node,
-                                pos,
-                                format!(
-                                    "including `{}` leads back to this kustomization",
-                                    child.parent().unwrap_or(child).display()
-                                ),
-                            ));
-                        }
-                        Some(Mark::Done) => {}
-                        None => {
-                            marks.insert(child, Mark::Active);
-                            stack.push((child, 0));
-                        }
+                let children = &self.includes_kustomizations[node];
+                if i == children.len() {
+                    marks[node] = Mark::Done;
+                    continue;
+                }
+                stack.push((node, i + 1));
+                let child = children[i];
+                match marks[child] {
+                    Mark::Active => {
+                        let (node, child) = (&self.files[node].0, &self.files[child].0);
+                        out.push(Finding::new(
+                            &RESOURCE_CYCLE,
+                            node,
+                            self.resource_pos(node, child),
+                            format!(
+                                "including `{}` leads back to this kustomization",
+                                child.parent().unwrap_or(child).display()
+                            ),
+                        ));
                     }
-                } else {
-                    marks.insert(node, Mark::Done);
+                    Mark::Done => {}
+                    Mark::New => {
+                        marks[child] = Mark::Active;
+                        stack.push((child, 0));
+                    }
                 }
             }
         }
@@ -531,50 +553,53 @@ impl Tree {
     /// The rules that follow the kustomization graph: unused images, orphans, untagged
     /// images, missing fields, ConfigMaps and scripts.
     fn links(&self, out: &mut Vec<Finding>) {
-        let roots: HashSet<PathBuf> = self.roots().into_iter().collect();
-        // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut includers: HashMap<&Path, Vec<&Path>> = HashMap::new();
-        let mut root_of: HashMap<&Path, Vec<&Path>> = HashMap::new();
-        let mut build_config_maps: HashMap<&Path, ConfigMaps> = HashMap::new();
-        for kfile in self.includes_files.keys() {
-            let (kusts, files) = self.closure(kfile);
-            self.unused_images(kfile, &files, out);
+        let mut is_root = vec![false; self.files.len()];
+        for id in self.root_ids() {
+            is_root[id] = true;
+        }
+        // By id of a manifest file: the kustomizations that include it, and the roots that do.
+        let mut includers: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
+        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); self.files.len()];
+        let mut build_config_maps: Vec<(&Path, ConfigMaps)> = Vec::new();
+        for k in self.kustomizations() {
+            let kfile = self.files[k].0.as_path();
+            let (kusts, files) = self.closure(k);
+            self.unused_images(k, &files, out);
             for &f in &files {
-                includers.entry(f).or_default().push(kfile);
-            }
-            if roots.contains(kfile) {
-                for &f in &files {
-                    root_of.entry(f).or_default().push(kfile);
+                includers[f].push(k);
+                if is_root[k] {
+                    root_of[f].push(kfile);
                 }
-                build_config_maps.insert(kfile, self.config_maps(&kusts, &files));
+            }
+            if is_root[k] {
+                build_config_maps.push((kfile, self.config_maps(&kusts, &files)));
             }
         }
-        for (path, facts) in &self.files {
+        for (id, (path, facts)) in self.files.iter().enumerate() {
             if facts.kustomization.is_none() {
-                let includers = includers.get(path.as_path()).map(Vec::as_slice);
-                let roots = root_of.get(path.as_path()).map_or(&[][..], Vec::as_slice);
-                self.file_links(path, facts, includers, roots, &build_config_maps, out);
+                let includers = (!includers[id].is_empty()).then_some(&includers[id][..]);
+                let builds: Vec<_> = (build_config_maps.iter())
+                    .filter(|(root, _)| root_of[id].contains(root))
+                    .map(|(root, cms)| (*root, cms))
+                    .collect();
+                self.file_links(path, facts, self.inputs[id], includers, &builds, out);
             }
         }
     }
 
-    /// KUS-IMAGE-UNUSED: the `images:` entries of `kfile` that no workload of `files` uses.
-    fn unused_images(&self, kfile: &Path, files: &[&Path], out: &mut Vec<Finding>) {
-        let Some(k) = self.kustomization(kfile) else {
+    /// KUS-IMAGE-UNUSED: the `images:` entries of kustomization `k` that no workload of
+    /// `files` uses.
+    fn unused_images(&self, k: usize, files: &[usize], out: &mut Vec<Finding>) {
+        let (kfile, facts) = &self.files[k];
+        let Some(k) = &facts.kustomization else {
             return;
         };
-        let used: HashSet<&str> = files
-            .iter()
-            .filter_map(|f| self.files.get(*f))
-            .flat_map(|facts| &facts.workloads)
+        let used: HashSet<&str> = (files.iter())
+            .flat_map(|&f| &self.files[f].1.workloads)
             .flat_map(|w| &w.images)
             .map(|i| split_image(&i.image).0)
             .collect();
-        for e in k
-            .images
-            .iter()
-            .filter(|e| !used.contains(e.name.value.as_str()))
-        {
+        for e in (k.images.iter()).filter(|e| !used.contains(e.name.value.as_str())) {
             out.push(Finding::new(
                 &IMAGE_UNUSED,
                 kfile,
@@ -587,17 +612,17 @@ impl Tree {
         }
     }
 
-    /// The graph rules of one manifest file, given who includes it and the builds' ConfigMaps.
+    /// The graph rules of one manifest file, given who includes it and the ConfigMaps of the
+    /// builds (roots) that include it.
     fn file_links(
         &self,
         path: &Path,
         facts: &Facts,
-        includers: Option<&[&Path]>,
-        roots: &[&Path],
-        build_config_maps: &HashMap<&Path, ConfigMaps>,
+        is_input: bool,
+        includers: Option<&[usize]>,
+        builds: &[(&Path, &ConfigMaps)],
         out: &mut Vec<Finding>,
     ) {
-        let is_input = self.inputs.contains(path);
         if !is_input {
             out.extend(facts.missing_fields.iter().cloned());
         }
@@ -617,15 +642,11 @@ impl Tree {
             }
             return;
         };
-        let builds: Vec<_> = roots
-            .iter()
-            .filter_map(|r| build_config_maps.get(r).map(|cms| (*r, cms)))
-            .collect();
         for w in &facts.workloads {
             for i in &w.images {
                 untagged(path, i, includers, self, out);
             }
-            for (root, cms) in &builds {
+            for (root, cms) in builds {
                 for cm in w.config_maps.iter().filter(|c| !c.optional) {
                     if !cms.contains_key(cm.name.as_str()) {
                         out.push(Finding::new(
@@ -668,22 +689,23 @@ impl Tree {
     }
 
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
-    fn config_maps(&self, kusts: &[&Path], files: &[&Path]) -> ConfigMaps<'_> {
+    fn config_maps(&self, kusts: &[usize], files: &[usize]) -> ConfigMaps<'_> {
         let mut cms = HashMap::new();
-        for f in files {
-            for o in self.files.get(*f).into_iter().flat_map(|f| &f.objects) {
-                if o.kind == "ConfigMap" {
-                    cms.insert(
-                        o.name.as_str(),
-                        Some(o.keys.iter().map(String::as_str).collect()),
-                    );
-                }
+        for &f in files {
+            for o in self.files[f]
+                .1
+                .objects
+                .iter()
+                .filter(|o| o.kind == "ConfigMap")
+            {
+                cms.insert(
+                    o.name.as_str(),
+                    Some(o.keys.iter().map(String::as_str).collect()),
+                );
             }
         }
-        for k in kusts {
-            for g in self
-                .kustomization(k)
-                .into_iter()
+        for &k in kusts {
+            for g in (self.files[k].1.kustomization.iter())
                 .flat_map(|k| &k.generators)
                 .filter(|g| g.kind == "ConfigMap")
             {
@@ -709,7 +731,7 @@ fn lower(kind: &str) -> String {
 fn untagged(
     file: &Path,
     image: &workload::ImageUse,
-    includers: &[&Path],
+    includers: &[usize],
     tree: &Tree,
     out: &mut Vec<Finding>,
 ) {
@@ -717,8 +739,8 @@ fn untagged(
     if tag.is_some() || digest.is_some() {
         return;
     }
-    let covered = includers.iter().any(|k| {
-        tree.kustomization(k)
+    let covered = includers.iter().any(|&k| {
+        (tree.files[k].1.kustomization.as_ref())
             .is_some_and(|k| k.images.iter().any(|e| e.name.value == name && e.tags()))
     });
     if !covered {
@@ -741,7 +763,7 @@ fn untagged(
 fn resolve(
     root: &Path,
     canonical_root: &Path,
-    listing: &Listing,
+    ids: &Ids,
     dir: &Path,
     value: &str,
     restrict: bool,
@@ -755,12 +777,9 @@ fn resolve(
             "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
         );
     }
-    // Regular files and folders that the walk saw need no system call.
-    if listing.files.contains(&rel) {
-        return Resolved::File(rel);
-    }
-    if listing.dirs.contains(&rel) {
-        return Resolved::Dir(rel);
+    // The files the lint read need no system call.
+    if let Some(&id) = ids.get(rel.as_os_str()) {
+        return Resolved::File(rel, Some(id));
     }
     let abs = root.join(&rel);
     let meta = match std::fs::metadata(&abs) {
@@ -790,7 +809,7 @@ fn resolve(
     if meta.is_dir() {
         Resolved::Dir(rel)
     } else {
-        Resolved::File(rel)
+        Resolved::File(rel, None)
     }
 }
 

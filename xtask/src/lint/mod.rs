@@ -21,7 +21,7 @@ use crate::walk::{self, Resolved};
 use crate::yaml::{Node, Pos, Value};
 use anyhow::{Result, bail};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -352,10 +352,6 @@ pub fn file_kind(name: &str) -> Option<FileKind> {
 pub struct Listing {
     /// The files the linter reads, repo-relative.
     pub lintable: Vec<(PathBuf, FileKind)>,
-    /// Every regular file and every folder walked (no symlinks), repo-relative: kustomization
-    /// paths are resolved against these without a system call.
-    pub files: HashSet<PathBuf>,
-    pub dirs: HashSet<PathBuf>,
     /// Files named like a manifest that are not read: FILE-OUTSIDE-REPO and FILE-SPECIAL.
     pub findings: Vec<Finding>,
 }
@@ -391,8 +387,6 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
             listing.findings.push(special(path, what));
         }
     }
-    listing.files = found.files.into_iter().collect();
-    listing.dirs = found.dirs.into_iter().collect();
     Ok(listing)
 }
 
@@ -428,11 +422,7 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
 }
 
 fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
-        let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
-        return Err(encoding_finding(file, &bytes, at, msg));
-    }
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.into_bytes();
         let msg = format!(
@@ -440,7 +430,14 @@ fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
             bytes[at]
         );
         encoding_finding(file, &bytes, at, msg)
-    })
+    })?;
+    match text.find('\0') {
+        Some(at) => {
+            let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
+            Err(encoding_finding(file, text.as_bytes(), at, msg))
+        }
+        None => Ok(text),
+    }
 }
 
 fn encoding_finding(file: &Path, bytes: &[u8], at: usize, message: String) -> Finding {
@@ -496,7 +493,7 @@ pub fn check_file(
 /// The findings of a run before suppression and filtering, with what rendering needs.
 pub struct Outcome {
     pub findings: Vec<Finding>,
-    pub markers: HashMap<PathBuf, Vec<Marker>>,
+    pub markers: BTreeMap<PathBuf, Vec<Marker>>,
     pub tree: kustomize_rules::Tree,
     /// How many files were read.
     pub files: usize,
@@ -520,19 +517,19 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
     let mut findings = std::mem::take(&mut listing.findings);
-    let mut markers = HashMap::new();
-    let mut facts = HashMap::new();
+    let mut markers = BTreeMap::new();
+    let mut facts = Vec::new();
     for report in reports {
         findings.extend(report.findings);
         if !report.markers.is_empty() {
             markers.insert(report.path.clone(), report.markers);
         }
         if report.kind == FileKind::Yaml {
-            facts.insert(report.path, report.facts);
+            facts.push((report.path, report.facts));
         }
     }
     let files = listing.lintable.len();
-    let tree = kustomize_rules::Tree::new(root, &listing, facts);
+    let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(settings, &mut findings);
     Ok(Outcome {
         findings,
@@ -600,7 +597,7 @@ impl Outcome {
 
 fn finish(
     findings: Vec<Finding>,
-    markers: HashMap<PathBuf, Vec<Marker>>,
+    markers: BTreeMap<PathBuf, Vec<Marker>>,
     extra: Vec<Finding>,
     selected: &[PathBuf],
     overrides: &HashMap<&'static str, Level>,
@@ -707,7 +704,7 @@ mod tests {
             f(&security::HOST_PATH, "a/x.yaml", 7),
             f(&security::RESOURCES, "b/y.yaml", 1),
         ];
-        let markers = HashMap::from([(
+        let markers = BTreeMap::from([(
             PathBuf::from("a/x.yaml"),
             vec![Marker {
                 line: 1,

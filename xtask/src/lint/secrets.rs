@@ -86,7 +86,10 @@ fn prefixed<'a>(
     class: impl Fn(u8) -> bool + 'a,
 ) -> impl Iterator<Item = usize> + 'a {
     let b = v.as_bytes();
-    v.match_indices(prefix).filter_map(move |(i, _)| {
+    // Most values lack the prefix's first byte: then there is nothing to search for.
+    let maybe = prefix.as_bytes().first().is_none_or(|c| b.contains(c));
+    let matches = maybe.then(|| v.match_indices(prefix)).into_iter().flatten();
+    matches.filter_map(move |(i, _)| {
         if i > 0 && b[i - 1].is_ascii_alphanumeric() {
             return None;
         }
@@ -325,10 +328,11 @@ fn high_entropy(key: &str, value: &str) -> Option<&'static str> {
             i += 1;
         }
         let word = &value[start..i];
+        if word.len() < 32 {
+            continue;
+        }
         // One encoding never mixes the two alphabets: `LD_PATH/usr/lib-x` is a path.
-        let std_alphabet = word.contains(['+', '/']);
-        let url_alphabet = word.contains(['-', '_']);
-        if word.len() < 32 || (std_alphabet && url_alphabet) {
+        if word.contains(['+', '/']) && word.contains(['-', '_']) {
             continue;
         }
         let digits = word.bytes().any(|c| c.is_ascii_digit());

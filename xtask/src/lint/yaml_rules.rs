@@ -256,18 +256,31 @@ impl<'a> Walk<'a, '_> {
 }
 
 /// For each entry whose scalar key repeats an earlier entry's: (its index, the first one's), in
-/// order. Sorting the keys keeps a mapping with thousands of keys from taking quadratic time.
+/// order. A few keys are compared pairwise; many are sorted first, so that a mapping with
+/// thousands of keys cannot take quadratic time.
 pub fn duplicate_keys(entries: &[Entry]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    if entries.len() <= 16 {
+        for (i, e) in entries.iter().enumerate() {
+            let Some(key) = e.key.as_str() else { continue };
+            if let Some(first) = entries[..i]
+                .iter()
+                .position(|f| f.key.as_str() == Some(key))
+            {
+                found.push((i, first));
+            }
+        }
+        return found;
+    }
     let mut keys: Vec<(&str, usize)> = entries
         .iter()
         .enumerate()
         .filter_map(|(i, e)| Some((e.key.as_str()?, i)))
         .collect();
     keys.sort_unstable();
-    let mut found: Vec<(usize, usize)> = keys
-        .chunk_by(|a, b| a.0 == b.0)
-        .flat_map(|same| same[1..].iter().map(|&(_, i)| (i, same[0].1)))
-        .collect();
+    for same in keys.chunk_by(|a, b| a.0 == b.0) {
+        found.extend(same[1..].iter().map(|&(_, i)| (i, same[0].1)));
+    }
     found.sort_unstable();
     found
 }
