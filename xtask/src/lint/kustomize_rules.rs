@@ -148,6 +148,19 @@ pub struct Kustomization {
     pub images: Vec<ImageEntry>,
     /// Other files it reads: patches, replacements, transformer configurations.
     pub references: Vec<Ref>,
+    /// Where its paths lead (see [`Kustomization::resolve`]).
+    pub links: Links,
+}
+
+/// Where a kustomization's paths lead, relative to the repo root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The manifest files it lists.
+    pub files: Vec<PathBuf>,
+    /// The kustomization files of the folders it lists.
+    pub kustomizations: Vec<PathBuf>,
+    /// The files it reads that are not manifests: generator inputs and patches.
+    pub inputs: Vec<PathBuf>,
 }
 
 impl Kustomization {
@@ -236,6 +249,77 @@ impl Kustomization {
         }
         k
     }
+
+    /// Resolves the paths of this kustomization, the file `kfile`, on disk (in the per-file
+    /// pass): findings for paths that are missing or lead outside, and [`Links`] for the rest.
+    pub fn resolve(&self, root: &Path, kfile: &Path, out: &mut Vec<Finding>) -> Links {
+        let mut links = Links::default();
+        let dir = kfile.parent().unwrap_or(Path::new(""));
+        let resolve = |r: &Ref, restrict: bool| resolve(root, dir, &r.value, restrict);
+        for r in self.resources.iter().filter(|r| !is_remote(&r.value)) {
+            match resolve(r, false) {
+                Resolved::File(p) if !p.starts_with(dir) => out.push(Finding::new(
+                    &RESOURCE_OUTSIDE,
+                    kfile,
+                    r.pos,
+                    format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
+                )),
+                Resolved::File(p) => links.files.push(p),
+                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                    .iter()
+                    .map(|n| d.join(n))
+                    .find(|p| root.join(p).is_file())
+                {
+                    Some(p) => links.kustomizations.push(p),
+                    None => out.push(Finding::new(
+                        &RESOURCE_MISSING,
+                        kfile,
+                        r.pos,
+                        format!("folder `{}` has no kustomization.yaml", r.value),
+                    )),
+                },
+                Resolved::Problem(rule, why) => out.push(Finding::new(
+                    rule,
+                    kfile,
+                    r.pos,
+                    format!("resource `{}` {why}", r.value),
+                )),
+            }
+        }
+        for r in &self.references {
+            if let Resolved::File(p) = resolve(r, false) {
+                links.inputs.push(p);
+            }
+        }
+        for g in &self.generators {
+            for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
+                let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
+                match resolve(r, true) {
+                    Resolved::File(p) => links.inputs.push(p),
+                    Resolved::Dir(_) => out.push(Finding::new(
+                        &GENERATOR_FILE_MISSING,
+                        kfile,
+                        r.pos,
+                        format!("{generator}: `{}` is a folder, not a file", r.value),
+                    )),
+                    Resolved::Problem(rule, why) => {
+                        let rule = if rule.id == RESOURCE_MISSING.id {
+                            &GENERATOR_FILE_MISSING
+                        } else {
+                            rule
+                        };
+                        out.push(Finding::new(
+                            rule,
+                            kfile,
+                            r.pos,
+                            format!("{generator}: file `{}` {why}", r.value),
+                        ))
+                    }
+                }
+            }
+        }
+        links
+    }
 }
 
 fn str_ref(n: &Node) -> Option<Ref> {
@@ -311,8 +395,7 @@ type Ids = HashMap<std::ffi::OsString, usize>;
 
 /// Where a path of a kustomization leads.
 enum Resolved {
-    /// A file, and its id when the lint read it.
-    File(PathBuf, Option<usize>),
+    File(PathBuf),
     Dir(PathBuf),
     Problem(&'static Rule, String),
 }
@@ -332,8 +415,6 @@ pub struct Tree {
     includes_kustomizations: Vec<Vec<usize>>,
     /// By id: whether a kustomization reads the file as a generator input or a patch.
     inputs: Vec<bool>,
-    /// Findings made while resolving paths.
-    pub resolution: Vec<Finding>,
 }
 
 impl Tree {
@@ -341,6 +422,10 @@ impl Tree {
         let ids: Ids = (files.iter().enumerate())
             .map(|(id, (path, _))| (path.clone().into_os_string(), id))
             .collect();
+        let id_of = |paths: &[PathBuf]| -> Vec<usize> {
+            let ids = paths.iter().filter_map(|p| ids.get(p.as_os_str()));
+            ids.copied().collect()
+        };
         let mut tree = Tree {
             root: root.to_path_buf(),
             includes_files: vec![Vec::new(); files.len()],
@@ -348,79 +433,12 @@ impl Tree {
             inputs: vec![false; files.len()],
             ..Tree::default()
         };
-        let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        for (id, (kfile, facts)) in files.iter().enumerate() {
-            let Some(k) = &facts.kustomization else {
-                continue;
-            };
-            let dir = kfile.parent().unwrap_or(Path::new(""));
-            let resolve = |r: &Ref, restrict: bool| {
-                resolve(root, &canonical_root, &ids, dir, &r.value, restrict)
-            };
-            for r in k.resources.iter().filter(|r| !is_remote(&r.value)) {
-                match resolve(r, false) {
-                    Resolved::File(p, _) if !p.starts_with(dir) => tree.resolution.push(Finding::new(
-                        &RESOURCE_OUTSIDE,
-                        kfile,
-                        r.pos,
-                        format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
-                    )),
-                    Resolved::File(_, file) => tree.includes_files[id].extend(file),
-                    Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                        .iter()
-                        .map(|n| d.join(n))
-                        .find(|p| ids.contains_key(p.as_os_str()) || root.join(p).is_file())
-                    {
-                        Some(p) => tree.includes_kustomizations[id].extend(ids.get(p.as_os_str())),
-                        None => tree.resolution.push(Finding::new(
-                            &RESOURCE_MISSING,
-                            kfile,
-                            r.pos,
-                            format!("folder `{}` has no kustomization.yaml", r.value),
-                        )),
-                    },
-                    Resolved::Problem(rule, why) => tree.resolution.push(Finding::new(
-                        rule,
-                        kfile,
-                        r.pos,
-                        format!("resource `{}` {why}", r.value),
-                    )),
-                }
-            }
-            for r in &k.references {
-                if let Resolved::File(_, Some(input)) = resolve(r, false) {
+        for (id, (_, facts)) in files.iter().enumerate() {
+            if let Some(k) = &facts.kustomization {
+                tree.includes_files[id] = id_of(&k.links.files);
+                tree.includes_kustomizations[id] = id_of(&k.links.kustomizations);
+                for input in id_of(&k.links.inputs) {
                     tree.inputs[input] = true;
-                }
-            }
-            for g in &k.generators {
-                for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
-                    let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
-                    match resolve(r, true) {
-                        Resolved::File(_, file) => {
-                            if let Some(input) = file {
-                                tree.inputs[input] = true;
-                            }
-                        }
-                        Resolved::Dir(_) => tree.resolution.push(Finding::new(
-                            &GENERATOR_FILE_MISSING,
-                            kfile,
-                            r.pos,
-                            format!("{generator}: `{}` is a folder, not a file", r.value),
-                        )),
-                        Resolved::Problem(rule, why) => {
-                            let rule = if rule.id == RESOURCE_MISSING.id {
-                                &GENERATOR_FILE_MISSING
-                            } else {
-                                rule
-                            };
-                            tree.resolution.push(Finding::new(
-                                rule,
-                                kfile,
-                                r.pos,
-                                format!("{generator}: file `{}` {why}", r.value),
-                            ))
-                        }
-                    }
                 }
             }
         }
@@ -545,7 +563,6 @@ impl Tree {
     /// Every cross-file rule.
     pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
         let _ = settings;
-        out.extend(self.resolution.iter().cloned());
         self.cycles(out);
         self.links(out);
     }
@@ -760,14 +777,7 @@ fn untagged(
 
 /// Resolves `value` relative to the kustomization folder `dir`. `restrict`: the path must stay
 /// inside `dir` (kustomize's load restrictor, for generator files).
-fn resolve(
-    root: &Path,
-    canonical_root: &Path,
-    ids: &Ids,
-    dir: &Path,
-    value: &str,
-    restrict: bool,
-) -> Resolved {
+fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
     let Some(rel) = normalize(&dir.join(value)) else {
         return Resolved::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
     };
@@ -776,10 +786,6 @@ fn resolve(
             &RESOURCE_OUTSIDE,
             "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
         );
-    }
-    // The files the lint read need no system call.
-    if let Some(&id) = ids.get(rel.as_os_str()) {
-        return Resolved::File(rel, Some(id));
     }
     let abs = root.join(&rel);
     let meta = match std::fs::metadata(&abs) {
@@ -793,8 +799,9 @@ fn resolve(
     };
     // The walk follows no symlinked folder, so only a symlink at the end can lead elsewhere.
     if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+        let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         match std::fs::canonicalize(&abs) {
-            Ok(c) if c.starts_with(canonical_root) => {}
+            Ok(c) if c.starts_with(&canonical_root) => {}
             Ok(_) => {
                 return Resolved::Problem(
                     &RESOURCE_OUTSIDE,
@@ -809,7 +816,7 @@ fn resolve(
     if meta.is_dir() {
         Resolved::Dir(rel)
     } else {
-        Resolved::File(rel, None)
+        Resolved::File(rel)
     }
 }
 

@@ -2,8 +2,9 @@
 //! column, and a message. Rule families live one per file beside this one.
 //!
 //! A run has two passes. The per-file pass (in parallel) reads and parses each file, runs the
-//! rules that need only that file, and keeps the few [`Facts`] that cross-file rules need; the
-//! parsed tree is then dropped. The tree pass relates kustomizations, workloads and ConfigMaps.
+//! rules that need only that file (a kustomization's paths are resolved here too), and keeps the
+//! few [`Facts`] that cross-file rules need; the parsed tree is then dropped. The tree pass
+//! relates kustomizations, workloads and ConfigMaps.
 //! [`Outcome::finish`] then applies suppression markers, settings overrides and the path filter.
 
 pub mod cron;
@@ -253,17 +254,24 @@ pub struct Marker {
 pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
     const TAG: &str = "xtask-lint:";
     let mut found = Vec::new();
-    if !src.contains(TAG) {
-        return found;
-    }
-    for (i, line) in src.lines().enumerate() {
-        let Some(at) = line.find(TAG) else { continue };
-        if !line[..at].contains('#') {
+    // Markers are comments: only the text after a line's first `#` is searched.
+    let (mut line_no, mut counted, mut searched) = (1, 0, 0);
+    for (hash, _) in src.match_indices('#') {
+        if hash < searched {
             continue;
         }
+        line_no += src[counted..hash].matches('\n').count();
+        counted = hash;
+        let start = src[..hash].rfind('\n').map_or(0, |n| n + 1);
+        let end = src[hash..].find('\n').map_or(src.len(), |n| hash + n);
+        searched = end;
+        let Some(at) = src[hash..end].find(TAG).map(|n| hash + n - start) else {
+            continue;
+        };
+        let line = &src[start..end];
         let pos = Pos {
             offset: 0,
-            line: i + 1,
+            line: line_no,
             column: line[..at].chars().count() + 1,
         };
         let rest = line[at + TAG.len()..].trim();
@@ -298,7 +306,10 @@ pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
             ));
             continue;
         }
-        found.push(Marker { line: i + 1, rules });
+        found.push(Marker {
+            line: line_no,
+            rules,
+        });
     }
     found
 }
@@ -478,6 +489,9 @@ pub fn check_file(
     match kind {
         FileKind::Yaml => {
             report.facts = yaml_rules::check(file, &src, settings, &mut report.findings);
+            if let Some(k) = &mut report.facts.kustomization {
+                k.links = k.resolve(root, file, &mut report.findings);
+            }
         }
         FileKind::Dockerfile => {
             let dir = root.join(file.parent().unwrap_or(Path::new("")));
@@ -682,6 +696,16 @@ mod tests {
             got,
             [("LINT-ALLOW-REASON", 2, 3), ("LINT-ALLOW-UNKNOWN", 3, 3)]
         );
+    }
+
+    #[test]
+    fn markers_are_found_after_the_first_hash_of_a_line() {
+        let src = "a: 1\r\nb: \"#x\" # xtask-lint: allow SEC-PRIVILEGED why # not twice\r\n# c\r\n\r\n  # xtask-lint: allow SEC-HOST-PATH why\r\n";
+        let mut out = Vec::new();
+        let ms = markers(Path::new("f.yaml"), src, &mut out);
+        let got: Vec<_> = ms.iter().map(|m| (m.line, m.rules[0].as_str())).collect();
+        assert_eq!(got, [(2, "SEC-PRIVILEGED"), (5, "SEC-HOST-PATH")]);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
