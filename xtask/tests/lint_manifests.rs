@@ -1011,3 +1011,14 @@ fn settings_paths_outside_the_repo_exit_2() {
         out.assert_stderr_has("resolves outside the repository");
     }
 }
+
+#[test]
+fn a_manifests_setting_spelt_with_dot_and_slash_lints_like_the_plain_one() {
+    let fx = Fixture::new();
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask]\nmanifests = \"./k8s-apps/\"\n",
+    );
+    assert_eq!(fx.findings(&[]), []);
+    assert_eq!(fx.findings(&["k8s-apps/apps"]), []);
+}

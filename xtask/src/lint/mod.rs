@@ -516,7 +516,7 @@ pub struct Outcome {
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
 /// tree pass.
 pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
-    let manifests = settings.manifests.clone();
+    let manifests = manifests_root(settings);
     if !root.join(&manifests).is_dir() {
         bail!(
             "the manifests root {} does not exist under {} (set `manifests` in [workspace.metadata.xtask])",
@@ -553,6 +553,11 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     })
 }
 
+/// The manifests root as the tree's paths start (`./k8s-apps/` is `k8s-apps`).
+fn manifests_root(settings: &Settings) -> PathBuf {
+    walk::normalize(&settings.manifests).unwrap_or_else(|| settings.manifests.clone())
+}
+
 /// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
 pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
@@ -586,7 +591,7 @@ pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + S
 /// The benchmark's baseline: the same walk and threads, only reading and parsing YAML.
 /// Returns the number of documents.
 pub fn parse_only(root: &Path, settings: &Settings) -> Result<usize> {
-    let listing = discover(root, &settings.manifests)?;
+    let listing = discover(root, &manifests_root(settings))?;
     let counts = in_parallel(&listing.lintable, |(f, kind)| {
         match (kind, read_source(root, f)) {
             (FileKind::Yaml, Ok(Ok(src))) => crate::yaml::load(&src).map_or(0, |d| d.len()),
