@@ -5,8 +5,9 @@
 //! image whose name, without its tag and digest, equals the entry's `name`. Of an entry, `newTag`
 //! replaces the tag, `newName` the name, and `digest` (when present) wins over `newTag`.
 
+use crate::walk::{self, Resolved};
 use crate::yaml::{self, Document, Entry, Node, Splice, Style, set_scalar};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
 /// The file names kustomize looks for in a folder, in its order of preference.
@@ -19,118 +20,72 @@ pub fn is_kustomization(path: &Path) -> bool {
         .is_some_and(|n| FILE_NAMES.contains(&n))
 }
 
-/// Every kustomization file under `paths` (files or folders, absolute or relative to `root`),
-/// as paths relative to `root`, sorted and without duplicates. Folders are walked recursively;
-/// hidden folders (`.git`) and symlinked folders are skipped. A path that does not exist, lies
-/// outside `root`, or is a file that is not a kustomization is an error.
-pub fn discover(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
+/// The kustomization files that [`discover`] found, and the ones it skipped.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// Files to edit, relative to the root, sorted and without duplicates. A symlinked
+    /// kustomization is listed at its target, so that editing it keeps the link a link.
+    pub files: Vec<PathBuf>,
+    /// Files named like a kustomization that were not read: (path, why).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Every kustomization file under `paths` (files or folders, absolute or relative to `root`).
+/// Folders are walked with [`crate::walk`]'s rules. Errors: a path that does not exist, lies
+/// outside `root`, or names a file that is not a kustomization (or not a regular file); and a
+/// symlinked kustomization whose target lies outside the repository. Special files and broken
+/// links named like a kustomization inside a walked folder are skipped, never opened.
+pub fn discover(root: &Path, paths: &[PathBuf]) -> Result<Discovered> {
+    let mut found = Discovered::default();
     for path in paths {
-        let full = root.join(path);
-        let meta = std::fs::metadata(&full)
-            .with_context(|| format!("{}: no such file or folder", path.display()))?;
-        let rel = relative_to(root, &full)?;
-        if meta.is_dir() {
-            walk_shared(rel, full, &mut found)?;
-        } else if is_kustomization(&full) {
-            found.push(rel);
-        } else {
-            bail!(
+        match walk::resolve(root, path) {
+            Resolved::Dir(dir) => discover_in(root, &dir, &mut found)?,
+            Resolved::File(file) if is_kustomization(path) => found.files.push(file),
+            Resolved::File(_) => bail!(
                 "{}: not a kustomization file (expected one of {})",
                 path.display(),
                 FILE_NAMES.join(", ")
-            );
+            ),
+            Resolved::Special(what) => bail!(
+                "{}: {what}, not a kustomization file; refusing to read it",
+                path.display()
+            ),
+            Resolved::Outside => bail!(
+                "{}: outside the repository root {}",
+                path.display(),
+                root.display()
+            ),
+            Resolved::Missing(why) => bail!("{}: no such file or folder ({why})", path.display()),
         }
     }
-    found.sort();
-    found.dedup();
+    found.files.sort();
+    found.files.dedup();
     Ok(found)
 }
 
-fn relative_to(root: &Path, full: &Path) -> Result<PathBuf> {
-    let canonical_root = std::fs::canonicalize(root)?;
-    let canonical = std::fs::canonicalize(full)?;
-    match canonical.strip_prefix(&canonical_root) {
-        Ok(rel) => Ok(rel.to_path_buf()),
-        Err(_) => bail!(
-            "{}: outside the repository root {}",
-            full.display(),
-            root.display()
-        ),
+fn discover_in(root: &Path, dir: &Path, found: &mut Discovered) -> Result<()> {
+    let listing = walk::walk(root, dir)?;
+    let named = |p: &&PathBuf| is_kustomization(p);
+    found
+        .files
+        .extend(listing.files.iter().filter(named).cloned());
+    for (path, what) in listing.special.iter().filter(|(p, _)| is_kustomization(p)) {
+        found.skipped.push((path.clone(), what.to_string()));
     }
-}
-
-/// Walks the folder `dir` (relative to the root: `rel`) on every core: breadth-first until
-/// there are enough folders to share, then each thread walks its share depth-first. Listing a
-/// folder is a few system calls, and a tree of 1,000 kustomizations has some 2,000 folders.
-fn walk_shared(rel: PathBuf, dir: PathBuf, found: &mut Vec<PathBuf>) -> Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut frontier = vec![(rel, dir)];
-    while !frontier.is_empty() && frontier.len() < 8 * threads {
-        let mut next = Vec::new();
-        for (rel, dir) in &frontier {
-            list(rel, dir, found, &mut next)?;
-        }
-        frontier = next;
-    }
-    if threads == 1 || frontier.len() < 2 {
-        for (rel, dir) in &frontier {
-            walk(rel, dir, found)?;
-        }
-        return Ok(());
-    }
-    let share = frontier.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for part in frontier.chunks(share) {
-            handles.push(scope.spawn(move || {
-                let mut found = Vec::new();
-                for (rel, dir) in part {
-                    walk(rel, dir, &mut found)?;
-                }
-                Ok::<_, anyhow::Error>(found)
-            }));
-        }
-        for handle in handles {
-            found.extend(handle.join().expect("walking does not panic")?);
-        }
-        Ok(())
-    })
-}
-
-/// Walks the folder `dir`, whose path relative to the root is `rel`.
-fn walk(rel: &Path, dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
-    let mut folders = Vec::new();
-    list(rel, dir, found, &mut folders)?;
-    for (rel, dir) in &folders {
-        walk(rel, dir, found)?;
-    }
-    Ok(())
-}
-
-/// Lists the folder `dir` (relative to the root: `rel`): its kustomization files go to `found`,
-/// its folders to `folders` (hidden and symlinked ones are skipped).
-fn list(
-    rel: &Path,
-    dir: &Path,
-    found: &mut Vec<PathBuf>,
-    folders: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let name = entry.file_name();
-        if kind.is_dir() {
-            if !name.as_encoded_bytes().starts_with(b".") {
-                folders.push((rel.join(&name), entry.path()));
-            }
-            continue;
-        }
-        let path = entry.path();
-        if is_kustomization(&path) && (kind.is_file() || path.is_file()) {
-            found.push(rel.join(&name));
+    for link in listing.links.iter().filter(named) {
+        match walk::resolve(root, link) {
+            Resolved::File(target) => found.files.push(target),
+            Resolved::Outside => bail!(
+                "{}: a symlink to a file outside the repository; refusing to edit it (no file was changed)",
+                link.display()
+            ),
+            Resolved::Special(what) => found
+                .skipped
+                .push((link.clone(), format!("a symlink to {what}"))),
+            Resolved::Dir(_) => {}
+            Resolved::Missing(why) => found
+                .skipped
+                .push((link.clone(), format!("a broken symlink ({why})"))),
         }
     }
     Ok(())
@@ -336,7 +291,7 @@ impl<'a> Refs<'a> {
     /// error, as kustomize would silently read one of them and we another. Then collects its
     /// anchors and alias uses (none when `src` has no `&`).
     fn scan(&mut self, src: &str, root: &'a Node) -> Result<(), String> {
-        if let Some((key, first)) = yaml::hot::first_duplicate_key(root) {
+        if let Some((key, first)) = crate::lint::yaml_rules::first_duplicate_key(root) {
             return Err(format!(
                 "{}:{}: duplicate key `{}` (first at line {}, column {}); kustomize reads only \
                  one of them: remove the other",
@@ -492,8 +447,7 @@ pub fn update_file(
     digest: Option<&str>,
 ) -> Result<FileUpdate, UpdateError> {
     let docs = yaml::load(src).map_err(UpdateError::Parse)?;
-    // Plain loops, and entries copied only when they match: this crate is built without
-    // optimisation in dev, and most files do not name the image.
+    // Entries are copied only when they match: most files do not name the image.
     let mut matching: Vec<(usize, ImageEntry)> = Vec::new();
     let mut redirected = Vec::new();
     for (doc_index, doc) in docs.iter().enumerate() {
@@ -960,7 +914,7 @@ images:
     }
 
     #[test]
-    fn discovery_shares_many_folders_among_threads_and_keeps_the_order() {
+    fn discovery_skips_hidden_folders_and_sorts() {
         let dir = tempfile::tempdir().unwrap();
         let mut want = Vec::new();
         for app in 0..40 {
@@ -977,7 +931,7 @@ images:
         }
         want.sort();
         let found = discover(dir.path(), &[PathBuf::from("k8s-apps")]).unwrap();
-        assert_eq!(found, want);
+        assert_eq!(found.files, want);
     }
 
     #[test]
@@ -997,7 +951,7 @@ images:
         }
         let all = discover(root, &[PathBuf::from("k8s-apps")]).unwrap();
         assert_eq!(
-            all,
+            all.files,
             [
                 "k8s-apps/iot-stack/base/kustomization.yml",
                 "k8s-apps/iot-stack/overlays/dev/kustomization.yaml",
@@ -1013,7 +967,7 @@ images:
             ],
         )
         .unwrap();
-        assert_eq!(some, [PathBuf::from("k8s-apps/other/Kustomization")]);
+        assert_eq!(some.files, [PathBuf::from("k8s-apps/other/Kustomization")]);
         let err = discover(root, &[PathBuf::from("nope")]).unwrap_err();
         assert!(err.to_string().contains("nope: no such file"), "{err}");
         let err = discover(root, &[PathBuf::from("k8s-apps/other/deploy.yaml")]).unwrap_err();

@@ -22,6 +22,7 @@ pub mod tasks;
 pub mod tools;
 pub mod trivy;
 pub mod trivy_sarif;
+pub mod walk;
 
 pub use xtask_yaml as yaml;
 

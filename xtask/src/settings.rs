@@ -105,7 +105,31 @@ impl Settings {
                 .with_context(|| format!("{}: [workspace.metadata.xtask]", path.display()))?,
             None => Raw::default(),
         };
-        resolve(raw, |key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+        let settings = resolve(raw, |key| std::env::var(key).ok().filter(|v| !v.is_empty()))?;
+        settings
+            .check_paths(root)
+            .with_context(|| format!("{}: [workspace.metadata.xtask]", path.display()))?;
+        Ok(settings)
+    }
+
+    /// `manifests`, and each image's `context` and `dockerfile`, must resolve inside the
+    /// repository (through symlinks too), so that no task reads or builds files outside it.
+    pub fn check_paths(&self, root: &Path) -> Result<()> {
+        let mut paths = vec![("manifests", self.manifests.clone())];
+        for image in &self.images {
+            paths.push(("context", image.context.clone()));
+            paths.push(("dockerfile", image.context.join(&image.dockerfile)));
+        }
+        for (key, path) in paths {
+            if !crate::walk::stays_inside(root, &path) {
+                bail!(
+                    "{key} `{}` resolves outside the repository {}; give a path inside it",
+                    path.display(),
+                    root.display()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Settings for `image`, or an error that lists the configured names.
@@ -380,6 +404,37 @@ K8S-LIMITS = "off"
             .unwrap_err()
             .to_string();
         assert_eq!(err, "unknown image `nope`; configured images: python-base");
+    }
+
+    #[test]
+    fn settings_paths_outside_the_repo_are_refused() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir_all(root.join("k8s-apps/base-images")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("etc-link")).unwrap();
+        assert!(Settings::default().check_paths(&root).is_ok());
+        let with = |edit: fn(&mut Settings)| {
+            let mut s = Settings::default();
+            edit(&mut s);
+            s.check_paths(&root).unwrap_err().to_string()
+        };
+        let err = with(|s| s.manifests = "../elsewhere".into());
+        assert!(
+            err.starts_with("manifests `../elsewhere` resolves outside"),
+            "{err}"
+        );
+        let err = with(|s| s.images[0].context = "/etc".into());
+        assert!(err.starts_with("context `/etc` resolves outside"), "{err}");
+        let err = with(|s| s.images[0].context = "etc-link".into());
+        assert!(
+            err.starts_with("context `etc-link` resolves outside"),
+            "{err}"
+        );
+        let err = with(|s| s.images[0].dockerfile = "../../../etc/passwd".into());
+        assert!(
+            err.starts_with("dockerfile `k8s-apps/base-images/../../../etc/passwd`"),
+            "{err}"
+        );
     }
 
     #[test]

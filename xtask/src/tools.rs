@@ -13,7 +13,7 @@ pub struct Tool {
 
 pub const GIT: Tool = Tool {
     name: "git",
-    hint: "install git: `sudo apt-get install git` (Debian/Ubuntu); cargo xtask itself uses libgit2",
+    hint: "install git: `sudo apt-get install git` (Debian/Ubuntu); cargo xtask reads history itself, but hooks and CI use git",
 };
 pub const DOCKER: Tool = Tool {
     name: "docker",

@@ -216,7 +216,7 @@ pub fn target_path(
             return Err("cannot be resolved: no Application in this repo matches the namePattern, so its source path is unknown; write the path from the repo root (`kustomization:/PATH`)".into());
         }
     };
-    match super::kustomize_rules::normalize(&joined) {
+    match crate::walk::normalize(&joined) {
         Some(p) => Ok(Some((p, dir))),
         None => Err(format!("`{}` leaves the repository", joined.display())),
     }
@@ -228,12 +228,10 @@ pub fn check(tree: &Tree, out: &mut Vec<Finding>) {
         crate::kustomize::FILE_NAMES
             .iter()
             .map(|n| dir.join(n))
-            .find(|p| tree.files.contains_key(p) || tree.root.join(p).is_file())
+            .find(|p| tree.has(p) || tree.root.join(p).is_file())
     };
     let sets = |k: &PathBuf, name: &str| {
-        tree.files
-            .get(k)
-            .and_then(|f| f.kustomization.as_ref())
+        tree.kustomization(k)
             .is_some_and(|k| k.images.iter().any(|e| e.name.value == name))
     };
     for (file, facts) in &tree.files {
@@ -247,8 +245,8 @@ pub fn check(tree: &Tree, out: &mut Vec<Finding>) {
             }
             let app_path = tree
                 .files
-                .values()
-                .flat_map(|f| &f.gitops.applications)
+                .iter()
+                .flat_map(|(_, f)| &f.gitops.applications)
                 .find(|(name, _)| glob_match(&t.name_pattern, name))
                 .map(|(_, path)| path.as_str());
             let mut target_kustomization = None;
@@ -287,7 +285,7 @@ pub fn check(tree: &Tree, out: &mut Vec<Finding>) {
             let name = &t.name.value;
             let found = match &target_kustomization {
                 Some(k) => sets(k, name),
-                None => tree.files.keys().any(|k| sets(k, name)),
+                None => tree.files.iter().any(|(k, _)| sets(k, name)),
             };
             if !found {
                 let where_ = match &target_kustomization {

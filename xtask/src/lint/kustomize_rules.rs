@@ -3,10 +3,12 @@
 //! (untagged images, ConfigMap volumes, script keys, orphans).
 
 use super::workload::{self, split_image};
-use super::{Doc, Facts, FastMap, FastSet, Finding, Listing, PathBufKey, PathKey, Rule, Severity};
+use super::{Doc, Facts, Finding, Rule, Severity};
 use crate::settings::Settings;
+use crate::walk::normalize;
 use crate::yaml::{Document, Node, Pos};
-use std::path::{Component, Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 pub const RESOURCE_MISSING: Rule = Rule {
     id: "KUS-RESOURCE-MISSING",
@@ -146,6 +148,19 @@ pub struct Kustomization {
     pub images: Vec<ImageEntry>,
     /// Other files it reads: patches, replacements, transformer configurations.
     pub references: Vec<Ref>,
+    /// Where its paths lead (see [`Kustomization::resolve`]).
+    pub links: Links,
+}
+
+/// Where a kustomization's paths lead, relative to the repo root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The manifest files it lists.
+    pub files: Vec<PathBuf>,
+    /// The kustomization files of the folders it lists.
+    pub kustomizations: Vec<PathBuf>,
+    /// The files it reads that are not manifests: generator inputs and patches.
+    pub inputs: Vec<PathBuf>,
 }
 
 impl Kustomization {
@@ -234,6 +249,77 @@ impl Kustomization {
         }
         k
     }
+
+    /// Resolves the paths of this kustomization, the file `kfile`, on disk (in the per-file
+    /// pass): findings for paths that are missing or lead outside, and [`Links`] for the rest.
+    pub fn resolve(&self, root: &Path, kfile: &Path, out: &mut Vec<Finding>) -> Links {
+        let mut links = Links::default();
+        let dir = kfile.parent().unwrap_or(Path::new(""));
+        let resolve = |r: &Ref, restrict: bool| resolve(root, dir, &r.value, restrict);
+        for r in self.resources.iter().filter(|r| !is_remote(&r.value)) {
+            match resolve(r, false) {
+                Resolved::File(p) if !p.starts_with(dir) => out.push(Finding::new(
+                    &RESOURCE_OUTSIDE,
+                    kfile,
+                    r.pos,
+                    format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
+                )),
+                Resolved::File(p) => links.files.push(p),
+                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                    .iter()
+                    .map(|n| d.join(n))
+                    .find(|p| root.join(p).is_file())
+                {
+                    Some(p) => links.kustomizations.push(p),
+                    None => out.push(Finding::new(
+                        &RESOURCE_MISSING,
+                        kfile,
+                        r.pos,
+                        format!("folder `{}` has no kustomization.yaml", r.value),
+                    )),
+                },
+                Resolved::Problem(rule, why) => out.push(Finding::new(
+                    rule,
+                    kfile,
+                    r.pos,
+                    format!("resource `{}` {why}", r.value),
+                )),
+            }
+        }
+        for r in &self.references {
+            if let Resolved::File(p) = resolve(r, false) {
+                links.inputs.push(p);
+            }
+        }
+        for g in &self.generators {
+            for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
+                let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
+                match resolve(r, true) {
+                    Resolved::File(p) => links.inputs.push(p),
+                    Resolved::Dir(_) => out.push(Finding::new(
+                        &GENERATOR_FILE_MISSING,
+                        kfile,
+                        r.pos,
+                        format!("{generator}: `{}` is a folder, not a file", r.value),
+                    )),
+                    Resolved::Problem(rule, why) => {
+                        let rule = if rule.id == RESOURCE_MISSING.id {
+                            &GENERATOR_FILE_MISSING
+                        } else {
+                            rule
+                        };
+                        out.push(Finding::new(
+                            rule,
+                            kfile,
+                            r.pos,
+                            format!("{generator}: file `{}` {why}", r.value),
+                        ))
+                    }
+                }
+            }
+        }
+        links
+    }
 }
 
 fn str_ref(n: &Node) -> Option<Ref> {
@@ -296,31 +382,16 @@ pub fn check_local(file: &Path, k: &Kustomization, settings: &Settings, out: &mu
     }
 }
 
-/// Lexically normalises `path`; `None` when it climbs above its start.
-pub fn normalize(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::Normal(p) => out.push(p),
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
-}
-
 fn is_remote(r: &str) -> bool {
-    use crate::yaml::hot::contains;
-    contains(r, "://")
+    r.contains("://")
         || r.starts_with("git@")
         || r.starts_with("github.com/")
-        || contains(r, "?ref=")
+        || r.contains("?ref=")
 }
+
+/// File ids by path. Keyed by the path's bytes: the paths here are normalised and relative to
+/// the root, so equal paths have equal bytes.
+type Ids = HashMap<std::ffi::OsString, usize>;
 
 /// Where a path of a kustomization leads.
 enum Resolved {
@@ -329,236 +400,153 @@ enum Resolved {
     Problem(&'static Rule, String),
 }
 
-/// What resolving one kustomization's paths found.
-#[derive(Default)]
-struct Resolution {
-    resolution: Vec<Finding>,
-    inputs: Vec<PathBuf>,
-    /// The kustomization file, the manifest files and the kustomization files it includes.
-    includes: Option<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)>,
-}
-
-/// The manifests tree: every YAML file's facts, and the kustomization graph.
+/// The manifests tree: every YAML file's facts, and the kustomization graph between them. A
+/// file's id is its index in `files`; the graph holds ids.
 #[derive(Debug, Default)]
 pub struct Tree {
     pub root: PathBuf,
-    pub files: FastMap<PathBuf, Facts>,
-    /// Kustomization file to the manifest files it lists directly.
-    pub includes_files: FastMap<PathBufKey, Vec<PathBuf>>,
-    /// Kustomization file to the kustomization files it lists directly.
-    pub includes_kustomizations: FastMap<PathBufKey, Vec<PathBuf>>,
-    /// Files that kustomizations read but that are not manifests (generator inputs, patches).
-    pub inputs: FastSet<PathBufKey>,
-    /// Findings made while resolving paths.
-    pub resolution: Vec<Finding>,
+    /// Every YAML file with its facts.
+    pub files: Vec<(PathBuf, Facts)>,
+    /// The id of each file.
+    ids: Ids,
+    /// By id: the manifest files a kustomization lists directly.
+    includes_files: Vec<Vec<usize>>,
+    /// By id: the kustomization files a kustomization lists directly.
+    includes_kustomizations: Vec<Vec<usize>>,
+    /// By id: whether a kustomization reads the file as a generator input or a patch.
+    inputs: Vec<bool>,
 }
 
 impl Tree {
-    pub fn new(root: &Path, listing: &Listing, files: FastMap<PathBuf, Facts>) -> Tree {
+    pub fn new(root: &Path, files: Vec<(PathBuf, Facts)>) -> Tree {
+        let ids: Ids = (files.iter().enumerate())
+            .map(|(id, (path, _))| (path.clone().into_os_string(), id))
+            .collect();
+        let id_of = |paths: &[PathBuf]| -> Vec<usize> {
+            let ids = paths.iter().filter_map(|p| ids.get(p.as_os_str()));
+            ids.copied().collect()
+        };
         let mut tree = Tree {
             root: root.to_path_buf(),
+            includes_files: vec![Vec::new(); files.len()],
+            includes_kustomizations: vec![Vec::new(); files.len()],
+            inputs: vec![false; files.len()],
             ..Tree::default()
         };
-        let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        // Each kustomization's paths resolve independently: in parallel, then merged.
-        let kustomizations: Vec<(&PathBuf, &Kustomization)> = files
-            .iter()
-            .filter_map(|(p, f)| Some((p, f.kustomization.as_ref()?)))
-            .collect();
-        let parts = super::in_parallel(&kustomizations, |&(kfile, k)| {
-            let mut part = Resolution::default();
-            let kfile = kfile.clone();
-            let dir = kfile.parent().unwrap_or(Path::new("")).to_path_buf();
-            let resolve = |r: &Ref, restrict: bool| {
-                resolve(root, &canonical_root, listing, &dir, &r.value, restrict)
-            };
-            let mut files = Vec::new();
-            let mut kusts = Vec::new();
-            for r in &k.resources {
-                if is_remote(&r.value) {
-                    continue;
+        for (id, (_, facts)) in files.iter().enumerate() {
+            if let Some(k) = &facts.kustomization {
+                tree.includes_files[id] = id_of(&k.links.files);
+                tree.includes_kustomizations[id] = id_of(&k.links.kustomizations);
+                for input in id_of(&k.links.inputs) {
+                    tree.inputs[input] = true;
                 }
-                match resolve(r, false) {
-                        Resolved::File(p) if !p.starts_with(&dir) => part.resolution.push(Finding::new(
-                            &RESOURCE_OUTSIDE,
-                            &kfile,
-                            r.pos,
-                            format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
-                        )),
-                        Resolved::File(p) => files.push(p),
-                        Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                            .iter()
-                            .map(|n| d.join(n))
-                            .find(|p| {
-                                listing.files.contains(PathKey(p).lookup()) || root.join(p).is_file()
-                            })
-                        {
-                            Some(p) => kusts.push(p),
-                            None => part.resolution.push(Finding::new(
-                                &RESOURCE_MISSING,
-                                &kfile,
-                                r.pos,
-                                format!("folder `{}` has no kustomization.yaml", r.value),
-                            )),
-                        },
-                        Resolved::Problem(rule, why) => part.resolution.push(Finding::new(
-                            rule,
-                            &kfile,
-                            r.pos,
-                            format!("resource `{}` {why}", r.value),
-                        )),
-                    }
-            }
-            for r in &k.references {
-                if let Resolved::File(p) = resolve(r, false) {
-                    part.inputs.push(p);
-                }
-            }
-            for g in &k.generators {
-                for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
-                    match resolve(r, true) {
-                        Resolved::File(p) => {
-                            part.inputs.push(p);
-                        }
-                        Resolved::Dir(_) => part.resolution.push(Finding::new(
-                            &GENERATOR_FILE_MISSING,
-                            &kfile,
-                            r.pos,
-                            format!(
-                                "{}Generator `{}`: `{}` is a folder, not a file",
-                                lower(g.kind),
-                                g.name,
-                                r.value
-                            ),
-                        )),
-                        Resolved::Problem(rule, why) => {
-                            let rule = if rule.id == RESOURCE_MISSING.id {
-                                &GENERATOR_FILE_MISSING
-                            } else {
-                                rule
-                            };
-                            part.resolution.push(Finding::new(
-                                rule,
-                                &kfile,
-                                r.pos,
-                                format!(
-                                    "{}Generator `{}`: file `{}` {why}",
-                                    lower(g.kind),
-                                    g.name,
-                                    r.value
-                                ),
-                            ))
-                        }
-                    }
-                }
-            }
-            part.includes = Some((kfile, files, kusts));
-            part
-        });
-        for part in parts {
-            tree.resolution.extend(part.resolution);
-            tree.inputs.extend(part.inputs.into_iter().map(PathBufKey));
-            if let Some((kfile, files, kusts)) = part.includes {
-                tree.includes_files.insert(PathBufKey(kfile.clone()), files);
-                tree.includes_kustomizations
-                    .insert(PathBufKey(kfile), kusts);
             }
         }
         tree.files = files;
+        tree.ids = ids;
         tree
     }
 
-    /// Kustomization files that no other kustomization includes: what Argo CD and `--render`
-    /// build.
+    /// The ids of the kustomization files.
+    fn kustomizations(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.files.len()).filter(|&id| self.files[id].1.kustomization.is_some())
+    }
+
+    /// Ids of the kustomization files that no other kustomization includes: what Argo CD and
+    /// `--render` build.
+    fn root_ids(&self) -> Vec<usize> {
+        let mut included = vec![false; self.files.len()];
+        for &k in self.includes_kustomizations.iter().flatten() {
+            included[k] = true;
+        }
+        self.kustomizations().filter(|&k| !included[k]).collect()
+    }
+
+    /// Kustomization files that no other kustomization includes, sorted.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let included: FastSet<PathKey> = self
-            .includes_kustomizations
-            .values()
-            .flatten()
-            .map(|p| PathKey(p))
-            .collect();
-        let mut roots: Vec<PathBuf> = self
-            .includes_kustomizations
-            .keys()
-            .filter(|k| !included.contains(&PathKey(&k.0)))
-            .map(|k| k.0.clone())
-            .collect();
+        let roots = self.root_ids().into_iter();
+        let mut roots: Vec<PathBuf> = roots.map(|id| self.files[id].0.clone()).collect();
         roots.sort();
         roots
     }
 
     /// Every kustomization reachable from `k` (itself included) and every manifest file they
     /// list. Cycles are cut.
-    fn closure<'t>(&'t self, k: &'t Path) -> (Vec<&'t Path>, Vec<&'t Path>) {
-        let mut seen = FastSet::default();
+    fn closure(&self, k: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut seen = vec![false; self.files.len()];
         let mut stack = vec![k];
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if !seen.insert(PathKey(k)) {
+            if std::mem::replace(&mut seen[k], true) {
                 continue;
             }
-            if let Some(f) = self.includes_files.get(PathKey(k).lookup()) {
-                files.extend(f.iter().map(PathBuf::as_path));
-            }
-            if let Some(ks) = self.includes_kustomizations.get(PathKey(k).lookup()) {
-                stack.extend(ks.iter().map(PathBuf::as_path));
-            }
+            files.extend(&self.includes_files[k]);
+            stack.extend(&self.includes_kustomizations[k]);
             kusts.push(k);
         }
         (kusts, files)
     }
 
-    fn kustomization(&self, file: &Path) -> Option<&Kustomization> {
-        self.files.get(file)?.kustomization.as_ref()
+    /// Is `file` one of the tree's YAML files?
+    pub fn has(&self, file: &Path) -> bool {
+        self.ids.contains_key(file.as_os_str())
+    }
+
+    /// The kustomization in `file`, if it is one.
+    pub fn kustomization(&self, file: &Path) -> Option<&Kustomization> {
+        self.files[*self.ids.get(file.as_os_str())?]
+            .1
+            .kustomization
+            .as_ref()
     }
 
     /// Reports cycles: the edge that closes each one.
     fn cycles(&self, out: &mut Vec<Finding>) {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
+            New,
             Active,
             Done,
         }
-        let mut marks: FastMap<PathKey, Mark> = FastMap::default();
-        let mut starts: Vec<&PathBuf> = self.includes_kustomizations.keys().map(|k| &k.0).collect();
-        starts.sort();
+        let mut marks = vec![Mark::New; self.files.len()];
+        // From each kustomization in path order, so that a cycle is reported at the same edge
+        // from run to run.
+        let mut starts: Vec<usize> = self.kustomizations().collect();
+        starts.sort_by(|&a, &b| self.files[a].0.cmp(&self.files[b].0));
         for start in starts {
-            if marks.contains_key(&PathKey(start)) {
+            if marks[start] != Mark::New {
                 continue;
             }
             // Iterative DFS: (node, next child index).
-            let mut stack: Vec<(&Path, usize)> = vec![(start, 0)];
-            marks.insert(PathKey(start), Mark::Active);
+            let mut stack = vec![(start, 0)];
+            marks[start] = Mark::Active;
             while let Some((node, i)) = stack.pop() {
-                let children = self
-                    .includes_kustomizations
-                    .get(PathKey(node).lookup())
-                    .map_or(&[][..], |v| v);
-                if i < children.len() {
-                    stack.push((node, i + 1));
-                    let child = children[i].as_path();
-                    match marks.get(&PathKey(child)) {
-                        Some(Mark::Active) => {
-                            let pos = self.resource_pos(node, child);
-                            out.push(Finding::new(
-                                &RESOURCE_CYCLE,
-                                node,
-                                pos,
-                                format!(
-                                    "including `{}` leads back to this kustomization",
-                                    child.parent().unwrap_or(child).display()
-                                ),
-                            ));
-                        }
-                        Some(Mark::Done) => {}
-                        None => {
-                            marks.insert(PathKey(child), Mark::Active);
-                            stack.push((child, 0));
-                        }
+                let children = &self.includes_kustomizations[node];
+                if i == children.len() {
+                    marks[node] = Mark::Done;
+                    continue;
+                }
+                stack.push((node, i + 1));
+                let child = children[i];
+                match marks[child] {
+                    Mark::Active => {
+                        let (node, child) = (&self.files[node].0, &self.files[child].0);
+                        out.push(Finding::new(
+                            &RESOURCE_CYCLE,
+                            node,
+                            self.resource_pos(node, child),
+                            format!(
+                                "including `{}` leads back to this kustomization",
+                                child.parent().unwrap_or(child).display()
+                            ),
+                        ));
                     }
-                } else {
-                    marks.insert(PathKey(node), Mark::Done);
+                    Mark::Done => {}
+                    Mark::New => {
+                        marks[child] = Mark::Active;
+                        stack.push((child, 0));
+                    }
                 }
             }
         }
@@ -580,113 +568,83 @@ impl Tree {
     /// Every cross-file rule.
     pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
         let _ = settings;
-        out.extend(self.resolution.iter().cloned());
-        // The cycle search is independent of the rest: it runs on a second thread.
-        let cycles = std::thread::scope(|s| {
-            let cycles = s.spawn(|| {
-                let mut found = Vec::new();
-                self.cycles(&mut found);
-                found
-            });
-            self.links(out);
-            cycles.join().expect("the cycle search panicked")
-        });
-        out.extend(cycles);
+        self.cycles(out);
+        self.links(out);
     }
 
     /// The rules that follow the kustomization graph: unused images, orphans, untagged
     /// images, missing fields, ConfigMaps and scripts.
     fn links(&self, out: &mut Vec<Finding>) {
-        let root_list = self.roots();
-        let roots: FastSet<PathKey> = root_list.iter().map(|p| PathKey(p)).collect();
-        // Every file by index, so that the merge below pushes to vectors instead of hashing.
-        let entries: Vec<(&PathBuf, &Facts)> = self.files.iter().collect();
-        let mut facts_of: FastMap<PathKey, (usize, &Facts)> = FastMap::default();
-        facts_of.reserve(entries.len());
-        for (i, &(path, facts)) in entries.iter().enumerate() {
-            facts_of.insert(PathKey(path), (i, facts));
+        let mut is_root = vec![false; self.files.len()];
+        for id in self.root_ids() {
+            is_root[id] = true;
         }
-        // Each kustomization's closure, unused images and ConfigMaps: in parallel, then merged.
-        let kfiles: Vec<&Path> = self.includes_files.keys().map(|k| k.0.as_path()).collect();
-        let parts = super::in_parallel(&kfiles, |&kfile| {
-            let (kusts, files) = self.closure(kfile);
-            let mut found = Vec::new();
-            let mut used_images: FastSet<&str> = FastSet::default();
-            let mut included = Vec::with_capacity(files.len());
-            for f in &files {
-                if let Some(&(i, facts)) = facts_of.get(&PathKey(f)) {
-                    included.push(i);
-                    for w in &facts.workloads {
-                        used_images.extend(w.images.iter().map(|i| split_image(&i.image).0));
-                    }
+        // By id of a manifest file: the kustomizations that include it, and the roots that do.
+        let mut includers: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
+        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); self.files.len()];
+        let mut build_config_maps: Vec<(&Path, ConfigMaps)> = Vec::new();
+        for k in self.kustomizations() {
+            let kfile = self.files[k].0.as_path();
+            let (kusts, files) = self.closure(k);
+            self.unused_images(k, &files, out);
+            for &f in &files {
+                includers[f].push(k);
+                if is_root[k] {
+                    root_of[f].push(kfile);
                 }
             }
-            if let Some(k) = self.kustomization(kfile) {
-                for e in &k.images {
-                    if !used_images.contains(e.name.value.as_str()) {
-                        found.push(Finding::new(
-                            &IMAGE_UNUSED,
-                            kfile,
-                            e.name.pos,
-                            format!(
-                                "no workload that this kustomization includes uses image `{}`",
-                                e.name.value
-                            ),
-                        ));
-                    }
-                }
-            }
-            let is_root = roots.contains(&PathKey(kfile));
-            let cms = is_root.then(|| self.config_maps(&facts_of, &kusts, &files));
-            (kfile, included, found, cms)
-        });
-        // For each manifest file: the kustomizations that include it, and the roots that do.
-        let mut ancestors: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
-        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); entries.len()];
-        let mut build_config_maps: FastMap<PathKey, ConfigMaps> = FastMap::default();
-        for (kfile, included, found, cms) in parts {
-            out.extend(found);
-            for &i in &included {
-                ancestors[i].push(kfile);
-            }
-            if let Some(cms) = cms {
-                for &i in &included {
-                    root_of[i].push(kfile);
-                }
-                build_config_maps.insert(PathKey(kfile), cms);
+            if is_root[k] {
+                build_config_maps.push((kfile, self.config_maps(&kusts, &files)));
             }
         }
-        let manifests: Vec<usize> = (0..entries.len())
-            .filter(|&i| entries[i].1.kustomization.is_none())
-            .collect();
-        let per_file = super::in_parallel(&manifests, |&i| {
-            let (path, facts) = entries[i];
-            let mut out = Vec::new();
-            let includers = (!ancestors[i].is_empty()).then_some(&ancestors[i][..]);
-            self.file_links(
-                path,
-                facts,
-                includers,
-                &root_of[i],
-                &build_config_maps,
-                &mut out,
-            );
-            out
-        });
-        out.extend(per_file.into_iter().flatten());
+        for (id, (path, facts)) in self.files.iter().enumerate() {
+            if facts.kustomization.is_none() {
+                let includers = (!includers[id].is_empty()).then_some(&includers[id][..]);
+                let builds: Vec<_> = (build_config_maps.iter())
+                    .filter(|(root, _)| root_of[id].contains(root))
+                    .map(|(root, cms)| (*root, cms))
+                    .collect();
+                self.file_links(path, facts, self.inputs[id], includers, &builds, out);
+            }
+        }
     }
 
-    /// The graph rules of one manifest file, given who includes it and the builds' ConfigMaps.
+    /// KUS-IMAGE-UNUSED: the `images:` entries of kustomization `k` that no workload of
+    /// `files` uses.
+    fn unused_images(&self, k: usize, files: &[usize], out: &mut Vec<Finding>) {
+        let (kfile, facts) = &self.files[k];
+        let Some(k) = &facts.kustomization else {
+            return;
+        };
+        let used: HashSet<&str> = (files.iter())
+            .flat_map(|&f| &self.files[f].1.workloads)
+            .flat_map(|w| &w.images)
+            .map(|i| split_image(&i.image).0)
+            .collect();
+        for e in (k.images.iter()).filter(|e| !used.contains(e.name.value.as_str())) {
+            out.push(Finding::new(
+                &IMAGE_UNUSED,
+                kfile,
+                e.name.pos,
+                format!(
+                    "no workload that this kustomization includes uses image `{}`",
+                    e.name.value
+                ),
+            ));
+        }
+    }
+
+    /// The graph rules of one manifest file, given who includes it and the ConfigMaps of the
+    /// builds (roots) that include it.
     fn file_links(
         &self,
         path: &Path,
         facts: &Facts,
-        includers: Option<&[&Path]>,
-        roots: &[&Path],
-        build_config_maps: &FastMap<PathKey, ConfigMaps>,
+        is_input: bool,
+        includers: Option<&[usize]>,
+        builds: &[(&Path, &ConfigMaps)],
         out: &mut Vec<Finding>,
     ) {
-        let is_input = self.inputs.contains(PathKey(path).lookup());
         if !is_input {
             out.extend(facts.missing_fields.iter().cloned());
         }
@@ -706,15 +664,11 @@ impl Tree {
             }
             return;
         };
-        let builds: Vec<_> = roots
-            .iter()
-            .filter_map(|r| build_config_maps.get(&PathKey(r)).map(|cms| (*r, cms)))
-            .collect();
         for w in &facts.workloads {
             for i in &w.images {
                 untagged(path, i, includers, self, out);
             }
-            for (root, cms) in &builds {
+            for (root, cms) in builds {
                 for cm in w.config_maps.iter().filter(|c| !c.optional) {
                     if !cms.contains_key(cm.name.as_str()) {
                         out.push(Finding::new(
@@ -757,31 +711,23 @@ impl Tree {
     }
 
     /// ConfigMaps of one build: generated ones and included ones, with their keys when known.
-    fn config_maps<'t>(
-        &'t self,
-        facts_of: &FastMap<PathKey, (usize, &'t Facts)>,
-        kusts: &[&Path],
-        files: &[&Path],
-    ) -> ConfigMaps<'t> {
-        let mut cms = FastMap::default();
-        for f in files {
-            for o in facts_of
-                .get(&PathKey(f))
-                .into_iter()
-                .flat_map(|f| &f.1.objects)
+    fn config_maps(&self, kusts: &[usize], files: &[usize]) -> ConfigMaps<'_> {
+        let mut cms = HashMap::new();
+        for &f in files {
+            for o in self.files[f]
+                .1
+                .objects
+                .iter()
+                .filter(|o| o.kind == "ConfigMap")
             {
-                if o.kind == "ConfigMap" {
-                    cms.insert(
-                        o.name.as_str(),
-                        Some(o.keys.iter().map(String::as_str).collect()),
-                    );
-                }
+                cms.insert(
+                    o.name.as_str(),
+                    Some(o.keys.iter().map(String::as_str).collect()),
+                );
             }
         }
-        for k in kusts {
-            for g in self
-                .kustomization(k)
-                .into_iter()
+        for &k in kusts {
+            for g in (self.files[k].1.kustomization.iter())
                 .flat_map(|k| &k.generators)
                 .filter(|g| g.kind == "ConfigMap")
             {
@@ -793,7 +739,7 @@ impl Tree {
 }
 
 /// ConfigMap names of a build, with their keys when known.
-type ConfigMaps<'t> = FastMap<&'t str, Option<Vec<&'t str>>>;
+type ConfigMaps<'t> = HashMap<&'t str, Option<Vec<&'t str>>>;
 
 fn lower(kind: &str) -> String {
     let mut s = kind.to_string();
@@ -807,7 +753,7 @@ fn lower(kind: &str) -> String {
 fn untagged(
     file: &Path,
     image: &workload::ImageUse,
-    includers: &[&Path],
+    includers: &[usize],
     tree: &Tree,
     out: &mut Vec<Finding>,
 ) {
@@ -815,8 +761,8 @@ fn untagged(
     if tag.is_some() || digest.is_some() {
         return;
     }
-    let covered = includers.iter().any(|k| {
-        tree.kustomization(k)
+    let covered = includers.iter().any(|&k| {
+        (tree.files[k].1.kustomization.as_ref())
             .is_some_and(|k| k.images.iter().any(|e| e.name.value == name && e.tags()))
     });
     if !covered {
@@ -836,14 +782,7 @@ fn untagged(
 
 /// Resolves `value` relative to the kustomization folder `dir`. `restrict`: the path must stay
 /// inside `dir` (kustomize's load restrictor, for generator files).
-fn resolve(
-    root: &Path,
-    canonical_root: &Path,
-    listing: &Listing,
-    dir: &Path,
-    value: &str,
-    restrict: bool,
-) -> Resolved {
+fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
     let Some(rel) = normalize(&dir.join(value)) else {
         return Resolved::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
     };
@@ -852,13 +791,6 @@ fn resolve(
             &RESOURCE_OUTSIDE,
             "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
         );
-    }
-    // Regular files and folders that the walk saw need no system call.
-    if listing.files.contains(PathKey(&rel).lookup()) {
-        return Resolved::File(rel);
-    }
-    if listing.dirs.contains(PathKey(&rel).lookup()) {
-        return Resolved::Dir(rel);
     }
     let abs = root.join(&rel);
     let meta = match std::fs::metadata(&abs) {
@@ -872,8 +804,9 @@ fn resolve(
     };
     // The walk follows no symlinked folder, so only a symlink at the end can lead elsewhere.
     if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+        let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         match std::fs::canonicalize(&abs) {
-            Ok(c) if c.starts_with(canonical_root) => {}
+            Ok(c) if c.starts_with(&canonical_root) => {}
             Ok(_) => {
                 return Resolved::Problem(
                     &RESOURCE_OUTSIDE,
@@ -950,14 +883,5 @@ mod tests {
         assert!(!is_policy_tag("sha-ABC1234"));
         assert!(!is_policy_tag("latest"));
         assert!(!is_policy_tag(&format!("sha-{}", "a".repeat(41))));
-    }
-
-    #[test]
-    fn normalize_refuses_to_climb_out() {
-        assert_eq!(
-            normalize(Path::new("k8s-apps/a/../b/./c.yaml")),
-            Some(PathBuf::from("k8s-apps/b/c.yaml"))
-        );
-        assert_eq!(normalize(Path::new("k8s-apps/../../etc")), None);
     }
 }

@@ -2,8 +2,9 @@
 //! column, and a message. Rule families live one per file beside this one.
 //!
 //! A run has two passes. The per-file pass (in parallel) reads and parses each file, runs the
-//! rules that need only that file, and keeps the few [`Facts`] that cross-file rules need; the
-//! parsed tree is then dropped. The tree pass relates kustomizations, workloads and ConfigMaps.
+//! rules that need only that file (a kustomization's paths are resolved here too), and keeps the
+//! few [`Facts`] that cross-file rules need; the parsed tree is then dropped. The tree pass
+//! relates kustomizations, workloads and ConfigMaps.
 //! [`Outcome::finish`] then applies suppression markers, settings overrides and the path filter.
 
 pub mod cron;
@@ -13,19 +14,17 @@ pub mod kustomize_rules;
 pub mod render;
 pub mod report;
 pub mod schema;
+pub mod secrets;
 pub mod security;
 pub mod workload;
 pub mod yaml_rules;
 
-/// Secret detection is pure text work on every ConfigMap value and env literal: it lives in
-/// xtask-yaml, which is compiled optimised in dev.
-pub use crate::yaml::secrets;
-
 use crate::settings::Settings;
+use crate::walk::{self, Resolved};
 use crate::yaml::{Node, Pos, Value};
 use anyhow::{Result, bail};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -72,79 +71,6 @@ pub struct Rule {
     pub explain: &'static str,
 }
 
-pub use crate::yaml::hot::FxHasher;
-
-/// A borrowed path as a hash key, with `Path`'s equality and hash. `Path`'s `Hash` is generic,
-/// so in this crate (opt-level 0 in dev) it costs thousands of instructions a path; this one
-/// hashes in xtask-yaml's optimised code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PathKey<'a>(pub &'a Path);
-
-impl std::hash::Hash for PathKey<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(crate::yaml::hot::hash_path(self.0));
-    }
-}
-
-impl<'a> PathKey<'a> {
-    /// This path as the lookup key of a map or set keyed by [`PathBufKey`].
-    pub fn lookup(&self) -> &(dyn KeyPath + 'a) {
-        self
-    }
-}
-
-/// An owned path as a hash key, hashed like [`PathKey`]; read a map of them by `&Path` with
-/// `map.get(PathKey(path).lookup())`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PathBufKey(pub PathBuf);
-
-impl std::hash::Hash for PathBufKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(crate::yaml::hot::hash_path(&self.0));
-    }
-}
-
-/// The path that [`PathKey`] and [`PathBufKey`] hash and compare by, so that one looks up the
-/// other.
-pub trait KeyPath {
-    fn key_path(&self) -> &Path;
-}
-
-impl KeyPath for PathBuf {
-    fn key_path(&self) -> &Path {
-        self
-    }
-}
-
-impl KeyPath for PathKey<'_> {
-    fn key_path(&self) -> &Path {
-        self.0
-    }
-}
-
-impl std::hash::Hash for dyn KeyPath + '_ {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(crate::yaml::hot::hash_path(self.key_path()));
-    }
-}
-
-impl PartialEq for dyn KeyPath + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.key_path() == other.key_path()
-    }
-}
-
-impl Eq for dyn KeyPath + '_ {}
-
-impl<'a> std::borrow::Borrow<dyn KeyPath + 'a> for PathBufKey {
-    fn borrow(&self) -> &(dyn KeyPath + 'a) {
-        &self.0
-    }
-}
-
-pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
-
 /// Files over this size are refused, not read.
 pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
@@ -178,7 +104,32 @@ pub const ALLOW_UNKNOWN: Rule = Rule {
 `cargo xtask lint-manifests --list-rules`; it is probably misspelt and suppresses nothing.",
 };
 
-pub const RULES: &[Rule] = &[FILE_TOO_LARGE, FILE_ENCODING, ALLOW_REASON, ALLOW_UNKNOWN];
+pub const FILE_OUTSIDE: Rule = Rule {
+    id: "FILE-OUTSIDE-REPO",
+    severity: Severity::Error,
+    summary: "symlink to a file outside the repository",
+    explain: "A manifest or Dockerfile is a symlink whose real path lies outside the repository \
+(for example to /proc/self/environ or a file in your home folder). The linter never reads it, so \
+that nothing outside the repository can reach its output, and Argo CD refuses out-of-bounds \
+symlinks too. Replace the link with the file itself, or with a link inside the repository.",
+};
+pub const FILE_SPECIAL: Rule = Rule {
+    id: "FILE-SPECIAL",
+    severity: Severity::Error,
+    summary: "FIFO, socket or device named like a manifest",
+    explain: "A FIFO, socket or device file is named like a manifest or Dockerfile. The linter \
+never opens it (reading a FIFO can block forever), and kubectl, kustomize and Argo CD cannot use \
+it. Remove it from the manifests root.",
+};
+
+pub const RULES: &[Rule] = &[
+    FILE_TOO_LARGE,
+    FILE_ENCODING,
+    FILE_OUTSIDE,
+    FILE_SPECIAL,
+    ALLOW_REASON,
+    ALLOW_UNKNOWN,
+];
 
 /// Every rule, family by family.
 pub fn registry() -> Vec<&'static Rule> {
@@ -310,17 +261,24 @@ pub struct Marker {
 pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
     const TAG: &str = "xtask-lint:";
     let mut found = Vec::new();
-    if !crate::yaml::hot::contains(src, TAG) {
-        return found;
-    }
-    for (i, line) in src.lines().enumerate() {
-        let Some(at) = line.find(TAG) else { continue };
-        if !line[..at].contains('#') {
+    // Markers are comments: only the text after a line's first `#` is searched.
+    let (mut line_no, mut counted, mut searched) = (1, 0, 0);
+    for (hash, _) in src.match_indices('#') {
+        if hash < searched {
             continue;
         }
+        line_no += src[counted..hash].matches('\n').count();
+        counted = hash;
+        let start = src[..hash].rfind('\n').map_or(0, |n| n + 1);
+        let end = src[hash..].find('\n').map_or(src.len(), |n| hash + n);
+        searched = end;
+        let Some(at) = src[hash..end].find(TAG).map(|n| hash + n - start) else {
+            continue;
+        };
+        let line = &src[start..end];
         let pos = Pos {
             offset: 0,
-            line: i + 1,
+            line: line_no,
             column: line[..at].chars().count() + 1,
         };
         let rest = line[at + TAG.len()..].trim();
@@ -355,7 +313,10 @@ pub fn markers(file: &Path, src: &str, out: &mut Vec<Finding>) -> Vec<Marker> {
             ));
             continue;
         }
-        found.push(Marker { line: i + 1, rules });
+        found.push(Marker {
+            line: line_no,
+            rules,
+        });
     }
     found
 }
@@ -412,54 +373,51 @@ pub fn file_kind(name: &str) -> Option<FileKind> {
 pub struct Listing {
     /// The files the linter reads, repo-relative.
     pub lintable: Vec<(PathBuf, FileKind)>,
-    /// Every regular file and every folder (no symlinks), repo-relative: kustomization paths
-    /// are resolved against these without a system call.
-    pub files: FastSet<PathBufKey>,
-    pub dirs: FastSet<PathBufKey>,
+    /// Files named like a manifest that are not read: FILE-OUTSIDE-REPO and FILE-SPECIAL.
+    pub findings: Vec<Finding>,
 }
 
-/// Walks `root/dir`. Hidden folders are skipped and symlinked folders are not followed (so
-/// symlink loops cannot trap the walk); symlinked files are read.
+/// Walks `root/dir` with [`walk`]'s rules. A symlinked file is read only when its real path is
+/// a regular file inside the repository; one that leads outside, and any FIFO, socket or device,
+/// named like a manifest is reported by name and never opened.
 pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
+    let found = walk::walk(root, dir)?;
+    let kind_of = |p: &Path| p.file_name()?.to_str().and_then(file_kind);
     let mut listing = Listing::default();
-    // Collected first and hashed once into sets of the right size: no rehashing as they grow.
-    let (mut files, mut dirs) = (Vec::new(), Vec::new());
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(rel) = stack.pop() {
-        let entries = std::fs::read_dir(root.join(&rel))
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", rel.display()))?;
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let ty = entry.file_type()?;
-            let path = rel.join(name);
-            if ty.is_dir() {
-                if !name.starts_with('.') {
-                    stack.push(path.clone());
-                    dirs.push(PathBufKey(path));
-                }
-                continue;
-            }
-            let kind = file_kind(name);
-            if ty.is_file() {
-                if let Some(kind) = kind {
-                    listing.lintable.push((path.clone(), kind));
-                }
-                files.push(PathBufKey(path));
-            } else if let Some(kind) = kind
-                && entry.path().is_file()
-            {
-                listing.lintable.push((path, kind));
-            }
+    for file in &found.files {
+        if let Some(kind) = kind_of(file) {
+            listing.lintable.push((file.clone(), kind));
         }
     }
-    dirs.push(PathBufKey(dir.to_path_buf()));
-    listing.files.reserve(files.len());
-    listing.files.extend(files);
-    listing.dirs.reserve(dirs.len());
-    listing.dirs.extend(dirs);
+    for link in &found.links {
+        let Some(kind) = kind_of(link) else { continue };
+        match walk::resolve(root, link) {
+            Resolved::File(_) => listing.lintable.push((link.clone(), kind)),
+            Resolved::Outside => listing.findings.push(Finding::new(
+                &FILE_OUTSIDE,
+                link,
+                Pos::default(),
+                "a symlink to a file outside the repository; it was not read",
+            )),
+            Resolved::Special(what) => listing.findings.push(special(link, what)),
+            Resolved::Dir(_) | Resolved::Missing(_) => {}
+        }
+    }
+    for (path, what) in &found.special {
+        if kind_of(path).is_some() {
+            listing.findings.push(special(path, what));
+        }
+    }
     Ok(listing)
+}
+
+fn special(path: &Path, what: &str) -> Finding {
+    Finding::new(
+        &FILE_SPECIAL,
+        path,
+        Pos::default(),
+        format!("{what}, not a regular file; it was not opened"),
+    )
 }
 
 /// Reads a file for linting: refused over [`MAX_FILE_SIZE`], and reported when it is binary or
@@ -485,11 +443,7 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
 }
 
 fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
-    if let Some(at) = crate::yaml::hot::find_byte(&bytes, 0) {
-        let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
-        return Err(encoding_finding(file, &bytes, at, msg));
-    }
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.into_bytes();
         let msg = format!(
@@ -497,7 +451,14 @@ fn decode(file: &Path, bytes: Vec<u8>) -> Result<String, Finding> {
             bytes[at]
         );
         encoding_finding(file, &bytes, at, msg)
-    })
+    })?;
+    match text.find('\0') {
+        Some(at) => {
+            let msg = "binary file (NUL byte); expected UTF-8 text".to_string();
+            Err(encoding_finding(file, text.as_bytes(), at, msg))
+        }
+        None => Ok(text),
+    }
 }
 
 fn encoding_finding(file: &Path, bytes: &[u8], at: usize, message: String) -> Finding {
@@ -538,6 +499,9 @@ pub fn check_file(
     match kind {
         FileKind::Yaml => {
             report.facts = yaml_rules::check(file, &src, settings, &mut report.findings);
+            if let Some(k) = &mut report.facts.kustomization {
+                k.links = k.resolve(root, file, &mut report.findings);
+            }
         }
         FileKind::Dockerfile => {
             report
@@ -551,7 +515,7 @@ pub fn check_file(
 /// The findings of a run before suppression and filtering, with what rendering needs.
 pub struct Outcome {
     pub findings: Vec<Finding>,
-    pub markers: HashMap<PathBuf, Vec<Marker>>,
+    pub markers: BTreeMap<PathBuf, Vec<Marker>>,
     pub tree: kustomize_rules::Tree,
     /// How many files were read.
     pub files: usize,
@@ -560,7 +524,7 @@ pub struct Outcome {
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
 /// tree pass.
 pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
-    let manifests = settings.manifests.clone();
+    let manifests = manifests_root(settings);
     if !root.join(&manifests).is_dir() {
         bail!(
             "the manifests root {} does not exist under {} (set `manifests` in [workspace.metadata.xtask])",
@@ -569,27 +533,26 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
         );
     }
     schema::load(settings)?;
-    let listing = discover(root, &manifests)?;
+    let mut listing = discover(root, &manifests)?;
     let reports = in_parallel(&listing.lintable, |(f, k)| {
         check_file(root, f, *k, settings)
     })
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
-    let mut findings = Vec::new();
-    let mut markers = HashMap::new();
-    let mut facts = FastMap::default();
-    facts.reserve(reports.len());
+    let mut findings = std::mem::take(&mut listing.findings);
+    let mut markers = BTreeMap::new();
+    let mut facts = Vec::new();
     for report in reports {
         findings.extend(report.findings);
         if !report.markers.is_empty() {
             markers.insert(report.path.clone(), report.markers);
         }
         if report.kind == FileKind::Yaml {
-            facts.insert(report.path, report.facts);
+            facts.push((report.path, report.facts));
         }
     }
     let files = listing.lintable.len();
-    let tree = kustomize_rules::Tree::new(root, &listing, facts);
+    let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(settings, &mut findings);
     gitops::check(&tree, &mut findings);
     Ok(Outcome {
@@ -598,6 +561,11 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
         tree,
         files,
     })
+}
+
+/// The manifests root as the tree's paths start (`./k8s-apps/` is `k8s-apps`).
+fn manifests_root(settings: &Settings) -> PathBuf {
+    walk::normalize(&settings.manifests).unwrap_or_else(|| settings.manifests.clone())
 }
 
 /// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
@@ -633,7 +601,7 @@ pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + S
 /// The benchmark's baseline: the same walk and threads, only reading and parsing YAML.
 /// Returns the number of documents.
 pub fn parse_only(root: &Path, settings: &Settings) -> Result<usize> {
-    let listing = discover(root, &settings.manifests)?;
+    let listing = discover(root, &manifests_root(settings))?;
     let counts = in_parallel(&listing.lintable, |(f, kind)| {
         match (kind, read_source(root, f)) {
             (FileKind::Yaml, Ok(Ok(src))) => crate::yaml::load(&src).map_or(0, |d| d.len()),
@@ -652,18 +620,13 @@ impl Outcome {
         selected: &[PathBuf],
         overrides: &HashMap<&'static str, Level>,
     ) -> Vec<Finding> {
-        // Freeing the tree (every file's facts) takes as long as the rest: on a second thread.
-        let tree = self.tree;
-        std::thread::scope(|s| {
-            s.spawn(move || drop(tree));
-            finish(self.findings, self.markers, extra, selected, overrides)
-        })
+        finish(self.findings, self.markers, extra, selected, overrides)
     }
 }
 
 fn finish(
     findings: Vec<Finding>,
-    markers: HashMap<PathBuf, Vec<Marker>>,
+    markers: BTreeMap<PathBuf, Vec<Marker>>,
     extra: Vec<Finding>,
     selected: &[PathBuf],
     overrides: &HashMap<&'static str, Level>,
@@ -751,6 +714,16 @@ mod tests {
     }
 
     #[test]
+    fn markers_are_found_after_the_first_hash_of_a_line() {
+        let src = "a: 1\r\nb: \"#x\" # xtask-lint: allow SEC-PRIVILEGED why # not twice\r\n# c\r\n\r\n  # xtask-lint: allow SEC-HOST-PATH why\r\n";
+        let mut out = Vec::new();
+        let ms = markers(Path::new("f.yaml"), src, &mut out);
+        let got: Vec<_> = ms.iter().map(|m| (m.line, m.rules[0].as_str())).collect();
+        assert_eq!(got, [(2, "SEC-PRIVILEGED"), (5, "SEC-HOST-PATH")]);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
     fn finish_suppresses_overrides_and_filters() {
         let f = |rule: &'static Rule, file: &str, line| {
             Finding::new(
@@ -770,7 +743,7 @@ mod tests {
             f(&security::HOST_PATH, "a/x.yaml", 7),
             f(&security::RESOURCES, "b/y.yaml", 1),
         ];
-        let markers = HashMap::from([(
+        let markers = BTreeMap::from([(
             PathBuf::from("a/x.yaml"),
             vec![Marker {
                 line: 1,

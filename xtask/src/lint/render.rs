@@ -90,7 +90,7 @@ pub fn run(tree: &Tree, settings: &Settings, root: &Path, renderer: &Cmd) -> Res
 
 /// The findings for one render of the kustomization `kfile`.
 pub fn judge(kfile: &Path, out: &Output, tree: &Tree, settings: &Settings) -> Vec<Finding> {
-    let kustomization = tree.files.get(kfile).and_then(|f| f.kustomization.as_ref());
+    let kustomization = tree.kustomization(kfile);
     if !out.success() {
         let message = out.stderr.trim();
         // Point at the resource or generator entry the error names, when it names one.
@@ -172,7 +172,6 @@ pub fn judge(kfile: &Path, out: &Output, tree: &Tree, settings: &Settings) -> Ve
 mod tests {
     use super::*;
     use crate::lint::Facts;
-    use crate::lint::FastMap;
     use crate::lint::kustomize_rules::Kustomization;
 
     fn tree() -> Tree {
@@ -184,12 +183,8 @@ mod tests {
             kustomization: Some(Kustomization::parse(&docs[0], &doc)),
             ..Facts::default()
         };
-        let mut files = FastMap::default();
-        files.insert(PathBuf::from("k8s-apps/app/kustomization.yaml"), facts);
-        Tree {
-            files,
-            ..Tree::default()
-        }
+        let files = vec![(PathBuf::from("k8s-apps/app/kustomization.yaml"), facts)];
+        Tree::new(Path::new("/nonexistent"), files)
     }
 
     fn rendered(image: &str) -> Output {

@@ -5,7 +5,7 @@
 
 use super::{Doc, Facts, Finding, Object, Rule, Severity};
 use crate::settings::Settings;
-use crate::yaml::{self, Node, Pos, Value};
+use crate::yaml::{self, Entry, Node, Pos, Value};
 use std::path::Path;
 
 pub const SYNTAX: Rule = Rule {
@@ -117,7 +117,6 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         facts.objects.push(object);
     }
-    yaml::hot::release(docs);
     facts
 }
 
@@ -224,7 +223,7 @@ impl<'a> Walk<'a, '_> {
                 }
             }
             Value::Map(entries) => {
-                for (i, first) in yaml::hot::duplicate_keys(entries) {
+                for (i, first) in duplicate_keys(entries) {
                     let (key, first) = (&entries[i].key, &entries[first].key);
                     self.duplicate(key.as_str().unwrap_or_default(), key, first);
                 }
@@ -258,9 +257,71 @@ impl<'a> Walk<'a, '_> {
     }
 }
 
+/// For each entry whose scalar key repeats an earlier entry's: (its index, the first one's), in
+/// order. A few keys are compared pairwise; many are sorted first, so that a mapping with
+/// thousands of keys cannot take quadratic time.
+pub fn duplicate_keys(entries: &[Entry]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    if entries.len() <= 16 {
+        for (i, e) in entries.iter().enumerate() {
+            let Some(key) = e.key.as_str() else { continue };
+            if let Some(first) = entries[..i]
+                .iter()
+                .position(|f| f.key.as_str() == Some(key))
+            {
+                found.push((i, first));
+            }
+        }
+        return found;
+    }
+    let mut keys: Vec<(&str, usize)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((e.key.as_str()?, i)))
+        .collect();
+    keys.sort_unstable();
+    for same in keys.chunk_by(|a, b| a.0 == b.0) {
+        found.extend(same[1..].iter().map(|&(_, i)| (i, same[0].1)));
+    }
+    found.sort_unstable();
+    found
+}
+
+/// The first repeated scalar key anywhere under `node` (depth first), other than the merge key
+/// `<<`: (the repeated key, the first one). Aliases are not followed. update-images refuses a
+/// kustomization with one, since kustomize would read one of the two and we the other.
+pub fn first_duplicate_key(node: &Node) -> Option<(&Node, &Node)> {
+    match &node.value {
+        Value::Seq(items) => items.iter().find_map(first_duplicate_key),
+        Value::Map(entries) => {
+            let found = duplicate_keys(entries)
+                .into_iter()
+                .find(|(i, _)| entries[*i].key.as_str() != Some("<<"));
+            if let Some((i, first)) = found {
+                return Some((&entries[i].key, &entries[first].key));
+            }
+            entries
+                .iter()
+                .find_map(|e| first_duplicate_key(&e.key).or_else(|| first_duplicate_key(&e.value)))
+        }
+        Value::Scalar { .. } | Value::Alias(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_duplicate_key_is_found_at_any_depth_but_merge_keys_repeat() {
+        let root = |src: &str| yaml::load(src).unwrap().remove(0).root;
+        let doc = root("a: 1\nb:\n  - {x: 1, y: 2, x: 3}\n");
+        let (dup, first) = first_duplicate_key(&doc).unwrap();
+        assert_eq!((dup.start.line, dup.start.column), (3, 18));
+        assert_eq!((first.start.line, first.start.column), (3, 6));
+        assert!(first_duplicate_key(&root("a: &a {x: 1}\nb: {<<: *a, <<: *a}\n")).is_none());
+        assert!(first_duplicate_key(&root("a: 1\nb: 2\n")).is_none());
+    }
 
     fn lint(file: &str, src: &str) -> (Vec<(&'static str, usize, usize)>, Facts) {
         let mut out = Vec::new();
@@ -269,6 +330,24 @@ mod tests {
             out.iter().map(|f| (f.rule, f.line, f.column)).collect(),
             facts,
         )
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_first() {
+        let entries = |src: &str| match yaml::load(src).unwrap().remove(0).root.value {
+            Value::Map(entries) => entries,
+            _ => panic!("a map"),
+        };
+        assert_eq!(
+            duplicate_keys(&entries("a: 1\nb: 2\na: 3\na: 4\n")),
+            [(2, 0), (3, 0)]
+        );
+        let many: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
+        assert_eq!(
+            duplicate_keys(&entries(&format!("{many}k3: 2\n"))),
+            [(20, 3)]
+        );
+        assert!(duplicate_keys(&entries("[a]: 1\n[a]: 2\nb: 1\n")).is_empty());
     }
 
     #[test]

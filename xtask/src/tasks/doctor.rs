@@ -160,6 +160,7 @@ fn kustomizations(ctx: &Ctx) -> Vec<(PathBuf, String)> {
         return Vec::new();
     };
     files
+        .files
         .into_iter()
         .filter_map(|f| Some((f.clone(), std::fs::read_to_string(ctx.root.join(&f)).ok()?)))
         .collect()

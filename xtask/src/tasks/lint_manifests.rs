@@ -32,7 +32,8 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
     match flags.format {
         flags::LintFormat::Human => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let source = |p: &Path| std::fs::read_to_string(ctx.root.join(p)).ok();
+            // Only what the lint itself could read: never a file outside the repo or a FIFO.
+            let source = |p: &Path| crate::walk::read_inside(&ctx.root, p);
             eprint!("{}", report::human(&findings, files, &source, color));
         }
         flags::LintFormat::Json => print!("{}", report::json(&findings)),

@@ -92,7 +92,15 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         resolve::check_registry(&mut targets, &ctx.settings, flags.digest)?;
     }
     let paths = search_paths(flags, ctx)?;
-    let files = kustomize::discover(&ctx.root, &paths)?;
+    let found = kustomize::discover(&ctx.root, &paths)?;
+    for (path, why) in &found.skipped {
+        eprintln!(
+            "warning: {}: {}; skipped, not read",
+            crate::output::path(path),
+            crate::output::escape(why)
+        );
+    }
+    let files = found.files;
     let changes = plan(
         &ctx.root,
         &files,

@@ -1105,6 +1105,31 @@ fn gitops_rules_explain_themselves() {
 }
 
 #[test]
+fn lint_never_reads_a_manifest_symlinked_outside_the_repo() {
+    let fx = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yaml");
+    std::fs::write(&secret, "token: canary-outside-4242\n").unwrap();
+    std::os::unix::fs::symlink(&secret, fx.path(&format!("{APP}/leak.yaml"))).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", fx.path(&format!("{APP}/env.yaml"))).unwrap();
+    let env = [("LEAK_CANARY", "canary-environ-4242")];
+    let json = run(fx.root(), &["--format", "json"], &env);
+    assert_eq!(
+        parse_findings(&json.stdout),
+        [
+            ("FILE-OUTSIDE-REPO".into(), format!("{APP}/env.yaml"), 1, 1),
+            ("FILE-OUTSIDE-REPO".into(), format!("{APP}/leak.yaml"), 1, 1),
+        ]
+    );
+    let human = run(fx.root(), &[], &env);
+    assert_eq!(human.code, 1, "{human:?}");
+    human.assert_stderr_has("a symlink to a file outside the repository; it was not read");
+    for out in [&json, &human] {
+        assert!(!out.all().contains("canary"), "{}", out.all());
+    }
+}
+
+#[test]
 fn schema_rules_explain_suppress_and_follow_the_kubernetes_version() {
     let fx = Fixture::new();
     let out = fx.lint(&["--explain", "schema-unknown-field"]);
@@ -1186,4 +1211,60 @@ fn containerfiles_are_linted() {
             .any(|f| f.0 == "DF-FROM-TAG" && f.1 == format!("{APP}/Containerfile") && f.2 == 1),
         "{found:?}"
     );
+}
+
+#[test]
+fn lint_reports_a_fifo_named_like_a_manifest_and_never_opens_it() {
+    let fx = Fixture::new();
+    let fifo = format!("{APP}/pipe.yaml");
+    crate::support::fifo(fx.root(), &fifo);
+    let (json, human) = crate::support::unblocking_fifo(&fx.path(&fifo), || {
+        (fx.lint(&["--format", "json"]), fx.lint(&[]))
+    });
+    assert_eq!(
+        parse_findings(&json.stdout),
+        [("FILE-SPECIAL".into(), fifo.clone(), 1, 1)]
+    );
+    assert!(json.elapsed.as_secs() < 5 && human.elapsed.as_secs() < 5);
+    human.assert_stderr_has("a FIFO, not a regular file; it was not opened");
+}
+
+#[test]
+fn settings_paths_outside_the_repo_exit_2() {
+    let fx = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outside.path().join("k8s-apps")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), fx.path("elsewhere")).unwrap();
+    for (settings, key) in [
+        ("manifests = \"../\"", "manifests"),
+        ("manifests = \"elsewhere/k8s-apps\"", "manifests"),
+        (
+            "[[workspace.metadata.xtask.images]]\nname = \"python-base\"\ncontext = \"elsewhere\"",
+            "context",
+        ),
+        (
+            "[[workspace.metadata.xtask.images]]\nname = \"python-base\"\ncontext = \"k8s-apps\"\ndockerfile = \"/etc/passwd\"",
+            "dockerfile",
+        ),
+    ] {
+        fx.write(
+            "Cargo.toml",
+            format!("[workspace.metadata.xtask]\n{settings}\n"),
+        );
+        let out = fx.lint(&[]);
+        assert_eq!(out.code, 2, "{settings}: {out:?}");
+        out.assert_stderr_has(&format!("{key} `"));
+        out.assert_stderr_has("resolves outside the repository");
+    }
+}
+
+#[test]
+fn a_manifests_setting_spelt_with_dot_and_slash_lints_like_the_plain_one() {
+    let fx = Fixture::new();
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask]\nmanifests = \"./k8s-apps/\"\n",
+    );
+    assert_eq!(fx.findings(&[]), []);
+    assert_eq!(fx.findings(&["k8s-apps/apps"]), []);
 }

@@ -66,25 +66,66 @@ fn every_module_starts_with_a_doc_comment() {
     }
 }
 
-#[test]
-fn only_exec_rs_starts_processes() {
+/// Asserts that no source file other than `owner` (a path ending) contains any of `needles`.
+fn only_in(owner: Option<&str>, needles: &[&str], fix: &str) {
     for (path, text) in src_files() {
-        if path.ends_with("exec.rs") {
+        if owner.is_some_and(|owner| path.ends_with(owner)) {
             continue;
         }
-        for needle in [
-            "std::process::Command",
-            "Command::new(",
-            "duct::cmd",
-            ".cmd(",
-        ] {
+        for needle in needles {
             assert!(
                 !text.contains(needle),
-                "{} uses `{needle}`: go through exec::Runner",
+                "{} uses `{needle}`: {fix}",
                 path.display()
             );
         }
     }
+}
+
+#[test]
+fn only_exec_rs_starts_processes() {
+    let spawning = [
+        "std::process::Command",
+        "Command::new(",
+        "duct::cmd",
+        ".cmd(",
+    ];
+    only_in(
+        Some("xtask/src/exec.rs"),
+        &spawning,
+        "go through exec::Runner",
+    );
+}
+
+#[test]
+fn only_repo_rs_touches_git2() {
+    only_in(
+        Some("xtask/src/repo.rs"),
+        &["git2"],
+        "go through repo::Repo",
+    );
+}
+
+/// The hot-helper and path-key layer (issue 12) was opt-level-0 tuning that made the code read
+/// as the benchmark: plain std (`HashMap`, plain indices, `str::contains`) says the same.
+#[test]
+fn no_hot_helpers_or_path_key_layer() {
+    assert!(!repo_root().join("xtask/yaml/src/hot.rs").exists());
+    let layer = [
+        "hot::",
+        "PathKey",
+        "PathBufKey",
+        "KeyPath",
+        "FastMap",
+        "FastSet",
+        "FxHasher",
+        "hash_path",
+    ];
+    only_in(
+        None,
+        &layer,
+        "use plain std maps, indices and string search",
+    );
 }
 
 #[test]

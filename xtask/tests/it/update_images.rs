@@ -340,3 +340,72 @@ fn e2e_kustomize_renders_the_new_tag() {
         assert_eq!(images, std::slice::from_ref(&want), "{dir}:\n{text}");
     }
 }
+
+#[test]
+fn update_images_edits_a_symlinked_kustomization_at_its_target_and_keeps_the_link() {
+    let f = Fixture::new();
+    let (_, head) = iot_stack(&f);
+    let shared = "k8s-apps/iot-stack/shared/dev-overlay.yaml";
+    f.write(shared, OVERLAY);
+    std::fs::remove_file(f.root().join(OVERLAY_PATH)).unwrap();
+    std::os::unix::fs::symlink("../../shared/dev-overlay.yaml", f.root().join(OVERLAY_PATH))
+        .unwrap();
+    let head = f.commit(&[("README.md", &head)]);
+    let run = f.run(&["update-images", &head]).expect(0);
+    run.assert_stderr_has(shared);
+    let link = std::fs::symlink_metadata(f.root().join(OVERLAY_PATH)).unwrap();
+    assert!(link.file_type().is_symlink(), "the link stays a link");
+    assert_eq!(f.read(shared), overlay_with(&tag(&head)));
+    assert_eq!(f.read(BASE_PATH), base_with(&tag(&head)));
+}
+
+#[test]
+fn update_images_refuses_a_kustomization_symlinked_outside_the_repo() {
+    let f = Fixture::new();
+    let (_, head) = iot_stack(&f);
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("kustomization.yaml");
+    std::fs::write(&target, OVERLAY).unwrap();
+    std::fs::remove_file(f.root().join(OVERLAY_PATH)).unwrap();
+    std::os::unix::fs::symlink(&target, f.root().join(OVERLAY_PATH)).unwrap();
+    let before = f.snapshot();
+    for args in [
+        &["update-images", &head][..],
+        &["update-images", "--check", &head],
+    ] {
+        let run = f.run(args).expect(2);
+        run.assert_stderr_has_all(&[
+            OVERLAY_PATH,
+            "outside the repository",
+            "no file was changed",
+        ]);
+    }
+    assert_eq!(f.snapshot(), before);
+    assert!(
+        std::fs::symlink_metadata(f.root().join(OVERLAY_PATH))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), OVERLAY);
+}
+
+#[test]
+fn update_images_skips_a_fifo_named_like_a_kustomization_and_refuses_it_with_path() {
+    let f = Fixture::new();
+    let (_, head) = iot_stack(&f);
+    let fifo = "k8s-apps/iot-stack/pipe/kustomization.yaml";
+    crate::support::fifo(f.root(), fifo);
+    let (walked, named) = crate::support::unblocking_fifo(&f.root().join(fifo), || {
+        (
+            f.run(&["update-images", &head]),
+            f.run(&["update-images", "--path", fifo, &head]),
+        )
+    });
+    let walked = walked.expect(0);
+    walked.assert_stderr_has(&format!("warning: {fifo}: a FIFO; skipped, not read"));
+    assert_eq!(f.read(BASE_PATH), base_with(&tag(&head)));
+    let named = named.expect(2);
+    named.assert_stderr_has(&format!("{fifo}: a FIFO, not a kustomization file"));
+    assert!(walked.elapsed.as_secs() < 5 && named.elapsed.as_secs() < 5);
+}

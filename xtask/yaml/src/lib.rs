@@ -5,13 +5,6 @@
 //! span can run on past its closing quote, so [`scalar_range`] finds the quote itself.
 //! Aliases are kept as references, never expanded, so an alias bomb cannot blow up a load;
 //! nesting deeper than [`MAX_DEPTH`] is refused.
-//!
-//! This crate is the part of `cargo xtask` that the dev profile compiles optimised (xtask itself
-//! stays at opt-level 0 for a fast cold build), so it also holds the lint's other hot, pure text
-//! work: [`hot`] (hashing, byte search, tree release) and [`secrets`] (secret-looking values).
-
-pub mod hot;
-pub mod secrets;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use std::ops::Range;

@@ -117,8 +117,10 @@ fn lines_at(text: &'static str) -> impl Iterator<Item = (usize, &'static str)> {
             return None;
         }
         let start = at;
-        let end =
-            crate::yaml::hot::find_byte(&bytes[start..], b'\n').map_or(bytes.len(), |i| start + i);
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
         at = end + 1;
         Some((start, &text[start..end]))
     })
@@ -193,8 +195,7 @@ fn parse(text: &'static str, version: &'static str) -> Result<Schema, String> {
     let mut first = true;
     let mut at = 0;
     while at < text.len() {
-        let end = crate::yaml::hot::find_byte(&text.as_bytes()[at..], b'\n')
-            .map_or(text.len(), |i| at + i);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
         let line = &text[at..end];
         let start = at;
         at = end + 1;

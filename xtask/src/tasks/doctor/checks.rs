@@ -125,7 +125,7 @@ pub fn needs(subcommand: &str) -> &'static [&'static [&'static str]] {
 pub fn used_by(tool: &str, subcommands: &[String]) -> Vec<String> {
     let optional: &[&str] = match tool {
         "skopeo" => &["push --mirror", "update-images --verify", "doctor"],
-        "git" => &["pre-commit hooks (cargo xtask uses libgit2)"],
+        "git" => &["pre-commit hooks (cargo xtask reads history itself)"],
         _ => &[],
     };
     let mut out: Vec<String> = subcommands

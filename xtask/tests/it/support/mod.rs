@@ -19,6 +19,42 @@ pub fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Makes a FIFO at `root/rel` (with `mkfifo`), creating folders.
+pub fn fifo(root: &Path, rel: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+}
+
+/// Runs `f` while a watchdog keeps the FIFO `path` from blocking a reader for more than 5 s: it
+/// then opens the FIFO for writing (non-blocking) and closes it again, so that a reader stuck in
+/// `open` sees an empty file instead of hanging the test forever. A reader that never opens the
+/// FIFO never meets the watchdog.
+pub fn unblocking_fifo<T>(path: &Path, f: impl FnOnce() -> T) -> T {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const O_NONBLOCK: i32 = 0o4000; // Linux
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let start = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if start.elapsed() > Duration::from_secs(5) {
+                    let _ = std::fs::OpenOptions::new()
+                        .write(true)
+                        .custom_flags(O_NONBLOCK)
+                        .open(path);
+                }
+            }
+        });
+        let out = f();
+        done.store(true, Ordering::Relaxed);
+        out
+    })
+}
+
 /// A temporary folder named `xtask-NAME-…`, removed on drop.
 pub fn temp_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()

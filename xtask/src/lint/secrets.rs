@@ -86,10 +86,7 @@ fn prefixed<'a>(
     class: impl Fn(u8) -> bool + 'a,
 ) -> impl Iterator<Item = usize> + 'a {
     let b = v.as_bytes();
-    // Most values lack the prefix's first byte: a memchr is cheaper than the searcher's set-up.
-    let maybe = prefix.as_bytes().first().is_none_or(|c| b.contains(c));
-    let matches = maybe.then(|| v.match_indices(prefix)).into_iter().flatten();
-    matches.filter_map(move |(i, _)| {
+    starts_of(v, prefix).filter_map(move |i| {
         if i > 0 && b[i - 1].is_ascii_alphanumeric() {
             return None;
         }
@@ -100,9 +97,17 @@ fn prefixed<'a>(
     })
 }
 
+/// Where `needle` occurs in `v`. Most values lack its first byte, and then none is searched.
+fn starts_of<'a>(v: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let first = needle.as_bytes().first();
+    let present = first.is_none_or(|c| v.as_bytes().contains(c));
+    let found = present.then(|| v.match_indices(needle).map(|(i, _)| i));
+    found.into_iter().flatten()
+}
+
 /// `-----BEGIN ... PRIVATE KEY-----` followed by at least 32 characters of base64.
 fn private_key(v: &str) -> bool {
-    v.match_indices("-----BEGIN ").any(|(i, _)| {
+    starts_of(v, "-----BEGIN ").any(|i| {
         let rest = &v[i + "-----BEGIN ".len()..];
         let Some(end) = rest.find("-----") else {
             return false;
@@ -125,7 +130,7 @@ fn private_key(v: &str) -> bool {
 /// `eyJ...` `.eyJ...` `.` signature (which may be empty): two base64url JSON parts.
 fn jwt(v: &str) -> bool {
     let b64url = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_';
-    v.match_indices("eyJ").any(|(i, _)| {
+    starts_of(v, "eyJ").any(|i| {
         let b = &v.as_bytes()[i..];
         let head = b.iter().take_while(|c| b64url(c)).count();
         if head < 20 || b.get(head) != Some(&b'.') {
@@ -139,7 +144,7 @@ fn jwt(v: &str) -> bool {
 
 /// `scheme://user:password@host` with a literal password.
 fn url_with_password(v: &str) -> bool {
-    v.match_indices("://").any(|(i, _)| {
+    starts_of(v, "://").any(|i| {
         let rest = &v[i + 3..];
         let auth_end = rest
             .find(|c: char| {
@@ -328,10 +333,11 @@ fn high_entropy(key: &str, value: &str) -> Option<&'static str> {
             i += 1;
         }
         let word = &value[start..i];
+        if word.len() < 32 {
+            continue;
+        }
         // One encoding never mixes the two alphabets: `LD_PATH/usr/lib-x` is a path.
-        let std_alphabet = word.contains(['+', '/']);
-        let url_alphabet = word.contains(['-', '_']);
-        if word.len() < 32 || (std_alphabet && url_alphabet) {
+        if word.contains(['+', '/']) && word.contains(['-', '_']) {
             continue;
         }
         let digits = word.bytes().any(|c| c.is_ascii_digit());
