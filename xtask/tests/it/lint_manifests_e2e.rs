@@ -297,7 +297,7 @@ fn the_repos_own_manifests_lint_and_render_clean() {
 }
 
 /// The SCHEMA rules against kubernetes-validate 1.37 (`--strict`, Kubernetes 1.31) on the
-/// hand-written corpus in `lint_manifests_support/schema_corpus/`: `bad-*` files hold one defect
+/// hand-written corpus in `data/schema_corpus/`: `bad-*` files hold one defect
 /// each, its line marked `# defect: RULE`; `good-*` files are valid.
 ///
 /// Wherever kubernetes-validate reports an error, we report the marked rule at the marked line
@@ -322,8 +322,7 @@ fn schema_findings_agree_with_kubernetes_validate() {
         return;
     }
     require("kubernetes-validate");
-    let corpus =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint_manifests_support/schema_corpus");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schema_corpus");
     let mut files: Vec<String> = std::fs::read_dir(&corpus)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -487,7 +486,7 @@ fn instruction_starts(text: &str) -> Vec<u64> {
 }
 
 /// The Dockerfile build-breakers (and the pin and pip rules) against hadolint 2.15.1 on the
-/// corpus in `lint_manifests_support/dockerfile_corpus/` (45 Dockerfiles and one Containerfile).
+/// corpus in `data/dockerfile_corpus/` (45 Dockerfiles and one Containerfile).
 /// Per file, the (rule, instruction line) pairs of both tools must be equal, except the ones a
 /// `# disagree: RULE LINE ours|hadolint: why` header lists, which must be exactly the
 /// difference (so every comment stays true). The disagreements: BuildKit compares stage names
@@ -501,8 +500,7 @@ fn dockerfile_findings_agree_with_hadolint() {
         return;
     }
     require("hadolint");
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/lint_manifests_support/dockerfile_corpus");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dockerfile_corpus");
     let mut files: Vec<String> = std::fs::read_dir(&corpus)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
