@@ -112,63 +112,37 @@ pub struct Replacement<'a> {
     pub mode: Option<u32>,
 }
 
-/// Threads that write: more than the cores, as a replaced file's blocks are freed during the
-/// rename, which can wait on the disk (an ext4 without journal mounted with `discard` trims
-/// them synchronously: ~0.4 ms per file, see benches/update_images.rs); the waits overlap.
-const WRITE_THREADS: usize = 8;
-
 /// Where the journals of running batches live, under the root.
 const JOURNALS: &str = "target/xtask/writing";
 
-/// Replaces every file of `items` (relative to `root`) through [`replace`], on
-/// [`WRITE_THREADS`] threads, all or nothing: when one write fails, or SIGINT, SIGTERM or SIGHUP
-/// arrives, the files already written get their old content back (a signal then takes effect
-/// once the files are back). A journal names the files while the batch runs, for
-/// [`clean_stale`] after a SIGKILL.
+/// Replaces every file of `items` (relative to `root`) through [`replace`], one after the
+/// other, all or nothing: when one write fails, or SIGINT, SIGTERM or SIGHUP arrives, the files
+/// already written get their old content back (a signal then takes effect once the files are
+/// back). A journal names the files while the batch runs, for [`clean_stale`] after a SIGKILL.
 pub fn replace_all(root: &Path, items: &[Replacement]) -> Result<()> {
     let signals = crate::signals::defer();
     let journal = Journal::begin(root, items)?;
-    let chunk = items.len().div_ceil(WRITE_THREADS).max(16);
-    let signals_ref = &signals;
-    let results: Vec<Option<Result<()>>> = std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for part in items.chunks(chunk) {
-            handles.push(scope.spawn(move || {
-                let mut results = Vec::with_capacity(part.len());
-                for item in part {
-                    if signals_ref.received().is_some() {
-                        results.push(None);
-                        continue;
-                    }
-                    let full = root.join(item.path);
-                    results.push(Some(replace(&full, item.new, item.mode)));
-                }
-                results
-            }));
+    let mut written = 0;
+    let mut error = None;
+    for item in items {
+        if signals.received().is_some() {
+            break;
         }
-        let mut results = Vec::with_capacity(items.len());
-        for handle in handles {
-            results.extend(handle.join().expect("writing does not panic"));
+        match replace(&root.join(item.path), item.new, item.mode) {
+            Ok(()) => written += 1,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
         }
-        results
-    });
+    }
     let signal = signals.received();
-    let failed = results.iter().any(|r| !matches!(r, Some(Ok(()))));
-    if !failed && signal.is_none() {
+    if error.is_none() && signal.is_none() {
         journal.end();
         return Ok(());
     }
-    let mut first = None;
-    for (item, result) in items.iter().zip(results) {
-        match result {
-            Some(Ok(())) => {
-                let _ = replace(&root.join(item.path), item.old, item.mode);
-            }
-            Some(Err(e)) => {
-                first.get_or_insert(e);
-            }
-            None => {}
-        }
+    for item in &items[..written] {
+        let _ = replace(&root.join(item.path), item.old, item.mode);
     }
     journal.end();
     if let Some(signal) = signal {
@@ -179,8 +153,8 @@ pub fn replace_all(root: &Path, items: &[Replacement]) -> Result<()> {
         );
         anyhow::bail!("interrupted by {}", crate::signals::name(signal));
     }
-    Err(first
-        .expect("one write failed")
+    Err(error
+        .expect("a write failed")
         .context("no file was changed"))
 }
 
