@@ -153,7 +153,7 @@ fn main() {
             "lint-manifests".as_ref(),
         ],
     );
-    println!("peak memory (max RSS): {rss} KiB (target < 102400 KiB)");
+    println!("peak memory (max RSS): {rss} KiB (target < 61440 KiB)");
 
     // The first 100 folders, for trivy and for us.
     let small = tempfile::tempdir().unwrap();
