@@ -287,6 +287,20 @@ pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> 
     cmd.talks_to(registry_host(reference))
 }
 
+/// The platforms of `reference`'s index, read from its registry (empty for a single-platform
+/// image): [`inspect_raw`] then [`parse_index_platforms`].
+pub fn index_platforms(
+    runner: &Runner,
+    tool: RegistryTool,
+    reference: &ImageRef,
+    insecure: bool,
+) -> Result<Vec<String>> {
+    let raw = runner
+        .read(&inspect_raw(tool, reference, insecure))
+        .with_context(|| format!("cannot read the platforms of {reference}"))?;
+    parse_index_platforms(&raw).with_context(|| format!("the manifest of {reference}"))
+}
+
 /// The platforms (`os/arch[/variant]`) of an image index or manifest list, sorted (engines
 /// list them in build order); empty for a single-platform manifest. Entries without a real platform (buildx's
 /// attestation manifests, `unknown/unknown`) are left out.

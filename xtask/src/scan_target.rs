@@ -73,11 +73,7 @@ pub fn image_target(
 fn in_registry(runner: &Runner, reference: ImageRef, insecure: bool) -> Result<ImageTarget> {
     let tool = read_tool(EngineChoice::Auto, runner)?;
     let insecure = reference.is_loopback() || insecure;
-    let raw = runner
-        .read(&registry::inspect_raw(tool, &reference, insecure))
-        .with_context(|| format!("cannot read the platforms of {reference}"))?;
-    let platforms = registry::parse_index_platforms(&raw)
-        .with_context(|| format!("the manifest of {reference}"))?;
+    let platforms = registry::index_platforms(runner, tool, &reference, insecure)?;
     Ok(ImageTarget {
         reference,
         platforms,

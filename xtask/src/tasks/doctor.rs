@@ -162,7 +162,12 @@ fn kustomizations(ctx: &Ctx) -> Vec<(PathBuf, String)> {
     files
         .files
         .into_iter()
-        .filter_map(|f| Some((f.clone(), std::fs::read_to_string(ctx.root.join(&f)).ok()?)))
+        .filter_map(|f| {
+            Some((
+                f.clone(),
+                crate::files::read_text(&ctx.root.join(&f)).ok()?.0,
+            ))
+        })
         .collect()
 }
 
@@ -259,10 +264,7 @@ fn network_checks(
 }
 
 fn platforms(runner: &Runner, tool: RegistryTool, r: &ImageRef) -> Result<Vec<String>, String> {
-    let raw = runner
-        .read(&registry::inspect_raw(tool, r, r.is_loopback()))
-        .map_err(|e| format!("{e:#}"))?;
-    registry::parse_index_platforms(&raw).map_err(|e| format!("{e:#}"))
+    registry::index_platforms(runner, tool, r, r.is_loopback()).map_err(|e| format!("{e:#}"))
 }
 
 fn signed(runner: &Runner, r: &ImageRef) -> Result<bool, String> {
