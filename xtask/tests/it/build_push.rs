@@ -969,3 +969,116 @@ fn push_recorded_mirror_copies_the_recorded_digest_and_refuses_a_moved_tag() {
             .all(|c| c.argv.get(2).map(String::as_str) != Some("create"))
     );
 }
+
+/// The recording `docker` refuses what docker buildx and the docker CLI refuse, so a
+/// `*_recorded_*` test fails wherever the real tool would.
+#[test]
+fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
+    let bin = tempfile::tempdir().unwrap();
+    let script = bin.path().join("docker");
+    std::fs::write(&script, FAKE_DOCKER).unwrap();
+    let run = |args: &[&str]| {
+        let record = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg(&script)
+            .args(args)
+            .env("FAKE_DOCKER_RECORD", record.path())
+            .env("FAKE_DOCKER_INSPECT", "sha256:aa")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (args, want) in [
+        (
+            &["buildx", "build", "--pussh", "."][..],
+            "unknown flag: --pussh",
+        ),
+        (
+            &["buildx", "build", "--push", "--load", "."],
+            "push and load may not be set together",
+        ),
+        (
+            &["buildx", "build", "--push"],
+            "requires exactly 1 argument",
+        ),
+        (&["buildx", "build", "--tag"], "flag needs an argument"),
+        (
+            &[
+                "buildx",
+                "imagetools",
+                "inspect",
+                "--raw",
+                "--format",
+                "{{json .}}",
+                "r",
+            ],
+            "format and raw cannot be used together",
+        ),
+        (
+            &["buildx", "imagetools", "inspect", "--tls-verify=false", "r"],
+            "unknown flag: --tls-verify",
+        ),
+        (
+            &["buildx", "imagetools", "create", "--tag", "d"],
+            "no sources specified",
+        ),
+        (
+            &["login", "h", "-u", "me", "-p", "x", "--password-stdin"],
+            "--password and --password-stdin are mutually exclusive",
+        ),
+        (
+            &["login", "h", "--password-stdin"],
+            "Must provide --username with --password-stdin",
+        ),
+        (&["tag", "a"], "requires exactly 2 arguments"),
+        (
+            &["push", "--tls-verify=false", "r"],
+            "unknown flag: --tls-verify",
+        ),
+    ] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+    // What xtask sends is accepted.
+    for args in [
+        &[
+            "buildx",
+            "build",
+            "--file",
+            "D",
+            "--platform",
+            "linux/amd64",
+            "--tag",
+            "t",
+            "--push",
+            "--metadata-file",
+            "m",
+            ".",
+        ][..],
+        &[
+            "buildx",
+            "imagetools",
+            "inspect",
+            "--format",
+            "{{json .Manifest}}",
+            "r",
+        ],
+        &[
+            "buildx",
+            "imagetools",
+            "create",
+            "--tag",
+            "d",
+            "s@sha256:aa",
+        ],
+        &["login", "ghcr.io", "-u", "me", "--password-stdin"],
+    ] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+}

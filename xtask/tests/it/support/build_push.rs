@@ -78,6 +78,56 @@ mkdir "$rec/$n"
 for a in "$@"; do printf '%s\n' "$a"; done > "$rec/$n/argv"
 env > "$rec/$n/env"
 case " $* " in *" --password-stdin "*) cat > "$rec/$n/stdin" ;; esac
+# The flags each subcommand takes and the checks it makes, from docker/buildx
+# (commands/build.go, commands/imagetools/{inspect,create}.go) and docker/cli
+# (cli/command/registry/login.go, image/{tag,push,inspect}.go): cobra refuses an unknown
+# flag ("unknown flag: --x", exit 1) and a wrong number of arguments.
+case "$1 $2 $3" in
+"buildx build"*) words=2
+  values=" --file -f --platform --tag -t --label --output -o --metadata-file --cache-from --cache-to --build-arg --builder --progress --target --secret --ssh --iidfile --network --add-host --allow --annotation --attest --provenance --sbom --build-context --shm-size --ulimit --cgroup-parent --call "
+  bools=" --push --load --no-cache --pull --quiet -q --check " ;;
+"buildx imagetools inspect") words=3
+  values=" --format --builder "; bools=" --raw " ;;
+"buildx imagetools create") words=3
+  values=" --tag -t --file -f --builder --progress --annotation "; bools=" --append --dry-run --prefer-index " ;;
+"buildx version"*) words=2; values=" "; bools=" " ;;
+login*) words=1; values=" --username -u --password -p "; bools=" --password-stdin " ;;
+tag*) words=1; values=" "; bools=" " ;;
+push*) words=1; values=" --platform "; bools=" --all-tags -a --disable-content-trust --quiet -q " ;;
+"image inspect"*) words=2; values=" --format -f --type "; bools=" --size -s " ;;
+*) echo "docker: unknown command: docker $1" >&2; exit 1 ;;
+esac
+set_flags=" "; args=0; want_value=""; skip=$words
+for a in "$@"; do
+  if [ "$skip" -gt 0 ]; then skip=$((skip - 1)); continue; fi
+  if [ -n "$want_value" ]; then want_value=""; continue; fi
+  case "$a" in
+  -*) name="${a%%=*}"
+    case "$values" in *" $name "*) set_flags="$set_flags$name "; [ "$name" = "$a" ] && want_value=1; continue ;; esac
+    case "$bools" in *" $name "*) set_flags="$set_flags$name "; continue ;; esac
+    echo "unknown flag: $name" >&2; exit 1 ;;
+  *) args=$((args + 1)) ;;
+  esac
+done
+[ -n "$want_value" ] && { echo "flag needs an argument" >&2; exit 1; }
+has() { case "$set_flags" in *" $1 "*) return 0 ;; esac; return 1; }
+case "$1 $2 $3" in
+"buildx build"*)
+  [ "$args" -eq 1 ] || { echo "ERROR: \"docker buildx build\" requires exactly 1 argument." >&2; exit 1; }
+  if has --push && has --load; then echo "ERROR: push and load may not be set together at the moment" >&2; exit 1; fi ;;
+"buildx imagetools inspect")
+  [ "$args" -eq 1 ] || { echo "ERROR: \"docker buildx imagetools inspect\" requires exactly 1 argument." >&2; exit 1; }
+  if has --format && has --raw; then echo "ERROR: format and raw cannot be used together" >&2; exit 1; fi ;;
+"buildx imagetools create")
+  [ "$args" -ge 1 ] || has --file || has -f || { echo "ERROR: no sources specified" >&2; exit 1; } ;;
+login*)
+  [ "$args" -le 1 ] || { echo "\"docker login\" requires at most 1 argument." >&2; exit 1; }
+  if (has --password || has -p) && has --password-stdin; then echo "--password and --password-stdin are mutually exclusive" >&2; exit 1; fi
+  if has --password-stdin && ! (has --username || has -u); then echo "Must provide --username with --password-stdin" >&2; exit 1; fi ;;
+tag*) [ "$args" -eq 2 ] || { echo "\"docker tag\" requires exactly 2 arguments." >&2; exit 1; } ;;
+push*) [ "$args" -eq 1 ] || { echo "\"docker push\" requires exactly 1 argument." >&2; exit 1; } ;;
+"image inspect"*) [ "$args" -ge 1 ] || { echo "\"docker image inspect\" requires at least 1 argument." >&2; exit 1; } ;;
+esac
 case "$1 $2 $3" in
 "buildx version"*) echo "github.com/docker/buildx v0.19.0 fake"; exit 0 ;;
 "buildx build"*)
