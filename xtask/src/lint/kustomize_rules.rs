@@ -802,20 +802,21 @@ fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
             return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
         }
     };
-    // The walk follows no symlinked folder, so only a symlink at the end can lead elsewhere.
-    if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
-        let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-        match std::fs::canonicalize(&abs) {
-            Ok(c) if c.starts_with(&canonical_root) => {}
-            Ok(_) => {
-                return Resolved::Problem(
-                    &RESOURCE_OUTSIDE,
-                    "resolves outside the repository through a symlink".into(),
-                );
-            }
-            Err(e) => {
-                return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
-            }
+    // Any component may be a symlink (`../shared/x.yaml` with `shared` linked elsewhere): the
+    // walker's resolve follows them all and says where the path really is.
+    match crate::walk::resolve(root, &rel) {
+        crate::walk::Resolved::File(_) | crate::walk::Resolved::Dir(_) => {}
+        crate::walk::Resolved::Outside => {
+            return Resolved::Problem(
+                &RESOURCE_OUTSIDE,
+                "resolves outside the repository through a symlink".into(),
+            );
+        }
+        crate::walk::Resolved::Special(kind) => {
+            return Resolved::Problem(&RESOURCE_MISSING, format!("is a {kind}, not a file"));
+        }
+        crate::walk::Resolved::Missing(e) => {
+            return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
         }
     }
     if meta.is_dir() {

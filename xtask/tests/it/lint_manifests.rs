@@ -1268,3 +1268,30 @@ fn a_manifests_setting_spelt_with_dot_and_slash_lints_like_the_plain_one() {
     assert_eq!(fx.findings(&[]), []);
     assert_eq!(fx.findings(&["k8s-apps/apps"]), []);
 }
+
+#[test]
+fn a_resource_reached_through_a_symlinked_folder_outside_the_repo_is_reported() {
+    let fx = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.yaml"), "token: canary-folder-4242\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), fx.path(&format!("{APP}/shared"))).unwrap();
+    let k = fx.path(&format!("{APP}/kustomization.yaml"));
+    let text = std::fs::read_to_string(&k).unwrap();
+    std::fs::write(
+        &k,
+        text.replace(
+            "  - configmap.yaml\n",
+            "  - configmap.yaml\n  - shared/x.yaml\n",
+        ),
+    )
+    .unwrap();
+    let out = fx.lint(&["--format", "json"]);
+    let found = parse_findings(&out.stdout);
+    assert!(
+        found.iter().any(|f| f.0 == "KUS-RESOURCE-OUTSIDE"
+            && f.1 == format!("{APP}/kustomization.yaml")
+            && f.2 == 8),
+        "{found:?}"
+    );
+    assert!(!out.all().contains("canary"), "{}", out.all());
+}
