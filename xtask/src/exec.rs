@@ -11,20 +11,12 @@
 use anyhow::{Context, Result, bail};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The network timeout when none is set: 60 s.
 pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The network timeout of every [`Runner`] made after it is set, in milliseconds.
-static NETWORK_TIMEOUT_MS: AtomicU64 = AtomicU64::new(60_000);
-
-/// Sets the network timeout of the Runners made from now on (from the settings, once, at start).
-pub fn set_network_timeout(timeout: Duration) {
-    NETWORK_TIMEOUT_MS.store(timeout.as_millis() as u64, Ordering::Relaxed);
-}
-
 /// A secret value with the name of the variable it came from. It prints as `<redacted NAME>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
@@ -233,11 +225,12 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(dry_run: bool) -> Result<Runner> {
+    /// A Runner whose registry commands get `network_timeout` (the settings' `network-timeout`).
+    pub fn new(dry_run: bool, network_timeout: Duration) -> Result<Runner> {
         Ok(Runner {
             dry_run,
             sh: xshell::Shell::new().context("cannot read the current directory")?,
-            network_timeout: Duration::from_millis(NETWORK_TIMEOUT_MS.load(Ordering::Relaxed)),
+            network_timeout,
         })
     }
 
@@ -546,7 +539,7 @@ mod tests {
 
     #[test]
     fn runner_captures_output_and_passes_secret_stdin() {
-        let runner = Runner::new(false).unwrap();
+        let runner = Runner::new(false, DEFAULT_NETWORK_TIMEOUT).unwrap();
         let cmd = Cmd::new("cat").stdin_secret(Secret::new("T", "from-stdin".into()));
         assert_eq!(runner.read(&cmd).unwrap(), "from-stdin");
         let fail = Cmd::new("sh").args(["-c", "echo oops >&2; exit 3"]);
@@ -556,7 +549,7 @@ mod tests {
 
     #[test]
     fn run_to_stderr_keeps_stdout_clean_and_reports_failure() {
-        let runner = Runner::new(false).unwrap();
+        let runner = Runner::new(false, DEFAULT_NETWORK_TIMEOUT).unwrap();
         runner
             .run_to_stderr(&Cmd::new("sh").args(["-c", "echo progress"]))
             .unwrap();
@@ -580,7 +573,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pid_file = dir.path().join("grandchild.pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
-        let runner = Runner::new(false).unwrap();
+        let runner = Runner::new(false, DEFAULT_NETWORK_TIMEOUT).unwrap();
         for capture in [true, false] {
             let cmd = Cmd::new("sh")
                 .args(["-c", &script])
@@ -614,7 +607,10 @@ mod tests {
             .args(["-c", &script])
             .deadline(Duration::from_millis(200));
         let started = Instant::now();
-        let err = Runner::new(false).unwrap().read(&cmd).unwrap_err();
+        let err = Runner::new(false, DEFAULT_NETWORK_TIMEOUT)
+            .unwrap()
+            .read(&cmd)
+            .unwrap_err();
         let took = started.elapsed();
         assert!(
             took >= KILL_GRACE && took < KILL_GRACE * 3,
@@ -626,7 +622,7 @@ mod tests {
 
     #[test]
     fn a_registry_command_gets_the_network_timeout_and_names_the_registry() {
-        let mut runner = Runner::new(false).unwrap();
+        let mut runner = Runner::new(false, DEFAULT_NETWORK_TIMEOUT).unwrap();
         runner.network_timeout = Duration::from_millis(200);
         let cmd = Cmd::new("sleep").arg("30").talks_to("127.0.0.1:5000");
         let err = runner.output(&cmd).unwrap_err().to_string();
@@ -644,7 +640,7 @@ mod tests {
     #[test]
     fn dry_run_runs_nothing() {
         let dir = std::env::temp_dir().join(format!("xtask-dry-run-{}", std::process::id()));
-        let runner = Runner::new(true).unwrap();
+        let runner = Runner::new(true, DEFAULT_NETWORK_TIMEOUT).unwrap();
         runner
             .run(&Cmd::new("mkdir").arg(dir.display().to_string()))
             .unwrap();
@@ -655,7 +651,7 @@ mod tests {
     fn dry_run_skips_captured_commands_and_steps_on_disk() {
         let dir = std::env::temp_dir().join(format!("xtask-for-real-{}", std::process::id()));
         let mkdir = Cmd::new("mkdir").arg(dir.display().to_string());
-        let dry = Runner::new(true).unwrap();
+        let dry = Runner::new(true, DEFAULT_NETWORK_TIMEOUT).unwrap();
         assert_eq!(
             dry.run_captured(&mkdir).unwrap(),
             Output {
@@ -665,7 +661,7 @@ mod tests {
         );
         dry.for_real(|| Ok(std::fs::create_dir(&dir)?)).unwrap();
         assert!(!dir.exists());
-        let real = Runner::new(false).unwrap();
+        let real = Runner::new(false, DEFAULT_NETWORK_TIMEOUT).unwrap();
         assert!(real.run_captured(&mkdir).unwrap().success());
         assert!(dir.is_dir());
         let err = real.for_real(|| Ok(std::fs::create_dir(&dir)?));

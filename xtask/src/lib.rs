@@ -47,7 +47,6 @@ pub struct Ctx {
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     let root = repo::find_root(flags.root.as_deref())?;
     let settings = settings::Settings::load(&root)?;
-    exec::set_network_timeout(settings.network_timeout);
     dispatch(flags.command, &Ctx { root, settings })
 }
 

@@ -185,7 +185,7 @@ pub fn update_targets(
 /// `--verify` / `--digest`: every target's tag must be in the primary registry; with `--digest`
 /// (`pin`) its digest is pinned too. Runs before any file is planned or written.
 pub fn check_registry(targets: &mut [Target], settings: &Settings, pin: bool) -> Result<()> {
-    let runner = Runner::new(false)?;
+    let runner = Runner::new(false, settings.network_timeout)?;
     let tool = read_tool(EngineChoice::Auto, &runner)?;
     let refs: Vec<_> = targets
         .iter()

@@ -66,7 +66,7 @@ pub fn run(tree: &Tree, settings: &Settings, root: &Path, renderer: &Cmd) -> Res
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || -> Result<Vec<Finding>> {
-                    let runner = Runner::new(false)?;
+                    let runner = Runner::new(false, settings.network_timeout)?;
                     let mut found = Vec::new();
                     for (k, cmd) in plan.iter().skip(t).step_by(threads) {
                         let out = runner.output(cmd)?;

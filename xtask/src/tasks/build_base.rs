@@ -29,7 +29,7 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     {
         return Ok(Status::Clean);
     }
-    let runner = Runner::new(flags.dry_run)?;
+    let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     let engine = select_engine(flags.engine, &runner)?;
     let reference = &build.reference;
     if flags.login {

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
     let subcommands = subcommands(flags.for_command.as_deref())?;
-    let runner = Runner::new(false)?;
+    let runner = Runner::new(false, ctx.settings.network_timeout)?;
     let found = probe_tools(&runner);
     let mut all = checks::tool_checks(
         &found,

@@ -17,7 +17,7 @@ use std::path::Path;
 
 pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
     let push = resolve(flags, ctx)?;
-    let runner = Runner::new(flags.dry_run)?;
+    let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     if flags.mirror {
         return mirror(flags, ctx, &runner, &push);
     }

@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
-    let runner = Runner::new(flags.dry_run)?;
+    let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     tools::require(COSIGN)?;
     let reference = reference(flags, ctx, &runner)?;
     cosign::by_digest(&reference)?;

@@ -7,7 +7,7 @@ use crate::{Ctx, Status, flags};
 use anyhow::{Result, bail};
 
 pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
-    let runner = Runner::new(false)?;
+    let runner = Runner::new(false, ctx.settings.network_timeout)?;
     // Only asked when the Python suite runs.
     let have_pytest = flags.rust
         || runner

@@ -69,7 +69,7 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
         bail!("--output FILE takes the --format json or sarif report: pass --format too");
     }
     tools::require(TRIVY)?;
-    let runner = Runner::new(false)?;
+    let runner = Runner::new(false, ctx.settings.network_timeout)?;
     let image = match &flags.image {
         Some(given) => Some(image_target(given.as_deref(), flags, ctx, &runner)?),
         None => None,
