@@ -14,12 +14,9 @@ pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
             .output(&Cmd::new("python3").args(["-c", "import pytest"]))?
             .success();
     let mut failed = Vec::new();
-    for cmd in plan(
-        flags,
-        ctx,
-        crate::tools::find(NEXTEST).is_some(),
-        have_pytest,
-    ) {
+    let e2e = std::env::var_os("XTASK_E2E").is_some_and(|v| v == "1");
+    let nextest = crate::tools::find(NEXTEST).is_some();
+    for cmd in plan(flags, ctx, nextest, have_pytest, e2e) {
         if let Err(e) = runner.run(&cmd) {
             eprintln!("error: {e:#}");
             failed.push(cmd.to_string());
@@ -37,13 +34,31 @@ const NEXTEST: crate::tools::Tool = crate::tools::Tool {
 };
 
 /// The suites to run, in order. Both run even when the first fails (`--keep-going` style).
-fn plan(flags: &flags::Test, ctx: &Ctx, nextest: bool, have_pytest: bool) -> Vec<Cmd> {
+/// End-to-end tests are `#[ignore = "e2e: …"]`: with `e2e` (`XTASK_E2E=1`) they run too,
+/// otherwise the runner reports them as skipped.
+fn plan(flags: &flags::Test, ctx: &Ctx, nextest: bool, have_pytest: bool, e2e: bool) -> Vec<Cmd> {
     let mut plan = Vec::new();
     if !flags.python {
-        let rust = if nextest {
-            Cmd::new("cargo").args(["nextest", "run", "--workspace", "--no-fail-fast"])
-        } else {
-            Cmd::new("cargo").args(["test", "--workspace", "--no-fail-fast"])
+        let rust = match (nextest, e2e) {
+            (true, false) => {
+                Cmd::new("cargo").args(["nextest", "run", "--workspace", "--no-fail-fast"])
+            }
+            (true, true) => Cmd::new("cargo").args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-fail-fast",
+                "--run-ignored",
+                "all",
+            ]),
+            (false, false) => Cmd::new("cargo").args(["test", "--workspace", "--no-fail-fast"]),
+            (false, true) => Cmd::new("cargo").args([
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+                "--",
+                "--include-ignored",
+            ]),
         };
         plan.push(rust.cwd(&ctx.root));
     }
@@ -83,12 +98,21 @@ mod tests {
             python: false,
         };
         let lines = |flags, nextest, have_pytest| {
-            let plan = plan(flags, &ctx, nextest, have_pytest);
+            let plan = plan(flags, &ctx, nextest, have_pytest, false);
             plan.iter().map(|c| c.argv().join(" ")).collect::<Vec<_>>()
         };
         assert_eq!(
             lines(&all, true, true),
             ["cargo nextest run --workspace --no-fail-fast"]
+        );
+        let e2e = |nextest| plan(&all, &ctx, nextest, true, true)[0].argv().join(" ");
+        assert_eq!(
+            e2e(true),
+            "cargo nextest run --workspace --no-fail-fast --run-ignored all"
+        );
+        assert_eq!(
+            e2e(false),
+            "cargo test --workspace --no-fail-fast -- --include-ignored"
         );
         std::fs::write(dir.path().join("pytest.ini"), "[pytest]\n").unwrap();
         assert_eq!(

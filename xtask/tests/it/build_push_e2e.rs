@@ -3,7 +3,7 @@
 //! build, reused by every later step. A missing tool fails the test.
 
 use crate::support::build_push::*;
-use crate::support::{self, e2e, require};
+use crate::support::{self, require};
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nUSER 65532\n";
 
@@ -22,10 +22,8 @@ fn skopeo(args: &[&str], reference: &str) -> String {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_build_push_mirror_skip_and_if_changed() {
-    if !e2e() {
-        return;
-    }
     for program in ["podman", "skopeo", "docker-registry", "busybox"] {
         require(program);
     }
@@ -280,10 +278,8 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
 /// (`COPY creds-${TARGETARCH}`), built and pushed by podman to a real registry, then scanned by
 /// the real trivy: no vulnerability DB is needed for secrets or the SBOM.
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_secret_only_in_the_arm64_variant_is_found_and_named() {
-    if !e2e() {
-        return;
-    }
     for program in ["podman", "skopeo", "docker-registry", "busybox", "trivy"] {
         require(program);
     }

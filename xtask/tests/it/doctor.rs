@@ -4,7 +4,7 @@
 //! tag that the primary lacks. A missing tool fails the e2e test.
 
 use crate::support::build_push::*;
-use crate::support::{self, e2e, require};
+use crate::support::{self, require};
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY hello.txt /hello.txt\nUSER 65532\n";
 const KUSTOMIZATION: &str = "k8s-apps/iot-stack/kustomization.yaml";
@@ -166,10 +166,8 @@ impl Pair {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_doctor_healthy_backup_down_and_tag_missing() {
-    if !e2e() {
-        return;
-    }
     let mut pair = Pair::pushed("doctor-e2e");
     let (tag, digest) = (pair.tag.clone(), pair.digest.clone());
 
@@ -274,10 +272,8 @@ fi
 "#;
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_doctor_recorded_cosign_tree_signed_and_unsigned() {
-    if !e2e() {
-        return;
-    }
     let pair = Pair::pushed("doctor-cosign");
     let bin = temp_dir("cosign-bin");
     support::install_script(bin.path(), "cosign", FAKE_COSIGN);
@@ -327,10 +323,8 @@ fn e2e_doctor_recorded_cosign_tree_signed_and_unsigned() {
 const HTPASSWD: &str = "ci:$2b$04$okwS3mULBihJxt2OR7CR6uyT5faqjYTZtUiR2..nVGX7eik/A14b2";
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_doctor_names_how_to_log_in_when_the_registry_refuses() {
-    if !e2e() {
-        return;
-    }
     for program in ["skopeo", "docker-registry"] {
         require(program);
     }

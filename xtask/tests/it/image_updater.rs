@@ -6,7 +6,7 @@
 //! run only under `XTASK_E2E=1`, and then a missing kubectl, python3, jsonschema or PyYAML is a
 //! failure.
 
-use crate::support::{e2e, require};
+use crate::support::require;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -136,10 +136,8 @@ fn crds_json_keeps_the_image_updater_constraints() {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_image_updater_renders_and_matches_the_crd_schema() {
-    if !e2e() {
-        return;
-    }
     require("kubectl");
     require("python3");
     let rendered = render();
@@ -154,10 +152,8 @@ fn e2e_image_updater_renders_and_matches_the_crd_schema() {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_crd_schema_refuses_a_misspelt_field_and_a_bad_method() {
-    if !e2e() {
-        return;
-    }
     require("kubectl");
     require("python3");
     let broken = render()

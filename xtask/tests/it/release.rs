@@ -8,7 +8,7 @@ use crate::support::build_push::{
     CONTEXT, FakeDocker, Fixture, Outcome, Podman, Registry, registry_pair, xtask,
 };
 use crate::support::scan_sign::{STAND_IN, StandIn, cosign_stand_in};
-use crate::support::{self, e2e, require};
+use crate::support::{self, require};
 use std::path::Path;
 
 const KEY: &str = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nRELEASEKEYMATERIAL42\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
@@ -353,10 +353,8 @@ fn read_json(path: &Path) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_release_lands_in_both_registries_signed_attested_deployed_and_committed() {
-    if !e2e() {
-        return;
-    }
     let t = E2e::new(
         "release-clean",
         &[("app.conf", "region = eu-west-1\n".into())],
@@ -476,10 +474,8 @@ fn e2e_release_lands_in_both_registries_signed_attested_deployed_and_committed()
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_release_of_an_image_with_a_planted_secret_exits_1_and_signs_writes_and_commits_nothing() {
-    if !e2e() {
-        return;
-    }
     // Made at run time, so no key-shaped literal sits in the source.
     let key_id = format!("AKIA{}", "7QH2M4XK9B3C5D1F");
     let creds = format!("[default]\naws_access_key_id = {key_id}\n");

