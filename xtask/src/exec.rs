@@ -218,7 +218,8 @@ impl Output {
 
 /// Runs commands, or prints them under `--dry-run`.
 pub struct Runner {
-    pub dry_run: bool,
+    /// `--dry-run`: private, so that no task decides anything by it.
+    dry_run: bool,
     sh: xshell::Shell,
     /// The deadline of commands that talk to a registry.
     pub network_timeout: Duration,
@@ -478,6 +479,12 @@ impl Runner {
             });
         }
         self.output(cmd)
+    }
+
+    /// For a task whose whole run is a plan of other steps (release): `show` the plan under
+    /// `--dry-run`, else `run` it.
+    pub fn show_or_run<T>(&self, show: impl FnOnce() -> T, run: impl FnOnce() -> T) -> T {
+        if self.dry_run { show() } else { run() }
     }
 
     /// Runs `step`, which changes files or reads what the commands before it made (a digest

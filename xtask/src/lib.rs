@@ -15,7 +15,6 @@ pub mod output;
 pub mod registry;
 pub mod repo;
 pub mod resolve;
-pub mod scan_target;
 pub mod settings;
 pub mod signals;
 pub mod tasks;
