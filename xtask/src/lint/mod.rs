@@ -570,9 +570,18 @@ fn manifests_root(settings: &Settings) -> PathBuf {
 
 /// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
 pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    in_parallel_up_to(4, items, f)
+}
+
+/// [`in_parallel`] on up to `max` threads (renders: 2, each a kustomize process).
+pub(crate) fn in_parallel_up_to<T: Sync, R: Send>(
+    max: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 4)
+        .clamp(1, max)
         .min(items.len().max(1));
     if threads == 1 {
         return items.iter().map(f).collect();
