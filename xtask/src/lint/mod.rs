@@ -21,7 +21,7 @@ pub mod yaml_rules;
 
 use crate::settings::Settings;
 use crate::walk::{self, Resolved};
-use crate::yaml::{Node, Pos, Value};
+use crate::yaml::{Node, Pos};
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -200,25 +200,18 @@ pub struct FileReport {
 /// A YAML document with its anchors, so that rules can follow aliases one step at a time.
 pub struct Doc<'a> {
     pub root: &'a Node,
-    anchors: Vec<(usize, &'a Node)>,
+    anchors: crate::yaml::Anchors<'a>,
 }
 
 impl<'a> Doc<'a> {
     pub fn new(root: &'a Node, anchors: Vec<(usize, &'a Node)>) -> Doc<'a> {
+        let anchors = crate::yaml::Anchors::new(anchors);
         Doc { root, anchors }
     }
 
     /// The node an alias refers to; any other node itself.
     pub fn resolve(&self, node: &'a Node) -> &'a Node {
-        match node.value {
-            Value::Alias(id) => self
-                .anchors
-                .iter()
-                .rev()
-                .find(|(a, _)| *a == id)
-                .map_or(node, |(_, n)| n),
-            _ => node,
-        }
+        self.anchors.resolve(node)
     }
 
     pub fn get(&self, node: &'a Node, key: &str) -> Option<&'a Node> {

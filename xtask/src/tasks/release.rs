@@ -154,7 +154,7 @@ fn execute(
         };
         eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
         let start = Instant::now();
-        let result = crate::dispatch(command, ctx).and_then(|status| {
+        let result = super::dispatch(command, ctx).and_then(|status| {
             if step.name == StepName::Build {
                 released = Some(pushed_build(ctx, image)?);
             }
