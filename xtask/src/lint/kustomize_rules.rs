@@ -472,13 +472,14 @@ impl Tree {
 
     /// Every kustomization reachable from `k` (itself included) and every manifest file they
     /// list. Cycles are cut.
-    fn closure(&self, k: usize) -> (Vec<usize>, Vec<usize>) {
-        let mut seen = vec![false; self.files.len()];
+    /// It costs the closure's size, never the tree's: `seen` is shared by every call.
+    fn closure(&self, k: usize, seen: &mut Seen) -> (Vec<usize>, Vec<usize>) {
+        seen.clear();
         let mut stack = vec![k];
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if std::mem::replace(&mut seen[k], true) {
+            if !seen.first_visit(k) {
                 continue;
             }
             files.extend(&self.includes_files[k]);
@@ -566,47 +567,51 @@ impl Tree {
     }
 
     /// Every cross-file rule.
-    pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
-        let _ = settings;
+    pub fn check(&self, out: &mut Vec<Finding>) {
         self.cycles(out);
         self.links(out);
     }
 
     /// The rules that follow the kustomization graph: unused images, orphans, untagged
-    /// images, missing fields, ConfigMaps and scripts.
-    fn links(&self, out: &mut Vec<Finding>) {
+    /// images, missing fields, ConfigMaps and scripts. Returns the steps the graph walk took
+    /// (closure visits and the builds of each file), which grow with the tree's size only.
+    fn links(&self, out: &mut Vec<Finding>) -> usize {
         let mut is_root = vec![false; self.files.len()];
         for id in self.root_ids() {
             is_root[id] = true;
         }
-        // By id of a manifest file: the kustomizations that include it, and the roots that do.
+        // By id of a manifest file: the kustomizations that include it, and the builds (roots)
+        // that do, as indexes into `builds`. Each file costs what includes it, never all roots.
         let mut includers: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
-        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); self.files.len()];
-        let mut build_config_maps: Vec<(&Path, ConfigMaps)> = Vec::new();
+        let mut root_of: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
+        let mut builds: Vec<(&Path, ConfigMaps)> = Vec::new();
+        let mut seen = Seen::new(self.files.len());
+        let mut steps = 0;
         for k in self.kustomizations() {
             let kfile = self.files[k].0.as_path();
-            let (kusts, files) = self.closure(k);
+            let (kusts, files) = self.closure(k, &mut seen);
             self.unused_images(k, &files, out);
             for &f in &files {
                 includers[f].push(k);
-                if is_root[k] {
-                    root_of[f].push(kfile);
+                if is_root[k] && root_of[f].last() != Some(&builds.len()) {
+                    root_of[f].push(builds.len());
                 }
             }
             if is_root[k] {
-                build_config_maps.push((kfile, self.config_maps(&kusts, &files)));
+                builds.push((kfile, self.config_maps(&kusts, &files)));
             }
         }
         for (id, (path, facts)) in self.files.iter().enumerate() {
             if facts.kustomization.is_none() {
                 let includers = (!includers[id].is_empty()).then_some(&includers[id][..]);
-                let builds: Vec<_> = (build_config_maps.iter())
-                    .filter(|(root, _)| root_of[id].contains(root))
-                    .map(|(root, cms)| (*root, cms))
+                let builds: Vec<_> = (root_of[id].iter())
+                    .map(|&b| (builds[b].0, &builds[b].1))
                     .collect();
+                steps += builds.len();
                 self.file_links(path, facts, self.inputs[id], includers, &builds, out);
             }
         }
+        steps + seen.visits
     }
 
     /// KUS-IMAGE-UNUSED: the `images:` entries of kustomization `k` that no workload of
@@ -738,6 +743,34 @@ impl Tree {
     }
 }
 
+/// The kustomizations a [`Tree::closure`] has visited, cleared in O(1) by a new stamp; it counts
+/// every visit, so that a test can hold the closures' cost to the tree's size.
+struct Seen {
+    stamps: Vec<u32>,
+    now: u32,
+    visits: usize,
+}
+
+impl Seen {
+    fn new(len: usize) -> Seen {
+        Seen {
+            stamps: vec![0; len],
+            now: 0,
+            visits: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.now += 1;
+    }
+
+    /// True the first time `id` is visited since the last [`Seen::clear`].
+    fn first_visit(&mut self, id: usize) -> bool {
+        self.visits += 1;
+        std::mem::replace(&mut self.stamps[id], self.now) != self.now
+    }
+}
+
 /// ConfigMap names of a build, with their keys when known.
 type ConfigMaps<'t> = HashMap<&'t str, Option<Vec<&'t str>>>;
 
@@ -829,6 +862,59 @@ fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `apps` app folders, each a kustomization listing one manifest; with `one_root`, one
+    /// kustomization lists every app folder (else each app is a root of its own).
+    fn apps(apps: usize, one_root: bool) -> Tree {
+        let kustomization = |links: Links| Facts {
+            kustomization: Some(Kustomization {
+                links,
+                ..Kustomization::default()
+            }),
+            ..Facts::default()
+        };
+        let mut files = Vec::new();
+        let mut all = Vec::new();
+        for i in 0..apps {
+            let (k, job) = (
+                format!("apps/a{i}/kustomization.yaml"),
+                format!("apps/a{i}/job.yaml"),
+            );
+            let links = Links {
+                files: vec![PathBuf::from(&job)],
+                ..Links::default()
+            };
+            files.push((PathBuf::from(&k), kustomization(links)));
+            files.push((PathBuf::from(job), Facts::default()));
+            all.push(PathBuf::from(k));
+        }
+        if one_root {
+            let links = Links {
+                kustomizations: all,
+                ..Links::default()
+            };
+            files.push((
+                PathBuf::from("apps/kustomization.yaml"),
+                kustomization(links),
+            ));
+        }
+        Tree::new(Path::new("/nonexistent"), files)
+    }
+
+    #[test]
+    fn the_graph_walk_costs_the_same_per_file_at_any_size() {
+        for one_root in [true, false] {
+            let per_file = |n: usize| {
+                let tree = apps(n, one_root);
+                let mut out = Vec::new();
+                tree.links(&mut out) as f64 / tree.files.len() as f64
+            };
+            let (small, large) = (per_file(500), per_file(8000));
+            // Each kustomization's closure once, and each file's builds: a few steps a file.
+            assert!(large <= 3.0, "{large} steps a file at 8,000 apps");
+            assert!(large <= small * 1.01, "{small} → {large} steps a file");
+        }
+    }
 
     fn parse(src: &str) -> Kustomization {
         let docs = crate::yaml::load(src).unwrap();

@@ -546,7 +546,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     }
     let files = listing.lintable.len();
     let tree = kustomize_rules::Tree::new(root, facts);
-    tree.check(settings, &mut findings);
+    tree.check(&mut findings);
     gitops::check(&tree, &mut findings);
     Ok(Outcome {
         findings,
