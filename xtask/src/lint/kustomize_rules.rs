@@ -124,15 +124,16 @@ impl Generator {
     }
 }
 
+/// An `images:` entry as the linter follows it (read from [`crate::kustomize::ImageEntry`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageEntry {
+pub struct Image {
     pub name: Ref,
     pub new_name: Option<String>,
     pub new_tag: Option<Ref>,
     pub digest: Option<String>,
 }
 
-impl ImageEntry {
+impl Image {
     /// True when the entry gives the image a tag or a digest.
     pub fn tags(&self) -> bool {
         self.new_tag.is_some() || self.digest.is_some()
@@ -145,7 +146,7 @@ pub struct Kustomization {
     /// `resources:`, `bases:` and `components:`.
     pub resources: Vec<Ref>,
     pub generators: Vec<Generator>,
-    pub images: Vec<ImageEntry>,
+    pub images: Vec<Image>,
     /// Other files it reads: patches, replacements, transformer configurations.
     pub references: Vec<Ref>,
     /// Where its paths lead (see [`Kustomization::resolve`]).
@@ -240,7 +241,7 @@ impl Kustomization {
             let Some(name) = e.name.as_ref().and_then(|n| str_ref(&n.value)) else {
                 continue;
             };
-            k.images.push(ImageEntry {
+            k.images.push(Image {
                 name,
                 new_name: e.new_name().map(str::to_string),
                 new_tag: e.new_tag.as_ref().and_then(|t| str_ref(&t.value)),
@@ -258,14 +259,14 @@ impl Kustomization {
         let resolve = |r: &Ref, restrict: bool| resolve(root, dir, &r.value, restrict);
         for r in self.resources.iter().filter(|r| !is_remote(&r.value)) {
             match resolve(r, false) {
-                Resolved::File(p) if !p.starts_with(dir) => out.push(Finding::new(
+                Lead::File(p) if !p.starts_with(dir) => out.push(Finding::new(
                     &RESOURCE_OUTSIDE,
                     kfile,
                     r.pos,
                     format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                 )),
-                Resolved::File(p) => links.files.push(p),
-                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                Lead::File(p) => links.files.push(p),
+                Lead::Dir(d) => match crate::kustomize::FILE_NAMES
                     .iter()
                     .map(|n| d.join(n))
                     .find(|p| root.join(p).is_file())
@@ -278,7 +279,7 @@ impl Kustomization {
                         format!("folder `{}` has no kustomization.yaml", r.value),
                     )),
                 },
-                Resolved::Problem(rule, why) => out.push(Finding::new(
+                Lead::Problem(rule, why) => out.push(Finding::new(
                     rule,
                     kfile,
                     r.pos,
@@ -287,7 +288,7 @@ impl Kustomization {
             }
         }
         for r in &self.references {
-            if let Resolved::File(p) = resolve(r, false) {
+            if let Lead::File(p) = resolve(r, false) {
                 links.inputs.push(p);
             }
         }
@@ -295,14 +296,14 @@ impl Kustomization {
             for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                 let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
                 match resolve(r, true) {
-                    Resolved::File(p) => links.inputs.push(p),
-                    Resolved::Dir(_) => out.push(Finding::new(
+                    Lead::File(p) => links.inputs.push(p),
+                    Lead::Dir(_) => out.push(Finding::new(
                         &GENERATOR_FILE_MISSING,
                         kfile,
                         r.pos,
                         format!("{generator}: `{}` is a folder, not a file", r.value),
                     )),
-                    Resolved::Problem(rule, why) => {
+                    Lead::Problem(rule, why) => {
                         let rule = if rule.id == RESOURCE_MISSING.id {
                             &GENERATOR_FILE_MISSING
                         } else {
@@ -394,7 +395,7 @@ fn is_remote(r: &str) -> bool {
 type Ids = HashMap<std::ffi::OsString, usize>;
 
 /// Where a path of a kustomization leads.
-enum Resolved {
+enum Lead {
     File(PathBuf),
     Dir(PathBuf),
     Problem(&'static Rule, String),
@@ -815,12 +816,12 @@ fn untagged(
 
 /// Resolves `value` relative to the kustomization folder `dir`. `restrict`: the path must stay
 /// inside `dir` (kustomize's load restrictor, for generator files).
-fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
+fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Lead {
     let Some(rel) = normalize(&dir.join(value)) else {
-        return Resolved::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
+        return Lead::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
     };
     if restrict && !rel.starts_with(dir) {
-        return Resolved::Problem(
+        return Lead::Problem(
             &RESOURCE_OUTSIDE,
             "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
         );
@@ -829,10 +830,10 @@ fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
     let meta = match std::fs::metadata(&abs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Resolved::Problem(&RESOURCE_MISSING, "does not exist".into());
+            return Lead::Problem(&RESOURCE_MISSING, "does not exist".into());
         }
         Err(e) => {
-            return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
+            return Lead::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
         }
     };
     // Any component may be a symlink (`../shared/x.yaml` with `shared` linked elsewhere): the
@@ -840,22 +841,22 @@ fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
     match crate::walk::resolve(root, &rel) {
         crate::walk::Resolved::File(_) | crate::walk::Resolved::Dir(_) => {}
         crate::walk::Resolved::Outside => {
-            return Resolved::Problem(
+            return Lead::Problem(
                 &RESOURCE_OUTSIDE,
                 "resolves outside the repository through a symlink".into(),
             );
         }
         crate::walk::Resolved::Special(kind) => {
-            return Resolved::Problem(&RESOURCE_MISSING, format!("is a {kind}, not a file"));
+            return Lead::Problem(&RESOURCE_MISSING, format!("is a {kind}, not a file"));
         }
         crate::walk::Resolved::Missing(e) => {
-            return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
+            return Lead::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
         }
     }
     if meta.is_dir() {
-        Resolved::Dir(rel)
+        Lead::Dir(rel)
     } else {
-        Resolved::File(rel)
+        Lead::File(rel)
     }
 }
 

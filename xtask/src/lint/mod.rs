@@ -5,7 +5,7 @@
 //! rules that need only that file (a kustomization's paths are resolved here too), and keeps the
 //! few [`Facts`] that cross-file rules need; the parsed tree is then dropped. The tree pass
 //! relates kustomizations, workloads and ConfigMaps.
-//! [`Outcome::finish`] then applies suppression markers, settings overrides and the path filter.
+//! [`Analysis::finish`] then applies suppression markers, settings overrides and the path filter.
 
 pub mod cron;
 pub mod dockerfile;
@@ -506,7 +506,7 @@ pub fn check_file(
 }
 
 /// The findings of a run before suppression and filtering, with what rendering needs.
-pub struct Outcome {
+pub struct Analysis {
     pub findings: Vec<Finding>,
     pub markers: BTreeMap<PathBuf, Vec<Marker>>,
     pub tree: kustomize_rules::Tree,
@@ -516,7 +516,7 @@ pub struct Outcome {
 
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
 /// tree pass.
-pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
+pub fn analyze(root: &Path, settings: &Settings) -> Result<Analysis> {
     let manifests = manifests_root(settings);
     if !root.join(&manifests).is_dir() {
         bail!(
@@ -548,7 +548,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(&mut findings);
     gitops::check(&tree, &mut findings);
-    Ok(Outcome {
+    Ok(Analysis {
         findings,
         markers,
         tree,
@@ -613,7 +613,7 @@ pub fn parse_only(root: &Path, settings: &Settings) -> Result<usize> {
     Ok(counts.into_iter().sum())
 }
 
-impl Outcome {
+impl Analysis {
     /// Applies suppression markers, severity overrides and the path filter (`selected` holds
     /// repo-relative files or folders; empty means everything), and sorts by position.
     pub fn finish(
@@ -752,7 +752,7 @@ mod tests {
                 rules: vec!["SEC-PRIVILEGED".into()],
             }],
         )]);
-        let outcome = Outcome {
+        let outcome = Analysis {
             findings,
             markers,
             tree: kustomize_rules::Tree::default(),

@@ -30,7 +30,7 @@ pub struct Change {
 
 /// What a run did (or, with `--dry-run` / `--check`, would do).
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Update {
     pub targets: Vec<Target>,
     /// How many kustomizations were searched.
     pub searched: usize,
@@ -78,7 +78,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 
 /// Every step but the report: targets, plan, then (unless `--dry-run` or `--check`) the writes
 /// and the `--commit`. Nothing is written when any step before the writes fails.
-pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
+pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Update> {
     let repo = Repo::open(&ctx.root)?;
     let stale = files::clean_stale(&ctx.root)?;
     if !stale.is_empty() {
@@ -110,7 +110,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         !flags.image.is_empty(),
         flags.verify || flags.digest,
     )?;
-    let mut outcome = Outcome {
+    let mut outcome = Update {
         targets,
         searched: files.len(),
         changes,
@@ -125,7 +125,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
 }
 
 /// Writes every change at once, then `--commit`s them.
-fn write(flags: &flags::UpdateImages, ctx: &Ctx, repo: &Repo, outcome: &mut Outcome) -> Result<()> {
+fn write(flags: &flags::UpdateImages, ctx: &Ctx, repo: &Repo, outcome: &mut Update) -> Result<()> {
     if flags.commit {
         refuse_dirty(repo, &outcome.changes)?;
         repo.ready_to_commit().context("no file was changed")?;
