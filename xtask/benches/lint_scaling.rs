@@ -1,7 +1,9 @@
 //! Benchmark: lint-manifests' cost per app folder stays flat as the tree grows (issue 20, class
 //! 7). The generated corpus of the lint_manifests bench at 1,000, 10,000 and 100,000 app folders
 //! (LINT_SCALING_SIZES=1000,10000 for others), each linted by the dev binary that `cargo xtask`
-//! runs; for each size: wall time and peak memory (max RSS, from /usr/bin/time), per app.
+//! runs, in two shapes (one root kustomization listing every app, and a root per app); for
+//! each: wall time and peak memory (max RSS, from /usr/bin/time), per app. LINT_SCALING_RUNS
+//! sets the timed runs per size (3; the best is shown).
 //! `cargo bench --bench lint_scaling`; XTASK_BIN=PATH measures another binary (an older build).
 
 // The integration tests' support, for its app corpus; the bench uses nothing else of it.
@@ -68,24 +70,37 @@ fn main() {
         .collect();
     let bin = dev_binary();
     println!("binary: {}", bin.display());
-    let mut first: Option<(f64, f64)> = None;
-    for n in sizes {
-        let dir = tempfile::tempdir().unwrap();
-        support::lint_manifests::corpus(dir.path(), n);
-        lint(&bin, dir.path()); // warm the page cache
-        let runs: Vec<(f64, f64)> = (0..3).map(|_| lint(&bin, dir.path())).collect();
-        let wall = runs.iter().map(|r| r.0).fold(f64::MAX, f64::min);
-        let rss = runs.iter().map(|r| r.1).fold(0.0, f64::max);
-        let (per_app_ms, per_app_kib) = (wall * 1000.0 / n as f64, rss / n as f64);
-        let base = *first.get_or_insert((per_app_ms, per_app_kib));
-        println!(
-            "{n:>7} apps: {:>8.2} s (best of 3), {:.3} ms/app ({:.2}x of the first size); peak {:.1} MiB, {:.2} KiB/app ({:.2}x)",
-            wall,
-            per_app_ms,
-            per_app_ms / base.0,
-            rss / 1024.0,
-            per_app_kib,
-            per_app_kib / base.1
-        );
+    let runs: usize = std::env::var("LINT_SCALING_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    // One root: k8s-apps/apps/kustomization.yaml lists every app. A root per app: no such list,
+    // as with one Argo CD Application per folder.
+    for one_root in [true, false] {
+        let shape = if one_root {
+            "one root"
+        } else {
+            "a root per app"
+        };
+        let mut first: Option<(f64, f64)> = None;
+        for &n in &sizes {
+            let dir = tempfile::tempdir().unwrap();
+            support::lint_manifests::corpus(dir.path(), n);
+            if !one_root {
+                std::fs::remove_file(dir.path().join("k8s-apps/apps/kustomization.yaml")).unwrap();
+            }
+            lint(&bin, dir.path()); // warm the page cache
+            let all: Vec<(f64, f64)> = (0..runs).map(|_| lint(&bin, dir.path())).collect();
+            let wall = all.iter().map(|r| r.0).fold(f64::MAX, f64::min);
+            let rss = all.iter().map(|r| r.1).fold(0.0, f64::max);
+            let (per_app_ms, per_app_kib) = (wall * 1000.0 / n as f64, rss / n as f64);
+            let base = *first.get_or_insert((per_app_ms, per_app_kib));
+            println!(
+                "{shape:>14}, {n:>7} apps: {wall:>8.2} s (best of {runs}), {per_app_ms:.3} ms/app ({:.2}x of the first size); peak {:.1} MiB, {per_app_kib:.2} KiB/app ({:.2}x)",
+                per_app_ms / base.0,
+                rss / 1024.0,
+                per_app_kib / base.1
+            );
+        }
     }
 }
