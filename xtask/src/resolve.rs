@@ -307,11 +307,17 @@ pub fn names(settings: &Settings, image: &str) -> [ImageRef; 2] {
 /// backup registry, with or without a tag or digest.
 pub fn configured<'a>(settings: &'a Settings, name: &str) -> Option<&'a ImageSettings> {
     let bare = without_tag(name);
+    // `registry/image` is what [`names`] spells; compared without building it (the lint asks
+    // this of every container image).
+    let in_registry = |registry: &str, image: &str| {
+        bare.strip_prefix(registry)
+            .and_then(|rest| rest.strip_prefix('/'))
+            == Some(image)
+    };
     settings.images.iter().find(|i| {
         bare == i.name
-            || names(settings, &i.name)
-                .iter()
-                .any(|n| n.to_string() == bare)
+            || in_registry(&settings.registry, &i.name)
+            || in_registry(&settings.backup_registry, &i.name)
     })
 }
 
