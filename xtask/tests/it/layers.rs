@@ -213,3 +213,77 @@ fn the_import_reader_sees_groups_paths_and_re_exports() {
         "use crate::a;\n"
     );
 }
+
+#[test]
+fn architecture_md_draws_the_same_floors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (layer, modules) in LAYERS {
+        let head = format!("- **{layer}**: ");
+        let at = flat
+            .find(&head)
+            .unwrap_or_else(|| panic!("ARCHITECTURE.md has no `{head}` line"));
+        let listed = &flat[at + head.len()..];
+        let listed = &listed[..listed.find('.').unwrap()];
+        let mut listed: Vec<&str> = listed.split(", ").collect();
+        let mut declared = modules.to_vec();
+        listed.sort();
+        declared.sort();
+        assert_eq!(listed, declared, "the {layer} floor in ARCHITECTURE.md");
+    }
+}
+
+/// Non-test code of every source file but `owners`, as (path, code).
+fn code_outside(owners: &[&str]) -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path.strip_prefix(&src).unwrap().display().to_string();
+            if path.is_dir() {
+                stack.push(path);
+            } else if rel.ends_with(".rs")
+                && !rel.ends_with("tests.rs")
+                && !owners.contains(&rel.as_str())
+            {
+                out.push((rel, code_of(&std::fs::read_to_string(&path).unwrap())));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn only_resolve_rs_spells_tags_and_plain_http() {
+    for (file, code) in code_outside(&["resolve.rs", "image_ref.rs"]) {
+        for needle in ["\"-dirty\"", "\"sha-{", "is_loopback()", "[..7]"] {
+            // A commit's 7 hex digits are `repo::short`'s.
+            let owner = needle == "[..7]" && file == "repo.rs";
+            assert!(
+                owner || !code.contains(needle),
+                "{file} uses `{needle}`: tags (resolve::Tag, Commit::short) and plain HTTP \
+                 (resolve::plain_http) come from resolve.rs"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_task_branches_on_dry_run() {
+    for (file, code) in code_outside(&["exec.rs"]) {
+        for line in code.lines() {
+            let branch = ["if ", "match ", "&& ", "then"]
+                .iter()
+                .any(|b| line.contains(b));
+            assert!(
+                !(branch && line.contains("dry_run")),
+                "{file}: `{}`: --dry-run is decided by the Runner (exec.rs); hand it to \
+                 Runner::new and use run/for_real/show_or_run",
+                line.trim()
+            );
+        }
+    }
+}
