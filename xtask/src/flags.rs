@@ -34,6 +34,7 @@ pub enum Command {
     Sign(Sign),
     Release(Release),
     Doctor(Doctor),
+    Smoke(Smoke),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -494,6 +495,52 @@ pub struct Doctor {
     /// human (stderr) or json (stdout).
     #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
     pub format: DoctorFormat,
+}
+
+/// Run the pushed image before anyone deploys it: its smoke command (the settings' `smoke`;
+/// for the base image, the interpreter importing every third-party module the services'
+/// scripts import), then its own CMD, on every platform of its index, by digest.
+///
+/// Each run is hardened like the CronJobs: UID 65534, read-only root filesystem, no network
+/// (the output says what the engine could not apply). A platform runs natively, or under qemu
+/// when binfmt_misc has an emulator for it; else it is NOT RUN, with the fix, and never counts
+/// as passed. Exit 0 when every platform that ran passed; 1 when one failed; 2 on bad input, a
+/// tool failure, or when no platform could run.
+#[derive(Debug, Args)]
+pub struct Smoke {
+    /// docker, podman, or buildah (chroot isolation). auto: docker, else podman, else buildah;
+    /// podman falls back to buildah where it cannot start containers (setrlimit refused).
+    #[arg(long, value_enum, default_value_t = SmokeEngine::Auto)]
+    pub engine: SmokeEngine,
+
+    /// The configured image (default: the first, python-base).
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+
+    /// ghcr, backup, or HOST[:PORT]/PATH (default: the build record's, else the primary).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// Test the digest this commit's `sha-<7 hex>` tag has in the registry.
+    #[arg(long, value_name = "SHA", conflicts_with = "digest")]
+    pub sha: Option<String>,
+
+    /// Test this digest (default: the build record's, once its tag still holds it).
+    #[arg(long, value_name = "sha256:…")]
+    pub digest: Option<String>,
+
+    /// Talk plain HTTP to a registry that is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
+}
+
+/// The program `smoke` runs the image with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmokeEngine {
+    Auto,
+    Docker,
+    Podman,
+    Buildah,
 }
 
 /// Output of `doctor`.

@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod scan_target;
 pub mod settings;
 pub mod signals;
+pub mod smoke;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;
@@ -62,5 +63,6 @@ pub fn dispatch(command: flags::Command, ctx: &Ctx) -> anyhow::Result<Status> {
         flags::Command::Sign(f) => tasks::sign::run(&f, ctx),
         flags::Command::Release(f) => tasks::release::run(&f, ctx),
         flags::Command::Doctor(f) => tasks::doctor::run(&f, ctx),
+        flags::Command::Smoke(f) => tasks::smoke::run(&f, ctx),
     }
 }

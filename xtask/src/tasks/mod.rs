@@ -6,6 +6,7 @@ pub mod lint_manifests;
 pub mod push;
 pub mod release;
 pub mod sign;
+pub mod smoke;
 pub mod test;
 pub mod trivy_scan;
 pub mod update_images;

@@ -1,0 +1,384 @@
+//! `cargo xtask smoke`: run the pushed image, by digest, before anyone deploys it. The digest
+//! is `--digest`, `--sha`'s tag in the registry, or the build record's (whose tag must still
+//! hold it, as sign checks). Every platform of its index runs natively or under qemu
+//! ([`crate::smoke::platforms`]); one this machine cannot run is NOT RUN, with the fix. Each
+//! runs the smoke command ([`crate::smoke::checks`]) and the image's own CMD, hardened like the
+//! CronJobs, with docker, podman, or buildah's chroot isolation where `podman run` cannot start
+//! containers.
+//!
+//! The outcome goes to stderr, and as JSON to `target/xtask/smoke/<image>.json`, which
+//! `release` reads for its summary. Exit 0 every platform that ran passed; 1 one failed; 2 bad
+//! input, a tool failure, or no platform could run here.
+
+use crate::exec::{Cmd, Output, Runner};
+use crate::flags::{self, EngineChoice, SmokeEngine};
+use crate::image_ref::{ImageRef, is_digest};
+use crate::registry::{self, read_tool, remote_digest};
+use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
+use crate::settings::ImageSettings;
+use crate::smoke::platforms::{Runnable, binfmt_dir, handlers, host_platform, runnable};
+use crate::smoke::{self, Check, Engine, scripts};
+use crate::tools::{self, BUILDAH, DOCKER, PODMAN};
+use crate::{Ctx, Status};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How many lines of a failed command's output are shown.
+const TAIL: usize = 20;
+
+/// What `smoke` found, as `target/xtask/smoke/<image>.json` holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmokeRecord {
+    pub reference: String,
+    pub engine: String,
+    pub not_applied: Vec<String>,
+    pub platforms: Vec<PlatformResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformResult {
+    /// `linux/amd64`, or `image` for a single-platform image.
+    pub platform: String,
+    /// `native`, `emulated (qemu-aarch64)` or `not at all`.
+    pub how: String,
+    /// `passed`, `FAILED` or `NOT RUN`.
+    pub result: String,
+    /// Why it failed or did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl SmokeRecord {
+    pub fn path(root: &Path, image: &str) -> PathBuf {
+        root.join("target/xtask/smoke")
+            .join(format!("{image}.json"))
+    }
+
+    /// `linux/amd64 passed, linux/arm64 NOT RUN`: the release summary's note.
+    pub fn platforms_line(&self) -> String {
+        let each: Vec<String> = self
+            .platforms
+            .iter()
+            .map(|p| format!("{} {}", p.platform, p.result))
+            .collect();
+        each.join(", ")
+    }
+}
+
+pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
+    let runner = Runner::new(false, ctx.settings.network_timeout)?;
+    let (image, reference) = target(flags, ctx, &runner)?;
+    let insecure = reference.is_loopback() || flags.insecure_registry;
+    let checks = image_checks(ctx, image)?;
+    let mut engine = pick(flags.engine)?;
+    let tool = read_tool(EngineChoice::Auto, &runner)?;
+    let platforms = registry::index_platforms(&runner, tool, &reference, insecure)?;
+    let (host, handlers) = (host_platform(), handlers(&binfmt_dir()));
+    eprintln!(
+        "smoke test of {reference}, as user {}, on {}",
+        smoke::USER,
+        match platforms.as_slice() {
+            [] => "its one platform".to_string(),
+            all => all.join(", "),
+        }
+    );
+    let targets: Vec<Option<&str>> = match platforms.as_slice() {
+        [] => vec![None],
+        all => all.iter().map(|p| Some(p.as_str())).collect(),
+    };
+    let mut results = Vec::new();
+    for platform in targets {
+        let name = platform.unwrap_or("image").to_string();
+        let how = platform.map_or(Runnable::Native, |p| runnable(p, &host, &handlers));
+        if let Runnable::No { reason, fix } = &how {
+            eprintln!("\n{name}: NOT RUN: {reason}\n  fix: {fix}");
+            results.push(PlatformResult {
+                platform: name,
+                how: how.label(),
+                result: "NOT RUN".into(),
+                reason: Some(reason.clone()),
+            });
+            continue;
+        }
+        eprintln!("\n==> {name} ({})", how.label());
+        let failure = run_platform(
+            &runner,
+            &mut engine,
+            platform,
+            &reference,
+            insecure,
+            &checks,
+        )?;
+        results.push(PlatformResult {
+            platform: name,
+            how: how.label(),
+            result: if failure.is_some() {
+                "FAILED"
+            } else {
+                "passed"
+            }
+            .into(),
+            reason: failure,
+        });
+    }
+    let record = SmokeRecord {
+        reference: reference.to_string(),
+        engine: engine.describe().into(),
+        not_applied: engine.not_applied().iter().map(|s| s.to_string()).collect(),
+        platforms: results,
+    };
+    let json = serde_json::to_string_pretty(&record)? + "\n";
+    crate::files::write_atomic(&SmokeRecord::path(&ctx.root, &image.name), json.as_bytes())?;
+    report(&record)
+}
+
+/// The summary on stderr, and the exit status.
+fn report(record: &SmokeRecord) -> Result<Status> {
+    eprintln!(
+        "\nsmoke summary: {} (with {})",
+        record.reference, record.engine
+    );
+    for p in &record.platforms {
+        eprintln!("  {:<14} {:<26} {}", p.platform, p.how, p.result);
+    }
+    for what in &record.not_applied {
+        eprintln!("  hardening not applied: {what}");
+    }
+    let failed: Vec<&PlatformResult> = record
+        .platforms
+        .iter()
+        .filter(|p| p.result == "FAILED")
+        .collect();
+    if let Some(first) = failed.first() {
+        eprintln!(
+            "FAILED on {}: {}",
+            first.platform,
+            first.reason.as_deref().unwrap_or_default()
+        );
+        return Ok(Status::Found);
+    }
+    if record.platforms.iter().all(|p| p.result == "NOT RUN") {
+        bail!(
+            "no platform of {} could run on this machine ({}), so nothing was tested: run it on a \
+             native runner, or register qemu (see the fixes above)",
+            record.reference,
+            host_platform()
+        );
+    }
+    eprintln!(
+        "passed: every platform that ran ({})",
+        record.platforms_line()
+    );
+    Ok(Status::Clean)
+}
+
+/// Runs every check on one platform; `Some(why)` when one failed. A tool failure (a pull that
+/// fails, an engine that cannot start containers) is an error.
+fn run_platform(
+    runner: &Runner,
+    engine: &mut Engine,
+    platform: Option<&str>,
+    reference: &ImageRef,
+    insecure: bool,
+    checks: &[Check],
+) -> Result<Option<String>> {
+    if *engine == Engine::Buildah {
+        return in_buildah(runner, platform, reference, insecure, checks);
+    }
+    for check in checks {
+        let cmd = smoke::run_cmd(
+            *engine,
+            platform,
+            reference,
+            insecure,
+            check.argv.as_deref(),
+        );
+        eprintln!("+ {cmd}");
+        let out = runner.output(&cmd)?;
+        if *engine == Engine::Podman && !out.success() && smoke::is_sandbox_refusal(&out.stderr) {
+            tools::require(BUILDAH).context(
+                "podman run cannot start containers on this machine, and buildah (chroot \
+                 isolation) is not installed to run the image instead",
+            )?;
+            eprintln!(
+                "podman run cannot start containers here ({}): using buildah with chroot \
+                 isolation instead",
+                smoke::tail(&out.stderr, 1).join("")
+            );
+            *engine = Engine::Buildah;
+            return in_buildah(runner, platform, reference, insecure, checks);
+        }
+        if smoke::is_engine_error(*engine, out.code) {
+            bail!(
+                "`{cmd}` failed with exit code 125: the container did not start:\n{}",
+                out.stderr.trim_end()
+            );
+        }
+        if let Some(failure) = outcome(check, &cmd, &out, platform) {
+            return Ok(Some(failure));
+        }
+    }
+    Ok(None)
+}
+
+/// The checks in a buildah working container of the image, removed afterwards.
+fn in_buildah(
+    runner: &Runner,
+    platform: Option<&str>,
+    reference: &ImageRef,
+    insecure: bool,
+    checks: &[Check],
+) -> Result<Option<String>> {
+    let name = format!(
+        "xtask-smoke-{}-{}",
+        std::process::id(),
+        platform.unwrap_or("image").replace('/', "-")
+    );
+    let from = smoke::buildah_from(platform, reference, insecure, &name);
+    eprintln!("+ {from}");
+    runner.read(&from)?;
+    let result = buildah_checks(runner, &name, platform, checks);
+    let rm = smoke::buildah_rm(&name);
+    if let Err(e) = runner.read(&rm) {
+        eprintln!("warning: could not remove the working container {name}: {e:#}");
+    }
+    result
+}
+
+fn buildah_checks(
+    runner: &Runner,
+    name: &str,
+    platform: Option<&str>,
+    checks: &[Check],
+) -> Result<Option<String>> {
+    for check in checks {
+        let argv = match &check.argv {
+            Some(argv) => argv.clone(),
+            None => smoke::parse_buildah_command(&runner.read(&smoke::buildah_inspect(name))?)?,
+        };
+        if argv.is_empty() {
+            return Ok(Some(format!(
+                "{}: the image has no ENTRYPOINT or CMD to start",
+                check.label
+            )));
+        }
+        let cmd = smoke::buildah_run(name, &argv);
+        eprintln!("+ {cmd}");
+        let out = runner.output(&cmd)?;
+        if let Some(failure) = outcome(check, &cmd, &out, platform) {
+            return Ok(Some(failure));
+        }
+    }
+    Ok(None)
+}
+
+/// Shows what one check printed; `Some(why)` when it failed, with the last lines of output.
+fn outcome(check: &Check, cmd: &Cmd, out: &Output, platform: Option<&str>) -> Option<String> {
+    let all = format!("{}{}", out.stdout, out.stderr);
+    if out.success() {
+        for line in all.lines() {
+            eprintln!("  | {line}");
+        }
+        eprintln!("  {}: ok", check.label);
+        return None;
+    }
+    let code = out
+        .code
+        .map_or("a signal".into(), |c| format!("exit code {c}"));
+    eprintln!(
+        "  {} FAILED on {} with {code}: `{cmd}`\n  last lines of its output:",
+        check.label,
+        platform.unwrap_or("the image's platform")
+    );
+    for line in smoke::tail(&all, TAIL) {
+        eprintln!("  | {line}");
+    }
+    Some(format!("{} `{cmd}` exited with {code}", check.label))
+}
+
+/// The image's checks: its `smoke` setting, else, for the first configured image (the base
+/// image the services run), the interpreter importing what the delivered scripts import.
+fn image_checks(ctx: &Ctx, image: &ImageSettings) -> Result<Vec<Check>> {
+    if let Some(argv) = &image.smoke {
+        smoke::check_argv(argv).with_context(|| format!("image {}", image.name))?;
+    }
+    let is_base = ctx.settings.images[0].name == image.name;
+    let default = match (&image.smoke, is_base) {
+        (None, true) => {
+            let scripts = scripts::delivered(&ctx.root, &ctx.settings.manifests)?;
+            let modules = scripts::third_party_imports(&scripts);
+            eprintln!(
+                "smoke command: python imports the {} third-party module(s) that the {} \
+                 delivered script(s) import: {}",
+                modules.len(),
+                scripts.len(),
+                modules.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+            Some(smoke::default_command(&modules))
+        }
+        _ => None,
+    };
+    Ok(smoke::checks(image.smoke.as_deref(), default))
+}
+
+/// `--engine`, or auto: docker, else podman, else buildah.
+fn pick(choice: SmokeEngine) -> Result<Engine> {
+    Ok(match choice {
+        SmokeEngine::Docker => tools::require(DOCKER).map(|_| Engine::Docker)?,
+        SmokeEngine::Podman => tools::require(PODMAN).map(|_| Engine::Podman)?,
+        SmokeEngine::Buildah => tools::require(BUILDAH).map(|_| Engine::Buildah)?,
+        SmokeEngine::Auto => [(DOCKER, Engine::Docker), (PODMAN, Engine::Podman)]
+            .into_iter()
+            .chain([(BUILDAH, Engine::Buildah)])
+            .find(|(tool, _)| tools::find(*tool).is_some())
+            .map(|(_, engine)| engine)
+            .ok_or_else(|| tools::missing(&[DOCKER, PODMAN, BUILDAH]))?,
+    })
+}
+
+/// The image and its reference by digest: `--digest`, `--sha`'s tag in the registry, or the
+/// build record's digest (its tag must still hold it), or a recorded tag's current digest.
+fn target<'a>(
+    flags: &flags::Smoke,
+    ctx: &'a Ctx,
+    runner: &Runner,
+) -> Result<(&'a ImageSettings, ImageRef)> {
+    let t = Recorded::load(ctx, flags.image.as_deref(), flags.registry.as_deref())?;
+    let tag_digest = |tag: &str| -> Result<ImageRef> {
+        let tagged = t.name.with_tag(tag);
+        let insecure = tagged.is_loopback() || flags.insecure_registry;
+        let tool = read_tool(EngineChoice::Auto, runner)?;
+        let digest = remote_digest(runner, tool, &tagged, insecure)?
+            .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
+        Ok(t.name.with_digest(&digest))
+    };
+    let reference = if let Some(d) = &flags.digest {
+        if !is_digest(d) {
+            bail!("--digest {d}: not a digest (sha256: and 64 lowercase hex digits)");
+        }
+        t.name.with_digest(d)
+    } else if let Some(sha) = &flags.sha {
+        tag_digest(&sha_tag(&ctx.root, t.image, sha)?)?
+    } else {
+        match t.lookup(runner, flags.insecure_registry)? {
+            Some(FromRecord::Digest(reference)) => reference,
+            Some(FromRecord::Tagged(r)) => tag_digest(&r.tag)?,
+            Some(FromRecord::Unpushed(r)) => bail!(
+                "the build record of {} says {} was built but not pushed: smoke tests the \
+                 pushed image, so push it first (cargo xtask push)",
+                t.image.name,
+                r.reference()
+            ),
+            None => {
+                return Err(no_record(
+                    &ctx.root,
+                    &t.image.name,
+                    "build-base --push",
+                    "--digest or --sha",
+                ));
+            }
+        }
+    };
+    Ok((t.image, reference))
+}
