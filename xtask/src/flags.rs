@@ -421,15 +421,17 @@ pub struct Sign {
     pub dry_run: bool,
 }
 
-/// Build, push, scan, sign, mirror and deploy the base image in one go, by running the other
-/// subcommands in order: build-base --push --skip-existing; trivy-scan of the pushed digest,
+/// Build, push, smoke-test, scan, sign, mirror and deploy the base image in one go, by running
+/// the other subcommands in order: build-base --push --skip-existing; smoke of the pushed digest
+/// (every platform this machine can run); trivy-scan of the pushed digest,
 /// every platform (SBOM in target/xtask/sbom/, SARIF in target/xtask/sarif/); sign
 /// --attest-sbom of that SBOM; push --mirror (with --mirror); update-images to the same tag.
 ///
 /// Each step's output is shown, then a summary table (step, result, time, digest). It stops at
-/// the first failing step and runs nothing after it: an image that fails its scan is pushed but
-/// never signed, mirrored or deployed. Exit 1 when the scan finds something at or above HIGH;
-/// 2 when a step fails (a tool, the registry, bad input).
+/// the first failing step and runs nothing after it: an image that fails its smoke test or its
+/// scan is pushed but never signed, mirrored or deployed. Exit 1 when the smoke test fails or
+/// the scan finds something at or above HIGH; 2 when a step fails (a tool, the registry, bad
+/// input).
 #[derive(Debug, Args)]
 pub struct Release {
     /// Which engine builds and mirrors: docker (buildx) or podman (with skopeo).

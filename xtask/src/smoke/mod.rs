@@ -130,6 +130,14 @@ pub fn run_cmd(
     cmd.deadline(DEADLINE)
 }
 
+/// `docker version` of the server: fails when no docker daemon answers (a CLI alone cannot
+/// run anything).
+pub fn docker_daemon_probe() -> Cmd {
+    Cmd::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .deadline(Duration::from_secs(10))
+}
+
 /// `buildah from`: a working container `name` of the image for `platform`.
 pub fn buildah_from(
     platform: Option<&str>,

@@ -10,7 +10,7 @@
 //! `release` reads for its summary. Exit 0 every platform that ran passed; 1 one failed; 2 bad
 //! input, a tool failure, or no platform could run here.
 
-use crate::exec::{Cmd, Output, Runner};
+use crate::exec::{Cmd, Output, Runner, quote};
 use crate::flags::{self, EngineChoice, SmokeEngine};
 use crate::image_ref::{ImageRef, is_digest};
 use crate::registry::{self, read_tool, remote_digest};
@@ -71,7 +71,7 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     let (image, reference) = target(flags, ctx, &runner)?;
     let insecure = reference.is_loopback() || flags.insecure_registry;
     let checks = image_checks(ctx, image)?;
-    let mut engine = pick(flags.engine)?;
+    let mut engine = pick(flags.engine, &runner)?;
     let tool = read_tool(EngineChoice::Auto, &runner)?;
     let platforms = registry::index_platforms(&runner, tool, &reference, insecure)?;
     let (host, handlers) = (host_platform(), handlers(&binfmt_dir()));
@@ -129,7 +129,10 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
         platforms: results,
     };
     let json = serde_json::to_string_pretty(&record)? + "\n";
-    crate::files::write_atomic(&SmokeRecord::path(&ctx.root, &image.name), json.as_bytes())?;
+    let path = SmokeRecord::path(&ctx.root, &image.name);
+    let dir = path.parent().expect("the record has a folder");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::write_atomic(&path, json.as_bytes())?;
     report(&record)
 }
 
@@ -286,15 +289,22 @@ fn outcome(check: &Check, cmd: &Cmd, out: &Output, platform: Option<&str>) -> Op
     let code = out
         .code
         .map_or("a signal".into(), |c| format!("exit code {c}"));
+    let what = match &check.argv {
+        Some(argv) => {
+            let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
+            format!("`{}`", words.join(" "))
+        }
+        None => "(the image's ENTRYPOINT and CMD)".into(),
+    };
     eprintln!(
-        "  {} FAILED on {} with {code}: `{cmd}`\n  last lines of its output:",
+        "  {} FAILED on {} with {code}: {what}\n  run as: `{cmd}`\n  last lines of its output:",
         check.label,
         platform.unwrap_or("the image's platform")
     );
     for line in smoke::tail(&all, TAIL) {
         eprintln!("  | {line}");
     }
-    Some(format!("{} `{cmd}` exited with {code}", check.label))
+    Some(format!("{} {what} exited with {code}", check.label))
 }
 
 /// The image's checks: its `smoke` setting, else, for the first configured image (the base
@@ -322,18 +332,27 @@ fn image_checks(ctx: &Ctx, image: &ImageSettings) -> Result<Vec<Check>> {
     Ok(smoke::checks(image.smoke.as_deref(), default))
 }
 
-/// `--engine`, or auto: docker, else podman, else buildah.
-fn pick(choice: SmokeEngine) -> Result<Engine> {
+/// `--engine`, or auto: docker when its daemon answers, else podman, else buildah.
+fn pick(choice: SmokeEngine, runner: &Runner) -> Result<Engine> {
     Ok(match choice {
         SmokeEngine::Docker => tools::require(DOCKER).map(|_| Engine::Docker)?,
         SmokeEngine::Podman => tools::require(PODMAN).map(|_| Engine::Podman)?,
         SmokeEngine::Buildah => tools::require(BUILDAH).map(|_| Engine::Buildah)?,
-        SmokeEngine::Auto => [(DOCKER, Engine::Docker), (PODMAN, Engine::Podman)]
-            .into_iter()
-            .chain([(BUILDAH, Engine::Buildah)])
-            .find(|(tool, _)| tools::find(*tool).is_some())
-            .map(|(_, engine)| engine)
-            .ok_or_else(|| tools::missing(&[DOCKER, PODMAN, BUILDAH]))?,
+        SmokeEngine::Auto => {
+            let daemon = || {
+                let probe = smoke::docker_daemon_probe();
+                runner.output(&probe).is_ok_and(|out| out.success())
+            };
+            if tools::find(DOCKER).is_some() && daemon() {
+                Engine::Docker
+            } else if tools::find(PODMAN).is_some() {
+                Engine::Podman
+            } else if tools::find(BUILDAH).is_some() {
+                Engine::Buildah
+            } else {
+                return Err(tools::missing(&[DOCKER, PODMAN, BUILDAH]));
+            }
+        }
     })
 }
 
