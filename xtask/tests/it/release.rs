@@ -414,8 +414,9 @@ fn e2e_release_lands_in_both_registries_signed_attested_deployed_and_committed()
     let backup = format!("{}:{tag}", t.name(&t.backup));
     assert_eq!(registry_digest(&primary).as_deref(), Some(digest.as_str()));
     assert_eq!(registry_digest(&backup).as_deref(), Some(digest.as_str()));
+    let table = out.stderr.split("release summary: ").nth(1).unwrap();
     for (label, _) in summary_rows(&out.stderr) {
-        let row = out.stderr.lines().find(|l| l.starts_with(&label)).unwrap();
+        let row = table.lines().find(|l| l.starts_with(&label)).unwrap();
         assert!(row.ends_with(&digest), "{row}");
     }
     out.assert_stderr_has(&format!("released: {primary}@{digest}"));
