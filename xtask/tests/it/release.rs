@@ -219,6 +219,71 @@ fn release_recorded_failed_build_stops_before_the_scan() {
 }
 
 #[test]
+fn release_recorded_failed_smoke_stops_before_scanning_signing_and_deploying() {
+    let (f, docker, tools) = stand_ins();
+    let id = head(&f);
+    let digest = format!("sha256:{}", "f".repeat(64));
+    // The tag is not there (build), then holds the pushed digest (smoke's record check and
+    // platform read); the image's interpreter cannot import a module.
+    let inspect = format!("missing {digest} {digest}");
+    let env = [
+        ("FAKE_DOCKER_DIGEST", digest.as_str()),
+        ("FAKE_DOCKER_INSPECT", inspect.as_str()),
+        (
+            "FAKE_DOCKER_RUN_OUTPUT",
+            "ModuleNotFoundError: No module named 'dateutil'",
+        ),
+        ("FAKE_DOCKER_RUN_EXIT", "1"),
+    ];
+    let out = run_with(&docker, &tools, &f, &env).expect(1);
+    assert_eq!(
+        results(&out),
+        [
+            "ok",
+            "FOUND (exit 1) (image FAILED)",
+            "not run",
+            "not run",
+            "not run",
+            "not run"
+        ]
+    );
+    out.assert_stderr_has_all(&[
+        "==> [2/6] cargo xtask smoke --engine docker --image python-base",
+        "smoke command FAILED on the image's platform with exit code 1",
+        "| ModuleNotFoundError: No module named 'dateutil'",
+        "STOPPED at smoke",
+    ]);
+    assert!(!out.stderr.contains("==> [3/6]"), "{}", out.stderr);
+    // docker ran the pushed digest, hardened, with the default python command as the
+    // container's command (it replaces the entrypoint, as a CronJob's `command:` does).
+    let run = docker
+        .calls()
+        .into_iter()
+        .find(|c| c.argv[0] == "run")
+        .expect("docker run");
+    assert_eq!(
+        run.argv[..10],
+        [
+            "run",
+            "--rm",
+            "--user",
+            "65534:65534",
+            "--read-only",
+            "--network",
+            "none",
+            "--entrypoint",
+            "python",
+            &format!("ghcr.io/dcasati/python-base@{digest}"),
+        ]
+    );
+    assert_eq!(run.argv[10], "-c");
+    // Neither trivy nor cosign ran; nothing was written or committed.
+    assert_eq!(tools.calls(), 0, "trivy or cosign ran");
+    assert_eq!(f.read(KUSTOMIZATION), deployed("ghcr.io/dcasati"));
+    assert_eq!(head(&f), id);
+}
+
+#[test]
 fn release_recorded_failed_scan_stops_before_signing_mirroring_and_deploying() {
     let (f, docker, tools) = stand_ins();
     let id = head(&f);
