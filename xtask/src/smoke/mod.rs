@@ -7,6 +7,7 @@
 
 pub mod imports;
 pub mod platforms;
+pub mod record;
 pub mod scripts;
 pub mod stdlib;
 
@@ -21,6 +22,23 @@ pub const USER: &str = "65534:65534";
 
 /// How long one smoke command may run, pull included (emulated platforms are slow).
 pub const DEADLINE: Duration = Duration::from_secs(600);
+
+/// How long one command in the image may run, pull included: `XTASK_SMOKE_TIMEOUT` (`env`)
+/// seconds, else [`DEADLINE`]. A CronJob's command must finish, so one that does not fails.
+pub fn timeout(env: Option<String>) -> Result<Duration> {
+    match env.filter(|v| !v.is_empty()) {
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Duration::from_secs)
+            .with_context(|| {
+                format!("XTASK_SMOKE_TIMEOUT=`{v}`: expected a whole number of seconds above 0")
+            }),
+        None => Ok(DEADLINE),
+    }
+}
 
 /// The program that runs the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +221,12 @@ pub fn is_sandbox_refusal(stderr: &str) -> bool {
     .any(|s| stderr.contains(s))
 }
 
+/// True when docker or podman refused to start an image that has no ENTRYPOINT or CMD.
+pub fn is_no_command(stderr: &str) -> bool {
+    let lower = stderr.to_lowercase();
+    lower.contains("no command specified") || lower.contains("no command or entrypoint provided")
+}
+
 /// True when the engine itself failed (docker's and podman's 125: the container never ran).
 pub fn is_engine_error(engine: Engine, code: Option<i32>) -> bool {
     engine != Engine::Buildah && code == Some(125)
@@ -335,6 +359,17 @@ mod tests {
     }
 
     #[test]
+    fn the_timeout_is_the_env_or_ten_minutes() {
+        assert_eq!(timeout(None).unwrap(), DEADLINE);
+        assert_eq!(timeout(Some(String::new())).unwrap(), DEADLINE);
+        assert_eq!(timeout(Some(" 5".into())).unwrap(), Duration::from_secs(5));
+        for bad in ["0", "-1", "soon"] {
+            let err = timeout(Some(bad.into())).unwrap_err().to_string();
+            assert!(err.contains("XTASK_SMOKE_TIMEOUT"), "{err}");
+        }
+    }
+
+    #[test]
     fn failures_are_told_apart() {
         assert!(is_sandbox_refusal(
             "Error: crun: setrlimit `RLIMIT_NOFILE`: Operation not permitted: OCI permission denied"
@@ -342,6 +377,13 @@ mod tests {
         assert!(!is_sandbox_refusal(
             "ModuleNotFoundError: No module named 'x'"
         ));
+        assert!(is_no_command(
+            "docker: Error response from daemon: No command specified."
+        ));
+        assert!(is_no_command(
+            "Error: no command or entrypoint provided, and no CMD or ENTRYPOINT from image"
+        ));
+        assert!(!is_no_command("exit status 1"));
         assert!(is_engine_error(Engine::Docker, Some(125)));
         assert!(!is_engine_error(Engine::Docker, Some(1)));
         assert!(!is_engine_error(Engine::Buildah, Some(125)));

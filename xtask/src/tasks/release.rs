@@ -16,7 +16,7 @@ pub mod plan;
 
 use crate::build_record::{self, BuildRecord};
 use crate::exec::Secret;
-use crate::tasks::smoke::SmokeRecord;
+use crate::smoke::record::SmokeRecord;
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
 use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName, UNSIGNED};

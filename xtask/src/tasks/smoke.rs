@@ -13,58 +13,20 @@
 use crate::exec::{Cmd, Output, Runner, quote};
 use crate::flags::{self, EngineChoice, SmokeEngine};
 use crate::image_ref::{ImageRef, is_digest};
+use crate::output::escape_line;
 use crate::registry::{self, read_tool, remote_digest};
 use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
 use crate::settings::ImageSettings;
 use crate::smoke::platforms::{Runnable, binfmt_dir, handlers, host_platform, runnable};
+use crate::smoke::record::{Outcome, PlatformResult, SmokeRecord, Verdict};
 use crate::smoke::{self, Check, Engine, scripts};
 use crate::tools::{self, BUILDAH, DOCKER, PODMAN};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// How many lines of a failed command's output are shown.
 const TAIL: usize = 20;
-
-/// What `smoke` found, as `target/xtask/smoke/<image>.json` holds it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SmokeRecord {
-    pub reference: String,
-    pub engine: String,
-    pub not_applied: Vec<String>,
-    pub platforms: Vec<PlatformResult>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlatformResult {
-    /// `linux/amd64`, or `image` for a single-platform image.
-    pub platform: String,
-    /// `native`, `emulated (qemu-aarch64)` or `not at all`.
-    pub how: String,
-    /// `passed`, `FAILED` or `NOT RUN`.
-    pub result: String,
-    /// Why it failed or did not run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl SmokeRecord {
-    pub fn path(root: &Path, image: &str) -> PathBuf {
-        root.join("target/xtask/smoke")
-            .join(format!("{image}.json"))
-    }
-
-    /// `linux/amd64 passed, linux/arm64 NOT RUN`: the release summary's note.
-    pub fn platforms_line(&self) -> String {
-        let each: Vec<String> = self
-            .platforms
-            .iter()
-            .map(|p| format!("{} {}", p.platform, p.result))
-            .collect();
-        each.join(", ")
-    }
-}
 
 pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(false, ctx.settings.network_timeout)?;
@@ -96,7 +58,7 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
             results.push(PlatformResult {
                 platform: name,
                 how: how.label(),
-                result: "NOT RUN".into(),
+                result: Outcome::NotRun,
                 reason: Some(reason.clone()),
             });
             continue;
@@ -113,12 +75,10 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
         results.push(PlatformResult {
             platform: name,
             how: how.label(),
-            result: if failure.is_some() {
-                "FAILED"
-            } else {
-                "passed"
-            }
-            .into(),
+            result: match failure {
+                Some(_) => Outcome::Failed,
+                None => Outcome::Passed,
+            },
             reason: failure,
         });
     }
@@ -136,6 +96,24 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     report(&record)
 }
 
+/// How long one command in the image may run, pull included ([`smoke::timeout`]).
+fn limit() -> Result<Duration> {
+    smoke::timeout(std::env::var("XTASK_SMOKE_TIMEOUT").ok())
+}
+
+/// Runs one command in the image. `Err(why)`: it did not finish within its deadline (a
+/// failure of the image, not of the tools).
+fn run_in_image(runner: &Runner, cmd: &Cmd) -> Result<Result<Output, String>> {
+    match runner.output(cmd) {
+        Ok(out) => Ok(Ok(out)),
+        Err(e) if e.to_string().contains(" timed out: ") => Ok(Err(format!(
+            "did not finish within {} s and was killed (XTASK_SMOKE_TIMEOUT raises the limit)",
+            cmd.deadline.unwrap_or_default().as_secs()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
 /// The summary on stderr, and the exit status.
 fn report(record: &SmokeRecord) -> Result<Status> {
     eprintln!(
@@ -143,37 +121,32 @@ fn report(record: &SmokeRecord) -> Result<Status> {
         record.reference, record.engine
     );
     for p in &record.platforms {
-        eprintln!("  {:<14} {:<26} {}", p.platform, p.how, p.result);
+        let (name, how, result) = (&p.platform, &p.how, p.result.label());
+        eprintln!("  {name:<14} {how:<26} {result}");
     }
     for what in &record.not_applied {
         eprintln!("  hardening not applied: {what}");
     }
-    let failed: Vec<&PlatformResult> = record
-        .platforms
-        .iter()
-        .filter(|p| p.result == "FAILED")
-        .collect();
-    if let Some(first) = failed.first() {
-        eprintln!(
-            "FAILED on {}: {}",
-            first.platform,
-            first.reason.as_deref().unwrap_or_default()
-        );
-        return Ok(Status::Found);
-    }
-    if record.platforms.iter().all(|p| p.result == "NOT RUN") {
-        bail!(
+    match record.verdict() {
+        Verdict::Failed(p) => {
+            let why = p.reason.as_deref().unwrap_or_default();
+            eprintln!("FAILED on {}: {why}", p.platform);
+            Ok(Status::Found)
+        }
+        Verdict::NothingRan => bail!(
             "no platform of {} could run on this machine ({}), so nothing was tested: run it on a \
              native runner, or register qemu (see the fixes above)",
             record.reference,
             host_platform()
-        );
+        ),
+        Verdict::Passed => {
+            eprintln!(
+                "passed: every platform that ran ({})",
+                record.platforms_line()
+            );
+            Ok(Status::Clean)
+        }
     }
-    eprintln!(
-        "passed: every platform that ran ({})",
-        record.platforms_line()
-    );
-    Ok(Status::Clean)
 }
 
 /// Runs every check on one platform; `Some(why)` when one failed. A tool failure (a pull that
@@ -196,9 +169,13 @@ fn run_platform(
             reference,
             insecure,
             check.argv.as_deref(),
-        );
+        )
+        .deadline(limit()?);
         eprintln!("+ {cmd}");
-        let out = runner.output(&cmd)?;
+        let out = match run_in_image(runner, &cmd)? {
+            Ok(out) => out,
+            Err(why) => return Ok(Some(format!("{} {why}", check.label))),
+        };
         if *engine == Engine::Podman && !out.success() && smoke::is_sandbox_refusal(&out.stderr) {
             tools::require(BUILDAH).context(
                 "podman run cannot start containers on this machine, and buildah (chroot \
@@ -211,6 +188,12 @@ fn run_platform(
             );
             *engine = Engine::Buildah;
             return in_buildah(runner, platform, reference, insecure, checks);
+        }
+        if check.argv.is_none() && smoke::is_no_command(&out.stderr) {
+            return Ok(Some(format!(
+                "{}: the image has no ENTRYPOINT or CMD to start",
+                check.label
+            )));
         }
         if smoke::is_engine_error(*engine, out.code) {
             bail!(
@@ -238,7 +221,7 @@ fn in_buildah(
         std::process::id(),
         platform.unwrap_or("image").replace('/', "-")
     );
-    let from = smoke::buildah_from(platform, reference, insecure, &name);
+    let from = smoke::buildah_from(platform, reference, insecure, &name).deadline(limit()?);
     eprintln!("+ {from}");
     runner.read(&from)?;
     let result = buildah_checks(runner, &name, platform, checks);
@@ -266,9 +249,12 @@ fn buildah_checks(
                 check.label
             )));
         }
-        let cmd = smoke::buildah_run(name, &argv);
+        let cmd = smoke::buildah_run(name, &argv).deadline(limit()?);
         eprintln!("+ {cmd}");
-        let out = runner.output(&cmd)?;
+        let out = match run_in_image(runner, &cmd)? {
+            Ok(out) => out,
+            Err(why) => return Ok(Some(format!("{} {why}", check.label))),
+        };
         if let Some(failure) = outcome(check, &cmd, &out, platform) {
             return Ok(Some(failure));
         }
@@ -281,7 +267,7 @@ fn outcome(check: &Check, cmd: &Cmd, out: &Output, platform: Option<&str>) -> Op
     let all = format!("{}{}", out.stdout, out.stderr);
     if out.success() {
         for line in all.lines() {
-            eprintln!("  | {line}");
+            eprintln!("  | {}", escape_line(line));
         }
         eprintln!("  {}: ok", check.label);
         return None;
@@ -302,7 +288,7 @@ fn outcome(check: &Check, cmd: &Cmd, out: &Output, platform: Option<&str>) -> Op
         platform.unwrap_or("the image's platform")
     );
     for line in smoke::tail(&all, TAIL) {
-        eprintln!("  | {line}");
+        eprintln!("  | {}", escape_line(line));
     }
     Some(format!("{} {what} exited with {code}", check.label))
 }

@@ -17,6 +17,17 @@ fn settings(registry: &str, smoke: &str) -> String {
     )
 }
 
+/// Rewrites the settings with `smoke` (a TOML array); the image is unchanged.
+fn set_smoke(f: &Fixture, registry: &Registry, smoke: &str) {
+    f.write(
+        "Cargo.toml",
+        format!(
+            "[workspace]\n\n[workspace.metadata.xtask]\n{}",
+            settings(&registry.addr(), smoke)
+        ),
+    );
+}
+
 fn run(f: &Fixture, podman: &Podman, args: &[&str], binfmt: &std::path::Path) -> Outcome {
     let mut env = podman.env();
     env.push(("XTASK_BINFMT_DIR", binfmt.display().to_string()));
@@ -102,13 +113,7 @@ fn e2e_smoke_passes_fails_and_names_the_platforms_it_cannot_run() {
 
     // A failing command: exit 1, naming the platform, the command, its exit code and output.
     let failing = r#"["/bin/busybox", "sh", "-c", "echo ModuleNotFoundError: No module named dateutil; exit 3"]"#;
-    f.write(
-        "Cargo.toml",
-        format!(
-            "[workspace]\n\n[workspace.metadata.xtask]\n{}",
-            settings(&registry.addr(), failing)
-        ),
-    );
+    set_smoke(&f, &registry, failing);
     let out = run(
         &f,
         &podman,
@@ -128,6 +133,25 @@ fn e2e_smoke_passes_fails_and_names_the_platforms_it_cannot_run() {
         "{}",
         out.stderr
     );
+
+    // Output from the image cannot start a GitHub Actions workflow command in the log.
+    let planted = r#"["/bin/busybox", "sh", "-c", "echo '##[error]planted'"]"#;
+    set_smoke(&f, &registry, planted);
+    let out = run(&f, &podman, &["smoke"], no_emulator.path()).expect(0);
+    assert!(!out.stderr.contains("##[error]"), "{}", out.stderr);
+    out.assert_stderr_has("| ##\\u{5b}error]planted");
+
+    // A command that never finishes fails (exit 1) once XTASK_SMOKE_TIMEOUT passes.
+    set_smoke(&f, &registry, r#"["/bin/busybox", "sleep", "60"]"#);
+    let mut env = podman.env();
+    env.push(("XTASK_BINFMT_DIR", no_emulator.path().display().to_string()));
+    env.push(("XTASK_SMOKE_TIMEOUT", "3".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = xtask(f.root(), &["smoke"], &env, None).expect(1);
+    out.assert_stderr_has(
+        "FAILED on linux/amd64: smoke command did not finish within 3 s and was killed",
+    );
+    assert!(out.elapsed.as_secs() < 50, "took {:?}", out.elapsed);
 
     // A digest the registry does not have is a tool error (exit 2), not a pass.
     let missing = format!("sha256:{}", "0".repeat(64));
