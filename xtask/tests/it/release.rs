@@ -180,6 +180,13 @@ fn stand_ins() -> (Fixture, FakeDocker, StandIn) {
     (f, docker, tools)
 }
 
+/// Neither trivy nor cosign ran, and nothing was written or committed.
+fn nothing_after(tools: &StandIn, f: &Fixture, id: &str) {
+    assert_eq!(tools.calls(), 0, "trivy or cosign ran");
+    assert_eq!(f.read(KUSTOMIZATION), deployed("ghcr.io/dcasati"));
+    assert_eq!(head(f), id);
+}
+
 fn run_with(docker: &FakeDocker, tools: &StandIn, f: &Fixture, env: &[(&str, &str)]) -> Outcome {
     let args = ["release", "--engine", "docker", "--mirror", "--commit"];
     let mut all = tools.env(&[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)]);
@@ -213,9 +220,7 @@ fn release_recorded_failed_build_stops_before_the_scan() {
         "building or pushing ghcr.io/dcasati/python-base:sha-",
     ]);
     assert!(!out.stderr.contains("==> [2/6]"), "{}", out.stderr);
-    assert_eq!(tools.calls(), 0, "trivy or cosign ran");
-    assert_eq!(f.read(KUSTOMIZATION), deployed("ghcr.io/dcasati"));
-    assert_eq!(head(&f), id);
+    nothing_after(&tools, &f, &id);
 }
 
 #[test]
@@ -277,10 +282,7 @@ fn release_recorded_failed_smoke_stops_before_scanning_signing_and_deploying() {
         ]
     );
     assert_eq!(run.argv[10], "-c");
-    // Neither trivy nor cosign ran; nothing was written or committed.
-    assert_eq!(tools.calls(), 0, "trivy or cosign ran");
-    assert_eq!(f.read(KUSTOMIZATION), deployed("ghcr.io/dcasati"));
-    assert_eq!(head(&f), id);
+    nothing_after(&tools, &f, &id);
 }
 
 #[test]

@@ -29,9 +29,21 @@ fn set_smoke(f: &Fixture, registry: &Registry, smoke: &str) {
 }
 
 fn run(f: &Fixture, podman: &Podman, args: &[&str], binfmt: &std::path::Path) -> Outcome {
+    run_with(f, podman, args, binfmt, &[])
+}
+
+/// `cargo xtask ARGS` with this test's podman storage, `XTASK_BINFMT_DIR` and `extra`.
+fn run_with(
+    f: &Fixture,
+    podman: &Podman,
+    args: &[&str],
+    binfmt: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Outcome {
     let mut env = podman.env();
     env.push(("XTASK_BINFMT_DIR", binfmt.display().to_string()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra);
     xtask(f.root(), args, &env, None)
 }
 
@@ -143,11 +155,8 @@ fn e2e_smoke_passes_fails_and_names_the_platforms_it_cannot_run() {
 
     // A command that never finishes fails (exit 1) once XTASK_SMOKE_TIMEOUT passes.
     set_smoke(&f, &registry, r#"["/bin/busybox", "sleep", "60"]"#);
-    let mut env = podman.env();
-    env.push(("XTASK_BINFMT_DIR", no_emulator.path().display().to_string()));
-    env.push(("XTASK_SMOKE_TIMEOUT", "3".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let out = xtask(f.root(), &["smoke"], &env, None).expect(1);
+    let timeout = [("XTASK_SMOKE_TIMEOUT", "3")];
+    let out = run_with(&f, &podman, &["smoke"], no_emulator.path(), &timeout).expect(1);
     out.assert_stderr_has(
         "FAILED on linux/amd64: smoke command did not finish within 3 s and was killed",
     );
