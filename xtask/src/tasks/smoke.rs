@@ -10,12 +10,13 @@
 //! `release` reads for its summary. Exit 0 every platform that ran passed; 1 one failed; 2 bad
 //! input, a tool failure, or no platform could run here.
 
+use crate::engine::{Choice, read_tool};
 use crate::exec::{Cmd, Output, Runner, quote};
-use crate::flags::{self, EngineChoice, SmokeEngine};
+use crate::flags::{self, SmokeEngine};
 use crate::image_ref::{ImageRef, is_digest};
 use crate::output::escape_line;
-use crate::registry::{self, read_tool, remote_digest};
-use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
+use crate::registry::{self, remote_digest};
+use crate::resolve::{self, FromRecord, Purpose};
 use crate::settings::ImageSettings;
 use crate::smoke::platforms::{Runnable, binfmt_dir, handlers, host_platform, runnable};
 use crate::smoke::record::{Outcome, PlatformResult, SmokeRecord, Verdict};
@@ -30,11 +31,10 @@ const TAIL: usize = 20;
 
 pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(false, ctx.settings.network_timeout)?;
-    let (image, reference) = target(flags, ctx, &runner)?;
-    let insecure = reference.is_loopback() || flags.insecure_registry;
+    let (image, reference, insecure) = target(flags, ctx, &runner)?;
     let checks = image_checks(ctx, image)?;
     let mut engine = pick(flags.engine, &runner)?;
-    let tool = read_tool(EngineChoice::Auto, &runner)?;
+    let tool = read_tool(Choice::Auto, &runner)?;
     let platforms = registry::index_platforms(&runner, tool, &reference, insecure)?;
     let (host, handlers) = (host_platform(), handlers(&binfmt_dir()));
     eprintln!(
@@ -348,13 +348,12 @@ fn target<'a>(
     flags: &flags::Smoke,
     ctx: &'a Ctx,
     runner: &Runner,
-) -> Result<(&'a ImageSettings, ImageRef)> {
-    let t = Recorded::load(ctx, flags.image.as_deref(), flags.registry.as_deref())?;
-    let tag_digest = |tag: &str| -> Result<ImageRef> {
-        let tagged = t.name.with_tag(tag);
-        let insecure = tagged.is_loopback() || flags.insecure_registry;
-        let tool = read_tool(EngineChoice::Auto, runner)?;
-        let digest = remote_digest(runner, tool, &tagged, insecure)?
+) -> Result<(&'a ImageSettings, ImageRef, bool)> {
+    let wanted = flags.target.wanted();
+    let (t, _) = resolve::target(&ctx.root, &ctx.settings, &wanted, Purpose::Existing)?;
+    let tag_digest = |tagged: ImageRef| -> Result<ImageRef> {
+        let tool = read_tool(Choice::Auto, runner)?;
+        let digest = remote_digest(runner, tool, &tagged, t.plain_http(&tagged))?
             .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
         Ok(t.name.with_digest(&digest))
     };
@@ -363,12 +362,12 @@ fn target<'a>(
             bail!("--digest {d}: not a digest (sha256: and 64 lowercase hex digits)");
         }
         t.name.with_digest(d)
-    } else if let Some(sha) = &flags.sha {
-        tag_digest(&sha_tag(&ctx.root, t.image, sha)?)?
+    } else if flags.target.sha.is_some() {
+        tag_digest(t.reference().expect("--sha names a tag"))?
     } else {
-        match t.lookup(runner, flags.insecure_registry)? {
+        match t.lookup(runner)? {
             Some(FromRecord::Digest(reference)) => reference,
-            Some(FromRecord::Tagged(r)) => tag_digest(&r.tag)?,
+            Some(FromRecord::Tagged(r)) => tag_digest(t.name.with_tag(&r.tag))?,
             Some(FromRecord::Unpushed(r)) => bail!(
                 "the build record of {} says {} was built but not pushed: smoke tests the \
                  pushed image, so push it first (cargo xtask push)",
@@ -376,14 +375,10 @@ fn target<'a>(
                 r.reference()
             ),
             None => {
-                return Err(no_record(
-                    &ctx.root,
-                    &t.image.name,
-                    "build-base --push",
-                    "--digest or --sha",
-                ));
+                return Err(t.no_record(&ctx.root, "build-base --push", "--digest or --sha"));
             }
         }
     };
-    Ok((t.image, reference))
+    let plain_http = t.plain_http(&reference);
+    Ok((t.image, reference, plain_http))
 }

@@ -80,14 +80,15 @@ fn every_planned_line_parses_into_its_task_with_its_flags() {
     };
     assert!(
         matches!(build, Command::BuildBase(b) if b.push && b.skip_existing && !b.dry_run
-            && b.engine == docker && b.registry.as_deref() == ghcr),
+            && b.engine == docker && b.target.registry.as_deref() == ghcr),
         "{build:?}"
     );
     // The smoke test runs the build record's digest, with the release's engine.
     assert!(
-        matches!(smoke, Command::Smoke(s) if s.digest.is_none() && s.sha.is_none()
+        matches!(smoke, Command::Smoke(s) if s.digest.is_none() && s.target.sha.is_none()
             && s.engine == crate::flags::SmokeEngine::Docker
-            && s.image.as_deref() == Some("python-base") && s.registry.as_deref() == ghcr),
+            && s.target.image.as_deref() == Some("python-base")
+            && s.target.registry.as_deref() == ghcr),
         "{smoke:?}"
     );
     // The build record's digest (no REF), every platform, the SBOM and the SARIF file.
@@ -100,12 +101,12 @@ fn every_planned_line_parses_into_its_task_with_its_flags() {
     );
     assert!(
         matches!(sign, Command::Sign(s) if !s.verify && !s.dry_run && s.digest.is_none()
-            && s.attest_sbom.as_ref() == Some(&out.sbom) && s.registry.as_deref() == ghcr),
+            && s.attest_sbom.as_ref() == Some(&out.sbom) && s.target.registry.as_deref() == ghcr),
         "{sign:?}"
     );
     assert!(
         matches!(mirror, Command::Push(p) if p.mirror && p.to.is_none() && p.engine == docker
-            && p.registry.as_deref() == ghcr),
+            && p.target.registry.as_deref() == ghcr),
         "{mirror:?}"
     );
     assert!(
