@@ -18,7 +18,7 @@ pub struct SmokeRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformResult {
-    /// `linux/amd64`, or `image` for a single-platform image.
+    /// `linux/amd64` (a single-platform image: the platform its config names).
     pub platform: String,
     /// `native`, `emulated (qemu-aarch64)` or `not at all`.
     pub how: String,

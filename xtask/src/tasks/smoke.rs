@@ -1,6 +1,7 @@
 //! `cargo xtask smoke`: run the pushed image, by digest, before anyone deploys it. The digest
 //! is `--digest`, `--sha`'s tag in the registry, or the build record's (whose tag must still
-//! hold it, as sign checks). Every platform of its index runs natively or under qemu
+//! hold it, as sign checks). Every platform of its index (a single-platform image: the one its
+//! config names) runs natively or under qemu
 //! ([`crate::smoke::platforms`]); one this machine cannot run is NOT RUN, with the fix. Each
 //! runs the smoke command ([`crate::smoke::checks`]) and the image's own CMD, hardened like the
 //! CronJobs, with docker, podman, or buildah's chroot isolation where `podman run` cannot start
@@ -35,20 +36,22 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     let checks = image_checks(ctx, image)?;
     let mut engine = pick(flags.engine, &runner)?;
     let tool = read_tool(Choice::Auto, &runner)?;
-    let platforms = registry::index_platforms(&runner, tool, &reference, insecure)?;
+    let mut platforms = registry::index_platforms(&runner, tool, &reference, insecure)?;
+    if platforms.is_empty() {
+        // A single-platform image (no index): its platform is in its config.
+        let config = runner.read(&smoke::config_cmd(tool, &reference, insecure))?;
+        platforms.push(
+            smoke::parse_config_platform(&config)
+                .with_context(|| format!("the config of {reference}"))?,
+        );
+    }
     let (host, handlers) = (host_platform(), handlers(&binfmt_dir()));
     eprintln!(
         "smoke test of {reference}, as user {}, on {}",
         smoke::USER,
-        match platforms.as_slice() {
-            [] => "its one platform".to_string(),
-            all => all.join(", "),
-        }
+        platforms.join(", ")
     );
-    let targets: Vec<Option<&str>> = match platforms.as_slice() {
-        [] => vec![None],
-        all => all.iter().map(|p| Some(p.as_str())).collect(),
-    };
+    let targets: Vec<Option<&str>> = platforms.iter().map(|p| Some(p.as_str())).collect();
     let mut results = Vec::new();
     for platform in targets {
         let name = platform.unwrap_or("image").to_string();

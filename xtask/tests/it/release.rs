@@ -245,7 +245,7 @@ fn release_recorded_failed_smoke_stops_before_scanning_signing_and_deploying() {
         results(&out),
         [
             "ok",
-            "FOUND (exit 1) (image FAILED)",
+            "FOUND (exit 1) (linux/amd64 FAILED)",
             "not run",
             "not run",
             "not run",
@@ -254,7 +254,7 @@ fn release_recorded_failed_smoke_stops_before_scanning_signing_and_deploying() {
     );
     out.assert_stderr_has_all(&[
         "==> [2/6] cargo xtask smoke --engine docker --image python-base",
-        "smoke command FAILED on the image's platform with exit code 1",
+        "smoke command FAILED on linux/amd64 with exit code 1",
         "| ModuleNotFoundError: No module named 'dateutil'",
         "STOPPED at smoke",
     ]);
@@ -267,10 +267,12 @@ fn release_recorded_failed_smoke_stops_before_scanning_signing_and_deploying() {
         .find(|c| c.argv[0] == "run")
         .expect("docker run");
     assert_eq!(
-        run.argv[..10],
+        run.argv[..12],
         [
             "run",
             "--rm",
+            "--platform",
+            "linux/amd64",
             "--user",
             "65534:65534",
             "--read-only",
@@ -281,7 +283,7 @@ fn release_recorded_failed_smoke_stops_before_scanning_signing_and_deploying() {
             &format!("ghcr.io/dcasati/python-base@{digest}"),
         ]
     );
-    assert_eq!(run.argv[10], "-c");
+    assert_eq!(run.argv[12], "-c");
     nothing_after(&tools, &f, &id);
 }
 
@@ -306,7 +308,7 @@ fn release_recorded_failed_scan_stops_before_signing_mirroring_and_deploying() {
         results(&out),
         [
             "ok",
-            "ok (image passed)",
+            "ok (linux/amd64 passed)",
             "FAILED (exit 2)",
             "not run",
             "not run",
