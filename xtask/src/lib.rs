@@ -3,6 +3,7 @@
 
 pub mod build_record;
 pub mod cosign;
+pub mod digests;
 pub mod engine;
 pub mod exec;
 pub mod files;
