@@ -17,7 +17,7 @@
 use super::{BuildOutput, BuildSpec, path};
 use crate::exec::Cmd;
 use crate::image_ref::ImageRef;
-use crate::registry::registry_host;
+use crate::registry::{RegistryTool, inspect_digest, registry_host};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 
@@ -89,6 +89,17 @@ pub fn by_digest_ref(reference: &ImageRef, digest: &str) -> ImageRef {
         .with_digest(digest)
 }
 
+/// Reads the digest of `reference` (a `repo@digest`). skopeo gets `--no-tags`: its plain
+/// inspect also lists the repository's tags, and a registry answers 404 for a repository that
+/// has none yet, which is exactly the state of a push by digest.
+pub fn inspect_untagged(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    let mut cmd = inspect_digest(tool, reference, insecure);
+    if tool != RegistryTool::Docker {
+        cmd.args.insert(1, "--no-tags".into());
+    }
+    cmd
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Cache, build};
@@ -149,6 +160,15 @@ mod tests {
             format!(
                 "skopeo copy --preserve-digests --dest-tls-verify=false \
                  oci:/repo/target/xtask/build/python-base-linux-arm64.oci \
+                 docker://127.0.0.1:5000/homelab/python-base@{d}"
+            )
+        );
+        assert_eq!(
+            inspect_untagged(RegistryTool::Skopeo, &by_digest_ref(&s.reference, &d), true)
+                .argv()
+                .join(" "),
+            format!(
+                "skopeo inspect --no-tags --tls-verify=false --format {{{{.Digest}}}} \
                  docker://127.0.0.1:5000/homelab/python-base@{d}"
             )
         );

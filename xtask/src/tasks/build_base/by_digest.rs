@@ -10,11 +10,13 @@
 
 use super::Build;
 use crate::digests;
-use crate::engine::by_digest::{by_digest_ref, layout_dir, skopeo_copy_by_digest};
+use crate::engine::by_digest::{
+    by_digest_ref, inspect_untagged, layout_dir, skopeo_copy_by_digest,
+};
 use crate::engine::registry_tool;
 use crate::engine::{BuildOutput, BuildSpec, Engine, parse_digest_file, parse_docker_metadata};
 use crate::exec::Runner;
-use crate::registry::remote_digest;
+use crate::registry::digest_from;
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 
@@ -87,7 +89,9 @@ pub(super) fn finish(
             })?;
     }
     let pushed = by_digest_ref(&build.reference, &digest);
-    match remote_digest(runner, registry_tool(engine)?, &pushed, build.insecure)? {
+    let tool = registry_tool(engine)?;
+    let read = inspect_untagged(tool, &pushed, build.insecure);
+    match digest_from(runner, tool, &read, &pushed)? {
         Some(got) if got == digest => {}
         Some(got) => bail!("{pushed} reads back as {got} after the push"),
         None => bail!("{pushed} is not in the registry after the push"),
