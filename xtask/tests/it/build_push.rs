@@ -1007,6 +1007,22 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
         ),
         (&["buildx", "build", "--tag"], "flag needs an argument"),
         (
+            &["buildx", "build", "--output", "type=image,push=true", "."],
+            "tag is needed when pushing to registry",
+        ),
+        (
+            &["buildx", "build", "--output", "name=r,push=true", "."],
+            "type is required for output",
+        ),
+        (
+            &["buildx", "build", "--output", "type=image,oops", "."],
+            "invalid value oops",
+        ),
+        (
+            &["buildx", "imagetools", "create", "s@sha256:aa"],
+            "can't push with no tags specified, please set --tag or --dry-run",
+        ),
+        (
             &[
                 "buildx",
                 "imagetools",
@@ -1077,6 +1093,16 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             "s@sha256:aa",
         ],
         &["login", "ghcr.io", "-u", "me", "--password-stdin"],
+        &[
+            "buildx",
+            "build",
+            "--output",
+            "type=image,name=r,push-by-digest=true,name-canonical=true,push=true",
+            "--metadata-file",
+            "m",
+            ".",
+        ],
+        &["buildx", "build", "--output", "out-folder", "."],
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, 0, "{args:?}: {stderr}");
