@@ -516,6 +516,11 @@ pub struct Doctor {
     #[arg(long)]
     pub offline: bool,
 
+    /// The buildx builder to inspect (default: the current one): which node builds each
+    /// configured platform natively, and which only under QEMU.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
     /// human (stderr) or json (stdout).
     #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
     pub format: DoctorFormat,

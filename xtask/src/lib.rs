@@ -2,6 +2,7 @@
 //! reach the pure core. `main.rs` is the thin binary around [`run`].
 
 pub mod build_record;
+pub mod buildx_nodes;
 pub mod cosign;
 pub mod digests;
 pub mod engine;

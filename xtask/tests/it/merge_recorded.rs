@@ -210,3 +210,48 @@ fn push_recorded_merge_refuses_an_absent_or_wrong_platform_digest_and_creates_no
 fn support_write(dir: &std::path::Path, name: &str, digest: &str) {
     crate::support::write(dir, name, format!("{digest}\n"));
 }
+
+/// `doctor --builder NAME` reads `docker buildx inspect NAME` and names the node that builds
+/// each configured platform natively, or warns that one would be emulated.
+#[test]
+fn doctor_recorded_names_the_native_node_of_each_platform_and_warns_of_emulation() {
+    let (f, _) = fixture("doctor-builder");
+    let two_nodes = "Name:          homelab\nDriver:        docker-container\n\nNodes:\n\
+        Name:             homelab0\nEndpoint:         unix:///var/run/docker.sock\n\
+        Status:           running\nBuildKit version: v0.18.1\n\
+        Platforms:        linux/amd64, linux/amd64/v2, linux/386, linux/arm64\n\n\
+        Name:             homelab1\nEndpoint:         ssh://pi@pi.lan\nStatus:           running\n\
+        BuildKit version: v0.18.1\nPlatforms:        linux/arm64*, linux/arm/v7\n";
+    let one_node = two_nodes
+        .split("\n\nName:             homelab1")
+        .next()
+        .unwrap();
+    let docker = FakeDocker::new();
+    let run = |inspect: &str| {
+        docker.run(
+            f.root(),
+            &["doctor", "--offline", "--builder", "homelab"],
+            &[("FAKE_DOCKER_BUILDX_INSPECT", inspect)],
+        )
+    };
+    let out = run(two_nodes);
+    out.assert_stderr_has_all(&[
+        "linux/amd64: native on node homelab0 (unix:///var/run/docker.sock)",
+        "linux/arm64: native on node homelab1 (ssh://pi@pi.lan)",
+    ]);
+    assert!(!out.stderr.contains("EMULATED"), "{}", out.stderr);
+    assert!(
+        docker
+            .calls()
+            .iter()
+            .any(|c| c.argv == ["buildx", "inspect", "homelab"]),
+        "{:?}",
+        docker.calls()
+    );
+    let out = run(one_node);
+    out.assert_stderr_has_all(&[
+        "linux/amd64: native on node homelab0",
+        "linux/arm64: EMULATED (QEMU) on node homelab0",
+        "docker buildx create --append --name homelab --platform linux/arm64 ssh://USER@HOST",
+    ]);
+}
