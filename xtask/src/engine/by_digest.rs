@@ -37,7 +37,9 @@ pub fn check_one_platform(output: BuildOutput, platforms: &[String]) -> Result<(
 /// matrix do not evict each other's layers), else per image.
 pub fn gha_scope(spec: &BuildSpec) -> String {
     match spec.platforms.as_slice() {
-        [one] => format!("{}-{}", spec.image, crate::digests::file_name(one)),
+        // `linux/arm64` → `linux-arm64`, as the digest files are named (digests.rs, which
+        // builds on this module; so no import back).
+        [one] => format!("{}-{}", spec.image, one.replace('/', "-")),
         _ => spec.image.clone(),
     }
 }

@@ -54,7 +54,7 @@ pub(super) fn finish(
     spec: &BuildSpec,
 ) -> Result<Status> {
     let platform = &build.platforms[0];
-    if runner.dry_run {
+    let show = || {
         if engine == Engine::Podman {
             eprintln!(
                 "+ skopeo copy --preserve-digests oci:{} docker://{}@<the digest podman push wrote>",
@@ -68,8 +68,20 @@ pub(super) fn finish(
                 .join(digests::file_name(platform))
                 .display()
         );
-        return Ok(Status::Clean);
-    }
+        Ok(Status::Clean)
+    };
+    runner.show_or_run(show, || push_and_record(ctx, runner, engine, build, spec))
+}
+
+/// After the build: podman's copy by digest, the registry's read-back, the digest file.
+fn push_and_record(
+    ctx: &Ctx,
+    runner: &Runner,
+    engine: Engine,
+    build: &Build,
+    spec: &BuildSpec,
+) -> Result<Status> {
+    let platform = &build.platforms[0];
     let text = std::fs::read_to_string(&spec.result_file)
         .with_context(|| format!("the build wrote no {}", spec.result_file.display()))?;
     let digest = match engine {

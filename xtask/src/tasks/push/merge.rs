@@ -20,19 +20,21 @@ use crate::image_ref::ImageRef;
 use crate::registry::{
     RegistryTool, inspect_raw, is_not_found, login_cmd, registry_host, remote_digest,
 };
-use crate::repo::Repo;
-use crate::resolve::{configured_image, image_name, registry_for, tag_commit};
+use crate::resolve::{self, Purpose};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 pub fn run(flags: &flags::Push, dir: &Path, ctx: &Ctx) -> Result<Status> {
-    let image = configured_image(&ctx.settings, flags.image.as_deref())?;
-    let registry = registry_for(&ctx.settings, flags.registry.as_deref(), None)?;
-    let commit = tag_commit(&Repo::open(&ctx.root)?, image, flags.sha.as_deref())?;
-    let name = image_name(&registry, &image.name)?;
-    let tagged = name.with_tag(&commit.tag());
-    let insecure = tagged.is_loopback() || flags.insecure_registry;
+    // The tag is a build's (the one tag rule on this checkout, or --sha), never a build
+    // record's: this machine built nothing, and a record here would be of another build.
+    let purpose = Purpose::Build { allow_dirty: false };
+    let (target, _) = resolve::target(&ctx.root, &ctx.settings, &flags.target.wanted(), purpose)?;
+    let (image, registry, name) = (target.image, target.registry.clone(), target.name.clone());
+    let tag = target.tag.clone().expect("a build purpose has a tag");
+    let commit = target.commit.clone().expect("a build purpose has a commit");
+    let tagged = target.reference().expect("a build purpose has a tag");
+    let insecure = target.plain_http(&tagged);
     let platforms = &ctx.settings.platforms;
 
     let files = digests::read_dir(dir)?;
@@ -44,7 +46,7 @@ pub fn run(flags: &flags::Push, dir: &Path, ctx: &Ctx) -> Result<Status> {
         .collect();
 
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
-    let engine = select_engine(flags.engine, &runner)?;
+    let engine = select_engine(flags.engine.into(), &runner)?;
     let tool = registry_tool(engine)?;
     if flags.login {
         runner.run_to_stderr(&login_cmd(
@@ -99,7 +101,7 @@ pub fn run(flags: &flags::Push, dir: &Path, ctx: &Ctx) -> Result<Status> {
         let record = BuildRecord {
             image: image.name.clone(),
             registry: registry.clone(),
-            tag: commit.tag(),
+            tag: tag.to_string(),
             digest: Some(index.clone()),
             platforms: platforms.clone(),
             commit: commit.id.clone(),
