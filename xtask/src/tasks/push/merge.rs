@@ -168,26 +168,19 @@ fn check_in_registry(
     Ok(())
 }
 
-/// The image configuration of a single-platform image (its os, architecture and variant).
+/// The image configuration of a single-platform image (its os, architecture and variant):
+/// [`inspect_raw`] with `--raw` swapped for the tool's way to ask for the config.
 fn inspect_config(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    let cmd = match tool {
-        RegistryTool::Docker => Cmd::new("docker").args([
-            "buildx",
-            "imagetools",
-            "inspect",
-            "--format",
-            "{{json .Image}}",
-            &reference.to_string(),
-        ]),
-        RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").args(["inspect", "--config"]);
-            if insecure {
-                cmd = cmd.arg("--tls-verify=false");
-            }
-            cmd.arg(format!("docker://{reference}"))
-        }
+    let mut cmd = inspect_raw(tool, reference, insecure);
+    let at = cmd.args.iter().position(|a| a == "--raw");
+    let at = at.expect("inspect_raw asks for --raw");
+    let config: &[&str] = match tool {
+        RegistryTool::Docker => &["--format", "{{json .Image}}"],
+        RegistryTool::Skopeo | RegistryTool::Podman => &["--config"],
     };
-    cmd.talks_to(registry_host(reference))
+    cmd.args
+        .splice(at..=at, config.iter().map(|a| a.to_string()));
+    cmd
 }
 
 /// The commands that push one index of `sources` under `tagged`.
@@ -341,6 +334,31 @@ mod tests {
                      {repo}:sha-abc1234 docker://{repo}:sha-abc1234"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn the_config_is_read_like_the_raw_manifest() {
+        let r = ImageRef::parse("127.0.0.1:5000/h/p")
+            .unwrap()
+            .with_digest(&d('a'));
+        assert_eq!(
+            inspect_config(RegistryTool::Skopeo, &r, true)
+                .argv()
+                .join(" "),
+            format!(
+                "skopeo inspect --config --tls-verify=false docker://127.0.0.1:5000/h/p@{}",
+                d('a')
+            )
+        );
+        assert_eq!(
+            inspect_config(RegistryTool::Docker, &r, true)
+                .argv()
+                .join(" "),
+            format!(
+                "docker buildx imagetools inspect --format {{{{json .Image}}}} 127.0.0.1:5000/h/p@{}",
+                d('a')
+            )
         );
     }
 
