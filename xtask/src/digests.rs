@@ -78,10 +78,15 @@ fn refuse_non_regular(path: &Path, folder: bool) -> Result<()> {
         let want = if folder { "a folder" } else { "a regular file" };
         bail!(
             "{} is {what}, not {want}: refusing to use it for digests; remove it",
-            path.display()
+            shown(path)
         );
     }
     Ok(())
+}
+
+/// A path for a message: control characters in a downloaded file's name are escaped.
+pub fn shown(path: &Path) -> String {
+    crate::output::escape(&path.display().to_string()).into_owned()
 }
 
 /// Every digest file in `dir` and its immediate subfolders (one a CI artifact), sorted by path.
@@ -90,7 +95,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<DigestFile>> {
     if !dir.exists() {
         bail!(
             "{} does not exist: pass the folder the digest files were downloaded to",
-            dir.display()
+            shown(dir)
         );
     }
     let mut files = Vec::new();
@@ -123,7 +128,7 @@ fn read_one(path: &Path) -> Result<DigestFile> {
     let platform = platform_of(&name).with_context(|| {
         format!(
             "{}: the name `{}` is not a platform (expected <os>-<arch>, e.g. linux-arm64)",
-            path.display(),
+            shown(path),
             crate::output::escape(&name)
         )
     })?;
@@ -135,7 +140,7 @@ fn read_one(path: &Path) -> Result<DigestFile> {
     if !is_digest(digest) {
         bail!(
             "{}: holds `{}`, not a sha256 digest (build-base --push-by-digest writes one)",
-            path.display(),
+            shown(path),
             crate::output::escape(&digest.chars().take(80).collect::<String>())
         );
     }
@@ -154,7 +159,7 @@ pub fn check_platforms(files: &[DigestFile], configured: &[String]) -> Result<()
         let names: Vec<String> = files
             .iter()
             .filter(|f| pick(f))
-            .map(|f| f.path.display().to_string())
+            .map(|f| shown(&f.path))
             .collect();
         names.join(", ")
     };
@@ -175,7 +180,7 @@ pub fn check_platforms(files: &[DigestFile], configured: &[String]) -> Result<()
         if !configured.contains(&file.platform) {
             problems.push(format!(
                 "{}: {} is not a configured platform ({})",
-                file.path.display(),
+                shown(&file.path),
                 file.platform,
                 configured.join(", ")
             ));
@@ -371,6 +376,16 @@ mod tests {
         let err = read_dir(top.path()).unwrap_err().to_string();
         assert!(
             err.contains("not a sha256 digest") && !err.contains('\u{1b}'),
+            "{err}"
+        );
+
+        std::fs::remove_file(top.path().join("linux-s390x")).unwrap();
+
+        // A control character in a downloaded name never reaches the terminal raw.
+        std::fs::write(top.path().join("linux-amd64\u{1b}[2J"), d('a')).unwrap();
+        let err = read_dir(top.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("is not a platform") && !err.contains('\u{1b}'),
             "{err}"
         );
 
