@@ -38,6 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "resolve",
             "digests",
             "buildx_nodes",
+            "smoke",
         ],
     ),
     ("lint", &["lint"]),

@@ -18,6 +18,8 @@ mod merge_recorded;
 mod release;
 mod repo_files;
 mod sign;
+mod smoke;
+mod smoke_e2e;
 mod support;
 mod tidy;
 mod trivy_scan;
