@@ -560,6 +560,12 @@ pub struct Smoke {
     /// the digest that tag has in the registry).
     #[arg(long, value_name = "sha256:…", conflicts_with = "sha")]
     pub digest: Option<String>,
+
+    /// Test the digest that `build-base --push-by-digest` wrote to DIR (target/xtask/digests)
+    /// for the configured platform: exactly one must be configured (XTASK_PLATFORMS on a
+    /// per-platform runner) and present.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["sha", "digest"])]
+    pub digests: Option<std::path::PathBuf>,
 }
 
 /// The program `smoke` runs the image with.
