@@ -16,6 +16,7 @@ mod release;
 mod repo_files;
 mod sign;
 mod support;
+mod test_task;
 mod tidy;
 mod trivy_scan;
 mod update_images;
