@@ -559,6 +559,19 @@ mod tests {
         assert!(err.to_string().contains("exit code 4"), "{err}");
     }
 
+    /// True while process `pid` still exists (not a zombie) 1 s later: kill(2) only queues
+    /// SIGKILL, and on a loaded machine the process may take a moment to be scheduled and die.
+    fn survives(pid: &str) -> bool {
+        let asked = Instant::now();
+        while alive(pid) {
+            if asked.elapsed() > Duration::from_secs(1) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
     /// True while process `pid` exists and is not a zombie.
     fn alive(pid: &str) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
@@ -591,7 +604,7 @@ mod tests {
                 "{err}"
             );
             let grandchild = std::fs::read_to_string(&pid_file).unwrap();
-            assert!(!alive(grandchild.trim()), "sleep {grandchild} survived");
+            assert!(!survives(grandchild.trim()), "sleep {grandchild} survived");
         }
     }
 
@@ -617,7 +630,7 @@ mod tests {
             "{took:?}: {err}"
         );
         let stubborn = std::fs::read_to_string(&pid_file).unwrap();
-        assert!(!alive(stubborn.trim()), "sleep {stubborn} survived");
+        assert!(!survives(stubborn.trim()), "sleep {stubborn} survived");
     }
 
     #[test]

@@ -979,9 +979,11 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
     std::fs::write(&script, FAKE_DOCKER).unwrap();
     let run = |args: &[&str]| {
         let record = tempfile::tempdir().unwrap();
+        // In the temporary folder: `--metadata-file m` writes `m` where it runs.
         let out = std::process::Command::new("sh")
             .arg(&script)
             .args(args)
+            .current_dir(record.path())
             .env("FAKE_DOCKER_RECORD", record.path())
             .env("FAKE_DOCKER_INSPECT", "sha256:aa")
             .stdin(std::process::Stdio::null())
