@@ -107,18 +107,12 @@ pub const SPECS: &[Spec] = &[
     },
 ];
 
-/// What each subcommand needs: every group must have one tool found (docker counts only with
-/// buildx). The one table behind `--for` and each tool's "used by".
-pub fn needs(subcommand: &str) -> &'static [&'static [&'static str]] {
-    const ENGINE: &[&str] = &["docker", "podman"];
-    match subcommand {
-        "build-base" | "push" => &[ENGINE],
-        "release" => &[ENGINE, &["trivy"], &["cosign"]],
-        "sign" => &[&["cosign"]],
-        "trivy-scan" => &[&["trivy"]],
-        "lint-manifests" => &[&["kubectl", "kustomize"]],
-        _ => &[],
-    }
+/// What each subcommand needs, by tool name: [`tools::needed_by`], the one table.
+pub fn needs(subcommand: &str) -> Vec<Vec<&'static str>> {
+    tools::needed_by(subcommand)
+        .iter()
+        .map(|group| group.iter().map(|t| t.name).collect())
+        .collect()
 }
 
 /// The subcommands that use `tool`, from [`needs`] plus the optional uses.
