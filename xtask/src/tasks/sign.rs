@@ -23,7 +23,11 @@ use std::path::Path;
 
 pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
-    tools::require(COSIGN)?;
+    // A dry run previews the commands without cosign installed.
+    let installed = tools::find(COSIGN).is_some();
+    if !installed && !flags.dry_run {
+        tools::require(COSIGN)?;
+    }
     let reference = reference(flags, ctx, &runner)?;
     cosign::by_digest(&reference)?;
     let key = key(flags)?;
@@ -33,13 +37,32 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     {
         bail!("--attest-sbom {}: no such file", sbom.display());
     }
-    let version = runner.output(&cosign::version_cmd())?;
+    let major = if installed {
+        let version = runner.output(&cosign::version_cmd())?;
+        cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?
+    } else {
+        cosign::Major::NEWEST
+    };
+    if flags.dry_run {
+        let source = if installed {
+            "the installed cosign's major version".to_string()
+        } else {
+            format!(
+                "cosign is not on PATH, so the newest supported is assumed; to run it, {}",
+                COSIGN.hint
+            )
+        };
+        eprintln!(
+            "dry run: cosign argv for cosign {} ({source})",
+            major.label()
+        );
+    }
     let loopback = reference.is_loopback();
     let target = cosign::Target {
         reference: &reference,
         insecure: loopback || flags.insecure_registry,
         tlog: !loopback,
-        major: cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?,
+        major,
     };
     let plan = plan(flags, &target, &key, secrets)?;
     for cmd in &plan {
