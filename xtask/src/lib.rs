@@ -13,6 +13,7 @@ pub mod lint;
 pub mod oci_labels;
 pub mod output;
 pub mod registry;
+pub mod registry_error;
 pub mod repo;
 pub mod resolve;
 pub mod scan_target;
@@ -44,10 +45,21 @@ pub struct Ctx {
 }
 
 /// Finds the root and settings, then runs the subcommand.
+/// libgit2's internals (`class=…; code=…`) in an error become sentences.
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
-    let root = repo::find_root(flags.root.as_deref())?;
-    let settings = settings::Settings::load(&root)?;
-    dispatch(flags.command, &Ctx { root, settings })
+    let run = || {
+        let root = repo::find_root(flags.root.as_deref())?;
+        let settings = settings::Settings::load(&root)?;
+        dispatch(flags.command, &Ctx { root, settings })
+    };
+    run().map_err(|e| {
+        let text = format!("{e:#}");
+        if text.contains("; class=") {
+            anyhow::anyhow!(repo::without_libgit2_codes(&text))
+        } else {
+            e
+        }
+    })
 }
 
 /// Runs one subcommand in `ctx`; `release` runs its steps through this too.
