@@ -45,7 +45,7 @@ pub struct Ctx {
 }
 
 /// Finds the root and settings, then runs the subcommand.
-/// libgit2's internals (`class=…; code=…`) in an error become sentences.
+/// The git library's internals (`class=…; code=…`) in an error become sentences.
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     let run = || {
         let root = repo::find_root(flags.root.as_deref())?;
@@ -55,7 +55,7 @@ pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
     run().map_err(|e| {
         let text = format!("{e:#}");
         if text.contains("; class=") {
-            anyhow::anyhow!(repo::without_libgit2_codes(&text))
+            anyhow::anyhow!(repo::without_git_codes(&text))
         } else {
             e
         }

@@ -39,7 +39,7 @@ pub struct Repo {
 /// The repo root: `--root DIR` when given, else the work tree that contains the current directory.
 /// `text` without libgit2's internals: each `; class=Repository (6); code=NotFound (-3)` that
 /// git2's errors end with becomes a short sentence for its code (or nothing).
-pub fn without_libgit2_codes(text: &str) -> String {
+pub fn without_git_codes(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find("; class=") {
@@ -483,14 +483,14 @@ mod tests {
         let text = "/tmp/x is not inside a git repository; pass --root DIR: could not find \
                     repository at '/tmp/x'; class=Repository (6); code=NotFound (-3)";
         assert_eq!(
-            without_libgit2_codes(text),
+            without_git_codes(text),
             "/tmp/x is not inside a git repository; pass --root DIR: could not find repository \
              at '/tmp/x' (not found)"
         );
         let locked = "failed to lock file '.git/index.lock' for writing; class=Index (10); \
                       code=Locked (-14)\nnext line";
         assert_eq!(
-            without_libgit2_codes(locked),
+            without_git_codes(locked),
             "failed to lock file '.git/index.lock' for writing (locked: another git process is \
              running, or a stale .lock file is left)\nnext line"
         );
@@ -499,8 +499,8 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(real.contains("; class="), "{real}");
-        assert!(!without_libgit2_codes(&real).contains("class="), "{real}");
-        assert_eq!(without_libgit2_codes("plain"), "plain");
+        assert!(!without_git_codes(&real).contains("class="), "{real}");
+        assert_eq!(without_git_codes("plain"), "plain");
     }
 
     /// A scratch repository with commits made through git2.
