@@ -44,6 +44,15 @@ pub const KUSTOMIZE: Tool = Tool {
     hint: "install kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/)",
 };
 
+pub const PYTHON3: Tool = Tool {
+    name: "python3",
+    hint: "install Python 3.11 with venv: `sudo apt-get install python3 python3-venv` (Debian/Ubuntu); `cargo xtask test` makes target/xtask/venv with it",
+};
+pub const NEXTEST: Tool = Tool {
+    name: "cargo-nextest",
+    hint: "`cargo install --locked cargo-nextest` (without it `cargo xtask test` runs `cargo test`)",
+};
+
 /// What each subcommand needs to run: every group must have one tool found (for an engine,
 /// docker must have buildx). The one table behind `doctor --for` and `release`'s check of its
 /// steps before the first one runs.
@@ -55,6 +64,7 @@ pub fn needed_by(subcommand: &str) -> &'static [&'static [Tool]] {
         "sign" => &[&[COSIGN]],
         "trivy-scan" => &[&[TRIVY]],
         "lint-manifests" => &[&[KUBECTL, KUSTOMIZE]],
+        "test" => &[&[PYTHON3]],
         _ => &[],
     }
 }

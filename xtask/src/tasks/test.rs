@@ -57,15 +57,7 @@ pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
     Ok(Status::Clean)
 }
 
-const NEXTEST: crate::tools::Tool = crate::tools::Tool {
-    name: "cargo-nextest",
-    hint: "cargo install cargo-nextest --locked",
-};
-
-const PYTHON3: crate::tools::Tool = crate::tools::Tool {
-    name: "python3",
-    hint: "install Python 3.11 with venv: `sudo apt-get install python3 python3-venv` (Debian/Ubuntu)",
-};
+use crate::tools::{NEXTEST, PYTHON3};
 
 /// Makes or updates the virtual environment as [`venv::decide`] says.
 fn prepare(runner: &Runner, ctx: &Ctx, e2e: bool) -> Result<()> {

@@ -100,6 +100,18 @@ pub const SPECS: &[Spec] = &[
         max_major: None,
     },
     Spec {
+        tool: tools::PYTHON3,
+        version_args: &["--version"],
+        min: (3, 11),
+        max_major: Some(3),
+    },
+    Spec {
+        tool: tools::NEXTEST,
+        version_args: &["--version"],
+        min: (0, 9),
+        max_major: None,
+    },
+    Spec {
         tool: tools::KUSTOMIZE,
         version_args: &["version"],
         min: (5, 0),
@@ -120,6 +132,7 @@ pub fn used_by(tool: &str, subcommands: &[String]) -> Vec<String> {
     let optional: &[&str] = match tool {
         "skopeo" => &["push --mirror", "update-images --verify", "doctor"],
         "git" => &["pre-commit hooks (cargo xtask reads history itself)"],
+        "cargo-nextest" => &["test (without it: cargo test)"],
         _ => &[],
     };
     let mut out: Vec<String> = subcommands
