@@ -109,8 +109,14 @@ fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx, repo: &Repo) -> Result<Bu
     } else {
         flags.platform.clone()
     };
+    // Named by where it came from: a platform from the settings was never a flag.
+    let source = if flags.platform.is_empty() {
+        "the configured platforms (XTASK_PLATFORMS, else platforms in [workspace.metadata.xtask])"
+    } else {
+        "--platform"
+    };
     for platform in &platforms {
-        engine::validate_platform(platform)?;
+        engine::validate_platform(platform).context(source)?;
     }
     let cache = CacheChoice::parse(&flags.cache)
         .map_err(|e| anyhow::anyhow!("--cache: {e}"))?
