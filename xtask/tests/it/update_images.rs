@@ -407,3 +407,59 @@ fn update_images_skips_a_fifo_named_like_a_kustomization_and_refuses_it_with_pat
     named.assert_stderr_has(&format!("{fifo}: a FIFO, not a kustomization file"));
     assert!(walked.elapsed.as_secs() < 5 && named.elapsed.as_secs() < 5);
 }
+
+/// A registry change is one setting: with `XTASK_REGISTRY` elsewhere, update-images points
+/// each entry at it with kustomize's `newName` (the CronJobs keep their name), sets the tag,
+/// and `--check` then calls it up to date. With `XTASK_E2E=1`, `kubectl kustomize` renders the
+/// CronJob from the new registry.
+#[test]
+fn another_registry_is_one_setting_new_name_points_the_entries_at_it() {
+    let f = Fixture::new();
+    let (built, _) = iot_stack(&f);
+    let root = f.root().to_str().unwrap();
+    let moved = "127.0.0.1:5055/homelab/python-base";
+    let run = |args: &[&str]| {
+        let mut all = vec!["--root", root];
+        all.extend_from_slice(args);
+        crate::support::xtask_in(
+            f.root(),
+            &all,
+            &[("XTASK_REGISTRY", "127.0.0.1:5055/homelab")],
+            None,
+        )
+    };
+    let out = run(&["update-images"]).expect(0);
+    let tag = tag(&built);
+    assert_eq!(
+        f.read(BASE_PATH),
+        BASE.replace(
+            "    newTag: \"sha-0000000\"\n",
+            &format!("    newName: {moved}\n    newTag: \"{tag}\"\n")
+        )
+    );
+    let overlay = f.read(OVERLAY_PATH);
+    assert!(
+        overlay.contains(&format!(
+            "{{name: ghcr.io/dcasati/python-base, newName: {moved}, newTag: {tag}"
+        )) && !overlay.contains("digest"),
+        "{overlay}"
+    );
+    out.assert_stderr_has(&format!(
+        "note: {BASE_PATH}:6: ghcr.io/dcasati/python-base now deploys from the configured \
+         registry: newName {moved}"
+    ));
+    let again = run(&["update-images", "--check"]).expect(0);
+    assert!(!again.stderr.contains("note:"), "{}", again.stderr);
+    if crate::support::e2e_enabled() {
+        crate::support::require("kubectl");
+        let out = duct::cmd!(
+            "kubectl",
+            "kustomize",
+            f.root().join("k8s-apps/iot-stack/base")
+        )
+        .stderr_to_stdout()
+        .read()
+        .unwrap();
+        assert!(out.contains(&format!("image: {moved}:{tag}")), "{out}");
+    }
+}
