@@ -519,6 +519,8 @@ pub struct Outcome {
     pub tree: kustomize_rules::Tree,
     /// How many files were read.
     pub files: usize,
+    /// The files read, repo-relative (the summary counts those a path filter selects).
+    pub paths: Vec<PathBuf>,
 }
 
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
@@ -552,6 +554,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
         }
     }
     let files = listing.lintable.len();
+    let paths = listing.lintable.iter().map(|(f, _)| f.clone()).collect();
     let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(settings, &mut findings);
     gitops::check(&tree, &mut findings);
@@ -560,6 +563,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
         markers,
         tree,
         files,
+        paths,
     })
 }
 
@@ -755,6 +759,7 @@ mod tests {
             markers,
             tree: kustomize_rules::Tree::default(),
             files: 2,
+            paths: vec![],
         };
         let overrides = HashMap::from([
             ("SEC-HOST-PATH", Level::Warning),
