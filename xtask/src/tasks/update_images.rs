@@ -10,6 +10,7 @@
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
 
 mod registry_move;
+mod uncommitted;
 
 use crate::kustomize::{self, UpdateError};
 use crate::repo::Repo;
@@ -44,6 +45,9 @@ pub struct Outcome {
 
 pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let outcome = update(flags, ctx)?;
+    if flags.sha.is_none() {
+        uncommitted::note_uncommitted_contexts(ctx, &outcome.targets);
+    }
     let tags = tag_list(&outcome.targets);
     let changes = &outcome.changes;
     if changes.is_empty() {

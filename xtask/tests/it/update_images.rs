@@ -463,3 +463,23 @@ fn another_registry_is_one_setting_new_name_points_the_entries_at_it() {
         assert!(out.contains(&format!("image: {moved}:{tag}")), "{out}");
     }
 }
+
+/// An uncommitted change in the build context: update-images says that the tag is its last
+/// commit's, and that committing gives a new one (the check itself is of committed history).
+#[test]
+fn check_with_an_uncommitted_context_change_says_the_tag_is_the_last_commits() {
+    let f = Fixture::new();
+    iot_stack(&f);
+    f.run(&["update-images"]).expect(0);
+    f.commit(&[]);
+    f.write(
+        "k8s-apps/base-images/Dockerfile",
+        "FROM python:3.11-slim\nUSER 1000\n",
+    );
+    let out = f.run(&["update-images", "--check"]).expect(0);
+    out.assert_stderr_has_all(&[
+        "note: k8s-apps/base-images has uncommitted changes (k8s-apps/base-images/Dockerfile): \
+         the tag is that of its last commit; commit them, then run update-images again",
+        "already up to date",
+    ]);
+}
