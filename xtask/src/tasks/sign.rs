@@ -11,11 +11,12 @@
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
 use crate::cosign::{self, Identity, Key};
+use crate::engine::{Choice, read_tool};
 use crate::exec::{Cmd, Runner, Secret};
-use crate::flags::{self, EngineChoice};
+use crate::flags;
 use crate::image_ref::{ImageRef, is_digest};
-use crate::registry::{read_tool, remote_digest};
-use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
+use crate::registry::remote_digest;
+use crate::resolve::{self, FromRecord, Purpose};
 use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
@@ -25,9 +26,7 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     // A dry run previews the commands without cosign installed.
     let installed = tools::find(COSIGN).is_some();
-    if !installed && !flags.dry_run {
-        tools::require(COSIGN)?;
-    }
+    runner.show_or_run(|| Ok(()), || tools::require(COSIGN).map(|_| ()))?;
     let reference = reference(flags, ctx, &runner)?;
     cosign::by_digest(&reference)?;
     let key = key(flags)?;
@@ -43,25 +42,28 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     } else {
         cosign::Major::NEWEST
     };
-    if flags.dry_run {
-        let source = if installed {
-            "the installed cosign's major version".to_string()
-        } else {
-            format!(
-                "cosign is not on PATH, so the newest supported is assumed; to run it, {}",
-                COSIGN.hint
+    let source = if installed {
+        "the installed cosign's major version".to_string()
+    } else {
+        format!(
+            "cosign is not on PATH, so the newest supported is assumed; to run it, {}",
+            COSIGN.hint
+        )
+    };
+    runner.show_or_run(
+        || {
+            eprintln!(
+                "dry run: cosign argv for cosign {} ({source})",
+                major.label()
             )
-        };
-        eprintln!(
-            "dry run: cosign argv for cosign {} ({source})",
-            major.label()
-        );
-    }
-    let loopback = reference.is_loopback();
+        },
+        || (),
+    );
     let target = cosign::Target {
         reference: &reference,
-        insecure: loopback || flags.insecure_registry,
-        tlog: !loopback,
+        insecure: resolve::plain_http(&reference, flags.target.insecure_registry),
+        // No transparency log entry for an image in a loopback registry.
+        tlog: !resolve::plain_http(&reference, false),
         major,
     };
     let plan = plan(flags, &target, &key, secrets)?;
@@ -172,25 +174,23 @@ fn who(key: &Key) -> String {
 /// The reference to sign, with its digest (or, when only a tag is known, without: cosign's argv
 /// builder refuses it).
 fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef> {
-    let given = flags.image.as_deref();
+    let given = flags.target.image.as_deref();
     if let Some(given) = given.filter(|g| ctx.settings.image(g).is_err()) {
         return full_reference(flags, ctx, given);
     }
-    let target = Recorded::load(ctx, given, flags.registry.as_deref())?;
+    let wanted = flags.target.wanted();
+    let (target, _) = resolve::target(&ctx.root, &ctx.settings, &wanted, Purpose::Existing)?;
     if let Some(d) = &flags.digest {
         return Ok(target.name.with_digest(&checked_digest(d)?));
     }
-    if let Some(sha) = &flags.sha {
-        let tagged = target
-            .name
-            .with_tag(&sha_tag(&ctx.root, target.image, sha)?);
-        let insecure = tagged.is_loopback() || flags.insecure_registry;
-        let tool = read_tool(EngineChoice::Auto, runner)?;
-        let digest = remote_digest(runner, tool, &tagged, insecure)?
+    if flags.target.sha.is_some() {
+        let tagged = target.reference().expect("--sha names a tag");
+        let tool = read_tool(Choice::Auto, runner)?;
+        let digest = remote_digest(runner, tool, &tagged, target.plain_http(&tagged))?
             .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
         return Ok(target.name.with_digest(&digest));
     }
-    match target.lookup(runner, flags.insecure_registry)? {
+    match target.lookup(runner)? {
         Some(FromRecord::Digest(reference)) => Ok(reference),
         Some(FromRecord::Unpushed(r)) => bail!(
             "the build record of {} says {} was built but not pushed: push it first \
@@ -199,12 +199,7 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
             r.reference()
         ),
         Some(FromRecord::Tagged(r)) => Ok(target.name.with_tag(&r.tag)),
-        None => Err(no_record(
-            &ctx.root,
-            &target.image.name,
-            "build-base --push",
-            "--digest or --sha",
-        )),
+        None => Err(target.no_record(&ctx.root, "build-base --push", "--digest or --sha")),
     }
 }
 
@@ -218,7 +213,7 @@ fn full_reference(flags: &flags::Sign, ctx: &Ctx, given: &str) -> Result<ImageRe
             ctx.settings.image_list()
         ),
     };
-    if flags.sha.is_some() || flags.registry.is_some() {
+    if flags.target.sha.is_some() || flags.target.registry.is_some() {
         bail!("--image {given} is a full reference: --sha and --registry need an image name");
     }
     match &flags.digest {
