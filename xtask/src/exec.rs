@@ -564,26 +564,24 @@ mod tests {
         assert!(err.to_string().contains("exit code 4"), "{err}");
     }
 
-    /// True while process `pid` still exists (not a zombie) 1 s later: kill(2) only queues
-    /// SIGKILL, and on a loaded machine the process may take a moment to be scheduled and die.
-    fn survives(pid: &str) -> bool {
+    /// Whether `pid` still runs 1 s after a kill: SIGKILL is delivered when the process is next
+    /// scheduled, which on a loaded machine is not at once. A zombie counts as gone.
+    fn alive(pid: &str) -> bool {
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|s| !s.starts_with(" Z"))
+            })
+        };
         let asked = Instant::now();
-        while alive(pid) {
+        while running() {
             if asked.elapsed() > Duration::from_secs(1) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         false
-    }
-
-    /// True while process `pid` exists and is not a zombie.
-    fn alive(pid: &str) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit(')')
-                .next()
-                .is_some_and(|s| !s.starts_with(" Z"))
-        })
     }
 
     #[test]
@@ -609,7 +607,7 @@ mod tests {
                 "{err}"
             );
             let grandchild = std::fs::read_to_string(&pid_file).unwrap();
-            assert!(!survives(grandchild.trim()), "sleep {grandchild} survived");
+            assert!(!alive(grandchild.trim()), "sleep {grandchild} survived");
         }
     }
 
@@ -635,7 +633,7 @@ mod tests {
             "{took:?}: {err}"
         );
         let stubborn = std::fs::read_to_string(&pid_file).unwrap();
-        assert!(!survives(stubborn.trim()), "sleep {stubborn} survived");
+        assert!(!alive(stubborn.trim()), "sleep {stubborn} survived");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub const PODMAN: Tool = Tool {
     name: "podman",
     hint: "install podman: `sudo apt-get install podman` (Debian/Ubuntu)",
 };
+pub const BUILDAH: Tool = Tool {
+    name: "buildah",
+    hint: "install buildah: `sudo apt-get install buildah` (Debian/Ubuntu)",
+};
 pub const SKOPEO: Tool = Tool {
     name: "skopeo",
     hint: "install skopeo: `sudo apt-get install skopeo` (Debian/Ubuntu)",
@@ -59,7 +63,7 @@ pub const NEXTEST: Tool = Tool {
 pub fn needed_by(subcommand: &str) -> &'static [&'static [Tool]] {
     const ENGINE: &[Tool] = &[DOCKER, PODMAN];
     match subcommand {
-        "build-base" | "push" => &[ENGINE],
+        "build-base" | "push" | "smoke" => &[ENGINE],
         "release" => &[ENGINE, &[TRIVY], &[COSIGN]],
         "sign" => &[&[COSIGN]],
         "trivy-scan" => &[&[TRIVY]],

@@ -37,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "trivy_sarif",
             "kustomize",
             "resolve",
+            "smoke",
         ],
     ),
     ("lint", &["lint"]),

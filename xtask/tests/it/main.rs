@@ -16,6 +16,8 @@ mod lint_sarif_schema;
 mod release;
 mod repo_files;
 mod sign;
+mod smoke;
+mod smoke_e2e;
 mod support;
 mod test_task;
 mod tidy;
