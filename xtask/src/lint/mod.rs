@@ -379,10 +379,18 @@ pub struct Listing {
 
 /// Walks `root/dir` with [`walk`]'s rules. A symlinked file is read only when its real path is
 /// a regular file inside the repository; one that leads outside, and any FIFO, socket or device,
-/// named like a manifest is reported by name and never opened.
+/// named like a manifest is reported by name and never opened. Hidden files (`.sops.yaml`,
+/// `.pre-commit-config.yaml`) are tool configuration, not manifests: they are skipped, as the
+/// walk skips hidden folders.
 pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
     let found = walk::walk(root, dir)?;
-    let kind_of = |p: &Path| p.file_name()?.to_str().and_then(file_kind);
+    let kind_of = |p: &Path| {
+        let name = p.file_name()?.to_str()?;
+        if name.starts_with('.') {
+            return None;
+        }
+        file_kind(name)
+    };
     let mut listing = Listing::default();
     for file in &found.files {
         if let Some(kind) = kind_of(file) {
