@@ -168,6 +168,8 @@ pub struct Facts {
     pub missing_fields: Vec<Finding>,
     /// ImageUpdater images and Argo CD Applications, for the GITOPS-* rules.
     pub gitops: gitops::Facts,
+    /// `(apiVersion, kind)` of each object that has no schema, for the run's one note.
+    pub unknown_kinds: Vec<(String, String)>,
 }
 
 /// A Kubernetes object in a manifest.
@@ -527,6 +529,25 @@ pub struct Outcome {
     pub tree: kustomize_rules::Tree,
     /// How many files were read.
     pub files: usize,
+}
+
+impl Outcome {
+    /// The run's one note about objects without a schema, counting those in `selected` (empty:
+    /// everything); `None` when there are none or SCHEMA-UNKNOWN-KIND is off.
+    pub fn unknown_kinds_note(
+        &self,
+        selected: &[PathBuf],
+        overrides: &HashMap<&'static str, Level>,
+    ) -> Option<String> {
+        if overrides.get(schema::UNKNOWN_KIND.id) == Some(&Level::Off) {
+            return None;
+        }
+        let kinds = (self.tree.files.iter())
+            .filter(|(path, _)| selected.is_empty() || selected.iter().any(|s| path.starts_with(s)))
+            .flat_map(|(_, facts)| &facts.unknown_kinds)
+            .map(|(api, kind)| (api.as_str(), kind.as_str()));
+        schema::unknown_kinds_note(kinds)
+    }
 }
 
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the

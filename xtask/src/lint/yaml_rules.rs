@@ -100,7 +100,14 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         let Some(kind) = doc.str(root, "kind") else {
             continue;
         };
-        super::schema::check(file, &doc, kind, settings, out, &mut facts.missing_fields);
+        let checked =
+            super::schema::check(file, &doc, kind, settings, out, &mut facts.missing_fields);
+        if checked == super::schema::Checked::Unknown {
+            let api = doc.str(root, "apiVersion").unwrap_or_default();
+            facts
+                .unknown_kinds
+                .push((api.to_string(), kind.to_string()));
+        }
         let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
         let mut object = Object {
             kind: kind.to_string(),

@@ -28,6 +28,7 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         None => Vec::new(),
     };
     let files = outcome.files;
+    let note = outcome.unknown_kinds_note(&selected, &overrides);
     let findings = outcome.finish(extra, &selected, &overrides);
     match flags.format {
         flags::LintFormat::Human => {
@@ -42,6 +43,9 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
             eprintln!("{}", report::summary(&findings, files));
         }
         flags::LintFormat::Sarif => print!("{}", report::sarif(&findings, &lint::registry())),
+    }
+    if let Some(note) = note {
+        eprintln!("{note}");
     }
     let failing = findings
         .iter()

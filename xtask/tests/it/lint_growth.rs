@@ -28,3 +28,44 @@ fn hidden_files_and_folders_under_the_manifests_root_are_skipped() {
     fx.write("k8s-apps/.github.yml", "kind: Nope\n");
     assert_eq!(found(&fx), []);
 }
+
+#[test]
+fn custom_kinds_without_a_schema_make_one_note_not_a_warning_each() {
+    let fx = Fixture::new();
+    let monitors: String = (0..3)
+        .map(|i| format!("---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {{name: m{i}}}\nspec: {{endpoints: [{{port: http}}]}}\n"))
+        .collect();
+    fx.write(&format!("{APP}/monitors.yaml"), monitors);
+    fx.write(
+        &format!("{APP}/talos.yaml"),
+        "apiVersion: talos.dev/v1alpha1\nkind: ServiceAccount\nmetadata: {name: s}\nspec: {roles: ['os:reader']}\n",
+    );
+    fx.edit(
+        &format!("{APP}/kustomization.yaml"),
+        "  - configmap.yaml\n",
+        "  - configmap.yaml\n  - monitors.yaml\n  - talos.yaml\n",
+    );
+    let out = fx.lint(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("note:"))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "note: 4 objects of 2 kinds with no schema were not validated: ServiceMonitor (monitoring.coreos.com/v1) 3, ServiceAccount (talos.dev/v1alpha1) 1; add their CRDs under [workspace.metadata.xtask.lint] crds to validate them (SCHEMA-UNKNOWN-KIND)"
+        ]
+    );
+    assert_eq!(found(&fx), []);
+    // The path filter counts only what it selects; the rule set to off silences the note.
+    let out = fx.lint(&[&format!("{APP}/talos.yaml")]);
+    assert!(out.stderr.contains("note: 1 object of 1 kind"), "{out:?}");
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask.lint.rules]\nSCHEMA-UNKNOWN-KIND = \"off\"\n",
+    );
+    let out = fx.lint(&[]);
+    assert!(!out.stderr.contains("note:"), "{out:?}");
+}
