@@ -203,11 +203,23 @@ pub struct FileReport {
 pub struct Doc<'a> {
     pub root: &'a Node,
     anchors: Vec<(usize, &'a Node)>,
+    /// The file's text, where the caller has it (empty otherwise): for positions inside a
+    /// scalar, such as a secret on line 110 of a block scalar that starts on line 9.
+    pub src: &'a str,
 }
 
 impl<'a> Doc<'a> {
     pub fn new(root: &'a Node, anchors: Vec<(usize, &'a Node)>) -> Doc<'a> {
-        Doc { root, anchors }
+        Doc {
+            root,
+            anchors,
+            src: "",
+        }
+    }
+
+    /// The same document, with the file's text.
+    pub fn with_src(self, src: &'a str) -> Doc<'a> {
+        Doc { src, ..self }
     }
 
     /// The node an alias refers to; any other node itself.

@@ -73,7 +73,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
     };
     let kustomization = crate::kustomize::is_kustomization(file);
     for document in &docs {
-        let doc = check_document(file, &document.root, out);
+        let doc = check_document(file, &document.root, out).with_src(src);
         let root = doc.root;
         match &root.value {
             Value::Map(_) => {}

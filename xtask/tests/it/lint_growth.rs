@@ -69,3 +69,38 @@ fn custom_kinds_without_a_schema_make_one_note_not_a_warning_each() {
     let out = fx.lint(&[]);
     assert!(!out.stderr.contains("note:"), "{out:?}");
 }
+
+#[test]
+fn secrets_in_block_scalars_are_reported_on_their_own_line() {
+    let fx = Fixture::new();
+    let pass = ["hun", "ter2", "-x9"].concat();
+    fx.edit(
+        &format!("{APP}/configmap.yaml"),
+        "  LOG_LEVEL: info\n",
+        &format!(
+            "  LOG_LEVEL: info\n  frigate.yml: |\n    mqtt:\n      host: mqtt\n    cameras:\n      door:\n        ffmpeg:\n          inputs:\n            - path: rtsp://view:{{FRIGATE_RTSP_PASSWORD}}@10.0.0.5:554/live\n            - path: rtsp://view:{pass}@10.0.0.6:554/live\n  recyclarr.yml: |\n    custom_formats:\n      - trash_ids:\n          - 72dae194fc92bf828f32cde7744e51a1\n"
+        ),
+    );
+    let line = fx
+        .read(&format!("{APP}/configmap.yaml"))
+        .lines()
+        .position(|l| l.contains(&pass))
+        .unwrap() as u64
+        + 1;
+    assert_eq!(
+        found(&fx),
+        [(
+            "SEC-SECRET-IN-CONFIG".to_string(),
+            "configmap.yaml".to_string(),
+            line,
+            21
+        )]
+    );
+    let out = fx.lint(&[]);
+    assert!(!out.stderr.contains(&pass), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("            - path: ********"),
+        "{}",
+        out.stderr
+    );
+}

@@ -370,3 +370,74 @@ fn assignments_and_paths_are_not_one_word() {
         Some("a long high-entropy string")
     );
 }
+
+#[test]
+fn placeholders_are_not_secrets() {
+    for (key, value) in [
+        (
+            "config.yml",
+            "path: rtsp://view:{FRIGATE_RTSP_PASSWORD}@10.0.0.5:554/live",
+        ),
+        ("config.yml", "path: rtsp://view:${RTSP_PASSWORD}@cam/live"),
+        (
+            "config.yml",
+            "url: postgres://app:<DB_PASSWORD>@db:5432/app",
+        ),
+        (
+            "config.yml",
+            "url: postgres://app:{{ .Values.db.password }}@db/app",
+        ),
+        ("MQTT_PASSWORD", "{MQTT_PASSWORD}"),
+        ("MQTT_PASSWORD", "<mqtt-password>"),
+        ("API_TOKEN", "${API_TOKEN}"),
+    ] {
+        assert_eq!(looks_like_secret(key, value), None, "{key}={value:?}");
+    }
+    // Real credentials still are, in the same places.
+    assert_eq!(
+        looks_like_secret("config.yml", "path: rtsp://view:hunter2@cam/live"),
+        Some("a URL with a password in it")
+    );
+    assert_eq!(
+        looks_like_secret("MQTT_PASSWORD", "hunter2"),
+        Some("a literal value under a credential-like key")
+    );
+}
+
+#[test]
+fn hex_ids_under_identifier_keys_are_not_secrets() {
+    let (a, b) = (random(HEX, 32, 70), random(HEX, 32, 71));
+    let recyclarr = format!(
+        "sonarr:\n  main:\n    custom_formats:\n      - trash_ids:\n          - {a} # x265\n          - {b}\n        assign_scores_to:\n          - name: WEB-1080p\n"
+    );
+    assert_eq!(looks_like_secret("recyclarr.yml", &recyclarr), None);
+    let json = format!("{{\"trash_id\": \"{a}\", \"name\": \"x265\"}}");
+    assert_eq!(looks_like_secret("cf.json", &json), None);
+    assert_eq!(looks_like_secret("DEVICE_ID", &a), None);
+    // Under a non-identifier key, or a credential key, hex still is.
+    let hook = format!("notify:\n  webhook: {}\n", random(HEX, 40, 31));
+    assert_eq!(
+        looks_like_secret("config.yml", &hook),
+        Some("a long random-looking hex string")
+    );
+    let key = format!("radarr:\n  api_key: {a}\n");
+    assert_eq!(
+        find_secret("config.yml", &key),
+        Some((
+            "a long random-looking hex string",
+            key.find(&a).unwrap()..key.len() - 1
+        ))
+    );
+}
+
+#[test]
+fn evidence_ranges_point_at_the_word() {
+    let v = "a: 1\nurl: rtsp://view:hunter2@cam/live\n";
+    let (_, r) = find_secret("config.yml", v).unwrap();
+    assert_eq!(&v[r], "rtsp://view:hunter2");
+    let gh = format!("x = '{}{}'\n", "ghp_", random(ALNUM, 36, 80));
+    let (_, r) = find_secret("s.py", &gh).unwrap();
+    assert_eq!(r, 5..5 + 40);
+    let (_, r) = find_secret("PASSWORD", "  hunter2 ").unwrap();
+    assert_eq!(r, 2..9);
+}
