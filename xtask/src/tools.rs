@@ -44,6 +44,11 @@ pub const KUSTOMIZE: Tool = Tool {
     hint: "install kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/)",
 };
 
+pub const HELM: Tool = Tool {
+    name: "helm",
+    hint: "install helm (https://helm.sh/docs/intro/install/); lint-manifests --render renders charts with `helm template`",
+};
+
 /// The full path of `tool` on PATH.
 pub fn find(tool: Tool) -> Option<PathBuf> {
     which::which(tool.name).ok()

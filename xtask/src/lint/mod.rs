@@ -10,6 +10,7 @@
 pub mod cron;
 pub mod dockerfile;
 pub mod gitops;
+pub mod helm;
 pub mod kustomize_rules;
 pub mod render;
 pub mod report;
@@ -170,6 +171,8 @@ pub struct Facts {
     pub gitops: gitops::Facts,
     /// `(apiVersion, kind)` of each object that has no schema, for the run's one note.
     pub unknown_kinds: Vec<(String, String)>,
+    /// Chart folders that Applications, HelmReleases or `helmCharts:` name (see [`helm`]).
+    pub charts: Vec<PathBuf>,
 }
 
 /// A Kubernetes object in a manifest.
@@ -389,6 +392,8 @@ pub struct Listing {
     pub lintable: Vec<(PathBuf, FileKind)>,
     /// Files named like a manifest that are not read: FILE-OUTSIDE-REPO and FILE-SPECIAL.
     pub findings: Vec<Finding>,
+    /// Helm chart folders; their YAML inputs are not in `lintable`.
+    pub charts: Vec<PathBuf>,
 }
 
 /// Walks `root/dir` with [`walk`]'s rules. A symlinked file is read only when its real path is
@@ -405,12 +410,21 @@ pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
         }
         file_kind(name)
     };
-    let mut listing = Listing::default();
+    let mut listing = Listing {
+        charts: helm::chart_dirs(&found.files),
+        ..Listing::default()
+    };
+    let charts = std::mem::take(&mut listing.charts);
+    let kind_of = |p: &Path| match kind_of(p)? {
+        FileKind::Yaml if helm::is_chart_input(&charts, p) => None,
+        kind => Some(kind),
+    };
     for file in &found.files {
         if let Some(kind) = kind_of(file) {
             listing.lintable.push((file.clone(), kind));
         }
     }
+    listing.charts = charts.clone();
     for link in &found.links {
         let Some(kind) = kind_of(link) else { continue };
         match walk::resolve(root, link) {
@@ -541,6 +555,8 @@ pub struct Outcome {
     pub tree: kustomize_rules::Tree,
     /// How many files were read.
     pub files: usize,
+    /// Helm chart folders.
+    pub charts: Vec<PathBuf>,
 }
 
 impl Outcome {
@@ -596,11 +612,13 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(settings, &mut findings);
     gitops::check(&tree, &mut findings);
+    helm::check(root, &listing.charts, &tree, &mut findings);
     Ok(Outcome {
         findings,
         markers,
         tree,
         files,
+        charts: listing.charts,
     })
 }
 
@@ -796,6 +814,7 @@ mod tests {
             markers,
             tree: kustomize_rules::Tree::default(),
             files: 2,
+            charts: Vec::new(),
         };
         let overrides = HashMap::from([
             ("SEC-HOST-PATH", Level::Warning),

@@ -90,6 +90,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         if kustomization {
             if facts.kustomization.is_none() {
+                super::helm::collect_kustomization(&doc, file, &mut facts.charts);
                 let k = super::kustomize_rules::Kustomization::parse(document, &doc);
                 super::kustomize_rules::check_local(file, &k, settings, out);
                 facts.kustomization = Some(k);
@@ -116,6 +117,8 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             keys: Vec::new(),
         };
         super::gitops::collect(&doc, kind, &mut facts.gitops);
+        let api = doc.str(root, "apiVersion").unwrap_or_default();
+        super::helm::collect(&doc, kind, api, &mut facts.charts);
         if kind == "ConfigMap" {
             object.keys = super::security::check_config_map(file, &doc, out);
         } else if let Some(w) = super::workload::check(file, &doc, kind, settings, out) {

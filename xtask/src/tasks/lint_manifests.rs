@@ -23,12 +23,24 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         None
     };
     let outcome = lint::analyze(&ctx.root, &ctx.settings)?;
-    let extra = match &renderer {
+    let mut extra = match &renderer {
         Some(r) => lint::render::run(&outcome.tree, &ctx.settings, &ctx.root, r)?,
         None => Vec::new(),
     };
+    let mut notes = Vec::new();
+    if flags.render && !outcome.charts.is_empty() {
+        if crate::tools::find(crate::tools::HELM).is_some() {
+            extra.extend(lint::helm::render(
+                &ctx.root,
+                &outcome.charts,
+                &ctx.settings,
+            )?);
+        } else {
+            notes.extend(lint::helm::not_rendered_note(&outcome.charts));
+        }
+    }
     let files = outcome.files;
-    let note = outcome.unknown_kinds_note(&selected, &overrides);
+    notes.extend(outcome.unknown_kinds_note(&selected, &overrides));
     let findings = outcome.finish(extra, &selected, &overrides);
     match flags.format {
         flags::LintFormat::Human => {
@@ -44,7 +56,7 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         }
         flags::LintFormat::Sarif => print!("{}", report::sarif(&findings, &lint::registry())),
     }
-    if let Some(note) = note {
+    for note in notes {
         eprintln!("{note}");
     }
     let failing = findings

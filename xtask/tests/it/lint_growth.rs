@@ -104,3 +104,67 @@ fn secrets_in_block_scalars_are_reported_on_their_own_line() {
         out.stderr
     );
 }
+
+/// A chart at k8s-apps/charts/web: Chart.yaml, values files, templates and a CRD.
+fn chart(fx: &Fixture) {
+    fx.write(
+        "k8s-apps/charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 1.0.0\n    repository: file://../common\n",
+    );
+    fx.write(
+        "k8s-apps/charts/web/values.yaml",
+        "replicaCount: 1\nimage:\n  repository: nginx\n",
+    );
+    fx.write("k8s-apps/charts/web/values-prod.yaml", "replicaCount: 3\n");
+    fx.write(
+        "k8s-apps/charts/web/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicaCount }}\n{{- include \"web.selector\" . | nindent 2 }}\n",
+    );
+    fx.write(
+        "k8s-apps/charts/common/Chart.yaml",
+        "apiVersion: v2\nname: common\ntype: library\nversion: 1.0.0\n",
+    );
+    fx.write(
+        "k8s-apps/charts/common/templates/_helpers.tpl",
+        "{{- define \"web.selector\" -}}{{- end -}}\n",
+    );
+}
+
+#[test]
+fn helm_charts_are_not_manifests_and_an_application_deploys_them() {
+    let fx = Fixture::new();
+    chart(&fx);
+    // Nothing deploys it: the chart (not its files) is the orphan.
+    assert_eq!(
+        found(&fx),
+        [(
+            "KUS-ORPHAN-MANIFEST".to_string(),
+            "k8s-apps/charts/web/Chart.yaml".to_string(),
+            1,
+            1
+        )]
+    );
+    fx.write(
+        "k8s-apps/argocd/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://github.com/dcasati/homelab.git', path: ./k8s-apps/charts/web/, targetRevision: main}\n  destination: {server: 'https://kubernetes.default.svc', namespace: web}\n",
+    );
+    fx.write(
+        "k8s-apps/argocd/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n",
+    );
+    assert_eq!(found(&fx), []);
+    // --render without helm says once that the charts were not rendered.
+    let out = fx.lint(&["--render"]);
+    let notes: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("note:"))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "note: 2 Helm charts were not rendered, since helm is not on PATH: k8s-apps/charts/common, k8s-apps/charts/web; install helm (https://helm.sh/docs/intro/install/) to lint their output"
+        ],
+        "{out:?}"
+    );
+}
