@@ -148,6 +148,9 @@ pub struct Kustomization {
     pub images: Vec<ImageEntry>,
     /// Other files it reads: patches, replacements, transformer configurations.
     pub references: Vec<Ref>,
+    /// `generators:`, `transformers:` and `validators:`: plugin configurations (see
+    /// [`super::generators`]).
+    pub plugins: Vec<Ref>,
     /// Where its paths lead (see [`Kustomization::resolve`]).
     pub links: Links,
 }
@@ -161,6 +164,8 @@ pub struct Links {
     pub kustomizations: Vec<PathBuf>,
     /// The files it reads that are not manifests: generator inputs and patches.
     pub inputs: Vec<PathBuf>,
+    /// Its plugin configuration files, or the kustomization of a folder of them.
+    pub plugins: Vec<PathBuf>,
 }
 
 impl Kustomization {
@@ -183,6 +188,11 @@ impl Kustomization {
         };
         for key in ["patchesStrategicMerge", "configurations", "crds"] {
             k.references.extend(refs(key));
+        }
+        for key in ["generators", "transformers", "validators"] {
+            // An entry may also be an inline plugin configuration (YAML text).
+            k.plugins
+                .extend(refs(key).into_iter().filter(|r| !r.value.contains('\n')));
         }
         for key in ["patches", "patchesJson6902", "replacements"] {
             for p in doc.seq(root, key) {
@@ -291,9 +301,39 @@ impl Kustomization {
                 links.inputs.push(p);
             }
         }
+        for r in self.plugins.iter().filter(|r| !is_remote(&r.value)) {
+            match resolve(r, false) {
+                Resolved::File(p) => {
+                    links.inputs.push(p.clone());
+                    links.plugins.push(p);
+                }
+                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                    .iter()
+                    .map(|n| d.join(n))
+                    .find(|p| root.join(p).is_file())
+                {
+                    Some(p) => links.plugins.push(p),
+                    None => out.push(Finding::new(
+                        &RESOURCE_MISSING,
+                        kfile,
+                        r.pos,
+                        format!("plugin folder `{}` has no kustomization.yaml", r.value),
+                    )),
+                },
+                Resolved::Problem(rule, why) => out.push(Finding::new(
+                    rule,
+                    kfile,
+                    r.pos,
+                    format!("plugin configuration `{}` {why}", r.value),
+                )),
+            }
+        }
         for g in &self.generators {
             for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                 let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
+                if super::generators::remote(kfile, &generator, r, out) {
+                    continue;
+                }
                 match resolve(r, true) {
                     Resolved::File(p) => links.inputs.push(p),
                     Resolved::Dir(_) => out.push(Finding::new(
@@ -444,7 +484,30 @@ impl Tree {
         }
         tree.files = files;
         tree.ids = ids;
+        // Plugin configurations and the files they name are inputs of the build too.
+        for config in super::generators::configs(&tree) {
+            let named: Vec<PathBuf> = super::generators::named_files(&tree, &config)
+                .map(|(p, _)| p)
+                .collect();
+            for p in named.iter().chain([&config]) {
+                if let Some(&id) = tree.ids.get(p.as_os_str()) {
+                    tree.inputs[id] = true;
+                }
+            }
+        }
         tree
+    }
+
+    /// The facts of the YAML file `file`.
+    pub fn facts(&self, file: &Path) -> Option<&Facts> {
+        Some(&self.files[*self.ids.get(file.as_os_str())?].1)
+    }
+
+    /// Whether a kustomization (or a generator plugin) reads `file` as an input, not a manifest.
+    pub fn is_input(&self, file: &Path) -> bool {
+        self.ids
+            .get(file.as_os_str())
+            .is_some_and(|&id| self.inputs[id])
     }
 
     /// The ids of the kustomization files.

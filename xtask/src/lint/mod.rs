@@ -9,6 +9,7 @@
 
 pub mod cron;
 pub mod dockerfile;
+pub mod generators;
 pub mod gitops;
 pub mod helm;
 pub mod kustomize_rules;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod schema;
 pub mod secrets;
 pub mod security;
+pub mod sops;
 pub mod workload;
 pub mod yaml_rules;
 
@@ -145,6 +147,8 @@ pub fn registry() -> Vec<&'static Rule> {
         gitops::RULES,
         dockerfile::parity::RULES,
         schema::RULES,
+        generators::RULES,
+        sops::RULES,
     ]
     .into_iter()
     .flatten()
@@ -173,6 +177,12 @@ pub struct Facts {
     pub unknown_kinds: Vec<(String, String)>,
     /// Chart folders that Applications, HelmReleases or `helmCharts:` name (see [`helm`]).
     pub charts: Vec<PathBuf>,
+    /// Files a generator plugin configuration names (see [`generators`]).
+    pub plugin_files: Vec<kustomize_rules::Ref>,
+    /// Where the file's first SOPS-encrypted document has its `sops:` key.
+    pub sops: Option<Pos>,
+    /// The file holds a Flux Kustomization that decrypts SOPS (see [`sops`]).
+    pub flux_decryption: bool,
 }
 
 /// A Kubernetes object in a manifest.
@@ -572,6 +582,7 @@ impl Outcome {
         }
         let kinds = (self.tree.files.iter())
             .filter(|(path, _)| selected.is_empty() || selected.iter().any(|s| path.starts_with(s)))
+            .filter(|(path, _)| !self.tree.is_input(path))
             .flat_map(|(_, facts)| &facts.unknown_kinds)
             .map(|(api, kind)| (api.as_str(), kind.as_str()));
         schema::unknown_kinds_note(kinds)
@@ -612,6 +623,8 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(settings, &mut findings);
     gitops::check(&tree, &mut findings);
+    generators::check(&tree, &mut findings);
+    sops::check(&tree, &mut findings);
     helm::check(root, &listing.charts, &tree, &mut findings);
     Ok(Outcome {
         findings,

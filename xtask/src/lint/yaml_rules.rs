@@ -98,9 +98,26 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             continue;
         }
         missing_fields(file, &doc, &mut facts.missing_fields);
+        facts
+            .plugin_files
+            .extend(super::generators::plugin_files(&doc));
         let Some(kind) = doc.str(root, "kind") else {
             continue;
         };
+        let api = doc.str(root, "apiVersion").unwrap_or_default();
+        facts.flux_decryption |= super::sops::flux_decrypts(&doc, kind, api);
+        let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
+        if let Some(at) = super::sops::encrypted(&doc) {
+            // Ciphertext for a generator to decrypt: not checked as an object.
+            facts.sops.get_or_insert(at);
+            facts.objects.push(Object {
+                kind: kind.to_string(),
+                name: name.unwrap_or_default().to_string(),
+                pos: root.start,
+                keys: Vec::new(),
+            });
+            continue;
+        }
         let checked =
             super::schema::check(file, &doc, kind, settings, out, &mut facts.missing_fields);
         if checked == super::schema::Checked::Unknown {
@@ -117,7 +134,6 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             keys: Vec::new(),
         };
         super::gitops::collect(&doc, kind, &mut facts.gitops);
-        let api = doc.str(root, "apiVersion").unwrap_or_default();
         super::helm::collect(&doc, kind, api, &mut facts.charts);
         if kind == "ConfigMap" {
             object.keys = super::security::check_config_map(file, &doc, out);

@@ -168,3 +168,70 @@ fn helm_charts_are_not_manifests_and_an_application_deploys_them() {
         "{out:?}"
     );
 }
+
+const SOPS_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: NAME\ntype: Opaque\nstringData:\n  password: ENC[AES256_GCM,data:q8Zb0Kd9,iv:3Yq1o8bK0d5yXzJm2hB0S7pT4kLw6vNcR1uE9aQf=,tag:Zx0=,type:str]\nsops:\n  age:\n    - recipient: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        YWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBa\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2024-05-01T10:00:00Z\"\n  mac: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\n  version: 3.8.1\n";
+
+#[test]
+fn ksops_generators_sops_inputs_and_remote_sources() {
+    let fx = Fixture::new();
+    fx.write(
+        &format!("{APP}/secret-generator.yaml"),
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: forecast-secrets\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n  - ./secret.sops.yaml\n  - ./gone.sops.yaml\n",
+    );
+    fx.write(
+        &format!("{APP}/secret.sops.yaml"),
+        SOPS_SECRET.replace("NAME", "forecast-db"),
+    );
+    fx.write(
+        &format!("{APP}/plain.sops.yaml"),
+        SOPS_SECRET.replace("NAME", "forecast-api"),
+    );
+    fx.edit(
+        &format!("{APP}/kustomization.yaml"),
+        "  - configmap.yaml\n",
+        "  - configmap.yaml\n  - plain.sops.yaml\ngenerators:\n  - secret-generator.yaml\n",
+    );
+    fx.edit(
+        &format!("{APP}/kustomization.yaml"),
+        "      - forecast.py\n",
+        "      - forecast.py\n      - dash.json=https://raw.githubusercontent.com/dcasati/dash/main/d.json\n      - https://raw.githubusercontent.com/dcasati/dash/0123456789abcdef0123456789abcdef01234567/e.json\n",
+    );
+    let k = fx.read(&format!("{APP}/kustomization.yaml"));
+    let line_of = |text: &str, needle: &str| {
+        text.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1
+    };
+    let mut expected = vec![
+        (
+            "KUS-GENERATOR-FILE-MISSING".to_string(),
+            "secret-generator.yaml".to_string(),
+            11,
+            5,
+        ),
+        (
+            "KUS-REMOTE-INPUT".to_string(),
+            "kustomization.yaml".to_string(),
+            line_of(&k, "dash.json="),
+            9,
+        ),
+        (
+            "KUS-SOPS-RESOURCE".to_string(),
+            "kustomization.yaml".to_string(),
+            line_of(&k, "plain.sops.yaml"),
+            5,
+        ),
+    ];
+    expected.sort();
+    let mut got = found(&fx);
+    got.sort();
+    assert_eq!(got, expected);
+    // With Flux decrypting, an encrypted resource is fine.
+    fx.write(
+        "k8s-apps/flux/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./k8s-apps/apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: home}\n  decryption: {provider: sops, secretRef: {name: sops-age}}\n",
+    );
+    let rules: Vec<String> = found(&fx).into_iter().map(|f| f.0).collect();
+    assert!(
+        !rules.contains(&"KUS-SOPS-RESOURCE".to_string()),
+        "{rules:?}"
+    );
+}
