@@ -7,6 +7,7 @@
 //! relates kustomizations, workloads and ConfigMaps.
 //! [`Outcome::finish`] then applies suppression markers, settings overrides and the path filter.
 
+pub mod crd;
 pub mod cron;
 pub mod dockerfile;
 pub mod generators;
@@ -149,6 +150,7 @@ pub fn registry() -> Vec<&'static Rule> {
         schema::RULES,
         generators::RULES,
         sops::RULES,
+        crd::RULES,
     ]
     .into_iter()
     .flatten()
@@ -183,6 +185,8 @@ pub struct Facts {
     pub sops: Option<Pos>,
     /// The file holds a Flux Kustomization that decrypts SOPS (see [`sops`]).
     pub flux_decryption: bool,
+    /// The schemas of the CustomResourceDefinitions in the file (see [`crd`]).
+    pub crds: Vec<crd::Crd>,
 }
 
 /// A Kubernetes object in a manifest.
@@ -620,7 +624,8 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
         }
     }
     let files = listing.lintable.len();
-    let tree = kustomize_rules::Tree::new(root, facts);
+    let mut tree = kustomize_rules::Tree::new(root, facts);
+    crd::validate_tree(root, settings, &mut tree, &mut findings)?;
     tree.check(settings, &mut findings);
     gitops::check(&tree, &mut findings);
     generators::check(&tree, &mut findings);

@@ -106,6 +106,9 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         };
         let api = doc.str(root, "apiVersion").unwrap_or_default();
         facts.flux_decryption |= super::sops::flux_decrypts(&doc, kind, api);
+        if kind == "CustomResourceDefinition" && api.starts_with("apiextensions.k8s.io/") {
+            facts.crds.extend(super::crd::from_doc(&doc));
+        }
         let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
         if let Some(at) = super::sops::encrypted(&doc) {
             // Ciphertext for a generator to decrypt: not checked as an object.

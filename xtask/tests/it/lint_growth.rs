@@ -235,3 +235,89 @@ fn ksops_generators_sops_inputs_and_remote_sources() {
         "{rules:?}"
     );
 }
+
+const BACKUP_CRD: &str = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.homelab.dcasati.dev
+spec:
+  group: homelab.dcasati.dev
+  names: {kind: Backup, plural: backups, singular: backup, listKind: BackupList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          required: [spec]
+          properties:
+            apiVersion: {type: string}
+            kind: {type: string}
+            metadata: {type: object}
+            spec:
+              type: object
+              required: [schedule, targets]
+              properties:
+                schedule: {type: string, pattern: '^(@daily|[0-9*/, -]+)$'}
+                retention: {type: integer, minimum: 1, maximum: 30}
+                mode: {type: string, enum: [full, incremental]}
+                suspend: {type: boolean}
+                port: {x-kubernetes-int-or-string: true}
+                targets:
+                  type: array
+                  minItems: 1
+                  items:
+                    type: object
+                    required: [name]
+                    properties:
+                      name: {type: string, maxLength: 10}
+                      options: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+#[test]
+fn crds_in_the_tree_are_schemas_for_their_objects() {
+    let fx = Fixture::new();
+    fx.write(&format!("{APP}/crd.yaml"), BACKUP_CRD);
+    fx.write(
+        &format!("{APP}/backup.yaml"),
+        "apiVersion: homelab.dcasati.dev/v1\nkind: Backup\nmetadata:\n  name: nightly\n  labelz: {a: b}\nspec:\n  schedule: every night\n  retention: 90\n  mode: Full\n  suspend: \"no\"\n  port: http\n  targets:\n    - name: influxdb-and-more\n      options: {anything: [1, 2]}\n    - nmae: grafana\n  retension: 3\n---\napiVersion: homelab.dcasati.dev/v1\nkind: Backup\nmetadata: {name: weekly}\nspec:\n  schedule: '@daily'\n  targets: []\n",
+    );
+    fx.edit(
+        &format!("{APP}/kustomization.yaml"),
+        "  - configmap.yaml\n",
+        "  - configmap.yaml\n  - crd.yaml\n  - backup.yaml\n",
+    );
+    let mut got = found(&fx);
+    got.sort_by_key(|f| (f.2, f.3));
+    let got: Vec<(&str, u64, u64)> = got.iter().map(|f| (f.0.as_str(), f.2, f.3)).collect();
+    assert_eq!(
+        got,
+        [
+            ("SCHEMA-UNKNOWN-FIELD", 5, 3),
+            ("SCHEMA-LIMIT", 7, 13),
+            ("SCHEMA-LIMIT", 8, 14),
+            ("SCHEMA-ENUM", 9, 9),
+            ("SCHEMA-TYPE", 10, 12),
+            ("SCHEMA-LIMIT", 13, 13),
+            ("SCHEMA-REQUIRED", 15, 7),
+            ("SCHEMA-UNKNOWN-FIELD", 15, 7),
+            ("SCHEMA-UNKNOWN-FIELD", 16, 3),
+            ("SCHEMA-LIMIT", 23, 12),
+        ]
+    );
+    let out = fx.lint(&["--format", "json"]);
+    for hint in [
+        "did you mean `labels`?",
+        "did you mean `name`?",
+        "did you mean `retention`?",
+        "did you mean `full`?",
+        "must be at most 30",
+        "does not match the pattern",
+    ] {
+        assert!(out.stdout.contains(hint), "{hint}: {}", out.stdout);
+    }
+    assert!(!out.stderr.contains("note:"), "{}", out.stderr);
+}
