@@ -14,10 +14,11 @@
 //!    it belongs in a Secret just the same.
 //! 3. A long random-looking word (32+ characters of one base64 alphabet, standard `+/` or
 //!    url-safe `-_`, never both): Shannon entropy of at least 4.5 bits per character, with digits
-//!    and both cases; or hex with at least 3.5 bits, letters and
-//!    digits, not a `sha256:` digest and not under a digest-like key (`digest`, `sha`, `hash`,
-//!    `checksum`, `commit`), nor under an identifier key (`id`, `ids`, `uid`, `trash_id`; the
-//!    key on the hex word's own line, or the list's key above it, counts, see [`context`]).
+//!    and both cases, not under an identifier key (`client_id`); or hex with at least 3.5 bits,
+//!    letters and digits, not a `sha256:` digest, under a key that names a credential (as in
+//!    2.): hex under any other key (`trash_id`, `webhook`, a `trash_ids` list) is a hash or an
+//!    ID. The key is the one on the word's own line, or the list's key above it (see
+//!    [`context`]), else the value's own key.
 //!
 //! Placeholders are never secrets: `$(VAR)`, `${VAR}`, `$VAR`, `{VAR}`, `<VAR>` and `{{ … }}`,
 //! whole or as a URL's password (`rtsp://view:{FRIGATE_RTSP_PASSWORD}@cam`).
@@ -416,15 +417,22 @@ fn high_entropy(key: &str, value: &str) -> Option<(&'static str, Range<usize>)> 
                 algo.is_some_and(|a| a.starts_with("sha") || a == "md5")
             };
             let letters = word.bytes().any(|c| c.is_ascii_alphabetic());
-            let id_key =
-                || digest_key(key) || context::line_key(value, start).is_some_and(digest_key);
-            if !after_digest && digits && letters && entropy(word) >= 3.5 && !id_key() {
+            // A hex word is a hash or an ID (a TRaSH guide id, a device id) unless the key it
+            // stands under (on its line, else the value's own key) names a credential.
+            let local = context::line_key(value, start);
+            let secret_key = || {
+                let k = local.unwrap_or(key);
+                !digest_key(k) && credential_key(k, "x").is_some()
+            };
+            if !after_digest && digits && letters && entropy(word) >= 3.5 && secret_key() {
                 return Some(("a long random-looking hex string", start..i));
             }
         } else {
             let upper = word.bytes().any(|c| c.is_ascii_uppercase());
             let lower = word.bytes().any(|c| c.is_ascii_lowercase());
-            if digits && upper && lower && entropy(word) >= 4.5 {
+            // Under an identifier key (`client_id`), a random-looking word is an ID.
+            let id_key = || context::line_key(value, start).is_some_and(digest_key);
+            if digits && upper && lower && entropy(word) >= 4.5 && !id_key() {
                 return Some(("a long high-entropy string", start..i));
             }
         }

@@ -242,9 +242,11 @@ fn high_entropy_words() {
         Some("a long high-entropy string")
     );
     assert_eq!(
-        looks_like_secret("WEBHOOK", &random(HEX, 40, 31)),
+        looks_like_secret("app.ini", &format!("secret = {}", random(HEX, 40, 31))),
         Some("a long random-looking hex string")
     );
+    // Issue 16: hex under a key that names no credential is a hash or an ID.
+    assert_eq!(looks_like_secret("WEBHOOK", &random(HEX, 40, 31)), None);
 }
 
 #[test]
@@ -414,8 +416,18 @@ fn hex_ids_under_identifier_keys_are_not_secrets() {
     let json = format!("{{\"trash_id\": \"{a}\", \"name\": \"x265\"}}");
     assert_eq!(looks_like_secret("cf.json", &json), None);
     assert_eq!(looks_like_secret("DEVICE_ID", &a), None);
-    // Under a non-identifier key, or a credential key, hex still is.
-    let hook = format!("notify:\n  webhook: {}\n", random(HEX, 40, 31));
+    // Recyclarr's `select:` lists hold TRaSH ids too; an OAuth client id is public.
+    let select = format!("groups:\n  - trash_id: {a}\n    select:\n      - {b} # SDR\n");
+    assert_eq!(looks_like_secret("recyclarr.yml", &select), None);
+    let oidc = format!("auth_oidc:\n  client_id: '{}'\n", random(B64URL, 60, 72));
+    assert_eq!(looks_like_secret("configuration.yaml", &oidc), None);
+    let oidc = oidc.replace("client_id", "client_secret");
+    assert_eq!(
+        looks_like_secret("configuration.yaml", &oidc),
+        Some("a long high-entropy string")
+    );
+    // Under a credential key, hex still is a secret.
+    let hook = format!("notify:\n  webhook_token: {}\n", random(HEX, 40, 31));
     assert_eq!(
         looks_like_secret("config.yml", &hook),
         Some("a long random-looking hex string")
