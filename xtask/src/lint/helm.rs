@@ -8,6 +8,16 @@
 //! library chart or a chart inside another chart is never an orphan. Any other chart is
 //! KUS-ORPHAN-MANIFEST at its Chart.yaml.
 //!
+//! Argo CD and Flux also deploy plain folders: an Application's source path (or a Flux
+//! Kustomization's `spec.path`) without a kustomization.yaml is applied file by file, so the
+//! files under it are not orphans; and the Helm value files an Application names
+//! (`helm.valueFiles`, `$ref/path` from the repo root) are inputs, not manifests.
+//!
+//! Argo CD and Flux also deploy plain folders: an Application's source path (or a Flux
+//! Kustomization's `spec.path`) without a kustomization.yaml is applied file by file, so the
+//! files under it are not orphans; and the Helm value files an Application names
+//! (`helm.valueFiles`, `$ref/path` from the repo root) are inputs, not manifests.
+//!
 //! With `--render`, each chart is rendered with `helm template` when helm is on PATH and its
 //! output linted; without helm, the run says once which charts were not rendered.
 
@@ -38,32 +48,71 @@ pub fn is_chart_input(charts: &[PathBuf], file: &Path) -> bool {
         .any(|c| file.starts_with(c) && !file.starts_with(c.join("crds")))
 }
 
-/// The chart folders a document names (repo-relative, as written): Applications,
-/// ApplicationSets and HelmReleases. `file` is the document's file.
-pub fn collect(doc: &Doc, kind: &str, api: &str, out: &mut Vec<PathBuf>) {
+/// The folders a document deploys (repo-relative): the source paths of Applications and
+/// ApplicationSets, a HelmRelease's chart path and a Flux Kustomization's `spec.path`; and the
+/// Helm value files an Application names.
+pub fn collect(
+    doc: &Doc,
+    kind: &str,
+    api: &str,
+    out: &mut Vec<PathBuf>,
+    values: &mut Vec<PathBuf>,
+) {
     let root = doc.root;
-    let mut add = |node: Option<&Node>| {
-        if let Some(p) = node
-            .and_then(Node::as_str)
+    let path_of = |node: Option<&Node>| {
+        node.and_then(Node::as_str)
             .and_then(|p| normalize(Path::new(p)))
-        {
-            out.push(p);
-        }
     };
     let spec = match (kind, api.split('/').next().unwrap_or_default()) {
         ("Application", "argoproj.io") => doc.get(root, "spec"),
         ("ApplicationSet", "argoproj.io") => doc.path(root, &["spec", "template", "spec"]),
         ("HelmRelease", "helm.toolkit.fluxcd.io") => {
-            add(doc.path(root, &["spec", "chart", "spec", "chart"]));
+            out.extend(path_of(doc.path(root, &["spec", "chart", "spec", "chart"])));
+            None
+        }
+        ("Kustomization", "kustomize.toolkit.fluxcd.io") => {
+            out.extend(path_of(doc.path(root, &["spec", "path"])));
             None
         }
         _ => None,
     };
     let Some(spec) = spec else { return };
-    add(doc.path(spec, &["source", "path"]));
-    for s in doc.seq(spec, "sources") {
-        add(doc.get(s, "path"));
+    let sources = doc
+        .get(spec, "source")
+        .into_iter()
+        .chain(doc.seq(spec, "sources"));
+    for source in sources {
+        let dir = path_of(doc.get(source, "path"));
+        for f in doc.seq(doc.get(source, "helm").unwrap_or(source), "valueFiles") {
+            let Some(f) = f.as_str() else { continue };
+            // `$ref/path` is from the root of the ref'd source's repository (taken as this one).
+            let file = match f.strip_prefix('$') {
+                Some(rest) => rest
+                    .split_once('/')
+                    .and_then(|(_, p)| normalize(Path::new(p))),
+                None => dir.as_ref().and_then(|d| normalize(&d.join(f))),
+            };
+            values.extend(file);
+        }
+        out.extend(dir);
     }
+}
+
+/// Drops KUS-ORPHAN-MANIFEST for files under a folder that an Application or a Flux
+/// Kustomization applies as plain files (a deployed folder without a kustomization).
+pub fn drop_deployed_orphans(tree: &Tree, out: &mut Vec<Finding>) {
+    let plain: Vec<&PathBuf> = (tree.files.iter())
+        .flat_map(|(_, facts)| &facts.charts)
+        .filter(|dir| {
+            !crate::kustomize::FILE_NAMES
+                .iter()
+                .any(|n| tree.root.join(dir).join(n).is_file())
+        })
+        .collect();
+    if plain.is_empty() {
+        return;
+    }
+    out.retain(|f| !(f.rule == ORPHAN_MANIFEST.id && plain.iter().any(|d| f.file.starts_with(d))));
 }
 
 /// The chart folders a kustomization `kfile` inflates with `helmCharts:` (`chartHome`, default

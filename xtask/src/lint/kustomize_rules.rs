@@ -503,6 +503,15 @@ impl Tree {
         Some(&self.files[*self.ids.get(file.as_os_str())?].1)
     }
 
+    /// Marks `files` (those in the tree) as inputs of a build, not manifests.
+    pub fn mark_inputs(&mut self, files: &[PathBuf]) {
+        for f in files {
+            if let Some(&id) = self.ids.get(f.as_os_str()) {
+                self.inputs[id] = true;
+            }
+        }
+    }
+
     /// Whether a kustomization (or a generator plugin) reads `file` as an input, not a manifest.
     pub fn is_input(&self, file: &Path) -> bool {
         self.ids

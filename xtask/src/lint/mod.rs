@@ -177,8 +177,11 @@ pub struct Facts {
     pub gitops: gitops::Facts,
     /// `(apiVersion, kind)` of each object that has no schema, for the run's one note.
     pub unknown_kinds: Vec<(String, String)>,
-    /// Chart folders that Applications, HelmReleases or `helmCharts:` name (see [`helm`]).
+    /// Folders that Applications, HelmReleases, Flux Kustomizations or `helmCharts:` deploy
+    /// (see [`helm`]).
     pub charts: Vec<PathBuf>,
+    /// Helm value files that Applications name: inputs, not manifests.
+    pub value_files: Vec<PathBuf>,
     /// Files a generator plugin configuration names (see [`generators`]).
     pub plugin_files: Vec<kustomize_rules::Ref>,
     /// Where the file's first SOPS-encrypted document has its `sops:` key.
@@ -624,13 +627,18 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
         }
     }
     let files = listing.lintable.len();
+    let value_files: Vec<PathBuf> = (facts.iter())
+        .flat_map(|(_, f): &(PathBuf, Facts)| f.value_files.iter().cloned())
+        .collect();
     let mut tree = kustomize_rules::Tree::new(root, facts);
+    tree.mark_inputs(&value_files);
     crd::validate_tree(root, settings, &mut tree, &mut findings)?;
     tree.check(settings, &mut findings);
     gitops::check(&tree, &mut findings);
     generators::check(&tree, &mut findings);
     sops::check(&tree, &mut findings);
     helm::check(root, &listing.charts, &tree, &mut findings);
+    helm::drop_deployed_orphans(&tree, &mut findings);
     Ok(Outcome {
         findings,
         markers,

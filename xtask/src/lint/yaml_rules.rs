@@ -97,10 +97,16 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             }
             continue;
         }
-        missing_fields(file, &doc, &mut facts.missing_fields);
+        let encrypted = super::sops::encrypted(&doc);
+        if encrypted.is_none() {
+            missing_fields(file, &doc, &mut facts.missing_fields);
+        }
         facts
             .plugin_files
             .extend(super::generators::plugin_files(&doc));
+        if let Some(at) = encrypted {
+            facts.sops.get_or_insert(at);
+        }
         let Some(kind) = doc.str(root, "kind") else {
             continue;
         };
@@ -110,9 +116,8 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             facts.crds.extend(super::crd::from_doc(&doc));
         }
         let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
-        if let Some(at) = super::sops::encrypted(&doc) {
+        if encrypted.is_some() {
             // Ciphertext for a generator to decrypt: not checked as an object.
-            facts.sops.get_or_insert(at);
             facts.objects.push(Object {
                 kind: kind.to_string(),
                 name: name.unwrap_or_default().to_string(),
@@ -137,7 +142,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             keys: Vec::new(),
         };
         super::gitops::collect(&doc, kind, &mut facts.gitops);
-        super::helm::collect(&doc, kind, api, &mut facts.charts);
+        super::helm::collect(&doc, kind, api, &mut facts.charts, &mut facts.value_files);
         if kind == "ConfigMap" {
             object.keys = super::security::check_config_map(file, &doc, out);
         } else if let Some(w) = super::workload::check(file, &doc, kind, settings, out) {

@@ -321,3 +321,27 @@ fn crds_in_the_tree_are_schemas_for_their_objects() {
     }
     assert!(!out.stderr.contains("note:"), "{}", out.stderr);
 }
+
+#[test]
+fn folders_and_value_files_that_applications_deploy_are_not_orphans() {
+    let fx = Fixture::new();
+    // App of apps: a folder of Applications, applied file by file (no kustomization there).
+    fx.write(
+        "k8s-apps/argo/apps/root.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: apps, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://github.com/dcasati/homelab.git', path: k8s-apps/argo/apps, targetRevision: main}\n  destination: {server: 'https://kubernetes.default.svc', namespace: argocd}\n",
+    );
+    fx.write(
+        "k8s-apps/argo/apps/grafana.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: grafana, namespace: argocd}\nspec:\n  project: default\n  sources:\n    - {repoURL: 'https://github.com/dcasati/homelab.git', targetRevision: main, ref: repo}\n    - repoURL: https://grafana.github.io/helm-charts\n      chart: grafana\n      targetRevision: 8.5.0\n      helm:\n        valueFiles: [$repo/k8s-apps/grafana/values.yaml]\n  destination: {server: 'https://kubernetes.default.svc', namespace: grafana}\n",
+    );
+    fx.write(
+        "k8s-apps/grafana/values.yaml",
+        "adminUser: admin\npersistence: {enabled: true}\n",
+    );
+    // A SOPS-encrypted file without a kind is ciphertext, not a manifest missing its fields.
+    fx.write(
+        "k8s-apps/grafana/values.sops.yaml",
+        "adminPassword: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\nsops:\n  lastmodified: \"2024-05-01T10:00:00Z\"\n  mac: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\n  version: 3.8.1\n",
+    );
+    assert_eq!(found(&fx), []);
+}

@@ -140,6 +140,12 @@ impl<'a, 'd> Validator<'a, 'd> {
         if let Value::Alias(_) = node.value {
             return;
         }
+        if node
+            .as_str()
+            .is_some_and(super::super::schema::scalar::is_substitution)
+        {
+            return; // Flux substitutes it before the API server sees it
+        }
         let scalar = matches!(node.value, Value::Scalar { .. }).then(|| resolve(node));
         if scalar == Some(Scalar::Null) {
             if !s.nullable && s.ty.is_some() && !self.alternative {

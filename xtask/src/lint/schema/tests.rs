@@ -337,3 +337,18 @@ fn an_unsupported_version_is_a_settings_error() {
     );
     assert!(super::load(&Settings::default()).is_ok());
 }
+
+#[test]
+fn flux_substitutions_are_left_to_flux() {
+    let pvc = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  accessModes: [\"${ACCESS_MODES:=ReadWriteOnce}\"]\n  resources:\n    requests:\n      storage: ${CAPACITY:=5Gi}\n";
+    assert_eq!(lint(pvc), []);
+    let deploy = POD.replace("spec:\n", "spec:\n  priority: ${PRIORITY}\n");
+    assert_eq!(lint(&deploy), []);
+    // Only a whole `${NAME}`, `${NAME:=…}` or `${NAME:-…}` is a substitution.
+    let partial = pvc.replace("${CAPACITY:=5Gi}", "${CAPACITY}Gi");
+    assert_eq!(lint(&partial), [("SCHEMA-FORMAT", 8, 16)]);
+    assert!(super::scalar::is_substitution("${A_1:-x y}"));
+    assert!(!super::scalar::is_substitution("${}"));
+    assert!(!super::scalar::is_substitution("${A}${B}"));
+    assert!(!super::scalar::is_substitution("$(A)"));
+}

@@ -59,6 +59,9 @@ impl<'a> Validator<'a, '_> {
         if let Value::Alias(_) = node.value {
             return; // an alias to an anchor that is not in this document
         }
+        if node.as_str().is_some_and(super::scalar::is_substitution) {
+            return; // Flux substitutes it before the API server sees it
+        }
         let scalar = matches!(node.value, Value::Scalar { .. }).then(|| resolve(node));
         if scalar == Some(Scalar::Null) {
             if !ty.nullable {
