@@ -345,3 +345,54 @@ fn folders_and_value_files_that_applications_deploy_are_not_orphans() {
     );
     assert_eq!(found(&fx), []);
 }
+
+#[test]
+fn crds_from_settings_and_the_carried_ones_validate_too() {
+    let fx = Fixture::new();
+    // The Backup CRD lives outside the manifests root, named by the settings.
+    fx.write("crds/backup.yaml", BACKUP_CRD);
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask.lint]\ncrds = [\"crds\"]\n",
+    );
+    fx.write(
+        &format!("{APP}/backup.yaml"),
+        "apiVersion: homelab.dcasati.dev/v1\nkind: Backup\nmetadata: {name: b}\nspec:\n  schedule: '@daily'\n  targets: [{name: db}]\n  retention: 0\n",
+    );
+    // A Flux HelmRelease: the carried CRD.
+    fx.write(
+        &format!("{APP}/helmrelease.yaml"),
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: grafana}\nspec:\n  interval: 30m\n  chart:\n    spec:\n      chart: grafana\n      sourceRef: {kind: HelmRepo, name: grafana}\n",
+    );
+    fx.edit(
+        &format!("{APP}/kustomization.yaml"),
+        "  - configmap.yaml\n",
+        "  - configmap.yaml\n  - backup.yaml\n  - helmrelease.yaml\n",
+    );
+    assert_eq!(
+        found(&fx),
+        [
+            ("SCHEMA-LIMIT".to_string(), "backup.yaml".to_string(), 7, 14),
+            (
+                "SCHEMA-ENUM".to_string(),
+                "helmrelease.yaml".to_string(),
+                9,
+                25
+            ),
+        ]
+    );
+    // A setting that names nothing is bad input (exit 2).
+    fx.write(
+        "Cargo.toml",
+        "[workspace.metadata.xtask.lint]\ncrds = [\"nope\"]\n",
+    );
+    let out = fx.lint(&[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "[workspace.metadata.xtask.lint] crds: `nope` is not a file or folder in the repository"
+        ),
+        "{}",
+        out.stderr
+    );
+}
