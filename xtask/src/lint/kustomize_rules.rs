@@ -151,6 +151,8 @@ pub struct Kustomization {
     /// `generators:`, `transformers:` and `validators:`: plugin configurations (see
     /// [`super::generators`]).
     pub plugins: Vec<Ref>,
+    /// `namespace:`, which kustomize also gives to the Namespace objects it includes.
+    pub namespace: Option<String>,
     /// Where its paths lead (see [`Kustomization::resolve`]).
     pub links: Links,
 }
@@ -184,6 +186,7 @@ impl Kustomization {
                 .iter()
                 .flat_map(|key| refs(key))
                 .collect(),
+            namespace: doc.str(root, "namespace").map(str::to_string),
             ..Kustomization::default()
         };
         for key in ["patchesStrategicMerge", "configurations", "crds"] {

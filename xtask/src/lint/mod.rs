@@ -14,6 +14,7 @@ pub mod generators;
 pub mod gitops;
 pub mod helm;
 pub mod kustomize_rules;
+pub mod namespace;
 pub mod render;
 pub mod report;
 pub mod schema;
@@ -639,6 +640,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     sops::check(&tree, &mut findings);
     helm::check(root, &listing.charts, &tree, &mut findings);
     helm::drop_deployed_orphans(&tree, &mut findings);
+    namespace::drop_renamed(&tree, &mut findings);
     Ok(Outcome {
         findings,
         markers,

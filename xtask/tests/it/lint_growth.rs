@@ -396,3 +396,132 @@ fn crds_from_settings_and_the_carried_ones_validate_too() {
         out.stderr
     );
 }
+
+/// A copy of `xtask/tests/data/homelab_corpus/<tree>` as a repo whose manifests root is
+/// `kubernetes`, at Kubernetes 1.35.
+pub fn homelab_tree(tree: &str) -> tempfile::TempDir {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/homelab_corpus")
+        .join(tree);
+    let dir = tempfile::tempdir().unwrap();
+    let mut stack = vec![from.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(&from)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                crate::support::write(dir.path(), &rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    crate::support::write(
+        dir.path(),
+        "Cargo.toml",
+        "[workspace.metadata.xtask]\nmanifests = \"kubernetes\"\n[workspace.metadata.xtask.lint]\nkubernetes-version = \"1.35\"\n",
+    );
+    dir
+}
+
+fn corpus_findings(root: &std::path::Path) -> (Vec<(String, String, u64, u64)>, String) {
+    let out = crate::support::lint_manifests::run(root, &["--format", "json"], &[]);
+    assert!(out.code <= 1, "{out:?}");
+    (
+        crate::support::lint_manifests::parse_findings(&out.stdout),
+        out.stderr,
+    )
+}
+
+fn edit(root: &std::path::Path, rel: &str, from: &str, to: &str) {
+    let text = std::fs::read_to_string(root.join(rel)).unwrap();
+    assert!(text.contains(from), "{rel} has no `{from}`");
+    std::fs::write(root.join(rel), text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn a_flux_home_ops_tree_keeps_only_what_a_maintainer_wants() {
+    let dir = homelab_tree("flux");
+    let (found, stderr) = corpus_findings(dir.path());
+    assert_eq!(found, []);
+    assert!(
+        stderr.contains("note: 1 object of 1 kind with no schema was not validated: GrafanaDashboard (grafana.integreatly.org/v1beta1) 1;"),
+        "{stderr}"
+    );
+    // The rules are on: without the namespace transformer `_` is a bad name, and a HelmRelease
+    // interval that Flux cannot parse is reported.
+    let root = dir.path();
+    edit(
+        root,
+        "kubernetes/apps/default/kustomization.yaml",
+        "namespace: default\n",
+        "",
+    );
+    edit(
+        root,
+        "kubernetes/apps/default/notes/app/helmrelease.yaml",
+        "  interval: 1h\n",
+        "  interval: 1 hour\n",
+    );
+    let (found, _) = corpus_findings(root);
+    let got: Vec<(&str, &str, u64, u64)> = found
+        .iter()
+        .map(|f| (f.0.as_str(), f.1.as_str(), f.2, f.3))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "SCHEMA-NAME",
+                "kubernetes/apps/default/namespace.yaml",
+                5,
+                9
+            ),
+            (
+                "SCHEMA-LIMIT",
+                "kubernetes/apps/default/notes/app/helmrelease.yaml",
+                10,
+                13
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_argocd_ksops_tree_keeps_only_what_a_maintainer_wants() {
+    let dir = homelab_tree("argocd");
+    let (found, stderr) = corpus_findings(dir.path());
+    let got: Vec<(&str, &str, u64, u64)> = found
+        .iter()
+        .map(|f| (f.0.as_str(), f.1.as_str(), f.2, f.3))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "SEC-SECRET-IN-CONFIG",
+            "kubernetes/apps/homeassistant/configmap.yaml",
+            41,
+            19
+        )]
+    );
+    assert!(!stderr.contains("note:"), "{stderr}");
+    // The SOPS file listed as a plain resource would deploy ciphertext.
+    let root = dir.path();
+    edit(
+        root,
+        "kubernetes/apps/homeassistant/kustomization.yaml",
+        "  - ./certificate.yaml\n",
+        "  - ./certificate.yaml\n  - ./homeassistant-secret.sops.yaml\n",
+    );
+    let (found, _) = corpus_findings(root);
+    assert!(
+        found.iter().any(|f| f.0 == "KUS-SOPS-RESOURCE"
+            && f.1 == "kubernetes/apps/homeassistant/kustomization.yaml"
+            && (f.2, f.3) == (7, 5)),
+        "{found:?}"
+    );
+}

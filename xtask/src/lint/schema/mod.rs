@@ -266,12 +266,13 @@ pub fn unknown_kinds_note<'a>(kinds: impl Iterator<Item = (&'a str, &'a str)>) -
         .iter()
         .map(|((kind, api), n)| format!("{kind} ({api}) {n}"))
         .collect();
-    let (objects, kinds) = (
+    let (objects, kinds, were) = (
         if total == 1 { "object" } else { "objects" },
         if list.len() == 1 { "kind" } else { "kinds" },
+        if total == 1 { "was" } else { "were" },
     );
     Some(format!(
-        "note: {total} {objects} of {} {kinds} with no schema were not validated: {}; add their CRDs under [workspace.metadata.xtask.lint] crds to validate them (SCHEMA-UNKNOWN-KIND)",
+        "note: {total} {objects} of {} {kinds} with no schema {were} not validated: {}; add their CRDs under [workspace.metadata.xtask.lint] crds to validate them (SCHEMA-UNKNOWN-KIND)",
         list.len(),
         shown.join(", ")
     ))
