@@ -32,7 +32,7 @@ pub const LIMIT: Rule = Rule {
 `minProperties`/`maxProperties`, or none (or, for `oneOf`, not exactly one) of its alternatives \
 matches. The API server rejects the object, so Argo CD or Flux cannot apply it. The schema comes \
 from a CustomResourceDefinition in the manifests, from `[workspace.metadata.xtask.lint] crds`, or \
-from the CRDs the linter carries (cert-manager, external-secrets, Flux, Traefik).",
+from the CRDs the linter carries (Flux, external-secrets, cert-manager).",
 };
 
 pub const RULES: &[Rule] = &[LIMIT];
