@@ -199,9 +199,7 @@ pub fn plan(root: &Path, charts: &[PathBuf]) -> Vec<(PathBuf, Cmd)> {
         .iter()
         .filter(|c| !charts.iter().any(|o| o != *c && c.starts_with(o)))
         .map(|c| {
-            let name = c.file_name().map_or("release".to_string(), |n| {
-                n.to_string_lossy().to_lowercase()
-            });
+            let name = release_name(c);
             let cmd = Cmd::new("helm")
                 .args(["template", name.as_str()])
                 .arg(root.join(c).display().to_string())
@@ -209,6 +207,31 @@ pub fn plan(root: &Path, charts: &[PathBuf]) -> Vec<(PathBuf, Cmd)> {
             (c.clone(), cmd)
         })
         .collect()
+}
+
+/// A release name helm accepts for the chart folder `chart`: lower-case letters, digits and
+/// `-`, starting and ending alphanumeric, at most 53 characters.
+fn release_name(chart: &Path) -> String {
+    let folder = chart
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().to_lowercase());
+    let mut name: String = folder
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(53);
+    let name = name.trim_matches('-');
+    if name.is_empty() {
+        "release".to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// Renders every chart with `helm template` and lints what it renders.
@@ -306,6 +329,14 @@ mod tests {
         assert_eq!(got[0].0, "app/templates/svc.yaml");
         assert!(got[0].1.ends_with("kind: Service"), "{:?}", got[0].1);
         assert_eq!(got[1].0, "app/templates/deploy.yaml");
+    }
+
+    #[test]
+    fn release_names_are_ones_helm_accepts() {
+        assert_eq!(release_name(Path::new("k/My_Chart.v2")), "my-chart-v2");
+        assert_eq!(release_name(Path::new("k/_x_")), "x");
+        assert_eq!(release_name(Path::new("k/__")), "release");
+        assert_eq!(release_name(Path::new(&"a".repeat(60))).len(), 53);
     }
 
     #[test]

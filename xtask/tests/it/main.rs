@@ -10,6 +10,7 @@ mod faults;
 mod image_updater;
 mod lint_crd_e2e;
 mod lint_growth;
+mod lint_helm_recorded;
 mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;
