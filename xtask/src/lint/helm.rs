@@ -48,16 +48,12 @@ pub fn is_chart_input(charts: &[PathBuf], file: &Path) -> bool {
         .any(|c| file.starts_with(c) && !file.starts_with(c.join("crds")))
 }
 
-/// The folders a document deploys (repo-relative): the source paths of Applications and
-/// ApplicationSets, a HelmRelease's chart path and a Flux Kustomization's `spec.path`; and the
-/// Helm value files an Application names.
-pub fn collect(
-    doc: &Doc,
-    kind: &str,
-    api: &str,
-    out: &mut Vec<PathBuf>,
-    values: &mut Vec<PathBuf>,
-) {
+/// What a document deploys (repo-relative), into `facts`: the folders of Applications' and
+/// ApplicationSets' sources, a Flux Kustomization's `spec.path` (recursive, as Flux applies a
+/// folder without a kustomization) and a HelmRelease's chart path (`charts`, and the folders in
+/// `deployed` with whether their subfolders count); and the Helm value files an Application
+/// names (`value_files`).
+pub fn collect(doc: &Doc, kind: &str, api: &str, facts: &mut super::Facts) {
     let root = doc.root;
     let path_of = |node: Option<&Node>| {
         node.and_then(Node::as_str)
@@ -67,11 +63,21 @@ pub fn collect(
         ("Application", "argoproj.io") => doc.get(root, "spec"),
         ("ApplicationSet", "argoproj.io") => doc.path(root, &["spec", "template", "spec"]),
         ("HelmRelease", "helm.toolkit.fluxcd.io") => {
-            out.extend(path_of(doc.path(root, &["spec", "chart", "spec", "chart"])));
+            // A chart from a GitRepository is a path; a bare name is a repository's chart.
+            let chart = doc.path(root, &["spec", "chart", "spec", "chart"]);
+            if chart
+                .and_then(Node::as_str)
+                .is_some_and(|c| c.contains('/'))
+            {
+                facts.charts.extend(path_of(chart));
+            }
             None
         }
         ("Kustomization", "kustomize.toolkit.fluxcd.io") => {
-            out.extend(path_of(doc.path(root, &["spec", "path"])));
+            if let Some(dir) = path_of(doc.path(root, &["spec", "path"])) {
+                facts.charts.push(dir.clone());
+                facts.deployed.push((dir, true));
+            }
             None
         }
         _ => None,
@@ -92,18 +98,26 @@ pub fn collect(
                     .and_then(|(_, p)| normalize(Path::new(p))),
                 None => dir.as_ref().and_then(|d| normalize(&d.join(f))),
             };
-            values.extend(file);
+            facts.value_files.extend(file);
         }
-        out.extend(dir);
+        if let Some(dir) = dir {
+            let recurse = doc
+                .path(source, &["directory", "recurse"])
+                .and_then(Node::as_str)
+                == Some("true");
+            facts.charts.push(dir.clone());
+            facts.deployed.push((dir, recurse));
+        }
     }
 }
 
-/// Drops KUS-ORPHAN-MANIFEST for files under a folder that an Application or a Flux
-/// Kustomization applies as plain files (a deployed folder without a kustomization).
+/// Drops KUS-ORPHAN-MANIFEST for files that an Application or a Flux Kustomization applies as
+/// plain files: in a deployed folder without a kustomization (its subfolders too when the
+/// Application sets `directory.recurse`, and always for Flux).
 pub fn drop_deployed_orphans(tree: &Tree, out: &mut Vec<Finding>) {
-    let plain: Vec<&PathBuf> = (tree.files.iter())
-        .flat_map(|(_, facts)| &facts.charts)
-        .filter(|dir| {
+    let plain: Vec<&(PathBuf, bool)> = (tree.files.iter())
+        .flat_map(|(_, facts)| &facts.deployed)
+        .filter(|(dir, _)| {
             !crate::kustomize::FILE_NAMES
                 .iter()
                 .any(|n| tree.root.join(dir).join(n).is_file())
@@ -112,7 +126,16 @@ pub fn drop_deployed_orphans(tree: &Tree, out: &mut Vec<Finding>) {
     if plain.is_empty() {
         return;
     }
-    out.retain(|f| !(f.rule == ORPHAN_MANIFEST.id && plain.iter().any(|d| f.file.starts_with(d))));
+    let deployed = |file: &Path| {
+        plain.iter().any(|(dir, recurse)| {
+            if *recurse {
+                file.starts_with(dir)
+            } else {
+                file.parent() == Some(dir.as_path())
+            }
+        })
+    };
+    out.retain(|f| !(f.rule == ORPHAN_MANIFEST.id && deployed(&f.file)));
 }
 
 /// The chart folders a kustomization `kfile` inflates with `helmCharts:` (`chartHome`, default

@@ -183,6 +183,9 @@ pub struct Facts {
     pub charts: Vec<PathBuf>,
     /// Helm value files that Applications name: inputs, not manifests.
     pub value_files: Vec<PathBuf>,
+    /// Folders that Applications and Flux Kustomizations apply, with whether their subfolders
+    /// count (see [`helm`]).
+    pub deployed: Vec<(PathBuf, bool)>,
     /// Files a generator plugin configuration names (see [`generators`]).
     pub plugin_files: Vec<kustomize_rules::Ref>,
     /// Where the file's first SOPS-encrypted document has its `sops:` key.

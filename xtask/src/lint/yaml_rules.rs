@@ -142,7 +142,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             keys: Vec::new(),
         };
         super::gitops::collect(&doc, kind, &mut facts.gitops);
-        super::helm::collect(&doc, kind, api, &mut facts.charts, &mut facts.value_files);
+        super::helm::collect(&doc, kind, api, &mut facts);
         if kind == "ConfigMap" {
             object.keys = super::security::check_config_map(file, &doc, out);
         } else if let Some(w) = super::workload::check(file, &doc, kind, settings, out) {

@@ -344,6 +344,26 @@ fn folders_and_value_files_that_applications_deploy_are_not_orphans() {
         "adminPassword: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\nsops:\n  lastmodified: \"2024-05-01T10:00:00Z\"\n  mac: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\n  version: 3.8.1\n",
     );
     assert_eq!(found(&fx), []);
+    // Without `directory.recurse`, Argo CD applies only the folder's own files.
+    fx.write(
+        "k8s-apps/argo/apps/old/grafana.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\ndata: {a: b}\n",
+    );
+    assert_eq!(
+        found(&fx),
+        [(
+            "KUS-ORPHAN-MANIFEST".to_string(),
+            "k8s-apps/argo/apps/old/grafana.yaml".to_string(),
+            1,
+            1
+        )]
+    );
+    fx.edit(
+        "k8s-apps/argo/apps/root.yaml",
+        "targetRevision: main}",
+        "targetRevision: main, directory: {recurse: true}}",
+    );
+    assert_eq!(found(&fx), []);
 }
 
 #[test]
