@@ -278,11 +278,7 @@ impl Kustomization {
                     format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                 )),
                 Resolved::File(p) => links.files.push(p),
-                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                    .iter()
-                    .map(|n| d.join(n))
-                    .find(|p| root.join(p).is_file())
-                {
+                Resolved::Dir(d) => match kustomization_file(root, &d) {
                     Some(p) => links.kustomizations.push(p),
                     None => out.push(Finding::new(
                         &RESOURCE_MISSING,
@@ -310,11 +306,7 @@ impl Kustomization {
                     links.inputs.push(p.clone());
                     links.plugins.push(p);
                 }
-                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
-                    .iter()
-                    .map(|n| d.join(n))
-                    .find(|p| root.join(p).is_file())
-                {
+                Resolved::Dir(d) => match kustomization_file(root, &d) {
                     Some(p) => links.plugins.push(p),
                     None => out.push(Finding::new(
                         &RESOURCE_MISSING,
@@ -363,6 +355,14 @@ impl Kustomization {
         }
         links
     }
+}
+
+/// The kustomization file of the folder `dir` (repo-relative), if it has one.
+fn kustomization_file(root: &Path, dir: &Path) -> Option<PathBuf> {
+    crate::kustomize::FILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| root.join(p).is_file())
 }
 
 fn str_ref(n: &Node) -> Option<Ref> {

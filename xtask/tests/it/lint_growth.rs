@@ -17,6 +17,11 @@ fn found(fx: &Fixture) -> Vec<(String, String, u64, u64)> {
         .collect()
 }
 
+/// The `note:` lines of a run's stderr.
+fn notes(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("note:")).collect()
+}
+
 #[test]
 fn hidden_files_and_folders_under_the_manifests_root_are_skipped() {
     let fx = Fixture::new();
@@ -47,11 +52,7 @@ fn custom_kinds_without_a_schema_make_one_note_not_a_warning_each() {
     );
     let out = fx.lint(&[]);
     assert_eq!(out.code, 0, "{out:?}");
-    let notes: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("note:"))
-        .collect();
+    let notes = notes(&out.stderr);
     assert_eq!(
         notes,
         [
@@ -155,11 +156,7 @@ fn helm_charts_are_not_manifests_and_an_application_deploys_them() {
     assert_eq!(found(&fx), []);
     // --render without helm says once that the charts were not rendered.
     let out = fx.lint(&["--render"]);
-    let notes: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("note:"))
-        .collect();
+    let notes = notes(&out.stderr);
     assert_eq!(
         notes,
         [
