@@ -208,13 +208,7 @@ impl<'a, 'd> Validator<'a, 'd> {
                 Some(Ty::Array) => "a list",
                 None => "anything",
             };
-            let got = match (&node.value, scalar) {
-                (Value::Seq(_), _) => "a list".to_string(),
-                (Value::Map(_), _) => "a mapping".to_string(),
-                (_, Some(Scalar::Str)) => format!("the string {:?}", node.as_str().unwrap_or("")),
-                (_, Some(sc)) => format!("{} ({})", sc.describe(), node.as_str().unwrap_or("")),
-                _ => "something else".to_string(),
-            };
+            let got = super::super::schema::validate::got(node, scalar);
             let at = if node.start.line == owner.line {
                 node.start
             } else {
