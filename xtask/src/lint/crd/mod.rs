@@ -73,19 +73,29 @@ pub fn from_doc(doc: &Doc) -> Vec<Crd> {
         out.push(Crd {
             api_version: format!("{group}/{name}"),
             kind: kind.to_string(),
-            schema: Schema::from_json(&to_json(doc, schema, 0)),
+            schema: Schema::from_json(&to_json(doc, schema)),
         });
     }
     out
 }
 
-/// A YAML node as JSON (scalars typed as sigs.k8s.io/yaml types them).
-fn to_json(doc: &Doc, node: &Node, depth: usize) -> Json {
+/// The most JSON nodes a CRD's schema may expand to through YAML aliases (a schema past it is
+/// cut off, and YAML-ALIAS-BOMB reports the document).
+const JSON_BUDGET: usize = 200_000;
+
+/// A YAML node as JSON (scalars typed as sigs.k8s.io/yaml types them), within [`JSON_BUDGET`].
+fn to_json(doc: &Doc, node: &Node) -> Json {
+    let mut budget = JSON_BUDGET;
+    json_of(doc, node, 0, &mut budget)
+}
+
+fn json_of(doc: &Doc, node: &Node, depth: usize, budget: &mut usize) -> Json {
     use super::schema::scalar::{Scalar, resolve};
     let node = doc.resolve(node);
-    if depth > 200 {
+    if depth > 200 || *budget == 0 {
         return Json::Null;
     }
+    *budget -= 1;
     match &node.value {
         Value::Map(entries) => Json::Object(
             entries
@@ -93,14 +103,17 @@ fn to_json(doc: &Doc, node: &Node, depth: usize) -> Json {
                 .filter_map(|e| {
                     Some((
                         e.key.as_str()?.to_string(),
-                        to_json(doc, &e.value, depth + 1),
+                        json_of(doc, &e.value, depth + 1, budget),
                     ))
                 })
                 .collect(),
         ),
-        Value::Seq(items) => {
-            Json::Array(items.iter().map(|i| to_json(doc, i, depth + 1)).collect())
-        }
+        Value::Seq(items) => Json::Array(
+            items
+                .iter()
+                .map(|i| json_of(doc, i, depth + 1, budget))
+                .collect(),
+        ),
         Value::Alias(_) => Json::Null,
         Value::Scalar { text, .. } => match resolve(node) {
             Scalar::Null => Json::Null,
@@ -247,4 +260,47 @@ pub fn validate_tree(
             .retain(|k| !known.contains(k));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crds(src: &str) -> Vec<Crd> {
+        let docs = crate::yaml::load(src).unwrap();
+        let mut scratch = Vec::new();
+        let doc = yaml_rules::check_document(Path::new("crd.yaml"), &docs[0].root, &mut scratch);
+        from_doc(&doc)
+    }
+
+    #[test]
+    fn served_versions_give_schemas() {
+        let got = crds(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: bs.x.dev}\nspec:\n  group: x.dev\n  names: {kind: B, plural: bs}\n  versions:\n    - {name: v1, served: true, schema: {openAPIV3Schema: {type: object}}}\n    - {name: v0, served: false, schema: {openAPIV3Schema: {type: object}}}\n",
+        );
+        let names: Vec<(&str, &str)> = got
+            .iter()
+            .map(|c| (c.api_version.as_str(), c.kind.as_str()))
+            .collect();
+        assert_eq!(names, [("x.dev/v1", "B")]);
+    }
+
+    #[test]
+    fn an_alias_bomb_in_a_crd_is_cut_off() {
+        // Each level doubles the one before: 2^40 nodes if expanded.
+        let mut src = String::from(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: bs.x.dev}\nx:\n  a0: &a0 {type: string}\n",
+        );
+        for i in 1..=40 {
+            src.push_str(&format!(
+                "  a{i}: &a{i} {{anyOf: [*a{}, *a{}]}}\n",
+                i - 1,
+                i - 1
+            ));
+        }
+        src.push_str("spec:\n  group: x.dev\n  names: {kind: B, plural: bs}\n  versions:\n    - name: v1\n      served: true\n      schema: {openAPIV3Schema: {type: object, properties: {spec: *a40}}}\n");
+        let got = crds(&src);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].schema.field("spec").is_some());
+    }
 }

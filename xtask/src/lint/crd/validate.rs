@@ -24,7 +24,14 @@ pub struct Validator<'a, 'd> {
     path: Vec<String>,
     /// Inside an `anyOf`/`oneOf` alternative: only value checks, no unknown fields.
     alternative: bool,
+    /// How many alternatives deep: nested `anyOf`s multiply the work, so past
+    /// [`MAX_ALTERNATIVE_DEPTH`] an alternative counts as matching (a hostile CRD in the repo
+    /// cannot make the lint exponential).
+    depth: usize,
 }
+
+/// How deep nested `anyOf`/`oneOf` alternatives are evaluated.
+const MAX_ALTERNATIVE_DEPTH: usize = 3;
 
 impl<'a, 'd> Validator<'a, 'd> {
     pub fn new(file: &'a Path, doc: &'a Doc<'d>, version: &'a str) -> Self {
@@ -35,6 +42,7 @@ impl<'a, 'd> Validator<'a, 'd> {
             out: Vec::new(),
             path: Vec::new(),
             alternative: false,
+            depth: 0,
         }
     }
 
@@ -342,6 +350,9 @@ impl<'a, 'd> Validator<'a, 'd> {
 
     /// Whether `node` passes the value checks of `alt`.
     fn matches(&self, node: &'d Node, alt: &Schema) -> bool {
+        if self.depth >= MAX_ALTERNATIVE_DEPTH {
+            return true;
+        }
         let mut v = Validator {
             file: self.file,
             doc: self.doc,
@@ -349,6 +360,7 @@ impl<'a, 'd> Validator<'a, 'd> {
             out: Vec::new(),
             path: self.path.clone(),
             alternative: true,
+            depth: self.depth + 1,
         };
         v.value(node, alt, node.start);
         v.out.is_empty()
@@ -366,5 +378,59 @@ fn scalar_json(text: &str, sc: Scalar) -> Json {
         Scalar::Int(i) => i64::try_from(i).map_or(Json::String(text.to_string()), Json::from),
         Scalar::Float(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
         Scalar::Str => Json::String(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::yaml_rules::check_document;
+
+    fn validate(schema: &str, src: &str) -> Vec<(&'static str, usize, usize)> {
+        let schema = Schema::from_json(&serde_json::from_str(schema).unwrap());
+        let docs = crate::yaml::load(src).unwrap();
+        let mut scratch = Vec::new();
+        let doc = check_document(Path::new("x.yaml"), &docs[0].root, &mut scratch);
+        let mut v = Validator::new(Path::new("x.yaml"), &doc, "1.31");
+        v.object(doc.root, &schema);
+        v.out.iter().map(|f| (f.rule, f.line, f.column)).collect()
+    }
+
+    #[test]
+    fn any_of_and_one_of_are_value_checks() {
+        let schema = r#"{"type":"object","properties":{"spec":{"type":"object",
+            "properties":{"a":{"type":"string"},"b":{"type":"string"}},
+            "oneOf":[{"required":["a"]},{"required":["b"]}]}}}"#;
+        assert_eq!(validate(schema, "spec: {a: x}\n"), []);
+        assert_eq!(
+            validate(schema, "spec: {a: one, b: two}\n"),
+            [("SCHEMA-LIMIT", 1, 7)]
+        );
+        assert_eq!(validate(schema, "spec: {}\n"), [("SCHEMA-LIMIT", 1, 7)]);
+    }
+
+    #[test]
+    fn nested_alternatives_stop_at_a_depth() {
+        // anyOf nested 12 deep with two alternatives each, built without sharing.
+        fn nested(depth: usize) -> String {
+            if depth == 0 {
+                return r#"{"type":"string","minLength":100}"#.to_string();
+            }
+            let inner = nested(depth - 1);
+            format!(r#"{{"anyOf":[{inner},{inner}]}}"#)
+        }
+        let schema = |depth| {
+            format!(
+                r#"{{"type":"object","properties":{{"spec":{}}}}}"#,
+                nested(depth)
+            )
+        };
+        // Two levels are evaluated in full: every alternative fails (too short).
+        assert_eq!(
+            validate(&schema(2), "spec: short\n"),
+            [("SCHEMA-LIMIT", 1, 7)]
+        );
+        // Twelve would be 2^12 paths; past the third level an alternative counts as matching.
+        assert_eq!(validate(&schema(12), "spec: short\n"), []);
     }
 }

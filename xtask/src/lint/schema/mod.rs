@@ -211,6 +211,24 @@ pub fn check(
         ));
         return Checked::Known;
     }
+    // A kind this apiVersion serves only in other Kubernetes versions (MutatingAdmissionPolicy
+    // in admissionregistration.k8s.io/v1 before 1.36) is a version mismatch, not a typo.
+    let also = other_versions(api, kind);
+    if let (Some(first), Some(last)) = (also.first(), also.last()) {
+        let when = if first == last {
+            format!("only in Kubernetes {first}")
+        } else {
+            format!("in Kubernetes {first} to {last}")
+        };
+        out.push(emit(
+            &API_VERSION,
+            api_node,
+            format!(
+                "`{api}` serves {kind} {when}, not in {version}: set `kubernetes-version` under [workspace.metadata.xtask.lint] to your cluster's"
+            ),
+        ));
+        return Checked::Known;
+    }
     let known = || schema.kinds().map(|(_, k)| k);
     if let Some(right) = known().find(|k| k.eq_ignore_ascii_case(kind)) {
         out.push(emit(

@@ -352,3 +352,17 @@ fn flux_substitutions_are_left_to_flux() {
     assert!(!super::scalar::is_substitution("${A}${B}"));
     assert!(!super::scalar::is_substitution("$(A)"));
 }
+
+#[test]
+fn a_kind_served_only_in_other_versions_is_a_version_mismatch_not_a_typo() {
+    // MutatingAdmissionPolicy is not served at all in 1.31; at admissionregistration v1, later.
+    let src = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicy\nmetadata: {name: m}\nspec: {}\n";
+    assert_eq!(lint(src), [("SCHEMA-API-VERSION", 1, 13)]);
+    let msg = messages(src);
+    assert!(
+        msg.starts_with(
+            "`admissionregistration.k8s.io/v1` serves MutatingAdmissionPolicy in Kubernetes 1."
+        ) && msg.contains(" to 1.37, not in 1.31: set `kubernetes-version`"),
+        "{msg}"
+    );
+}
