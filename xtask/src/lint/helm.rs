@@ -258,8 +258,12 @@ fn release_name(chart: &Path) -> String {
 }
 
 /// Renders every chart with `helm template` and lints what it renders.
-pub fn render(root: &Path, charts: &[PathBuf], settings: &Settings) -> Result<Vec<Finding>> {
-    let runner = Runner::new(false, settings.network_timeout)?;
+pub fn render(
+    runner: &Runner,
+    root: &Path,
+    charts: &[PathBuf],
+    settings: &Settings,
+) -> Result<Vec<Finding>> {
     let mut found = Vec::new();
     for (chart, cmd) in plan(root, charts) {
         let out = runner.output(&cmd)?;

@@ -8,6 +8,7 @@ mod build_push_e2e;
 mod doctor;
 mod faults;
 mod image_updater;
+mod layers;
 mod lint_crd_e2e;
 mod lint_growth;
 mod lint_helm_recorded;

@@ -51,7 +51,7 @@ pub struct Schema {
 #[derive(Debug)]
 pub struct Pattern {
     pub text: String,
-    pub regex: Option<regex::Regex>,
+    pub regex: Option<regex_lite::Regex>,
 }
 
 impl Schema {
@@ -112,7 +112,7 @@ impl Schema {
             enumeration: o.get("enum").and_then(Json::as_array).cloned(),
             pattern: o.get("pattern").and_then(Json::as_str).map(|p| Pattern {
                 text: p.to_string(),
-                regex: regex::Regex::new(p).ok(),
+                regex: regex_lite::Regex::new(p).ok(),
             }),
             min_length: uint("minLength"),
             max_length: uint("maxLength"),
