@@ -34,6 +34,7 @@ pub enum Command {
     Sign(Sign),
     Release(Release),
     Doctor(Doctor),
+    Smoke(Smoke),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -228,6 +229,16 @@ pub struct BuildBase {
     #[arg(long, conflicts_with = "load")]
     pub push: bool,
 
+    /// Build the one --platform given and push it with no tag, by digest only; the digest goes
+    /// to target/xtask/digests/<os>-<arch> for `push --merge` (one runner or node a platform).
+    #[arg(long, conflicts_with_all = ["push", "load", "skip_existing"])]
+    pub push_by_digest: bool,
+
+    /// The buildx builder to build with (docker only), e.g. a two-node builder whose nodes
+    /// each build their own platform natively.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
     /// Load a single-platform image into the local image store.
     #[arg(long)]
     pub load: bool,
@@ -269,8 +280,14 @@ pub struct Push {
     pub to: Option<String>,
 
     /// Copy the multi-platform image by digest from --registry to --to, pulling nothing locally.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "merge")]
     pub mirror: bool,
+
+    /// Merge the per-platform digests in DIR (files named <os>-<arch>, written by
+    /// `build-base --push-by-digest`) into one index, pushed under the tag to --registry; needs
+    /// no local image. Every configured platform must be there exactly once.
+    #[arg(long, value_name = "DIR", conflicts_with = "to")]
+    pub merge: Option<PathBuf>,
 
     /// Log in to the destination registry first (GITHUB_TOKEN or REGISTRY_TOKEN on stdin).
     #[arg(long)]
@@ -428,15 +445,17 @@ pub struct Sign {
     pub dry_run: bool,
 }
 
-/// Build, push, scan, sign, mirror and deploy the base image in one go, by running the other
-/// subcommands in order: build-base --push --skip-existing; trivy-scan of the pushed digest,
+/// Build, push, smoke-test, scan, sign, mirror and deploy the base image in one go, by running
+/// the other subcommands in order: build-base --push --skip-existing; smoke of the pushed digest
+/// (every platform this machine can run); trivy-scan of the pushed digest,
 /// every platform (SBOM in target/xtask/sbom/, SARIF in target/xtask/sarif/); sign
 /// --attest-sbom of that SBOM; push --mirror (with --mirror); update-images to the same tag.
 ///
 /// Each step's output is shown, then a summary table (step, result, time, digest). It stops at
-/// the first failing step and runs nothing after it: an image that fails its scan is pushed but
-/// never signed, mirrored or deployed. Exit 1 when the scan finds something at or above HIGH;
-/// 2 when a step fails (a tool, the registry, bad input).
+/// the first failing step and runs nothing after it: an image that fails its smoke test or its
+/// scan is pushed but never signed, mirrored or deployed. Exit 1 when the smoke test fails or
+/// the scan finds something at or above HIGH; 2 when a step fails (a tool, the registry, bad
+/// input).
 #[derive(Debug, Args)]
 pub struct Release {
     /// Which engine builds and mirrors: docker (buildx) or podman (with skopeo).
@@ -466,6 +485,15 @@ pub struct Release {
     /// Also copy the image by digest to the backup registry (or --to), after it is signed.
     #[arg(long)]
     pub mirror: bool,
+
+    /// Build nothing: merge the per-platform digests in DIR (`push --merge DIR`), then scan,
+    /// sign, mirror and update as usual.
+    #[arg(long, value_name = "DIR", conflicts_with = "builder")]
+    pub merge: Option<PathBuf>,
+
+    /// The buildx builder that build-base uses (docker only).
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
 
     /// Commit the updated kustomizations ("Update images to sha-abc1234").
     #[arg(long)]
@@ -499,9 +527,48 @@ pub struct Doctor {
     #[arg(long)]
     pub offline: bool,
 
+    /// The buildx builder to inspect (default: the current one): which node builds each
+    /// configured platform natively, and which only under QEMU.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
     /// human (stderr) or json (stdout).
     #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
     pub format: DoctorFormat,
+}
+
+/// Run the pushed image before anyone deploys it: its smoke command (the settings' `smoke`;
+/// for the base image, the interpreter importing every third-party module the services'
+/// scripts import), then its own CMD, on every platform of its index, by digest.
+///
+/// Each run is hardened like the CronJobs: UID 65534, read-only root filesystem, no network
+/// (the output says what the engine could not apply). A platform runs natively, or under qemu
+/// when binfmt_misc has an emulator for it; else it is NOT RUN, with the fix, and never counts
+/// as passed. Exit 0 when every platform that ran passed; 1 when one failed; 2 on bad input, a
+/// tool failure, or when no platform could run.
+#[derive(Debug, Args)]
+pub struct Smoke {
+    #[command(flatten)]
+    pub target: ImageArgs,
+
+    /// docker, podman, or buildah (chroot isolation). auto: docker when its daemon answers, else
+    /// podman, else buildah; podman falls back to buildah where it cannot start containers.
+    #[arg(long, value_enum, default_value_t = SmokeEngine::Auto)]
+    pub engine: SmokeEngine,
+
+    /// Test this digest (default: the build record's, once its tag still holds it; with --sha,
+    /// the digest that tag has in the registry).
+    #[arg(long, value_name = "sha256:…", conflicts_with = "sha")]
+    pub digest: Option<String>,
+}
+
+/// The program `smoke` runs the image with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmokeEngine {
+    Auto,
+    Docker,
+    Podman,
+    Buildah,
 }
 
 /// Output of `doctor`.

@@ -1007,6 +1007,22 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
         ),
         (&["buildx", "build", "--tag"], "flag needs an argument"),
         (
+            &["buildx", "build", "--output", "type=image,push=true", "."],
+            "tag is needed when pushing to registry",
+        ),
+        (
+            &["buildx", "build", "--output", "name=r,push=true", "."],
+            "type is required for output",
+        ),
+        (
+            &["buildx", "build", "--output", "type=image,oops", "."],
+            "invalid value oops",
+        ),
+        (
+            &["buildx", "imagetools", "create", "s@sha256:aa"],
+            "can't push with no tags specified, please set --tag or --dry-run",
+        ),
+        (
             &[
                 "buildx",
                 "imagetools",
@@ -1039,6 +1055,15 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             &["push", "--tls-verify=false", "r"],
             "unknown flag: --tls-verify",
         ),
+        (
+            &["run", "--rm", "--tls-verify=false", "r"],
+            "unknown flag: --tls-verify",
+        ),
+        (
+            &["run", "--rm", "--read-only"],
+            "requires at least 1 argument",
+        ),
+        (&["run", "--user"], "flag needs an argument"),
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, 1, "{args:?}: {stderr}");
@@ -1077,8 +1102,39 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             "s@sha256:aa",
         ],
         &["login", "ghcr.io", "-u", "me", "--password-stdin"],
+        &[
+            "buildx",
+            "build",
+            "--output",
+            "type=image,name=r,push-by-digest=true,name-canonical=true,push=true",
+            "--metadata-file",
+            "m",
+            ".",
+        ],
+        &["buildx", "build", "--output", "out-folder", "."],
+        // After the image, words are the container's command, never docker's flags.
+        &[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/amd64",
+            "--user",
+            "65534:65534",
+            "--read-only",
+            "--network",
+            "none",
+            "--entrypoint",
+            "python",
+            "r@sha256:aa",
+            "-c",
+            "--not-a-docker-flag",
+        ],
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, 0, "{args:?}: {stderr}");
     }
+    // docker run refuses a --pull it does not know, as docker's own error: exit 125.
+    let (code, stderr) = run(&["run", "--pull", "sometimes", "r"]);
+    assert_eq!(code, 125, "{stderr}");
+    assert!(stderr.contains("invalid pull option"), "{stderr}");
 }

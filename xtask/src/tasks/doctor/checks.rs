@@ -112,7 +112,7 @@ pub const SPECS: &[Spec] = &[
 pub fn needs(subcommand: &str) -> &'static [&'static [&'static str]] {
     const ENGINE: &[&str] = &["docker", "podman"];
     match subcommand {
-        "build-base" | "push" => &[ENGINE],
+        "build-base" | "push" | "smoke" => &[ENGINE],
         "release" => &[ENGINE, &["trivy"], &["cosign"]],
         "sign" => &[&["cosign"]],
         "trivy-scan" => &[&["trivy"]],
@@ -147,6 +147,8 @@ pub struct Found {
     pub usable: bool,
     /// docker: the platforms of the current builder.
     pub platforms: Vec<String>,
+    /// docker: the builder's nodes (`docker buildx inspect`).
+    pub nodes: Vec<crate::buildx_nodes::BuilderNode>,
 }
 
 /// The first `N.N[.N]` in `text` (an optional `v` before it), e.g. of `podman version 4.3.1`.
