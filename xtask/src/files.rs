@@ -21,28 +21,108 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A text file's content and permission bits (`0o644`), read through one open file.
-pub fn read_text(path: &Path) -> std::io::Result<(String, u32)> {
-    let mut file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    // Reads into a buffer of the file's size plus one byte (which sees the end): std's
-    // `read_to_string` on a `File` would ask for the size and the position again.
-    let mut bytes = vec![0; meta.len() as usize + 1];
-    let mut filled = 0;
-    loop {
-        let n = file.read(&mut bytes[filled..])?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-        if filled == bytes.len() {
-            bytes.resize(filled * 2, 0);
-        }
+/// The largest file xtask reads as text: 10 MiB (manifests, settings, records and ignore files
+/// are all far smaller). A bigger file is refused without being read.
+pub const READ_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// Every file xtask reads goes through here, under one set of rules:
+/// - a FIFO, socket or device is never opened (nothing can hang on it), also when one is swapped
+///   in at the last moment (`O_NONBLOCK` on the open, then `fstat`);
+/// - the last component is not followed (`O_NOFOLLOW`): callers pass real paths, which
+///   [`read_in_repo`] finds;
+/// - a file over `limit` bytes is refused before it is read, and at most `limit + 1` bytes are
+///   ever read (a `/proc` file or a growing file reports a wrong size);
+/// - the text must be UTF-8.
+///
+/// Errors name the file and what it is, never a byte of its content. `ErrorKind::NotFound`
+/// when there is no file.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<(String, u32)> {
+    use std::io::{Error, ErrorKind};
+    let (file, meta) = open_regular(path)?;
+    let too_large = |len: u64| {
+        Error::new(
+            ErrorKind::FileTooLarge,
+            format!(
+                "{} bytes is over the {} byte limit; it was not read",
+                len, limit
+            ),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
     }
-    bytes.truncate(filled);
+    // A buffer of the file's size plus one byte (which sees the end): std's `read_to_string`
+    // on a `File` would ask for the size and the position again.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
     let text = String::from_utf8(bytes)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))?;
     Ok((text, meta.permissions().mode() & 0o7777))
+}
+
+/// Opens `path` for reading only when it is a regular file, without following a last-component
+/// symlink and without blocking on a FIFO swapped in (see [`read_limited`]).
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    use std::io::{Error, ErrorKind};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::new(
+                ErrorKind::InvalidInput,
+                "a symlink; it was not followed (only a real path is read)",
+            ),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            crate::walk::special_kind(meta.file_type())
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{what}, not a regular file; it was not read"),
+        ));
+    }
+    Ok((file, meta))
+}
+
+/// A text file's content and permission bits (`0o644`), read by [`read_limited`] under
+/// [`READ_LIMIT`].
+pub fn read_text(path: &Path) -> std::io::Result<(String, u32)> {
+    read_limited(path, READ_LIMIT)
+}
+
+/// Reads `rel` (relative to `root`, or an absolute path under it) when it is, or a symlink leads
+/// to, a regular file inside the repository; `Ok(None)` when nothing is there. A symlink out of
+/// the repository, a broken one, a folder, a FIFO, a socket or a device is an error that names
+/// the file and is never opened; so is a file over `limit` or one that is not UTF-8.
+pub fn read_in_repo(root: &Path, rel: &Path, limit: u64) -> Result<Option<(String, u32)>> {
+    use crate::walk::Resolved;
+    let full = root.join(rel);
+    let shown = crate::output::path(&full);
+    match std::fs::symlink_metadata(&full) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {shown}")),
+        Ok(_) => {}
+    }
+    let refused = |why: &str| anyhow::anyhow!("{shown}: {why}; it was not read");
+    let real = match crate::walk::resolve(root, rel) {
+        Resolved::File(real) => root.join(real),
+        Resolved::Dir(_) => return Err(refused("a folder, not a file")),
+        Resolved::Special(what) => return Err(refused(&format!("{what}, not a regular file"))),
+        Resolved::Outside => return Err(refused("a symlink that leads outside the repository")),
+        Resolved::Missing(why) => return Err(refused(&format!("a broken symlink ({why})"))),
+    };
+    read_limited(&real, limit)
+        .map(Some)
+        .with_context(|| format!("cannot read {shown}"))
 }
 
 /// Replaces `path` with `content`, keeping its permissions (new files get the default ones).
@@ -296,8 +376,16 @@ fn create_temp(dir: &Path, path: &Path, mode: Option<u32>) -> Result<(PathBuf, s
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Makes a FIFO at `path` (mkfifo(3)).
+    pub(crate) fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -402,6 +490,49 @@ mod tests {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         std::fs::write(&path, "").unwrap();
         assert_eq!(read_text(&path).unwrap().0, "");
+    }
+
+    #[test]
+    fn read_in_repo_refuses_links_out_special_files_and_large_files_without_opening_them() {
+        use std::os::unix::fs::symlink;
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::fs::write(root.join("real/k.yaml"), "a: 1\n").unwrap();
+        std::fs::write(outer.path().join("secret"), "TOKEN=hunter2\n").unwrap();
+        symlink("real/k.yaml", root.join("in.yaml")).unwrap();
+        symlink("../secret", root.join("out")).unwrap();
+        symlink("/proc/self/environ", root.join("environ")).unwrap();
+        symlink("/dev/zero", root.join("zero")).unwrap();
+        symlink("nowhere", root.join("broken")).unwrap();
+        mkfifo(&root.join("fifo"));
+        symlink("fifo", root.join("to-fifo")).unwrap();
+        let read = |rel: &str, limit| read_in_repo(&root, Path::new(rel), limit);
+        assert_eq!(read("in.yaml", READ_LIMIT).unwrap().unwrap().0, "a: 1\n");
+        assert!(read("missing", READ_LIMIT).unwrap().is_none());
+        for (rel, why) in [
+            ("out", "outside the repository"),
+            ("environ", "outside the repository"),
+            ("zero", "outside the repository"),
+            ("broken", "broken symlink"),
+            ("fifo", "a FIFO"),
+            ("to-fifo", "a FIFO"),
+            ("real", "a folder"),
+        ] {
+            let err = format!("{:#}", read(rel, READ_LIMIT).unwrap_err());
+            assert!(err.contains(rel) && err.contains(why), "{rel}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        let err = format!("{:#}", read("in.yaml", 3).unwrap_err());
+        assert!(err.contains("over the 3 byte limit"), "{err}");
+        // The last component is never followed, and a FIFO is not waited on.
+        let err = read_limited(&root.join("in.yaml"), READ_LIMIT).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        let err = read_limited(&root.join("fifo"), READ_LIMIT).unwrap_err();
+        assert!(err.to_string().contains("a FIFO"), "{err}");
+        // A file whose size is not what it says (/proc) is read up to the limit and no further.
+        let err = read_limited(Path::new("/proc/self/status"), 16).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
     }
 
     #[test]

@@ -20,10 +20,10 @@ pub struct ImageTarget {
 /// `<root>/.trivyignore` when there is one, after checking that each ID gives its reason.
 pub fn ignorefile(root: &Path) -> Result<Option<String>> {
     let path = root.join(".trivyignore");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some((text, _)) =
+        crate::files::read_in_repo(root, Path::new(".trivyignore"), crate::files::READ_LIMIT)?
+    else {
+        return Ok(None);
     };
     trivy::check_ignorefile(".trivyignore", &text)?;
     Ok(Some(path.display().to_string()))

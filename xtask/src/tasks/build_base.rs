@@ -280,7 +280,8 @@ fn env(key: &str) -> Option<String> {
 /// The digest the engine reported: docker's metadata file, podman's digest file (after a push).
 fn result_digest(engine: Engine, output: BuildOutput, file: &Path) -> Result<Option<String>> {
     let read = || {
-        std::fs::read_to_string(file)
+        crate::files::read_text(file)
+            .map(|(text, _)| text)
             .with_context(|| format!("the build wrote no {}", file.display()))
     };
     match (engine, output) {

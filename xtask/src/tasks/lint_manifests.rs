@@ -33,7 +33,12 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         flags::LintFormat::Human => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             // Only what the lint itself could read: never a file outside the repo or a FIFO.
-            let source = |p: &Path| crate::walk::read_inside(&ctx.root, p);
+            let source = |p: &Path| {
+                crate::files::read_in_repo(&ctx.root, p, crate::files::READ_LIMIT)
+                    .ok()
+                    .flatten()
+                    .map(|(text, _)| text)
+            };
             eprint!("{}", report::human(&findings, files, &source, color));
         }
         flags::LintFormat::Json => print!("{}", report::json(&findings)),

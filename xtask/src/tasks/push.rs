@@ -58,8 +58,9 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
 fn pushed_digest(runner: &Runner, engine: Engine, dest: &ImageRef, file: &Path) -> Result<String> {
     match engine {
         Engine::Podman => engine::parse_digest_file(
-            &std::fs::read_to_string(file)
-                .with_context(|| format!("podman manifest push wrote no {}", file.display()))?,
+            &crate::files::read_text(file)
+                .with_context(|| format!("podman manifest push wrote no {}", file.display()))?
+                .0,
         ),
         Engine::Docker => {
             let inspect = engine::docker_repo_digests(dest);

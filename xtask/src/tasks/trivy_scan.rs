@@ -289,6 +289,9 @@ fn run_scan(
     Ok(findings)
 }
 
+/// The largest SBOM read back: 256 MiB (a CycloneDX SBOM of a large image is tens of MiB).
+const SBOM_LIMIT: u64 = 256 * 1024 * 1024;
+
 fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<SbomReport> {
     eprintln!("+ {cmd}");
     let result = (|| {
@@ -300,8 +303,9 @@ fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<Sbo
                 cmd.redact(out.stderr.trim_end())
             );
         }
-        let text = std::fs::read_to_string(tmp)
-            .with_context(|| format!("trivy wrote no SBOM to {}", tmp.display()))?;
+        let text = crate::files::read_limited(tmp, SBOM_LIMIT)
+            .with_context(|| format!("trivy wrote no SBOM to {}", tmp.display()))?
+            .0;
         let components = trivy::check_cyclonedx(&text).with_context(|| format!("`{cmd}`"))?;
         std::fs::rename(tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
         Ok(components)
