@@ -35,7 +35,7 @@ impl BuildRecord {
     pub fn write(&self, root: &Path) -> Result<PathBuf> {
         let path = path(root, &self.image);
         let dir = path.parent().expect("the record path has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::files::make_dir(root, dir)?;
         let text = serde_json::to_string_pretty(self)? + "\n";
         crate::files::write_atomic(&path, text.as_bytes())?;
         Ok(path)
@@ -105,6 +105,7 @@ mod tests {
     fn write_load_remove_round_trip() {
         let root = std::env::temp_dir().join(format!("xtask-record-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
         assert_eq!(BuildRecord::load(&root, "python-base").unwrap(), None);
         let record = BuildRecord {
             image: "python-base".into(),

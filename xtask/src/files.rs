@@ -125,6 +125,74 @@ pub fn read_in_repo(root: &Path, rel: &Path, limit: u64) -> Result<Option<(Strin
         .with_context(|| format!("cannot read {shown}"))
 }
 
+/// Makes the folder `dir` (absolute, or relative to `root`) and every missing folder above it,
+/// one component at a time. Below `root`, each component that exists must be a real folder: a
+/// symlink (a committed `target` link included) or a special file is refused, so that nothing a
+/// clone holds can make xtask write outside the repository. Returns the absolute folder.
+pub fn make_dir(root: &Path, dir: &Path) -> Result<PathBuf> {
+    let full = root.join(dir);
+    let Ok(below) = full.strip_prefix(root) else {
+        std::fs::create_dir_all(&full)
+            .with_context(|| format!("cannot create {}", crate::output::path(&full)))?;
+        return Ok(full);
+    };
+    let mut at = root.to_path_buf();
+    for part in below.components() {
+        let std::path::Component::Normal(part) = part else {
+            anyhow::bail!("{}: not a plain folder path", crate::output::path(&full));
+        };
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(meta) => {
+                let what = if meta.file_type().is_symlink() {
+                    "a symlink"
+                } else if meta.is_file() {
+                    "a file"
+                } else {
+                    crate::walk::special_kind(meta.file_type())
+                };
+                anyhow::bail!(
+                    "{} is {what}, not a folder: xtask writes nothing through it (a clone could \
+                     lead it outside the repository); remove it and run again",
+                    crate::output::path(&at)
+                );
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", crate::output::path(&at)));
+            }
+        }
+        match std::fs::create_dir(&at) {
+            Ok(()) => {}
+            // Made by a run beside this one: check it again.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir()) {
+                    anyhow::bail!(
+                        "{} appeared as something other than a folder",
+                        crate::output::path(&at)
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot create {}", crate::output::path(&at)));
+            }
+        }
+    }
+    Ok(full)
+}
+
+/// Creates the new file `path` for writing: `O_CREAT|O_EXCL|O_NOFOLLOW`, so that neither a file
+/// nor a symlink already there is written through.
+pub fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
 /// Replaces `path` with `content`, keeping its permissions (new files get the default ones).
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     let mode = match std::fs::metadata(path) {
@@ -244,16 +312,19 @@ struct Journal(Option<PathBuf>);
 
 impl Journal {
     fn begin(root: &Path, items: &[Replacement]) -> Result<Journal> {
-        let dir = root.join(JOURNALS);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir = make_dir(root, Path::new(JOURNALS))?;
         let path = dir.join(std::process::id().to_string());
         let mut text = Vec::new();
         for item in items {
             text.extend_from_slice(item.path.as_os_str().as_encoded_bytes());
             text.push(0);
         }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        // A leftover of an earlier process with this pid (or a planted link) goes first; the
+        // journal is then a new file, never written through a link.
+        let _ = std::fs::remove_file(&path);
+        create_new(&path)
+            .and_then(|mut file| file.write_all(&text))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Journal(Some(path)))
     }
 
@@ -269,6 +340,11 @@ impl Journal {
 /// Returns the temporary files removed. One failed `read_dir` when there is nothing to clean.
 pub fn clean_stale(root: &Path) -> Result<Vec<PathBuf>> {
     let dir = root.join(JOURNALS);
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        // Nothing to clean; or not a real folder, which `make_dir` refuses before any write.
+        return Ok(Vec::new());
+    }
+    make_dir(root, Path::new(JOURNALS))?;
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -287,16 +363,43 @@ pub fn clean_stale(root: &Path) -> Result<Vec<PathBuf>> {
         if pid == std::process::id() || alive(pid) {
             continue;
         }
-        let list = std::fs::read(entry.path())
-            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        // A journal names at most a batch's paths: a link (to /dev/zero), a FIFO or a huge file
+        // is not one, and is removed unread.
+        let list = match read_journal(&entry.path()) {
+            Ok(list) => list,
+            Err(e) => {
+                eprintln!(
+                    "removing {} unread: {e}",
+                    crate::output::path(&entry.path())
+                );
+                Vec::new()
+            }
+        };
         for rel in list.split(|b| *b == 0).filter(|p| !p.is_empty()) {
             let rel = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(rel));
-            removed.extend(remove_temps(&root.join(rel), pid));
+            // Only files inside the repository: a planted journal cannot point elsewhere.
+            if crate::walk::normalize(rel).is_some() && crate::walk::stays_inside(root, rel) {
+                removed.extend(remove_temps(&root.join(rel), pid));
+            }
         }
         std::fs::remove_file(entry.path())
             .with_context(|| format!("cannot remove {}", entry.path().display()))?;
     }
     Ok(removed)
+}
+
+/// The journal at `path`: a regular file, not followed, at most [`READ_LIMIT`] bytes.
+fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > READ_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            "over the size limit",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(READ_LIMIT).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Removes `.NAME.PID.N.tmp` beside `path`.
@@ -533,6 +636,59 @@ pub(crate) mod tests {
         // A file whose size is not what it says (/proc) is read up to the limit and no further.
         let err = read_limited(Path::new("/proc/self/status"), 16).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn writes_under_the_root_refuse_links_and_special_files_on_the_way() {
+        use std::os::unix::fs::symlink;
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir_all(root.join("inside")).unwrap();
+        std::fs::write(outer.path().join("victim"), "precious").unwrap();
+        let made = make_dir(&root, Path::new("target/xtask/writing")).unwrap();
+        assert_eq!(made, root.join("target/xtask/writing"));
+        assert!(make_dir(&root, &root.join("target/xtask/writing")).is_ok());
+        // The batch's own journal path holds a planted link: it is replaced, never followed.
+        let own = made.join(std::process::id().to_string());
+        symlink(outer.path().join("victim"), &own).unwrap();
+        std::fs::write(root.join("k.yaml"), "old").unwrap();
+        let item = Replacement {
+            path: Path::new("k.yaml"),
+            new: b"new",
+            old: b"old",
+            mode: None,
+        };
+        replace_all(&root, &[item]).unwrap();
+        assert_eq!(
+            std::fs::read(outer.path().join("victim")).unwrap(),
+            b"precious"
+        );
+        assert!(!own.exists() && std::fs::symlink_metadata(&own).is_err());
+        // A link (even one that stays inside), a file or a FIFO on the way is refused.
+        std::fs::remove_dir_all(root.join("target")).unwrap();
+        symlink("inside", root.join("target")).unwrap();
+        let err = format!(
+            "{:#}",
+            make_dir(&root, Path::new("target/xtask")).unwrap_err()
+        );
+        assert!(err.contains("target is a symlink"), "{err}");
+        let err = format!("{:#}", replace_all(&root, &[]).unwrap_err());
+        assert!(err.contains("target is a symlink"), "{err}");
+        std::fs::remove_file(root.join("target")).unwrap();
+        mkfifo(&root.join("target"));
+        let err = format!(
+            "{:#}",
+            make_dir(&root, Path::new("target/xtask")).unwrap_err()
+        );
+        assert!(err.contains("a FIFO"), "{err}");
+        // create_new never writes through a link or over a file.
+        let link = root.join("inside/link");
+        symlink(outer.path().join("victim"), &link).unwrap();
+        assert!(create_new(&link).is_err());
+        assert_eq!(
+            std::fs::read(outer.path().join("victim")).unwrap(),
+            b"precious"
+        );
     }
 
     #[test]

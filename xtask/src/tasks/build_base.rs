@@ -223,7 +223,7 @@ fn work_dir(ctx: &Ctx) -> PathBuf {
 fn prepare(ctx: &Ctx, build: &Build, spec: &BuildSpec) -> Result<()> {
     BuildRecord::remove(&ctx.root, &build.image.name)?;
     let work = work_dir(ctx);
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    crate::files::make_dir(&ctx.root, &work)?;
     let _ = std::fs::remove_file(&spec.result_file);
     Ok(())
 }

@@ -39,7 +39,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
         .join(format!("{}.push-digest", push.image));
     if engine == Engine::Podman {
         runner.for_real(|| {
-            std::fs::create_dir_all(digest_file.parent().expect("a folder"))?;
+            crate::files::make_dir(&ctx.root, digest_file.parent().expect("a folder"))?;
             let _ = std::fs::remove_file(&digest_file);
             Ok(())
         })?;

@@ -67,7 +67,7 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
         eprintln!("WARNING: {UNSIGNED}");
     }
     for file in [&outputs.sbom, &outputs.sarif] {
-        fresh(file)?;
+        fresh(&ctx.root, file)?;
     }
     eprintln!("release of {title}");
 
@@ -181,9 +181,9 @@ fn pushed_build(ctx: &Ctx, image: &str) -> Result<BuildRecord> {
 
 /// Removes what an earlier run left at `file` (so no stale SBOM is attested, and no stale
 /// SARIF uploaded), and makes its folder.
-fn fresh(file: &Path) -> Result<()> {
+fn fresh(root: &Path, file: &Path) -> Result<()> {
     let dir = file.parent().expect("an output file has a folder");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::make_dir(root, dir)?;
     match std::fs::remove_file(file) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).with_context(|| format!("cannot remove {}", file.display()))

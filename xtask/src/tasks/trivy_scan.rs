@@ -295,6 +295,13 @@ const SBOM_LIMIT: u64 = 256 * 1024 * 1024;
 fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<SbomReport> {
     eprintln!("+ {cmd}");
     let result = (|| {
+        // trivy writes through whatever is at `tmp`: a link planted there goes first.
+        match std::fs::remove_file(tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", tmp.display()));
+            }
+            _ => {}
+        }
         let out = runner.output(cmd)?;
         if !out.success() {
             bail!(
