@@ -181,7 +181,8 @@ pub fn quote(word: &str) -> String {
     if !word.is_empty() && word.chars().all(safe) {
         return word.to_string();
     }
-    if !word.contains("##[") && !word.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || crate::output::is_bidi(c);
+    if !word.contains("##[") && !word.chars().any(hidden) {
         return format!("'{}'", word.replace('\'', r"'\''"));
     }
     let mut out = String::from("$'");
@@ -194,7 +195,7 @@ pub fn quote(word: &str) -> String {
             '\t' => out.push_str("\\t"),
             '[' if word[..i].ends_with("##") => out.push_str("\\x5b"),
             c if c.is_control() && c.is_ascii() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -254,7 +255,7 @@ impl Runner {
     /// Runs a command that changes something, streaming its output. Under `--dry-run` it prints
     /// the command and runs nothing.
     pub fn run(&self, cmd: &Cmd) -> Result<()> {
-        eprintln!("+ {cmd}");
+        crate::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(());
         }
@@ -268,7 +269,7 @@ impl Runner {
     /// Like [`Runner::run`], but the child's stdout goes to stderr too, keeping stdout for
     /// machine output (builds and pushes print their progress on stdout).
     pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<()> {
-        eprintln!("+ {cmd}");
+        crate::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(());
         }
@@ -470,7 +471,7 @@ impl Runner {
     /// shown). Under `--dry-run` it prints the command, runs nothing, and reports a success that
     /// printed nothing.
     pub fn run_captured(&self, cmd: &Cmd) -> Result<Output> {
-        eprintln!("+ {cmd}");
+        crate::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(Output {
                 code: Some(0),

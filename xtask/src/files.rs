@@ -295,7 +295,7 @@ pub fn replace_all(root: &Path, items: &[Replacement]) -> Result<()> {
     journal.end();
     if let Some(signal) = signal {
         // The signal takes effect when `signals` is dropped, after this message.
-        eprintln!(
+        crate::sayln!(
             "interrupted by {}: every file is back to its old content (no file was changed)",
             crate::signals::name(signal)
         );
@@ -368,7 +368,7 @@ pub fn clean_stale(root: &Path) -> Result<Vec<PathBuf>> {
         let list = match read_journal(&entry.path()) {
             Ok(list) => list,
             Err(e) => {
-                eprintln!(
+                crate::sayln!(
                     "removing {} unread: {e}",
                     crate::output::path(&entry.path())
                 );

@@ -194,9 +194,11 @@ pub fn check_registry(targets: &mut [Target], settings: &Settings, pin: bool) ->
     let digests = require_digests(&runner, tool, &refs)
         .map_err(|e| anyhow::anyhow!("{e:#}\nno file was changed"))?;
     for (target, digest) in targets.iter_mut().zip(digests) {
-        eprintln!(
+        crate::sayln!(
             "verified: {}/{}:{} is {digest}",
-            settings.registry, target.image, target.tag
+            settings.registry,
+            target.image,
+            target.tag
         );
         if pin {
             target.digest = Some(digest);

@@ -51,7 +51,7 @@ pub fn image_target(
     match target.lookup(runner, insecure)? {
         Some(FromRecord::Digest(reference)) => in_registry(runner, reference, insecure),
         Some(FromRecord::Unpushed(record) | FromRecord::Tagged(record)) => {
-            eprintln!(
+            crate::sayln!(
                 "note: {} was built but not pushed: scanning the local image by its tag",
                 record.reference()
             );
@@ -83,18 +83,20 @@ fn in_registry(runner: &Runner, reference: ImageRef, insecure: bool) -> Result<I
 /// Loopback or `--insecure-registry` → `--insecure`; `GITHUB_TOKEN` (ghcr.io) or
 /// `REGISTRY_TOKEN` with `GITHUB_ACTOR` (or the settings' registry-user) → trivy's
 /// `TRIVY_USERNAME`/`TRIVY_PASSWORD` environment.
-pub fn registry_access(ctx: &Ctx, reference: &ImageRef, insecure: bool) -> trivy::Registry {
+/// The user is checked as for a login ([`registry::login_user`]): a bidi or control character
+/// in it is refused, never passed on.
+pub fn registry_access(ctx: &Ctx, reference: &ImageRef, insecure: bool) -> Result<trivy::Registry> {
     let host = reference.host().unwrap_or("docker.io");
-    let user = std::env::var("GITHUB_ACTOR")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| ctx.settings.registry_user.clone());
-    let login = match (user, Secret::from_env(registry::token_variable(host))) {
-        (Some(user), Some(token)) => Some((user, token)),
+    let actor = std::env::var("GITHUB_ACTOR").ok().filter(|u| !u.is_empty());
+    let configured = ctx.settings.registry_user.clone();
+    let login = match Secret::from_env(registry::token_variable(host)) {
+        Some(token) if actor.is_some() || configured.is_some() => {
+            Some((registry::login_user(actor, configured)?, token))
+        }
         _ => None,
     };
-    trivy::Registry {
+    Ok(trivy::Registry {
         insecure: insecure || reference.is_loopback(),
         login,
-    }
+    })
 }

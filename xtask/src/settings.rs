@@ -279,6 +279,17 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
     if let Some(v) = env("XTASK_REGISTRY_USER") {
         s.registry_user = Some(v);
     }
+    if let Some(user) = &s.registry_user
+        && user
+            .chars()
+            .any(|c| c.is_control() || crate::output::is_bidi(c))
+    {
+        bail!(
+            "registry-user (or XTASK_REGISTRY_USER) = `{}` holds a control or bidi character: \
+             give the user name as it is",
+            crate::output::escape(user)
+        );
+    }
     let timeout = match env("XTASK_NETWORK_TIMEOUT") {
         Some(v) => Some(
             v.trim()

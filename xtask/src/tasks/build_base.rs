@@ -45,8 +45,8 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         && let Some(digest) =
             remote_digest(&runner, registry_tool(engine)?, reference, build.insecure)?
     {
-        eprintln!("skipped: {reference} is already in the registry");
-        println!("{reference}@{digest}");
+        crate::sayln!("skipped: {reference} is already in the registry");
+        crate::output::stdout(&format!("{reference}@{digest}\n"))?;
         let record = build.record(engine, Some(digest), true);
         runner.for_real(|| record.write(&ctx.root).map(drop))?;
         return Ok(Status::Clean);
@@ -171,16 +171,16 @@ fn unchanged(repo: &Repo, base: &str, build: &Build) -> Result<bool> {
     match base {
         Some(base) if !repo.changed_between(&base.id, &build.built.id, &build.image.context)? => {
             let base = &base.id[..7];
-            eprintln!("skipped: {context} did not change between {base} ({why}) and {built}");
+            crate::sayln!("skipped: {context} did not change between {base} ({why}) and {built}");
             Ok(true)
         }
         Some(base) => {
             let base = &base.id[..7];
-            eprintln!("{context} changed between {base} ({why}) and {built}: building");
+            crate::sayln!("{context} changed between {base} ({why}) and {built}: building");
             Ok(false)
         }
         None => {
-            eprintln!("{built}: {why}; building");
+            crate::sayln!("{built}: {why}; building");
             Ok(false)
         }
     }
@@ -264,12 +264,12 @@ fn execute(
 fn finish(ctx: &Ctx, engine: Engine, build: &Build, spec: &BuildSpec) -> Result<()> {
     let digest = result_digest(engine, build.output, &spec.result_file)?;
     match &digest {
-        Some(digest) => println!("{}@{digest}", build.reference),
-        None => println!("{}", build.reference),
+        Some(digest) => crate::output::stdout(&format!("{}@{digest}\n", build.reference))?,
+        None => crate::output::stdout(&format!("{}\n", build.reference))?,
     }
     let pushed = build.output == BuildOutput::Push;
     let path = build.record(engine, digest, pushed).write(&ctx.root)?;
-    eprintln!("build record: {}", path.display());
+    crate::sayln!("build record: {}", path.display());
     Ok(())
 }
 

@@ -39,14 +39,16 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
                     .flatten()
                     .map(|(text, _)| text)
             };
-            eprint!("{}", report::human(&findings, files, &source, color));
+            crate::say!("{}", report::human(&findings, files, &source, color));
         }
-        flags::LintFormat::Json => print!("{}", report::json(&findings)),
+        flags::LintFormat::Json => crate::output::stdout(&report::json(&findings))?,
         flags::LintFormat::Github => {
-            print!("{}", report::github(&findings));
-            eprintln!("{}", report::summary(&findings, files));
+            crate::output::stdout(&report::github(&findings))?;
+            crate::sayln!("{}", report::summary(&findings, files));
         }
-        flags::LintFormat::Sarif => print!("{}", report::sarif(&findings, &lint::registry())),
+        flags::LintFormat::Sarif => {
+            crate::output::stdout(&report::sarif(&findings, &lint::registry()))?
+        }
     }
     let failing = findings
         .iter()
@@ -61,12 +63,12 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
 /// `--list-rules`, `--explain RULE` and `--parse-only`: answered (true) before any lint runs.
 fn answered_without_linting(flags: &flags::LintManifests, ctx: &Ctx) -> Result<bool> {
     if flags.list_rules {
-        print!("{}", list_rules());
+        crate::output::stdout(&list_rules())?;
     } else if let Some(id) = &flags.explain {
-        print!("{}", explain(id)?);
+        crate::output::stdout(&explain(id)?)?;
     } else if flags.parse_only {
         let docs = lint::parse_only(&ctx.root, &ctx.settings)?;
-        eprintln!("parsed {docs} documents");
+        crate::sayln!("parsed {docs} documents");
     } else {
         return Ok(false);
     }

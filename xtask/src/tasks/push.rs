@@ -176,8 +176,8 @@ fn verify(
 ) -> Result<()> {
     match remote_digest(runner, tool, dest, insecure)? {
         Some(got) if got == want => {
-            eprintln!("verified: {dest} has digest {want}");
-            println!("{}@{want}", dest);
+            crate::sayln!("verified: {dest} has digest {want}");
+            crate::output::stdout(&format!("{dest}@{want}\n"))?;
             Ok(())
         }
         Some(got) => bail!("{dest} has digest {got} after the push, but the source is {want}"),

@@ -25,6 +25,16 @@ use std::time::Instant;
 
 pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
     let image = &ctx.settings.images[0].name;
+    // The steps pass the SBOM and SARIF paths on as text: a root that is not UTF-8 would reach
+    // them changed (lossy), so the outputs would land in another folder.
+    if ctx.root.to_str().is_none() {
+        bail!(
+            "the repository path {} is not UTF-8 text: release passes its output paths \
+             (target/xtask/sbom, target/xtask/sarif) to its steps as text; clone or move the \
+             repository to a UTF-8 path",
+            crate::output::path(&ctx.root)
+        );
+    }
     let outputs = Outputs::new(&ctx.root, image);
     let steps = plan(flags, image, &outputs);
     // Bad input fails here, before anything runs: each line must parse with the real CLI, and
@@ -59,17 +69,17 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             .map(|(name, _)| Secret::from_env(name).is_some())
             .collect();
         let record = build_record::path(&ctx.root, image);
-        eprintln!("release of {title}");
-        eprint!("{}", describe(&steps, &record, &set, flags.skip_sign));
+        crate::sayln!("release of {title}");
+        crate::say!("{}", describe(&steps, &record, &set, flags.skip_sign));
         return Ok(Status::Clean);
     }
     if flags.skip_sign {
-        eprintln!("WARNING: {UNSIGNED}");
+        crate::sayln!("WARNING: {UNSIGNED}");
     }
     for file in [&outputs.sbom, &outputs.sarif] {
         fresh(&ctx.root, file)?;
     }
-    eprintln!("release of {title}");
+    crate::sayln!("release of {title}");
 
     let (rows, released, stop) = execute(&steps, commands, ctx, image);
     let name = released
@@ -77,14 +87,14 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
         .map_or(format!("{registry}/{image}"), |r| {
             format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
         });
-    eprintln!("\nrelease summary: {name}\n{}", summary(&rows));
+    crate::sayln!("\nrelease summary: {name}\n{}", summary(&rows));
     match stop {
         Some((step, Some(e))) => Err(e.context(format!(
             "release stopped at {}: nothing after it ran",
             step.label()
         ))),
         Some((StepName::Scan, None)) => {
-            eprintln!(
+            crate::sayln!(
                 "STOPPED at trivy-scan: {name} is pushed, but its scan found something at or \
                  above HIGH, so it was not signed, mirrored or deployed. Fix the findings above \
                  (the SARIF is {}), or accept one in .trivyignore with its reason, then run \
@@ -94,11 +104,11 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             Ok(Status::Found)
         }
         Some((step, None)) => {
-            eprintln!("STOPPED at {}: nothing after it ran", step.label());
+            crate::sayln!("STOPPED at {}: nothing after it ran", step.label());
             Ok(Status::Found)
         }
         None if flags.skip_sign => {
-            eprintln!(
+            crate::sayln!(
                 "WARNING: released {name} UNSIGNED: sign it with `cargo xtask sign \
                  --attest-sbom {}`.",
                 outputs.sbom.display()
@@ -106,7 +116,7 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             Ok(Status::Clean)
         }
         None => {
-            eprintln!("released: {name}");
+            crate::sayln!("released: {name}");
             Ok(Status::Clean)
         }
     }
@@ -141,7 +151,7 @@ fn execute(
             rows.push(row(outcome, None, &None));
             continue;
         };
-        eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
+        crate::sayln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
         let start = Instant::now();
         let result = crate::dispatch(command, ctx).and_then(|status| {
             if step.name == StepName::Build {

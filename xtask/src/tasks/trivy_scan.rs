@@ -109,7 +109,7 @@ fn plan(
     let mut scans = Vec::new();
     if let Some(image) = image {
         let reference = image.reference.to_string();
-        let registry = registry_access(ctx, &image.reference, flags.insecure_registry);
+        let registry = registry_access(ctx, &image.reference, flags.insecure_registry)?;
         let platforms: Vec<Option<&str>> = match image.platforms.as_slice() {
             [] => vec![None],
             all => all.iter().map(|p| Some(p.as_str())).collect(),
@@ -173,10 +173,10 @@ fn report(
             .map_or(String::new(), |p| format!(" ({p})"));
         let label = format!("trivy {} {}{platform}", r.scan, r.target);
         let summary = trivy::summary(&label, &r.findings, threshold, 10);
-        eprint!("{}", crate::output::escape_lines(&summary));
+        crate::say!("{}", crate::output::escape_lines(&summary));
     }
     if let Some(s) = &sbom {
-        eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
+        crate::sayln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
     }
     let over = trivy::over(&all, threshold);
     let machine = match flags.format {
@@ -206,9 +206,9 @@ fn report(
                 ScanFormat::Sarif => "SARIF",
                 _ => "JSON report",
             };
-            eprintln!("{what}: {}", file.display());
+            crate::sayln!("{what}: {}", file.display());
         }
-        (Some(text), None) => print!("{text}"),
+        (Some(text), None) => crate::output::stdout(&text)?,
         (None, _) => {}
     }
     Ok(if over > 0 {
@@ -244,7 +244,7 @@ fn sbom_plan(
             &image.reference.to_string(),
             image.platforms.first().map(String::as_str),
             &tmp,
-            &registry_access(ctx, &image.reference, flags.insecure_registry),
+            &registry_access(ctx, &image.reference, flags.insecure_registry)?,
             opts,
         ),
         None => {
@@ -262,7 +262,7 @@ fn run_scan(
     flags: &flags::TrivyScan,
     opts: &trivy::Options,
 ) -> Result<Vec<Finding>> {
-    eprintln!("+ {}", scan.cmd);
+    crate::sayln!("+ {}", scan.cmd);
     let out = runner.output(&scan.cmd)?;
     if !out.success() {
         let stderr = scan.cmd.redact(out.stderr.trim_end());
@@ -293,7 +293,7 @@ fn run_scan(
 const SBOM_LIMIT: u64 = 256 * 1024 * 1024;
 
 fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<SbomReport> {
-    eprintln!("+ {cmd}");
+    crate::sayln!("+ {cmd}");
     let result = (|| {
         // trivy writes through whatever is at `tmp`: a link planted there goes first.
         match std::fs::remove_file(tmp) {

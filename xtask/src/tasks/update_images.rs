@@ -45,28 +45,28 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let tags = tag_list(&outcome.targets);
     let changes = &outcome.changes;
     if changes.is_empty() {
-        eprintln!(
+        crate::sayln!(
             "already up to date: {tags} ({} kustomization(s) searched)",
             outcome.searched
         );
         return Ok(Status::Clean);
     }
     if !outcome.written {
-        print!("{}", crate::output::raw_block(&diff(changes)));
+        crate::output::stdout(&crate::output::raw_block(&diff(changes)))?;
         if flags.check {
-            eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
+            crate::sayln!("{} kustomization(s) are not on {tags}:", changes.len());
             list(changes);
-            eprintln!("fix: {}", fix_command(flags));
+            crate::sayln!("fix: {}", fix_command(flags));
             return Ok(Status::Found);
         }
-        eprintln!("would update {} file(s) to {tags}:", changes.len());
+        crate::sayln!("would update {} file(s) to {tags}:", changes.len());
         list(changes);
         return Ok(Status::Clean);
     }
-    eprintln!("updated {} file(s) to {tags}:", changes.len());
+    crate::sayln!("updated {} file(s) to {tags}:", changes.len());
     list(changes);
     if let Some(id) = &outcome.commit {
-        eprintln!(
+        crate::sayln!(
             "committed {}: {}",
             &id[..7],
             commit_message(&outcome.targets)
@@ -81,7 +81,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
     let stale = files::clean_stale(&ctx.root)?;
     if !stale.is_empty() {
-        eprintln!(
+        crate::sayln!(
             "note: removed {} temporary file(s) left by an interrupted run",
             stale.len()
         );
@@ -94,7 +94,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let paths = search_paths(flags, ctx)?;
     let found = kustomize::discover(&ctx.root, &paths)?;
     for (path, why) in &found.skipped {
-        eprintln!(
+        crate::sayln!(
             "warning: {}: {}; skipped, not read",
             crate::output::path(path),
             crate::output::escape(why)
@@ -132,7 +132,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     }
     if let Some(signal) = signals.received() {
         // The signal came too late to stop anything: say what was done before it takes effect.
-        eprintln!(
+        crate::sayln!(
             "{} arrived after {} file(s) were written{}; stopping now",
             crate::signals::name(signal),
             outcome.changes.len(),
@@ -219,7 +219,7 @@ pub fn plan(
                     targets[0].names.join(" or ")
                 ));
             } else {
-                eprintln!("warning: {r}; its tag is set all the same");
+                crate::sayln!("warning: {r}; its tag is set all the same");
             }
         }
     }
@@ -246,7 +246,7 @@ pub fn plan(
         );
     }
     for target in unreferenced {
-        eprintln!("note: no kustomization references {}", target.image);
+        crate::sayln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
 }
@@ -277,11 +277,18 @@ pub fn diff(changes: &[Change]) -> String {
     changes
         .iter()
         .map(|c| {
-            let path = crate::output::path(&c.path).replace('\\', "/");
-            similar::TextDiff::from_lines(&c.old, &c.new)
+            let (a, b) = (
+                crate::output::diff_path("a/", &c.path),
+                crate::output::diff_path("b/", &c.path),
+            );
+            // Raw text from the tree (comments, values) cannot move a terminal's cursor,
+            // write its clipboard (OSC 52), ring it or reorder a line: control and bidi
+            // characters are escaped; tabs and CRLF line ends are kept.
+            let diff = similar::TextDiff::from_lines(&c.old, &c.new)
                 .unified_diff()
-                .header(&format!("a/{path}"), &format!("b/{path}"))
-                .to_string()
+                .header(&a, &b)
+                .to_string();
+            crate::output::escape_controls(&diff).into_owned()
         })
         .collect()
 }
@@ -292,7 +299,7 @@ fn list(changes: &[Change]) {
         .iter()
         .map(|c| format!("  {}\n", crate::output::path(&c.path)))
         .collect();
-    eprint!("{text}");
+    crate::say!("{text}");
 }
 
 fn tag_list(targets: &[Target]) -> String {

@@ -13,6 +13,7 @@ mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;
 mod lint_sarif_schema;
+mod output_safety;
 mod outside_writes;
 mod release;
 mod repo_files;
