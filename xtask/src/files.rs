@@ -289,21 +289,61 @@ pub fn replace_all(root: &Path, items: &[Replacement]) -> Result<()> {
         journal.end();
         return Ok(());
     }
+    // Put back what was written; a file that cannot be put back (a full disk, a file size
+    // limit during the restore) keeps its new content, and the message says so.
+    let mut stuck = Vec::new();
     for item in &items[..written] {
-        let _ = replace(&root.join(item.path), item.old, item.mode);
+        if let Err(e) = replace(&root.join(item.path), item.old, item.mode) {
+            stuck.push((item.path, e));
+        }
     }
     journal.end();
+    let state = batch_state(&items[..written], &stuck, items.len() - written);
     if let Some(signal) = signal {
         // The signal takes effect when `signals` is dropped, after this message.
-        crate::sayln!(
-            "interrupted by {}: every file is back to its old content (no file was changed)",
-            crate::signals::name(signal)
-        );
+        crate::sayln!("interrupted by {}: {state}", crate::signals::name(signal));
         anyhow::bail!("interrupted by {}", crate::signals::name(signal));
     }
-    Err(error
-        .expect("a write failed")
-        .context("no file was changed"))
+    Err(error.expect("a write failed").context(state))
+}
+
+/// What a failed batch left on disk, file by file: `no file was changed` only when that is
+/// true; else which files still hold the NEW content (with why they could not be put back),
+/// which were put back, and how many were never written.
+fn batch_state(
+    written: &[Replacement],
+    stuck: &[(&Path, anyhow::Error)],
+    unwritten: usize,
+) -> String {
+    if stuck.is_empty() {
+        return "every file is back to its old content (no file was changed)".to_string();
+    }
+    let mut text = format!(
+        "{} file(s) could NOT be put back and hold the NEW content:",
+        stuck.len()
+    );
+    for (path, e) in stuck {
+        let why = e.root_cause().to_string();
+        text.push_str(&format!("\n  {} ({why})", crate::output::path(path)));
+    }
+    let restored: Vec<_> = written
+        .iter()
+        .filter(|w| !stuck.iter().any(|(p, _)| *p == w.path))
+        .collect();
+    if !restored.is_empty() {
+        text.push_str(&format!(
+            "\n{} file(s) are back to their old content:",
+            restored.len()
+        ));
+        for w in restored {
+            text.push_str(&format!("\n  {}", crate::output::path(w.path)));
+        }
+    }
+    text.push_str(&format!(
+        "\n{unwritten} file(s) were not written (old content, the failed one included); \
+         check with `git status` and `git diff`, then run again"
+    ));
+    text
 }
 
 /// The journal of a running batch: `target/xtask/writing/PID`, the batch's paths separated by

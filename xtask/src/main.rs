@@ -9,6 +9,7 @@ use xtask::{Status, flags};
 
 fn main() -> ExitCode {
     xtask::signals::end_quietly_on_closed_pipe();
+    xtask::signals::fail_writes_over_the_size_limit();
     let code = run();
     // A message that could not be written (stderr on a full disk) is a failure of the run.
     if xtask::output::stderr_failed() {

@@ -17,6 +17,7 @@ mod output_safety;
 mod outside_writes;
 mod release;
 mod repo_files;
+mod rollback;
 mod sign;
 mod support;
 mod tidy;
