@@ -15,6 +15,7 @@ mod lint_rules_fuzz;
 mod lint_sarif_schema;
 mod output_safety;
 mod outside_writes;
+mod process_groups;
 mod release;
 mod repo_files;
 mod rollback;
