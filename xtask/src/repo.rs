@@ -117,12 +117,44 @@ impl Repo {
                 context.display()
             );
         }
+        if let Some(remote) = self.promisor_remote() {
+            bail!(
+                "{} is a partial clone (objects are left on the promisor remote `{remote}`), so \
+                 the trees that say which commit last changed {} may be missing and the answer \
+                 would be HEAD: run `git fetch --refetch --no-filter {remote}` and `git config \
+                 --unset remote.{remote}.promisor` (GitHub Actions: actions/checkout without \
+                 `filter:`), or pass the SHA to tag with",
+                self.root.display(),
+                context.display()
+            );
+        }
         self.last_commit_touching(context)?.with_context(|| {
             format!(
                 "no commit of HEAD's history touches {}; pass the SHA to tag with",
                 context.display()
             )
         })
+    }
+
+    /// The promisor remote of a partial clone (`git clone --filter=...`), if this is one:
+    /// `extensions.partialClone`, or any `remote.NAME.promisor = true`.
+    fn promisor_remote(&self) -> Option<String> {
+        let config = self.git.config().ok()?.snapshot().ok()?;
+        if let Ok(remote) = config.get_string("extensions.partialclone") {
+            return Some(remote);
+        }
+        let entries = config.entries(Some(r"remote\..*\.promisor")).ok()?;
+        let mut found = None;
+        let _ = entries.for_each(|entry| {
+            if found.is_none() && entry.value().is_ok_and(|v| v == "true" || v == "1") {
+                found = entry.name().ok().and_then(|n| {
+                    n.strip_prefix("remote.")?
+                        .strip_suffix(".promisor")
+                        .map(str::to_string)
+                });
+            }
+        });
+        found
     }
 
     /// The last commit that changed `path` (a file or folder relative to the root) as seen from
@@ -282,11 +314,15 @@ impl Repo {
         let mut index = self.git.index()?;
         for path in paths {
             let content = std::fs::read(self.root.join(path))?;
+            let file_size = content.len();
+            let content = self.clean(path, content);
             let blob = self.git.blob(&content)?;
-            let name = path.to_string_lossy().replace('\\', "/");
+            // The path's own bytes: a backslash is a plain character of a Unix file name, and a
+            // name that is not UTF-8 is committed as it is, not as its lossy text.
+            let name = path.as_os_str().as_encoded_bytes();
             let mode = file_mode(&self.root.join(path), &head, path);
-            update.upsert(&name, blob, mode);
-            let mut entry = index_entry(&name, blob, mode, content.len());
+            update.upsert(path, blob, mode);
+            let mut entry = index_entry(name, blob, mode, file_size);
             if let Some(old) = index.get_path(path, 0) {
                 entry = git2::IndexEntry {
                     path: entry.path,
@@ -356,10 +392,92 @@ impl Repo {
 
     /// Fails when `.git/index.lock` (or the lock of the branch HEAD names) exists: `--commit`
     /// checks this before writing any file.
+    /// `--commit` can commit `paths` exactly as `git add` would: none lies inside a submodule
+    /// (another repository: its files are not this one's to commit), and none has a
+    /// `.gitattributes` clean filter (`filter=NAME`: a program libgit2 cannot run). Checked
+    /// before any file is written.
+    pub fn check_committable(&self, paths: &[PathBuf]) -> Result<()> {
+        let submodules: Vec<PathBuf> = self
+            .git
+            .submodules()
+            .map(|subs| subs.iter().map(|s| s.path().to_path_buf()).collect())
+            .unwrap_or_default();
+        for path in paths {
+            if let Some(sub) = submodules.iter().find(|s| path.starts_with(s)) {
+                bail!(
+                    "--commit: {} is inside the submodule {}, another repository: commit it \
+                     there (or run without --commit); no file was changed",
+                    crate::output::path(path),
+                    crate::output::path(sub)
+                );
+            }
+            if let Some(filter) = self.attr(path, "filter") {
+                bail!(
+                    "--commit: {} has the clean filter `{}` (.gitattributes), which xtask cannot \
+                     run, so it could not commit what `git add` would; run without --commit and \
+                     commit with git; no file was changed",
+                    crate::output::path(path),
+                    crate::output::escape(&filter)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of `.gitattributes` attribute `name` for `path`: `Some("true")` when set,
+    /// `Some("false")` when unset, `Some(VALUE)`, or `None` when unspecified.
+    fn attr(&self, path: &Path, name: &str) -> Option<String> {
+        let value = self
+            .git
+            .get_attr(path, name, git2::AttrCheckFlags::FILE_THEN_INDEX)
+            .ok()?;
+        match git2::AttrValue::from_string(value) {
+            git2::AttrValue::True => Some("true".into()),
+            git2::AttrValue::False => Some("false".into()),
+            git2::AttrValue::String(v) => Some(v.to_string()),
+            git2::AttrValue::Bytes(v) => Some(String::from_utf8_lossy(v).into_owned()),
+            git2::AttrValue::Unspecified => None,
+        }
+    }
+
+    /// The blob `git add` would store for `content` at `path`: with line ends normalised to LF
+    /// when `.gitattributes` (`text`, `text=auto` on text, `eol=...`) or `core.autocrlf` make it
+    /// a text file, as is.
+    fn clean(&self, path: &Path, content: Vec<u8>) -> Vec<u8> {
+        let autocrlf = self
+            .git
+            .config()
+            .ok()
+            .and_then(|c| c.get_string("core.autocrlf").ok())
+            .is_some_and(|v| v == "true" || v == "input");
+        let text = match self.attr(path, "text").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            Some("auto") => !content.contains(&0),
+            _ if self.attr(path, "eol").is_some() => true,
+            _ => autocrlf && !content.contains(&0),
+        };
+        if !text || !content.windows(2).any(|w| w == b"\r\n") {
+            return content;
+        }
+        let mut out = Vec::with_capacity(content.len());
+        for (i, &b) in content.iter().enumerate() {
+            if !(b == b'\r' && content.get(i + 1) == Some(&b'\n')) {
+                out.push(b);
+            }
+        }
+        out
+    }
+
     pub fn ready_to_commit(&self) -> Result<()> {
-        let mut locks = vec![self.git.path().join("index.lock")];
+        // HEAD and the index are per worktree; branch refs live in the common folder (a linked
+        // worktree's `.git/worktrees/NAME` has none of its own).
+        let mut locks = vec![
+            self.git.path().join("index.lock"),
+            self.git.path().join("HEAD.lock"),
+        ];
         if let Ok(Ok(branch)) = self.git.head().map(|h| h.name().map(str::to_string)) {
-            locks.push(self.git.path().join(format!("{branch}.lock")));
+            locks.push(self.git.commondir().join(format!("{branch}.lock")));
         }
         if let Some(lock) = locks.iter().find(|l| l.exists()) {
             bail!(
@@ -418,7 +536,7 @@ fn file_mode(full: &Path, head: &git2::Commit, path: &Path) -> git2::FileMode {
     }
 }
 
-fn index_entry(path: &str, id: Oid, mode: git2::FileMode, size: usize) -> git2::IndexEntry {
+fn index_entry(path: &[u8], id: Oid, mode: git2::FileMode, size: usize) -> git2::IndexEntry {
     let zero = git2::IndexTime::new(0, 0);
     git2::IndexEntry {
         ctime: zero,
@@ -432,7 +550,7 @@ fn index_entry(path: &str, id: Oid, mode: git2::FileMode, size: usize) -> git2::
         id,
         flags: 0,
         flags_extended: 0,
-        path: path.as_bytes().to_vec(),
+        path: path.to_vec(),
     }
 }
 

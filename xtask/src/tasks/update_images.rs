@@ -120,6 +120,8 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     }
     if flags.commit {
         refuse_dirty(&repo, &outcome.changes)?;
+        let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
+        repo.check_committable(&paths)?;
         repo.ready_to_commit().context("no file was changed")?;
     }
     // SIGINT/SIGTERM wait until the files are written and committed (or put back).

@@ -7,6 +7,7 @@ mod build_push;
 mod build_push_e2e;
 mod doctor;
 mod faults;
+mod git_setups;
 mod hostile_inputs;
 mod image_updater;
 mod lint_manifests;
