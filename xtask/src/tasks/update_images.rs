@@ -79,6 +79,12 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 /// and the `--commit`. Nothing is written when any step before the writes fails.
 pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     let repo = Repo::open(&ctx.root)?;
+    // `--commit` takes git's index and branch locks before it reads anything, and holds them
+    // until the commit is made: a second run meanwhile exits 2 before writing.
+    let lock = match flags.commit && !flags.dry_run && !flags.check {
+        true => Some(repo.lock_for_commit().context("no file was changed")?),
+        false => None,
+    };
     let stale = files::clean_stale(&ctx.root)?;
     if !stale.is_empty() {
         crate::sayln!(
@@ -122,7 +128,6 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         refuse_dirty(&repo, &outcome.changes)?;
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
         repo.check_committable(&paths)?;
-        repo.ready_to_commit().context("no file was changed")?;
     }
     // SIGINT/SIGTERM wait until the files are written and committed (or put back).
     let signals = crate::signals::defer();
@@ -130,7 +135,9 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     outcome.written = true;
     if flags.commit {
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
-        outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
+        let lock = lock.as_ref().expect("--commit took the locks");
+        let message = commit_message(&outcome.targets);
+        outcome.commit = Some(repo.commit_paths(lock, &paths, &message)?);
     }
     if let Some(signal) = signals.received() {
         // The signal came too late to stop anything: say what was done before it takes effect.

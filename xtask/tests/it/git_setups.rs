@@ -140,3 +140,62 @@ fn commit_stores_what_git_add_would_under_gitattributes_and_leaves_the_tree_clea
     out.assert_stderr_has_all(&["clean filter", "vault", "no file was changed"]);
     assert_eq!(std::fs::read(f.root().join(BASE_PATH)).unwrap(), before);
 }
+
+/// Concurrent `update-images --commit` runs: git's index and branch locks are taken first and
+/// held, so exactly one run commits each new tag, every other one exits 2 (a lock is taken) or
+/// 0 (already up to date, after the winner); no empty or duplicate commit, and the index
+/// matches HEAD after every round. Runs in CI: plain processes on a temp repo.
+#[test]
+fn concurrent_commit_runs_make_one_commit_and_keep_the_index_consistent() {
+    let f = Fixture::new();
+    iot_stack(&f);
+    for round in 0..4 {
+        f.commit(&[(
+            "k8s-apps/base-images/Dockerfile",
+            &format!("FROM scratch\n# round {round}\n"),
+        )]);
+        let before = f.head();
+        let runs: Vec<_> = (0..6)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+                    .arg("--root")
+                    .arg(f.root())
+                    .args(["update-images", "--commit"])
+                    .current_dir(f.root())
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut committed = 0;
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) if stderr.contains("committed ") => committed += 1,
+                Some(0) => assert!(stderr.contains("already up to date"), "{stderr}"),
+                Some(2) => assert!(stderr.contains("another git command"), "{stderr}"),
+                other => panic!("exit {other:?}: {stderr}"),
+            }
+        }
+        let log = git(f.root(), &["rev-list", &format!("{before}..HEAD")]);
+        assert_eq!(log.lines().count(), committed, "round {round}: {log}");
+        assert!(committed <= 1, "round {round}: {committed} commits");
+        assert_eq!(
+            git(f.root(), &["status", "--porcelain"]),
+            "",
+            "round {round}"
+        );
+        if committed == 0 {
+            // Every run met another's lock: a run alone then commits.
+            run(f.root(), &["update-images", "--commit"]).expect(0);
+        }
+        let diff = git(f.root(), &["diff", "--stat", "HEAD~1", "HEAD"]);
+        assert!(
+            diff.contains("kustomization.yaml"),
+            "an empty commit: {diff}"
+        );
+    }
+}
