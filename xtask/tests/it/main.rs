@@ -10,6 +10,7 @@ mod faults;
 mod git_setups;
 mod hostile_inputs;
 mod image_updater;
+mod kustomize_shapes_props;
 mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;
