@@ -8,6 +8,11 @@
 //! when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed (SIGTERM, then
 //! SIGKILL after 2 s); an error or a panic kills it too. If this process is SIGKILLed, the child
 //! dies with it (PR_SET_PDEATHSIG) and a forked watchdog kills the rest of its group.
+//!
+//! One process library: duct starts every child (argv items, env, secret stdin bytes, captured
+//! or streamed output, and the pre-spawn hook that makes a process group); this module adds the
+//! deadline, the group kill and the watchdog with libc. No shell runs anything. The `Runner` holds no
+//! interior state, so it is `Sync` and one Runner serves every thread of a task.
 
 use anyhow::{Result, bail};
 use std::fmt;
@@ -17,7 +22,6 @@ use std::time::{Duration, Instant};
 /// The network timeout when none is set: 60 s.
 pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The network timeout of every [`Runner`] made after it is set, in milliseconds.
 /// A secret value with the name of the variable it came from. It prints as `<redacted NAME>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
@@ -220,7 +224,8 @@ impl Output {
 
 /// Runs commands, or prints them under `--dry-run`.
 pub struct Runner {
-    pub dry_run: bool,
+    /// `--dry-run`: private, so that no task decides anything by it.
+    dry_run: bool,
     /// The deadline of commands that talk to a registry.
     pub network_timeout: Duration,
 }
@@ -254,7 +259,7 @@ impl Runner {
     /// Runs a command that changes something, streaming its output. Under `--dry-run` it prints
     /// the command and runs nothing.
     pub fn run(&self, cmd: &Cmd) -> Result<()> {
-        crate::sayln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(());
         }
@@ -268,7 +273,7 @@ impl Runner {
     /// Like [`Runner::run`], but the child's stdout goes to stderr too, keeping stdout for
     /// machine output (builds and pushes print their progress on stdout).
     pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<()> {
-        crate::sayln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(());
         }
@@ -545,7 +550,7 @@ impl Runner {
     /// shown). Under `--dry-run` it prints the command, runs nothing, and reports a success that
     /// printed nothing.
     pub fn run_captured(&self, cmd: &Cmd) -> Result<Output> {
-        crate::sayln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(Output {
                 code: Some(0),
@@ -553,6 +558,12 @@ impl Runner {
             });
         }
         self.output(cmd)
+    }
+
+    /// For a task whose whole run is a plan of other steps (release): `show` the plan under
+    /// `--dry-run`, else `run` it.
+    pub fn show_or_run<T>(&self, show: impl FnOnce() -> T, run: impl FnOnce() -> T) -> T {
+        if self.dry_run { show() } else { run() }
     }
 
     /// Runs `step`, which changes files or reads what the commands before it made (a digest
@@ -569,6 +580,12 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_runner_serves_every_thread() {
+        fn sync<T: Sync + Send>() {}
+        sync::<Runner>();
+    }
 
     fn login() -> Cmd {
         Cmd::new("docker")
@@ -634,23 +651,24 @@ mod tests {
         assert!(err.to_string().contains("exit code 4"), "{err}");
     }
 
-    /// Whether `pid` is gone within 2 s: SIGKILL is sent at once, but a loaded machine may take a
-    /// moment to schedule the process's exit.
-    fn dies(pid: &str) -> bool {
-        let start = Instant::now();
-        while alive(pid) && start.elapsed() < Duration::from_secs(2) {
+    /// Whether `pid` still runs 1 s after a kill: SIGKILL is delivered when the process is next
+    /// scheduled, which on a loaded machine is not at once. A zombie counts as gone.
+    fn alive(pid: &str) -> bool {
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|s| !s.starts_with(" Z"))
+            })
+        };
+        let asked = Instant::now();
+        while running() {
+            if asked.elapsed() > Duration::from_secs(1) {
+                return true;
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
-        !alive(pid)
-    }
-
-    /// True while process `pid` exists and is not a zombie.
-    fn alive(pid: &str) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit(')')
-                .next()
-                .is_some_and(|s| !s.starts_with(" Z"))
-        })
+        false
     }
 
     #[test]
@@ -676,7 +694,7 @@ mod tests {
                 "{err}"
             );
             let grandchild = std::fs::read_to_string(&pid_file).unwrap();
-            assert!(dies(grandchild.trim()), "sleep {grandchild} survived");
+            assert!(!alive(grandchild.trim()), "sleep {grandchild} survived");
         }
     }
 
@@ -724,7 +742,7 @@ mod tests {
             "{took:?}: {err}"
         );
         let stubborn = std::fs::read_to_string(&pid_file).unwrap();
-        assert!(dies(stubborn.trim()), "sleep {stubborn} survived");
+        assert!(!alive(stubborn.trim()), "sleep {stubborn} survived");
     }
 
     #[test]

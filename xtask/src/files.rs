@@ -136,6 +136,10 @@ pub fn make_dir(root: &Path, dir: &Path) -> Result<PathBuf> {
             .with_context(|| format!("cannot create {}", crate::output::path(&full)))?;
         return Ok(full);
     };
+    if !root.exists() {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("cannot create {}", crate::output::path(root)))?;
+    }
     let mut at = root.to_path_buf();
     for part in below.components() {
         let std::path::Component::Normal(part) = part else {
@@ -301,7 +305,7 @@ pub fn replace_all(root: &Path, items: &[Replacement]) -> Result<()> {
     let state = batch_state(&items[..written], &stuck, items.len() - written);
     if let Some(signal) = signal {
         // The signal takes effect when `signals` is dropped, after this message.
-        crate::sayln!("interrupted by {}: {state}", crate::signals::name(signal));
+        crate::output::sayln!("interrupted by {}: {state}", crate::signals::name(signal));
         anyhow::bail!("interrupted by {}", crate::signals::name(signal));
     }
     Err(error.expect("a write failed").context(state))
@@ -408,7 +412,7 @@ pub fn clean_stale(root: &Path) -> Result<Vec<PathBuf>> {
         let list = match read_journal(&entry.path()) {
             Ok(list) => list,
             Err(e) => {
-                crate::sayln!(
+                crate::output::sayln!(
                     "removing {} unread: {e}",
                     crate::output::path(&entry.path())
                 );

@@ -32,7 +32,7 @@ fn run() -> ExitCode {
         Ok(Status::Found) => ExitCode::from(1),
         Err(e) => {
             // Names from the tree in the message cannot start a workflow command.
-            xtask::sayln!("error: {}", xtask::output::escape_lines(&format!("{e:#}")));
+            xtask::output::sayln!("error: {}", xtask::output::escape_lines(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

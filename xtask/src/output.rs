@@ -218,6 +218,9 @@ macro_rules! sayln {
     ($($arg:tt)*) => { $crate::output::stderr(&(format!($($arg)*) + "\n")) };
 }
 
+// The macros live at the crate root (`#[macro_export]`); callers name them `output::sayln!`.
+pub use super::{say, sayln};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,10 +88,16 @@ pub fn special_input(tree: &Tree, root: &Path, kfile: &Path) -> Option<(PathBuf,
     None
 }
 
-/// Renders every root, two at a time, and judges each output. A root that reaches a special
-/// file ([`special_input`]) is not rendered; every render has the network timeout as its
-/// deadline (kustomize may fetch remote bases), so none can hang the lint.
-pub fn run(tree: &Tree, settings: &Settings, root: &Path, renderer: &Cmd) -> Result<Vec<Finding>> {
+/// Renders every root, two at a time (on the task's one Runner), and judges each output. A root
+/// that reaches a special file ([`special_input`]) is not rendered; every render has the
+/// network timeout as its deadline (kustomize may fetch remote bases), so none can hang the lint.
+pub fn run(
+    runner: &Runner,
+    tree: &Tree,
+    settings: &Settings,
+    root: &Path,
+    renderer: &Cmd,
+) -> Result<Vec<Finding>> {
     let mut blocked = Vec::new();
     let mut roots = tree.roots();
     roots.retain(|k| match special_input(tree, root, k) {
@@ -111,26 +117,8 @@ pub fn run(tree: &Tree, settings: &Settings, root: &Path, renderer: &Cmd) -> Res
     });
     let renderer = renderer.clone().deadline(settings.network_timeout);
     let plan = plan(&renderer, root, &roots);
-    let threads = 2.min(plan.len().max(1));
-    let results: Vec<Result<Vec<Finding>>> = std::thread::scope(|s| {
-        let plan = &plan;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || -> Result<Vec<Finding>> {
-                    let runner = Runner::new(false, settings.network_timeout)?;
-                    let mut found = Vec::new();
-                    for (k, cmd) in plan.iter().skip(t).step_by(threads) {
-                        let out = runner.output(cmd)?;
-                        found.extend(judge(k, &out, tree, settings));
-                    }
-                    Ok(found)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a render thread panicked"))
-            .collect()
+    let results = super::in_parallel_up_to(2, &plan, |(k, cmd)| {
+        runner.output(cmd).map(|out| judge(k, &out, tree, settings))
     });
     let mut findings = blocked;
     for r in results {

@@ -4,6 +4,7 @@
 //! (lint/), optionally renders each kustomization root (`--render`), then reports in the chosen
 //! format. Exit 1 on an error finding (or a warning under `--deny-warnings`), 2 on bad input.
 
+use crate::exec::Runner;
 use crate::lint::{self, Severity, report};
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
@@ -24,7 +25,10 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
     };
     let outcome = lint::analyze(&ctx.root, &ctx.settings)?;
     let extra = match &renderer {
-        Some(r) => lint::render::run(&outcome.tree, &ctx.settings, &ctx.root, r)?,
+        Some(r) => {
+            let runner = Runner::new(false, ctx.settings.network_timeout)?;
+            lint::render::run(&runner, &outcome.tree, &ctx.settings, &ctx.root, r)?
+        }
         None => Vec::new(),
     };
     let files = outcome.files;
@@ -39,12 +43,12 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
                     .flatten()
                     .map(|(text, _)| text)
             };
-            crate::say!("{}", report::human(&findings, files, &source, color));
+            crate::output::say!("{}", report::human(&findings, files, &source, color));
         }
         flags::LintFormat::Json => crate::output::stdout(&report::json(&findings))?,
         flags::LintFormat::Github => {
             crate::output::stdout(&report::github(&findings))?;
-            crate::sayln!("{}", report::summary(&findings, files));
+            crate::output::sayln!("{}", report::summary(&findings, files));
         }
         flags::LintFormat::Sarif => {
             crate::output::stdout(&report::sarif(&findings, &lint::registry()))?
@@ -68,7 +72,7 @@ fn answered_without_linting(flags: &flags::LintManifests, ctx: &Ctx) -> Result<b
         crate::output::stdout(&explain(id)?)?;
     } else if flags.parse_only {
         let docs = lint::parse_only(&ctx.root, &ctx.settings)?;
-        crate::sayln!("parsed {docs} documents");
+        crate::output::sayln!("parsed {docs} documents");
     } else {
         return Ok(false);
     }

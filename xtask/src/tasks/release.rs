@@ -15,7 +15,9 @@
 pub mod plan;
 
 use crate::build_record::{self, BuildRecord};
-use crate::exec::Secret;
+use crate::exec::{Runner, Secret};
+use crate::image_ref::ImageRef;
+use crate::resolve;
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
 use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName, UNSIGNED};
@@ -24,7 +26,6 @@ use std::path::Path;
 use std::time::Instant;
 
 pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
-    let image = &ctx.settings.images[0].name;
     // The steps pass the SBOM and SARIF paths on as text: a root that is not UTF-8 would reach
     // them changed (lossy), so the outputs would land in another folder.
     if ctx.root.to_str().is_none() {
@@ -35,6 +36,7 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             crate::output::path(&ctx.root)
         );
     }
+    let image = &resolve::configured_image(&ctx.settings, None)?.name;
     let outputs = Outputs::new(&ctx.root, image);
     let steps = plan(flags, image, &outputs);
     // Bad input fails here, before anything runs: each line must parse with the real CLI, and
@@ -46,55 +48,64 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             Action::Skip(_) => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
-    let named = |flag: &str, given: Option<&String>, default: &String| match given {
-        Some(name) => ctx.settings.registry_named(name).context(flag.to_string()),
-        None => Ok(default.clone()),
-    };
-    let registry = named(
-        "--registry",
-        flags.registry.as_ref(),
-        &ctx.settings.registry,
-    )?;
-    let mut title = format!("{registry}/{image}");
+    let s = &ctx.settings;
+    let registry = resolve::registry_or("--registry", s, flags.registry.as_deref(), &s.registry)?;
+    let name = resolve::image_name(&registry, image)?;
+    let mut title = name.to_string();
     if flags.mirror {
-        let to = named("--to", flags.to.as_ref(), &ctx.settings.backup_registry)?;
+        let to = resolve::registry_or("--to", s, flags.to.as_deref(), &s.backup_registry)?;
         if to == registry {
             bail!("--mirror from {registry} to itself: pass --to REGISTRY");
         }
-        title += &format!(", mirrored to {to}/{image}");
+        title += &format!(", mirrored to {}", resolve::image_name(&to, image)?);
     }
-    if flags.dry_run {
+    let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
+    let show = || {
         let set: Vec<bool> = SECRETS
             .iter()
             .map(|(name, _)| Secret::from_env(name).is_some())
             .collect();
         let record = build_record::path(&ctx.root, image);
-        crate::sayln!("release of {title}");
-        crate::say!("{}", describe(&steps, &record, &set, flags.skip_sign));
-        return Ok(Status::Clean);
-    }
+        crate::output::sayln!("release of {title}");
+        crate::output::say!("{}", describe(&steps, &record, &set, flags.skip_sign));
+        Ok(Status::Clean)
+    };
+    runner.show_or_run(show, || {
+        release(flags, ctx, &steps, commands, &title, &name)
+    })
+}
+
+/// Runs the steps and says how the release came out.
+fn release(
+    flags: &flags::Release,
+    ctx: &Ctx,
+    steps: &[Step],
+    commands: Vec<Option<flags::Command>>,
+    title: &str,
+    name: &ImageRef,
+) -> Result<Status> {
+    let image = &resolve::configured_image(&ctx.settings, None)?.name;
+    let outputs = Outputs::new(&ctx.root, image);
     if flags.skip_sign {
-        crate::sayln!("WARNING: {UNSIGNED}");
+        crate::output::sayln!("WARNING: {UNSIGNED}");
     }
     for file in [&outputs.sbom, &outputs.sarif] {
         fresh(&ctx.root, file)?;
     }
-    crate::sayln!("release of {title}");
+    crate::output::sayln!("release of {title}");
 
-    let (rows, released, stop) = execute(&steps, commands, ctx, image);
-    let name = released
-        .as_ref()
-        .map_or(format!("{registry}/{image}"), |r| {
-            format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
-        });
-    crate::sayln!("\nrelease summary: {name}\n{}", summary(&rows));
+    let (rows, released, stop) = execute(steps, commands, ctx, image);
+    let name = released.as_ref().map_or(name.to_string(), |r| {
+        format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
+    });
+    crate::output::sayln!("\nrelease summary: {name}\n{}", summary(&rows));
     match stop {
         Some((step, Some(e))) => Err(e.context(format!(
             "release stopped at {}: nothing after it ran",
             step.label()
         ))),
         Some((StepName::Scan, None)) => {
-            crate::sayln!(
+            crate::output::sayln!(
                 "STOPPED at trivy-scan: {name} is pushed, but its scan found something at or \
                  above HIGH, so it was not signed, mirrored or deployed. Fix the findings above \
                  (the SARIF is {}), or accept one in .trivyignore with its reason, then run \
@@ -104,11 +115,11 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             Ok(Status::Found)
         }
         Some((step, None)) => {
-            crate::sayln!("STOPPED at {}: nothing after it ran", step.label());
+            crate::output::sayln!("STOPPED at {}: nothing after it ran", step.label());
             Ok(Status::Found)
         }
         None if flags.skip_sign => {
-            crate::sayln!(
+            crate::output::sayln!(
                 "WARNING: released {name} UNSIGNED: sign it with `cargo xtask sign \
                  --attest-sbom {}`.",
                 outputs.sbom.display()
@@ -116,7 +127,7 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             Ok(Status::Clean)
         }
         None => {
-            crate::sayln!("released: {name}");
+            crate::output::sayln!("released: {name}");
             Ok(Status::Clean)
         }
     }
@@ -151,9 +162,9 @@ fn execute(
             rows.push(row(outcome, None, &None));
             continue;
         };
-        crate::sayln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
+        crate::output::sayln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
         let start = Instant::now();
-        let result = crate::dispatch(command, ctx).and_then(|status| {
+        let result = super::dispatch(command, ctx).and_then(|status| {
             if step.name == StepName::Build {
                 released = Some(pushed_build(ctx, image)?);
             }

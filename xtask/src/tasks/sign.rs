@@ -11,11 +11,12 @@
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
 use crate::cosign::{self, Identity, Key};
+use crate::engine::{Choice, read_tool};
 use crate::exec::{Cmd, Runner, Secret};
-use crate::flags::{self, EngineChoice};
+use crate::flags;
 use crate::image_ref::{ImageRef, is_digest};
-use crate::registry::{read_tool, remote_digest};
-use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
+use crate::registry::remote_digest;
+use crate::resolve::{self, FromRecord, Purpose};
 use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
@@ -34,11 +35,11 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
         bail!("--attest-sbom {}: no such file", sbom.display());
     }
     let version = runner.output(&cosign::version_cmd())?;
-    let loopback = reference.is_loopback();
     let target = cosign::Target {
         reference: &reference,
-        insecure: loopback || flags.insecure_registry,
-        tlog: !loopback,
+        insecure: resolve::plain_http(&reference, flags.target.insecure_registry),
+        // No transparency log entry for an image in a loopback registry.
+        tlog: !resolve::plain_http(&reference, false),
         major: cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?,
     };
     let plan = plan(flags, &target, &key, secrets)?;
@@ -50,7 +51,7 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
                 "CycloneDX attestation"
             };
             let who = who(&key);
-            crate::sayln!("verification FAILED: {reference} has no valid {what} for {who}");
+            crate::output::sayln!("verification FAILED: {reference} has no valid {what} for {who}");
             return Ok(Status::Found);
         }
     }
@@ -102,9 +103,9 @@ fn report(flags: &flags::Sign, reference: &ImageRef, key: &Key) -> Result<()> {
         "signed"
     };
     if flags.verify {
-        crate::sayln!("verified: {reference} is {what} by {}", who(key));
+        crate::output::sayln!("verified: {reference} is {what} by {}", who(key));
     } else {
-        crate::sayln!("{what}: {reference}");
+        crate::output::sayln!("{what}: {reference}");
         crate::output::stdout(&format!("{reference}\n"))?;
     }
     Ok(())
@@ -121,7 +122,7 @@ fn run_one(runner: &Runner, cmd: &Cmd, verify: bool, key: &Key) -> Result<bool> 
     let out = runner.run_captured(cmd)?;
     let stderr = cmd.redact(out.stderr.trim_end());
     if verify && !out.success() && cosign::is_verification_failure(&out.stderr) {
-        crate::sayln!("{stderr}");
+        crate::output::sayln!("{stderr}");
         return Ok(false);
     }
     if !out.success() {
@@ -132,7 +133,7 @@ fn run_one(runner: &Runner, cmd: &Cmd, verify: bool, key: &Key) -> Result<bool> 
         );
     }
     if !stderr.is_empty() {
-        crate::sayln!("{stderr}");
+        crate::output::sayln!("{stderr}");
     }
     if verify {
         crate::output::stdout(&cmd.redact(&out.stdout))?;
@@ -150,25 +151,23 @@ fn who(key: &Key) -> String {
 /// The reference to sign, with its digest (or, when only a tag is known, without: cosign's argv
 /// builder refuses it).
 fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef> {
-    let given = flags.image.as_deref();
+    let given = flags.target.image.as_deref();
     if let Some(given) = given.filter(|g| ctx.settings.image(g).is_err()) {
         return full_reference(flags, ctx, given);
     }
-    let target = Recorded::load(ctx, given, flags.registry.as_deref())?;
+    let wanted = flags.target.wanted();
+    let (target, _) = resolve::target(&ctx.root, &ctx.settings, &wanted, Purpose::Existing)?;
     if let Some(d) = &flags.digest {
         return Ok(target.name.with_digest(&checked_digest(d)?));
     }
-    if let Some(sha) = &flags.sha {
-        let tagged = target
-            .name
-            .with_tag(&sha_tag(&ctx.root, target.image, sha)?);
-        let insecure = tagged.is_loopback() || flags.insecure_registry;
-        let tool = read_tool(EngineChoice::Auto, runner)?;
-        let digest = remote_digest(runner, tool, &tagged, insecure)?
+    if flags.target.sha.is_some() {
+        let tagged = target.reference().expect("--sha names a tag");
+        let tool = read_tool(Choice::Auto, runner)?;
+        let digest = remote_digest(runner, tool, &tagged, target.plain_http(&tagged))?
             .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
         return Ok(target.name.with_digest(&digest));
     }
-    match target.lookup(runner, flags.insecure_registry)? {
+    match target.lookup(runner)? {
         Some(FromRecord::Digest(reference)) => Ok(reference),
         Some(FromRecord::Unpushed(r)) => bail!(
             "the build record of {} says {} was built but not pushed: push it first \
@@ -177,12 +176,7 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
             r.reference()
         ),
         Some(FromRecord::Tagged(r)) => Ok(target.name.with_tag(&r.tag)),
-        None => Err(no_record(
-            &ctx.root,
-            &target.image.name,
-            "build-base --push",
-            "--digest or --sha",
-        )),
+        None => Err(target.no_record(&ctx.root, "build-base --push", "--digest or --sha")),
     }
 }
 
@@ -196,7 +190,7 @@ fn full_reference(flags: &flags::Sign, ctx: &Ctx, given: &str) -> Result<ImageRe
             ctx.settings.image_list()
         ),
     };
-    if flags.sha.is_some() || flags.registry.is_some() {
+    if flags.target.sha.is_some() || flags.target.registry.is_some() {
         bail!("--image {given} is a full reference: --sha and --registry need an image name");
     }
     match &flags.digest {

@@ -18,7 +18,7 @@ pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
     let nextest = crate::tools::find(NEXTEST).is_some();
     for cmd in plan(flags, ctx, nextest, have_pytest, e2e) {
         if let Err(e) = runner.run(&cmd) {
-            crate::sayln!("error: {e:#}");
+            crate::output::sayln!("error: {e:#}");
             failed.push(cmd.to_string());
         }
     }

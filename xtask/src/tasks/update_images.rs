@@ -9,6 +9,7 @@
 //!    the new tag ([`kustomize::update_file`]);
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
 
+use crate::exec::Runner;
 use crate::kustomize::{self, UpdateError};
 use crate::repo::Repo;
 use crate::resolve::{self, Target};
@@ -29,7 +30,7 @@ pub struct Change {
 
 /// What a run did (or, with `--dry-run` / `--check`, would do).
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Update {
     pub targets: Vec<Target>,
     /// How many kustomizations were searched.
     pub searched: usize,
@@ -45,7 +46,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let tags = tag_list(&outcome.targets);
     let changes = &outcome.changes;
     if changes.is_empty() {
-        crate::sayln!(
+        crate::output::sayln!(
             "already up to date: {tags} ({} kustomization(s) searched)",
             outcome.searched
         );
@@ -54,21 +55,21 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     if !outcome.written {
         crate::output::stdout(&crate::output::raw_block(&diff(changes)))?;
         if flags.check {
-            crate::sayln!("{} kustomization(s) are not on {tags}:", changes.len());
+            crate::output::sayln!("{} kustomization(s) are not on {tags}:", changes.len());
             list(changes);
-            crate::sayln!("fix: {}", fix_command(flags));
+            crate::output::sayln!("fix: {}", fix_command(flags));
             return Ok(Status::Found);
         }
-        crate::sayln!("would update {} file(s) to {tags}:", changes.len());
+        crate::output::sayln!("would update {} file(s) to {tags}:", changes.len());
         list(changes);
         return Ok(Status::Clean);
     }
-    crate::sayln!("updated {} file(s) to {tags}:", changes.len());
+    crate::output::sayln!("updated {} file(s) to {tags}:", changes.len());
     list(changes);
     if let Some(id) = &outcome.commit {
-        crate::sayln!(
+        crate::output::sayln!(
             "committed {}: {}",
-            &id[..7],
+            crate::repo::short(id),
             commit_message(&outcome.targets)
         );
     }
@@ -77,30 +78,31 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 
 /// Every step but the report: targets, plan, then (unless `--dry-run` or `--check`) the writes
 /// and the `--commit`. Nothing is written when any step before the writes fails.
-pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
+pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Update> {
     let repo = Repo::open(&ctx.root)?;
     // `--commit` takes git's index and branch locks before it reads anything, and holds them
     // until the commit is made: a second run meanwhile exits 2 before writing.
-    let lock = match flags.commit && !flags.dry_run && !flags.check {
+    let lock = match flags.commit {
         true => Some(repo.lock_for_commit().context("no file was changed")?),
         false => None,
     };
     let stale = files::clean_stale(&ctx.root)?;
     if !stale.is_empty() {
-        crate::sayln!(
+        crate::output::sayln!(
             "note: removed {} temporary file(s) left by an interrupted run",
             stale.len()
         );
     }
     let (wanted, sha) = (&flags.image, flags.sha.as_deref());
+    let runner = Runner::new(flags.dry_run || flags.check, ctx.settings.network_timeout)?;
     let mut targets = resolve::update_targets(&ctx.settings, wanted, sha, &repo)?;
     if flags.verify || flags.digest {
-        resolve::check_registry(&mut targets, &ctx.settings, flags.digest)?;
+        resolve::check_registry(&runner, &mut targets, &ctx.settings, flags.digest)?;
     }
     let paths = search_paths(flags, ctx)?;
     let found = kustomize::discover(&ctx.root, &paths)?;
     for (path, why) in &found.skipped {
-        crate::sayln!(
+        crate::output::sayln!(
             "warning: {}: {}; skipped, not read",
             crate::output::path(path),
             crate::output::escape(why)
@@ -114,18 +116,30 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         !flags.image.is_empty(),
         flags.verify || flags.digest,
     )?;
-    let mut outcome = Outcome {
+    let mut outcome = Update {
         targets,
         searched: files.len(),
         changes,
         written: false,
         commit: None,
     };
-    if outcome.changes.is_empty() || flags.dry_run || flags.check {
-        return Ok(outcome);
+    if !outcome.changes.is_empty() {
+        // --dry-run and --check write nothing: the Runner decides, as for every task.
+        runner.for_real(|| write(flags, ctx, &repo, lock.as_ref(), &mut outcome))?;
     }
+    Ok(outcome)
+}
+
+/// Writes every change at once, then `--commit`s them.
+fn write(
+    flags: &flags::UpdateImages,
+    ctx: &Ctx,
+    repo: &Repo,
+    lock: Option<&crate::repo::CommitLock>,
+    outcome: &mut Update,
+) -> Result<()> {
     if flags.commit {
-        refuse_dirty(&repo, &outcome.changes)?;
+        refuse_dirty(repo, &outcome.changes)?;
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
         repo.check_committable(&paths)?;
     }
@@ -135,24 +149,24 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
     outcome.written = true;
     if flags.commit {
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
-        let lock = lock.as_ref().expect("--commit took the locks");
+        let lock = lock.expect("--commit took the locks");
         let message = commit_message(&outcome.targets);
         outcome.commit = Some(repo.commit_paths(lock, &paths, &message)?);
     }
     if let Some(signal) = signals.received() {
         // The signal came too late to stop anything: say what was done before it takes effect.
-        crate::sayln!(
+        crate::output::sayln!(
             "{} arrived after {} file(s) were written{}; stopping now",
             crate::signals::name(signal),
             outcome.changes.len(),
             outcome
                 .commit
                 .as_ref()
-                .map(|id| format!(" and committed as {}", &id[..7]))
+                .map(|id| format!(" and committed as {}", crate::repo::short(id)))
                 .unwrap_or_default()
         );
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// `--path` values (relative to the current directory when it is inside the root, else to the
@@ -228,7 +242,7 @@ pub fn plan(
                     targets[0].names.join(" or ")
                 ));
             } else {
-                crate::sayln!("warning: {r}; its tag is set all the same");
+                crate::output::sayln!("warning: {r}; its tag is set all the same");
             }
         }
     }
@@ -255,7 +269,7 @@ pub fn plan(
         );
     }
     for target in unreferenced {
-        crate::sayln!("note: no kustomization references {}", target.image);
+        crate::output::sayln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
 }
@@ -308,7 +322,7 @@ fn list(changes: &[Change]) {
         .iter()
         .map(|c| format!("  {}\n", crate::output::path(&c.path)))
         .collect();
-    crate::say!("{text}");
+    crate::output::say!("{text}");
 }
 
 fn tag_list(targets: &[Target]) -> String {

@@ -11,6 +11,7 @@ mod git_setups;
 mod hostile_inputs;
 mod image_updater;
 mod kustomize_shapes_props;
+mod layers;
 mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;

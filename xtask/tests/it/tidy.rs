@@ -104,7 +104,7 @@ fn no_print_macro_can_panic() {
     only_in(
         None,
         &["print!(", "println!("],
-        "use crate::output::stdout (machine output) or crate::sayln! (human text)",
+        "use crate::output::stdout (machine output) or crate::output::sayln! (human text)",
     );
 }
 
