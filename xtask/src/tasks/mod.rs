@@ -8,6 +8,7 @@ pub mod lint_manifests;
 pub mod push;
 pub mod release;
 pub mod sign;
+pub mod smoke;
 pub mod test;
 pub mod trivy_scan;
 pub mod update_images;
@@ -42,5 +43,6 @@ pub fn dispatch(command: flags::Command, ctx: &Ctx) -> anyhow::Result<Status> {
         flags::Command::Sign(f) => sign::run(&f, ctx),
         flags::Command::Release(f) => release::run(&f, ctx),
         flags::Command::Doctor(f) => doctor::run(&f, ctx),
+        flags::Command::Smoke(f) => smoke::run(&f, ctx),
     }
 }

@@ -37,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "kustomize",
             "kustomize_shapes",
             "resolve",
+            "smoke",
         ],
     ),
     ("lint", &["lint"]),

@@ -23,6 +23,8 @@ mod release;
 mod repo_files;
 mod rollback;
 mod sign;
+mod smoke;
+mod smoke_e2e;
 mod support;
 mod tidy;
 mod trivy_scan;
