@@ -37,6 +37,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "kustomize",
             "kustomize_shapes",
             "resolve",
+            "digests",
+            "buildx_nodes",
             "smoke",
         ],
     ),

@@ -16,6 +16,8 @@ mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;
 mod lint_sarif_schema;
+mod merge_e2e;
+mod merge_recorded;
 mod output_safety;
 mod outside_writes;
 mod process_groups;
