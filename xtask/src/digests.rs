@@ -152,6 +152,34 @@ fn read_one(path: &Path) -> Result<DigestFile> {
     })
 }
 
+/// `smoke --digests DIR`: the digest in DIR of the one configured platform, as `build-base
+/// --push-by-digest` wrote it on this runner.
+pub fn for_platform(dir: &std::path::Path, platforms: &[String]) -> Result<String> {
+    let [platform] = platforms else {
+        bail!(
+            "--digests tests one platform's digest, but {} are configured ({}): set \
+             XTASK_PLATFORMS to this runner's platform",
+            platforms.len(),
+            platforms.join(", ")
+        );
+    };
+    let files = read_dir(dir)?;
+    let mut mine = files.iter().filter(|f| &f.platform == platform);
+    match (mine.next(), mine.next()) {
+        (Some(file), None) => Ok(file.digest.clone()),
+        (None, _) => bail!(
+            "{} holds no digest file for {platform} (expected {}): run build-base \
+             --push-by-digest first",
+            shown(dir),
+            file_name(platform)
+        ),
+        (Some(_), Some(_)) => bail!(
+            "{} holds more than one digest file for {platform}: pass --digest instead",
+            shown(dir)
+        ),
+    }
+}
+
 /// Every configured platform exactly once, nothing else, and no digest named twice; else an
 /// error naming each problem and its files.
 pub fn check_platforms(files: &[DigestFile], configured: &[String]) -> Result<()> {

@@ -172,6 +172,25 @@ fn e2e_two_runners_push_by_digest_and_a_third_machine_merges_scans_signs_and_mir
                 .exists(),
             "no build record before the merge"
         );
+        // The runner smoke-tests its own digest, as build-images.yml does: amd64 runs here;
+        // arm64 has no emulator, so nothing could be tested and that is no pass (exit 2).
+        let binfmt_dir = binfmt.path().to_str().unwrap();
+        let smoke = runner.run(
+            &[
+                "smoke",
+                "--engine",
+                "podman",
+                "--digests",
+                "target/xtask/digests",
+            ],
+            &[
+                ("XTASK_PLATFORMS", platform),
+                ("XTASK_BINFMT_DIR", binfmt_dir),
+            ],
+            None,
+        );
+        smoke.assert_stderr_has(&format!("smoke test of {name}@{digest}"));
+        assert_eq!(smoke.code, if arch == "amd64" { 0 } else { 2 }, "{smoke:?}");
         // The runner's digest file, as its CI artifact; the runner itself goes away.
         let artifact = support::temp_dir(&format!("digest-{arch}"));
         std::fs::copy(&file, artifact.path().join(format!("linux-{arch}"))).unwrap();
