@@ -35,7 +35,7 @@ impl BuildRecord {
     pub fn write(&self, root: &Path) -> Result<PathBuf> {
         let path = path(root, &self.image);
         let dir = path.parent().expect("the record path has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::files::make_dir(root, dir)?;
         let text = serde_json::to_string_pretty(self)? + "\n";
         crate::files::write_atomic(&path, text.as_bytes())?;
         Ok(path)
@@ -44,13 +44,20 @@ impl BuildRecord {
     /// The record for `image`, or `None` when there is none.
     pub fn load(root: &Path, image: &str) -> Result<Option<BuildRecord>> {
         let path = path(root, image);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        let Some((text, _)) = crate::files::read_in_repo(root, &path, crate::files::READ_LIMIT)?
+        else {
+            return Ok(None);
         };
-        let record = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a build record; rebuild", path.display()))?;
+        // serde_json's message can quote a value of the file: only its line and column are told.
+        let record = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: not a build record ({:?} error); rebuild",
+                crate::output::path(&path),
+                e.line(),
+                e.column(),
+                e.classify()
+            )
+        })?;
         Ok(Some(record))
     }
 
@@ -98,6 +105,7 @@ mod tests {
     fn write_load_remove_round_trip() {
         let root = std::env::temp_dir().join(format!("xtask-record-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
         assert_eq!(BuildRecord::load(&root, "python-base").unwrap(), None);
         let record = BuildRecord {
             image: "python-base".into(),
@@ -124,6 +132,22 @@ mod tests {
         std::fs::write(&written, "{").unwrap();
         let err = BuildRecord::load(&root, "python-base").unwrap_err();
         assert!(format!("{err:#}").contains("python-base.json"), "{err:#}");
+        // A value of the file is never quoted (it could be a secret); its line and column are.
+        std::fs::write(&written, "{\"image\": 7, \"tag\": \"hunter2\"}").unwrap();
+        let err = format!("{:#}", BuildRecord::load(&root, "python-base").unwrap_err());
+        assert!(
+            err.contains("python-base.json:1:") && !err.contains("hunter2"),
+            "{err}"
+        );
+        // A FIFO as the record is never opened (this would block), a link out is not read.
+        std::fs::remove_file(&written).unwrap();
+        crate::files::tests::mkfifo(&written);
+        let err = format!("{:#}", BuildRecord::load(&root, "python-base").unwrap_err());
+        assert!(err.contains("a FIFO"), "{err}");
+        std::fs::remove_file(&written).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", &written).unwrap();
+        let err = format!("{:#}", BuildRecord::load(&root, "python-base").unwrap_err());
+        assert!(err.contains("outside the repository"), "{err}");
         BuildRecord::remove(&root, "python-base").unwrap();
         BuildRecord::remove(&root, "python-base").unwrap();
         assert!(!written.exists());

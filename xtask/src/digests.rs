@@ -46,7 +46,8 @@ pub fn write(root: &Path, platform: &str, digest: &str) -> Result<PathBuf> {
     }
     let dir = dir(root);
     refuse_non_regular(&dir, true)?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Every component from the root down is a real folder (no committed `target` link).
+    crate::files::make_dir(root, &dir)?;
     let path = dir.join(file_name(platform));
     refuse_non_regular(&path, false)?;
     crate::files::write_atomic(&path, format!("{digest}\n").as_bytes())?;

@@ -4,13 +4,14 @@
 //!
 //! Deadlines: a command that talks to a registry ([`Cmd::talks_to`]) gets the network timeout
 //! (`network-timeout`, `XTASK_NETWORK_TIMEOUT`, 60 s by default); any command can carry its own
-//! ([`Cmd::deadline`]); builds carry none. A command with a deadline runs in its own process
-//! group, and when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed
-//! (SIGTERM, then SIGKILL after 2 s); it also dies with this process (PR_SET_PDEATHSIG).
+//! ([`Cmd::deadline`]); builds carry none. Every command runs in its own process group, and
+//! when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed (SIGTERM, then
+//! SIGKILL after 2 s); an error or a panic kills it too. If this process is SIGKILLed, the child
+//! dies with it (PR_SET_PDEATHSIG) and a forked watchdog kills the rest of its group.
 //!
 //! One process library: duct starts every child (argv items, env, secret stdin bytes, captured
 //! or streamed output, and the pre-spawn hook that makes a process group); this module adds the
-//! deadline and the group kill with libc. No shell runs anything. The `Runner` holds no
+//! deadline, the group kill and the watchdog with libc. No shell runs anything. The `Runner` holds no
 //! interior state, so it is `Sync` and one Runner serves every thread of a task.
 
 use anyhow::{Result, bail};
@@ -185,7 +186,8 @@ pub fn quote(word: &str) -> String {
     if !word.is_empty() && word.chars().all(safe) {
         return word.to_string();
     }
-    if !word.contains("##[") && !word.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || crate::output::is_bidi(c);
+    if !word.contains("##[") && !word.chars().any(hidden) {
         return format!("'{}'", word.replace('\'', r"'\''"));
     }
     let mut out = String::from("$'");
@@ -198,7 +200,7 @@ pub fn quote(word: &str) -> String {
             '\t' => out.push_str("\\t"),
             '[' if word[..i].ends_with("##") => out.push_str("\\x5b"),
             c if c.is_control() && c.is_ascii() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -257,7 +259,7 @@ impl Runner {
     /// Runs a command that changes something, streaming its output. Under `--dry-run` it prints
     /// the command and runs nothing.
     pub fn run(&self, cmd: &Cmd) -> Result<()> {
-        eprintln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(());
         }
@@ -271,7 +273,7 @@ impl Runner {
     /// Like [`Runner::run`], but the child's stdout goes to stderr too, keeping stdout for
     /// machine output (builds and pushes print their progress on stdout).
     pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<()> {
-        eprintln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(());
         }
@@ -302,43 +304,12 @@ impl Runner {
     }
 
     fn exec(&self, cmd: &Cmd, capture: bool) -> Result<Output> {
-        if self.limit(cmd).is_some() {
-            return self.timed(cmd, capture, false);
-        }
-        if capture {
-            // Short, captured commands: stdin is the secret or nothing, never the terminal.
-            let mut expression = self
-                .expression(cmd, false)
-                .stdout_capture()
-                .stderr_capture();
-            if cmd.stdin.is_none() {
-                expression = expression.stdin_null();
-            }
-            let out = expression.run().map_err(|e| {
-                anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string()))
-            })?;
-            return Ok(Output {
-                code: out.status.code(),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
-        self.streamed(cmd, false)
+        self.timed(cmd, capture, false)
     }
 
-    /// Streamed commands (builds, pushes) go through duct, which reports the exit code.
+    /// Streamed commands (builds, pushes): as every command, in their own process group.
     fn streamed(&self, cmd: &Cmd, stdout_to_stderr: bool) -> Result<Output> {
-        if self.limit(cmd).is_some() {
-            return self.timed(cmd, false, stdout_to_stderr);
-        }
-        let status = self
-            .expression(cmd, stdout_to_stderr)
-            .run()
-            .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
-        Ok(Output {
-            code: status.status.code(),
-            ..Output::default()
-        })
+        self.timed(cmd, false, stdout_to_stderr)
     }
 
     /// The duct expression for `cmd`: unchecked, with its env, secret stdin and folder.
@@ -363,12 +334,15 @@ impl Runner {
         c
     }
 
-    /// Runs `cmd` in its own process group under its deadline (see [`Runner::limit`]),
-    /// capturing or streaming its output. When the deadline passes, or SIGINT/SIGTERM/SIGHUP
-    /// arrives, the whole group is killed; the signal then ends this process too.
+    /// Runs `cmd` in its own process group, under its deadline if it has one (see
+    /// [`Runner::limit`]), capturing or streaming its output. When the deadline passes, or
+    /// SIGINT/SIGTERM/SIGHUP arrives, the whole group is killed (the signal then ends this
+    /// process too); on an error or a panic the group is killed as the guard drops; if this
+    /// process is killed outright, the child gets SIGKILL (PR_SET_PDEATHSIG) and a watchdog
+    /// kills the rest of its group ([`group_watchdog`]).
     fn timed(&self, cmd: &Cmd, capture: bool, stdout_to_stderr: bool) -> Result<Output> {
         use std::os::unix::process::CommandExt;
-        let (limit, why) = self.limit(cmd).expect("timed commands have a limit");
+        let limit = self.limit(cmd);
         let mut expression = self.expression(cmd, stdout_to_stderr).before_spawn(|c| {
             c.process_group(0);
             // If this process is killed outright (SIGKILL), the child goes with it.
@@ -395,6 +369,11 @@ impl Runner {
             .start()
             .map_err(|e| anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string())))?;
         let group = handle.pids()[0] as libc::pid_t;
+        // Armed until the child is waited for: an early return or a panic kills the group.
+        let guard = GroupGuard {
+            group,
+            watchdog: group_watchdog(group),
+        };
         // SIGTERM first, so that a tool with state (podman's runtime files) can tidy up; after
         // KILL_GRACE, SIGKILL to whatever is left of the group.
         let kill_group = || {
@@ -418,6 +397,7 @@ impl Runner {
                 .try_wait()
                 .map_err(|e| anyhow::anyhow!("`{cmd}`: {}", cmd.redact(&e.to_string())))?;
             if let Some(out) = done {
+                guard.disarm();
                 return Ok(Output {
                     code: out.status.code(),
                     stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -426,17 +406,124 @@ impl Runner {
             }
             if let Some(signal) = signals.received() {
                 kill_group();
+                guard.disarm();
                 bail!(
                     "`{cmd}` stopped by {}: it and its child processes were killed",
                     crate::signals::name(signal)
                 );
             }
-            if started.elapsed() >= limit {
+            if let Some((limit, why)) = &limit
+                && started.elapsed() >= *limit
+            {
                 kill_group();
+                guard.disarm();
                 bail!("`{cmd}` timed out: {why}; it and its child processes were killed");
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Kills a child's process group when dropped armed: every way out of [`Runner::timed`] that
+/// is not the child's own exit (an error, a panic) takes the group with it.
+struct GroupGuard {
+    group: libc::pid_t,
+    watchdog: Option<Watchdog>,
+}
+
+impl GroupGuard {
+    /// The child was waited for (and its group killed if it had to be): nothing more to do.
+    fn disarm(mut self) {
+        if let Some(w) = self.watchdog.take() {
+            w.stand_down();
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of the child's own process group; ESRCH when it is empty.
+        unsafe {
+            libc::kill(-self.group, libc::SIGKILL);
+        }
+        if let Some(w) = self.watchdog.take() {
+            w.stand_down();
+        }
+    }
+}
+
+/// A forked process that waits on a pipe from this one. When this process dies (even by
+/// SIGKILL, which runs no code of ours) the pipe closes without the "done" byte, and the
+/// watchdog kills the child's whole process group: the grandchildren too, which
+/// PR_SET_PDEATHSIG (direct children only) cannot reach.
+struct Watchdog {
+    pid: libc::pid_t,
+    pipe: libc::c_int,
+}
+
+impl Watchdog {
+    /// Tells the watchdog to leave the group alone, and reaps it.
+    fn stand_down(self) {
+        // SAFETY: our end of the pipe and the watchdog's pid, both ours.
+        unsafe {
+            libc::write(self.pipe, b"d".as_ptr().cast(), 1);
+            libc::close(self.pipe);
+            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// Forks the watchdog of process group `group`; `None` when the pipe or the fork fails (the
+/// child then has PR_SET_PDEATHSIG alone).
+fn group_watchdog(group: libc::pid_t) -> Option<Watchdog> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills `fds`; O_CLOEXEC keeps the pipe out of every program we start.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return None;
+    }
+    let (read, write) = (fds[0], fds[1]);
+    // SAFETY: after fork the child makes only async-signal-safe calls (dup2, close_range,
+    // signal, read, kill, _exit), as a fork of a threaded process must.
+    match unsafe { libc::fork() } {
+        -1 => {
+            // SAFETY: both ends are ours.
+            unsafe {
+                libc::close(read);
+                libc::close(write);
+            }
+            None
+        }
+        0 => unsafe {
+            // Keep only the read end (as fd 0): a copy of any other descriptor (a child's stdin
+            // pipe, the caller's stdout) would keep it open and block whoever waits for EOF.
+            libc::dup2(read, 0);
+            libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
+            let read = 0;
+            // Ctrl-C and the like are this process's to handle (it kills the group itself).
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_IGN);
+            }
+            let mut byte = 0u8;
+            let n = loop {
+                let n = libc::read(read, (&raw mut byte).cast(), 1);
+                if n < 0 && *libc::__errno_location() == libc::EINTR {
+                    continue;
+                }
+                break n;
+            };
+            if n == 0 {
+                libc::kill(-group, libc::SIGKILL);
+            }
+            libc::_exit(0)
+        },
+        pid => {
+            // SAFETY: the read end is the watchdog's now.
+            unsafe {
+                libc::close(read);
+            }
+            Some(Watchdog { pid, pipe: write })
         }
     }
 }
@@ -463,7 +550,7 @@ impl Runner {
     /// shown). Under `--dry-run` it prints the command, runs nothing, and reports a success that
     /// printed nothing.
     pub fn run_captured(&self, cmd: &Cmd) -> Result<Output> {
-        eprintln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         if self.dry_run {
             return Ok(Output {
                 code: Some(0),
@@ -608,6 +695,28 @@ mod tests {
             );
             let grandchild = std::fs::read_to_string(&pid_file).unwrap();
             assert!(!alive(grandchild.trim()), "sleep {grandchild} survived");
+        }
+    }
+
+    #[test]
+    fn every_command_runs_in_its_own_process_group() {
+        let runner = Runner::new(false, DEFAULT_NETWORK_TIMEOUT).unwrap();
+        for cmd in [
+            Cmd::new("cat").arg("/proc/self/stat"),
+            Cmd::new("cat")
+                .arg("/proc/self/stat")
+                .deadline(Duration::from_secs(30)),
+        ] {
+            let stat = runner.read(&cmd).unwrap();
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            let pid: i32 = stat.split_whitespace().next().unwrap().parse().unwrap();
+            // After the comm field: state, ppid, pgrp.
+            assert_eq!(fields[2].parse::<i32>().unwrap(), pid, "{stat}");
         }
     }
 

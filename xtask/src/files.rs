@@ -21,28 +21,180 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A text file's content and permission bits (`0o644`), read through one open file.
-pub fn read_text(path: &Path) -> std::io::Result<(String, u32)> {
-    let mut file = std::fs::File::open(path)?;
+/// The largest file xtask reads as text: 10 MiB (manifests, settings, records and ignore files
+/// are all far smaller). A bigger file is refused without being read.
+pub const READ_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// Every file xtask reads goes through here, under one set of rules:
+/// - a FIFO, socket or device is never opened (nothing can hang on it), also when one is swapped
+///   in at the last moment (`O_NONBLOCK` on the open, then `fstat`);
+/// - the last component is not followed (`O_NOFOLLOW`): callers pass real paths, which
+///   [`read_in_repo`] finds;
+/// - a file over `limit` bytes is refused before it is read, and at most `limit + 1` bytes are
+///   ever read (a `/proc` file or a growing file reports a wrong size);
+/// - the text must be UTF-8.
+///
+/// Errors name the file and what it is, never a byte of its content. `ErrorKind::NotFound`
+/// when there is no file.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<(String, u32)> {
+    use std::io::{Error, ErrorKind};
+    let (file, meta) = open_regular(path)?;
+    let too_large = |len: u64| {
+        Error::new(
+            ErrorKind::FileTooLarge,
+            format!(
+                "{} bytes is over the {} byte limit; it was not read",
+                len, limit
+            ),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    // A buffer of the file's size plus one byte (which sees the end): std's `read_to_string`
+    // on a `File` would ask for the size and the position again.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))?;
+    Ok((text, meta.permissions().mode() & 0o7777))
+}
+
+/// Opens `path` for reading only when it is a regular file, without following a last-component
+/// symlink and without blocking on a FIFO swapped in (see [`read_limited`]).
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    use std::io::{Error, ErrorKind};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::new(
+                ErrorKind::InvalidInput,
+                "a symlink; it was not followed (only a real path is read)",
+            ),
+            _ => e,
+        })?;
     let meta = file.metadata()?;
-    // Reads into a buffer of the file's size plus one byte (which sees the end): std's
-    // `read_to_string` on a `File` would ask for the size and the position again.
-    let mut bytes = vec![0; meta.len() as usize + 1];
-    let mut filled = 0;
-    loop {
-        let n = file.read(&mut bytes[filled..])?;
-        if n == 0 {
-            break;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            crate::walk::special_kind(meta.file_type())
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{what}, not a regular file; it was not read"),
+        ));
+    }
+    Ok((file, meta))
+}
+
+/// A text file's content and permission bits (`0o644`), read by [`read_limited`] under
+/// [`READ_LIMIT`].
+pub fn read_text(path: &Path) -> std::io::Result<(String, u32)> {
+    read_limited(path, READ_LIMIT)
+}
+
+/// Reads `rel` (relative to `root`, or an absolute path under it) when it is, or a symlink leads
+/// to, a regular file inside the repository; `Ok(None)` when nothing is there. A symlink out of
+/// the repository, a broken one, a folder, a FIFO, a socket or a device is an error that names
+/// the file and is never opened; so is a file over `limit` or one that is not UTF-8.
+pub fn read_in_repo(root: &Path, rel: &Path, limit: u64) -> Result<Option<(String, u32)>> {
+    use crate::walk::Resolved;
+    let full = root.join(rel);
+    let shown = crate::output::path(&full);
+    match std::fs::symlink_metadata(&full) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {shown}")),
+        Ok(_) => {}
+    }
+    let refused = |why: &str| anyhow::anyhow!("{shown}: {why}; it was not read");
+    let real = match crate::walk::resolve(root, rel) {
+        Resolved::File(real) => root.join(real),
+        Resolved::Dir(_) => return Err(refused("a folder, not a file")),
+        Resolved::Special(what) => return Err(refused(&format!("{what}, not a regular file"))),
+        Resolved::Outside => return Err(refused("a symlink that leads outside the repository")),
+        Resolved::Missing(why) => return Err(refused(&format!("a broken symlink ({why})"))),
+    };
+    read_limited(&real, limit)
+        .map(Some)
+        .with_context(|| format!("cannot read {shown}"))
+}
+
+/// Makes the folder `dir` (absolute, or relative to `root`) and every missing folder above it,
+/// one component at a time. Below `root`, each component that exists must be a real folder: a
+/// symlink (a committed `target` link included) or a special file is refused, so that nothing a
+/// clone holds can make xtask write outside the repository. Returns the absolute folder.
+pub fn make_dir(root: &Path, dir: &Path) -> Result<PathBuf> {
+    let full = root.join(dir);
+    let Ok(below) = full.strip_prefix(root) else {
+        std::fs::create_dir_all(&full)
+            .with_context(|| format!("cannot create {}", crate::output::path(&full)))?;
+        return Ok(full);
+    };
+    if !root.exists() {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("cannot create {}", crate::output::path(root)))?;
+    }
+    let mut at = root.to_path_buf();
+    for part in below.components() {
+        let std::path::Component::Normal(part) = part else {
+            anyhow::bail!("{}: not a plain folder path", crate::output::path(&full));
+        };
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(meta) => {
+                let what = if meta.file_type().is_symlink() {
+                    "a symlink"
+                } else if meta.is_file() {
+                    "a file"
+                } else {
+                    crate::walk::special_kind(meta.file_type())
+                };
+                anyhow::bail!(
+                    "{} is {what}, not a folder: xtask writes nothing through it (a clone could \
+                     lead it outside the repository); remove it and run again",
+                    crate::output::path(&at)
+                );
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", crate::output::path(&at)));
+            }
         }
-        filled += n;
-        if filled == bytes.len() {
-            bytes.resize(filled * 2, 0);
+        match std::fs::create_dir(&at) {
+            Ok(()) => {}
+            // Made by a run beside this one: check it again.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir()) {
+                    anyhow::bail!(
+                        "{} appeared as something other than a folder",
+                        crate::output::path(&at)
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot create {}", crate::output::path(&at)));
+            }
         }
     }
-    bytes.truncate(filled);
-    let text = String::from_utf8(bytes)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
-    Ok((text, meta.permissions().mode() & 0o7777))
+    Ok(full)
+}
+
+/// Creates the new file `path` for writing: `O_CREAT|O_EXCL|O_NOFOLLOW`, so that neither a file
+/// nor a symlink already there is written through.
+pub fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// Replaces `path` with `content`, keeping its permissions (new files get the default ones).
@@ -141,21 +293,61 @@ pub fn replace_all(root: &Path, items: &[Replacement]) -> Result<()> {
         journal.end();
         return Ok(());
     }
+    // Put back what was written; a file that cannot be put back (a full disk, a file size
+    // limit during the restore) keeps its new content, and the message says so.
+    let mut stuck = Vec::new();
     for item in &items[..written] {
-        let _ = replace(&root.join(item.path), item.old, item.mode);
+        if let Err(e) = replace(&root.join(item.path), item.old, item.mode) {
+            stuck.push((item.path, e));
+        }
     }
     journal.end();
+    let state = batch_state(&items[..written], &stuck, items.len() - written);
     if let Some(signal) = signal {
         // The signal takes effect when `signals` is dropped, after this message.
-        eprintln!(
-            "interrupted by {}: every file is back to its old content (no file was changed)",
-            crate::signals::name(signal)
-        );
+        crate::output::sayln!("interrupted by {}: {state}", crate::signals::name(signal));
         anyhow::bail!("interrupted by {}", crate::signals::name(signal));
     }
-    Err(error
-        .expect("a write failed")
-        .context("no file was changed"))
+    Err(error.expect("a write failed").context(state))
+}
+
+/// What a failed batch left on disk, file by file: `no file was changed` only when that is
+/// true; else which files still hold the NEW content (with why they could not be put back),
+/// which were put back, and how many were never written.
+fn batch_state(
+    written: &[Replacement],
+    stuck: &[(&Path, anyhow::Error)],
+    unwritten: usize,
+) -> String {
+    if stuck.is_empty() {
+        return "every file is back to its old content (no file was changed)".to_string();
+    }
+    let mut text = format!(
+        "{} file(s) could NOT be put back and hold the NEW content:",
+        stuck.len()
+    );
+    for (path, e) in stuck {
+        let why = e.root_cause().to_string();
+        text.push_str(&format!("\n  {} ({why})", crate::output::path(path)));
+    }
+    let restored: Vec<_> = written
+        .iter()
+        .filter(|w| !stuck.iter().any(|(p, _)| *p == w.path))
+        .collect();
+    if !restored.is_empty() {
+        text.push_str(&format!(
+            "\n{} file(s) are back to their old content:",
+            restored.len()
+        ));
+        for w in restored {
+            text.push_str(&format!("\n  {}", crate::output::path(w.path)));
+        }
+    }
+    text.push_str(&format!(
+        "\n{unwritten} file(s) were not written (old content, the failed one included); \
+         check with `git status` and `git diff`, then run again"
+    ));
+    text
 }
 
 /// The journal of a running batch: `target/xtask/writing/PID`, the batch's paths separated by
@@ -164,16 +356,19 @@ struct Journal(Option<PathBuf>);
 
 impl Journal {
     fn begin(root: &Path, items: &[Replacement]) -> Result<Journal> {
-        let dir = root.join(JOURNALS);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir = make_dir(root, Path::new(JOURNALS))?;
         let path = dir.join(std::process::id().to_string());
         let mut text = Vec::new();
         for item in items {
             text.extend_from_slice(item.path.as_os_str().as_encoded_bytes());
             text.push(0);
         }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        // A leftover of an earlier process with this pid (or a planted link) goes first; the
+        // journal is then a new file, never written through a link.
+        let _ = std::fs::remove_file(&path);
+        create_new(&path)
+            .and_then(|mut file| file.write_all(&text))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Journal(Some(path)))
     }
 
@@ -189,6 +384,11 @@ impl Journal {
 /// Returns the temporary files removed. One failed `read_dir` when there is nothing to clean.
 pub fn clean_stale(root: &Path) -> Result<Vec<PathBuf>> {
     let dir = root.join(JOURNALS);
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        // Nothing to clean; or not a real folder, which `make_dir` refuses before any write.
+        return Ok(Vec::new());
+    }
+    make_dir(root, Path::new(JOURNALS))?;
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -207,16 +407,43 @@ pub fn clean_stale(root: &Path) -> Result<Vec<PathBuf>> {
         if pid == std::process::id() || alive(pid) {
             continue;
         }
-        let list = std::fs::read(entry.path())
-            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        // A journal names at most a batch's paths: a link (to /dev/zero), a FIFO or a huge file
+        // is not one, and is removed unread.
+        let list = match read_journal(&entry.path()) {
+            Ok(list) => list,
+            Err(e) => {
+                crate::output::sayln!(
+                    "removing {} unread: {e}",
+                    crate::output::path(&entry.path())
+                );
+                Vec::new()
+            }
+        };
         for rel in list.split(|b| *b == 0).filter(|p| !p.is_empty()) {
             let rel = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(rel));
-            removed.extend(remove_temps(&root.join(rel), pid));
+            // Only files inside the repository: a planted journal cannot point elsewhere.
+            if crate::walk::normalize(rel).is_some() && crate::walk::stays_inside(root, rel) {
+                removed.extend(remove_temps(&root.join(rel), pid));
+            }
         }
         std::fs::remove_file(entry.path())
             .with_context(|| format!("cannot remove {}", entry.path().display()))?;
     }
     Ok(removed)
+}
+
+/// The journal at `path`: a regular file, not followed, at most [`READ_LIMIT`] bytes.
+fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > READ_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            "over the size limit",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(READ_LIMIT).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Removes `.NAME.PID.N.tmp` beside `path`.
@@ -296,8 +523,16 @@ fn create_temp(dir: &Path, path: &Path, mode: Option<u32>) -> Result<(PathBuf, s
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Makes a FIFO at `path` (mkfifo(3)).
+    pub(crate) fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -402,6 +637,102 @@ mod tests {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         std::fs::write(&path, "").unwrap();
         assert_eq!(read_text(&path).unwrap().0, "");
+    }
+
+    #[test]
+    fn read_in_repo_refuses_links_out_special_files_and_large_files_without_opening_them() {
+        use std::os::unix::fs::symlink;
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::fs::write(root.join("real/k.yaml"), "a: 1\n").unwrap();
+        std::fs::write(outer.path().join("secret"), "TOKEN=hunter2\n").unwrap();
+        symlink("real/k.yaml", root.join("in.yaml")).unwrap();
+        symlink("../secret", root.join("out")).unwrap();
+        symlink("/proc/self/environ", root.join("environ")).unwrap();
+        symlink("/dev/zero", root.join("zero")).unwrap();
+        symlink("nowhere", root.join("broken")).unwrap();
+        mkfifo(&root.join("fifo"));
+        symlink("fifo", root.join("to-fifo")).unwrap();
+        let read = |rel: &str, limit| read_in_repo(&root, Path::new(rel), limit);
+        assert_eq!(read("in.yaml", READ_LIMIT).unwrap().unwrap().0, "a: 1\n");
+        assert!(read("missing", READ_LIMIT).unwrap().is_none());
+        for (rel, why) in [
+            ("out", "outside the repository"),
+            ("environ", "outside the repository"),
+            ("zero", "outside the repository"),
+            ("broken", "broken symlink"),
+            ("fifo", "a FIFO"),
+            ("to-fifo", "a FIFO"),
+            ("real", "a folder"),
+        ] {
+            let err = format!("{:#}", read(rel, READ_LIMIT).unwrap_err());
+            assert!(err.contains(rel) && err.contains(why), "{rel}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        let err = format!("{:#}", read("in.yaml", 3).unwrap_err());
+        assert!(err.contains("over the 3 byte limit"), "{err}");
+        // The last component is never followed, and a FIFO is not waited on.
+        let err = read_limited(&root.join("in.yaml"), READ_LIMIT).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        let err = read_limited(&root.join("fifo"), READ_LIMIT).unwrap_err();
+        assert!(err.to_string().contains("a FIFO"), "{err}");
+        // A file whose size is not what it says (/proc) is read up to the limit and no further.
+        let err = read_limited(Path::new("/proc/self/status"), 16).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn writes_under_the_root_refuse_links_and_special_files_on_the_way() {
+        use std::os::unix::fs::symlink;
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir_all(root.join("inside")).unwrap();
+        std::fs::write(outer.path().join("victim"), "precious").unwrap();
+        let made = make_dir(&root, Path::new("target/xtask/writing")).unwrap();
+        assert_eq!(made, root.join("target/xtask/writing"));
+        assert!(make_dir(&root, &root.join("target/xtask/writing")).is_ok());
+        // The batch's own journal path holds a planted link: it is replaced, never followed.
+        let own = made.join(std::process::id().to_string());
+        symlink(outer.path().join("victim"), &own).unwrap();
+        std::fs::write(root.join("k.yaml"), "old").unwrap();
+        let item = Replacement {
+            path: Path::new("k.yaml"),
+            new: b"new",
+            old: b"old",
+            mode: None,
+        };
+        replace_all(&root, &[item]).unwrap();
+        assert_eq!(
+            std::fs::read(outer.path().join("victim")).unwrap(),
+            b"precious"
+        );
+        assert!(!own.exists() && std::fs::symlink_metadata(&own).is_err());
+        // A link (even one that stays inside), a file or a FIFO on the way is refused.
+        std::fs::remove_dir_all(root.join("target")).unwrap();
+        symlink("inside", root.join("target")).unwrap();
+        let err = format!(
+            "{:#}",
+            make_dir(&root, Path::new("target/xtask")).unwrap_err()
+        );
+        assert!(err.contains("target is a symlink"), "{err}");
+        let err = format!("{:#}", replace_all(&root, &[]).unwrap_err());
+        assert!(err.contains("target is a symlink"), "{err}");
+        std::fs::remove_file(root.join("target")).unwrap();
+        mkfifo(&root.join("target"));
+        let err = format!(
+            "{:#}",
+            make_dir(&root, Path::new("target/xtask")).unwrap_err()
+        );
+        assert!(err.contains("a FIFO"), "{err}");
+        // create_new never writes through a link or over a file.
+        let link = root.join("inside/link");
+        symlink(outer.path().join("victim"), &link).unwrap();
+        assert!(create_new(&link).is_err());
+        assert_eq!(
+            std::fs::read(outer.path().join("victim")).unwrap(),
+            b"precious"
+        );
     }
 
     #[test]

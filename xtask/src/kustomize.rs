@@ -64,6 +64,22 @@ pub fn discover(root: &Path, paths: &[PathBuf]) -> Result<Discovered> {
 }
 
 fn discover_in(root: &Path, dir: &Path, found: &mut Discovered) -> Result<()> {
+    discover_through_links(root, dir, found, &mut Vec::new())
+}
+
+/// [`discover_in`], and through every symlinked folder it meets (an app folder that is a link
+/// to another folder of the repo: kustomize builds it, so its kustomization is ours to edit),
+/// each real folder walked once.
+fn discover_through_links(
+    root: &Path,
+    dir: &Path,
+    found: &mut Discovered,
+    walked: &mut Vec<PathBuf>,
+) -> Result<()> {
+    if walked.iter().any(|w| dir.starts_with(w)) {
+        return Ok(());
+    }
+    walked.push(dir.to_path_buf());
     let listing = walk::walk(root, dir)?;
     let named = |p: &&PathBuf| is_kustomization(p);
     found
@@ -71,6 +87,11 @@ fn discover_in(root: &Path, dir: &Path, found: &mut Discovered) -> Result<()> {
         .extend(listing.files.iter().filter(named).cloned());
     for (path, what) in listing.special.iter().filter(|(p, _)| is_kustomization(p)) {
         found.skipped.push((path.clone(), what.to_string()));
+    }
+    for link in &listing.links {
+        if let Resolved::Dir(real) = walk::resolve(root, link) {
+            discover_through_links(root, &real, found, walked)?;
+        }
     }
     for link in listing.links.iter().filter(named) {
         match walk::resolve(root, link) {
@@ -457,6 +478,10 @@ pub fn update_file(
     digest: Option<&str>,
 ) -> Result<FileUpdate, UpdateError> {
     let docs = yaml::load(src).map_err(UpdateError::Parse)?;
+    // Shapes kustomize reads as our entry but this edit would miss: refused (issue 20).
+    if let Some(why) = crate::kustomize_shapes::unread(&docs, names) {
+        return Err(UpdateError::Edit(why));
+    }
     // Entries are copied only when they match: most files do not name the image.
     let mut matching: Vec<(usize, ImageEntry)> = Vec::new();
     let mut redirected = Vec::new();

@@ -11,6 +11,7 @@ pub mod files;
 pub mod flags;
 pub mod image_ref;
 pub mod kustomize;
+pub mod kustomize_shapes;
 pub mod lint;
 pub mod oci_labels;
 pub mod output;

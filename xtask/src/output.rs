@@ -5,6 +5,11 @@
 //!
 //! Raw content that must stay byte-exact (a diff on stdout) is instead wrapped in
 //! `::stop-commands::` under GitHub Actions ([`raw_block`]).
+//!
+//! Writing never panics: machine output goes through [`stdout`], which returns the error (a full
+//! disk: exit 2), and human text through [`stderr`] (the `say!`/`sayln!` macros), which
+//! remembers a failure so that `main` exits 2 ([`stderr_failed`]) instead of std's `print!`
+//! panic (exit 101).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -31,8 +36,13 @@ pub fn escape_lines(text: &str) -> String {
 }
 
 fn unsafe_char(c: char, keep_tabs: bool) -> bool {
-    (c.is_control() && !(keep_tabs && c == '\t'))
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && !(keep_tabs && c == '\t')) || is_bidi(c)
+}
+
+/// The bidi controls that reorder displayed text (U+202A..U+202E, U+2066..U+2069), and the
+/// marks U+200E, U+200F and U+061C.
+pub fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
 }
 
 fn escape_but(text: &str, keep_tabs: bool) -> Cow<'_, str> {
@@ -61,6 +71,63 @@ fn escape_but(text: &str, keep_tabs: bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `text` with every control character but tab, line feed and a carriage return before a line
+/// feed (and every bidi control) as `\u{1b}`: what a diff or a workflow command may carry
+/// without a terminal or a log acting on it (ESC sequences, OSC 52 clipboard writes, BEL,
+/// reordered text). Line structure is kept.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    let unsafe_at = |i: usize, c: char| match c {
+        '\t' | '\n' => false,
+        '\r' => !text[i + 1..].starts_with('\n') && i + 1 != text.len(),
+        c => unsafe_char(c, true),
+    };
+    if !text.char_indices().any(|(i, c)| unsafe_at(i, c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in text.char_indices() {
+        if unsafe_at(i, c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A path for a diff header, as git writes it: `a/PATH` as it is, or, when it holds a control
+/// or bidi character, a backslash, a double quote or bytes that are not UTF-8, in double quotes
+/// with C escapes (`\\`, `\"`, `\n`, `\t`) and every other such byte in octal (`\033`). So
+/// is a path holding `##[`, whose `[` is written `\133`.
+pub fn diff_path(prefix: &str, path: &std::path::Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let text = std::str::from_utf8(bytes).ok();
+    let plain = text.is_some_and(|t| {
+        !t.chars()
+            .any(|c| unsafe_char(c, false) || c == '\\' || c == '"')
+    });
+    // `##[` would be read by GitHub Actions as a workflow command: its `[` goes in octal.
+    if plain && !bytes.windows(3).any(|w| w == b"##[") {
+        return format!("{prefix}{}", text.unwrap_or_default());
+    }
+    let mut out = format!("\"{prefix}");
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'[' if bytes[..i].ends_with(b"##") => out.push_str("\\133"),
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b if !(0x20..0x7f).contains(&b) => {
+                let _ = write!(out, "\\{b:03o}");
+            }
+            b => out.push(b as char),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Serialized JSON for a log: `##[` can only occur inside its strings, where `##\u005b` means
@@ -111,6 +178,49 @@ fn random_token() -> String {
     token
 }
 
+/// Whether a write to stderr failed during this run.
+static STDERR_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes machine output to stdout and flushes it; a failed write (a full disk) is an error
+/// naming stdout, never a panic. A closed pipe ends the process quietly (SIGPIPE, see
+/// `signals`).
+pub fn stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}"))
+}
+
+/// Writes human text to stderr; a failure is remembered ([`stderr_failed`]), never a panic.
+pub fn stderr(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    if err.write_all(text.as_bytes()).is_err() {
+        STDERR_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether a write to stderr failed: the run then ends with exit 2 (its messages were lost).
+pub fn stderr_failed() -> bool {
+    STDERR_FAILED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `eprint!` through [`stderr`]: never panics.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::output::stderr(&format!($($arg)*)) };
+}
+
+/// `eprintln!` through [`stderr`]: never panics.
+#[macro_export]
+macro_rules! sayln {
+    ($($arg:tt)*) => { $crate::output::stderr(&(format!($($arg)*) + "\n")) };
+}
+
+// The macros live at the crate root (`#[macro_export]`); callers name them `output::sayln!`.
+pub use super::{say, sayln};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +251,28 @@ mod tests {
             serde_json::from_str::<Vec<String>>(&safe).unwrap(),
             ["##[error]x"]
         );
+    }
+
+    #[test]
+    fn diffs_keep_lines_tabs_and_crlf_but_escape_controls_and_quote_odd_paths() {
+        let diff = "-a\tb\r\n+c \u{1b}]52;c;eA==\u{7} \u{202e}x\r\n lone\rcr";
+        assert_eq!(
+            escape_controls(diff),
+            "-a\tb\r\n+c \\u{1b}]52;c;eA==\\u{7} \\u{202e}x\r\n lone\\u{d}cr"
+        );
+        assert!(matches!(escape_controls("a\tb\r\n"), Cow::Borrowed(_)));
+        let p = |s: &str| diff_path("a/", std::path::Path::new(s));
+        assert_eq!(
+            p("k8s-apps/x/kustomization.yaml"),
+            "a/k8s-apps/x/kustomization.yaml"
+        );
+        assert_eq!(p("k\\x/k.yaml"), "\"a/k\\\\x/k.yaml\"");
+        assert_eq!(p("k\"x\n\u{1b}/k"), "\"a/k\\\"x\\n\\033/k\"");
+        assert_eq!(p("e\u{202e}v"), "\"a/e\\342\\200\\256v\"");
+        assert_eq!(p("##[error]x"), "\"a/##\\133error]x\"");
+        use std::os::unix::ffi::OsStrExt;
+        let raw = std::path::Path::new(std::ffi::OsStr::from_bytes(b"r\xff/k"));
+        assert_eq!(diff_path("b/", raw), "\"b/r\\377/k\"");
     }
 
     #[test]

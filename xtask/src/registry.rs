@@ -62,7 +62,7 @@ pub fn login_cmd(
 /// The user to log in as: `GITHUB_ACTOR`, else `XTASK_REGISTRY_USER` / `registry-user`. It
 /// becomes an argv item after `-u`, so it must not read as a flag (a leading `-`) nor carry
 /// control characters or blanks into the command line and its printed form.
-fn login_user(actor: Option<String>, configured: Option<String>) -> Result<String> {
+pub fn login_user(actor: Option<String>, configured: Option<String>) -> Result<String> {
     let (user, from) = match (actor, configured) {
         (Some(user), _) => (user, "GITHUB_ACTOR"),
         (None, Some(user)) => (user, "XTASK_REGISTRY_USER (or registry-user)"),
@@ -71,10 +71,11 @@ fn login_user(actor: Option<String>, configured: Option<String>) -> Result<Strin
              [workspace.metadata.xtask]"
         ),
     };
-    if user.starts_with('-') || user.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    let hidden = |c: char| c.is_control() || c.is_whitespace() || crate::output::is_bidi(c);
+    if user.starts_with('-') || user.chars().any(hidden) {
         bail!(
             "{from} = `{}` is not a registry user name: it must not start with `-` or hold \
-             blanks or control characters",
+             blanks, control or bidi characters",
             crate::output::escape(&user)
         );
     }
@@ -328,10 +329,18 @@ mod tests {
                 .to_string()
                 .contains("GITHUB_ACTOR")
         );
-        for bad in ["--password=x", "-u", "a\nb", "a b", "x\u{1b}[2K"] {
+        for bad in [
+            "--password=x",
+            "-u",
+            "a\nb",
+            "a b",
+            "x\u{1b}[2K",
+            "admin\u{202e}resu",
+        ] {
             let err = login_user(some(bad), None).unwrap_err().to_string();
             assert!(err.starts_with("GITHUB_ACTOR = `"), "{err}");
             assert!(!err.contains('\n') && !err.contains('\u{1b}'), "{err}");
+            assert!(!err.contains('\u{202e}'), "{err}");
             let err = login_user(None, some(bad)).unwrap_err().to_string();
             assert!(err.starts_with("XTASK_REGISTRY_USER"), "{err}");
         }

@@ -156,12 +156,44 @@ impl Repo {
                 context.display()
             );
         }
+        if let Some(remote) = self.promisor_remote() {
+            bail!(
+                "{} is a partial clone (objects are left on the promisor remote `{remote}`), so \
+                 the trees that say which commit last changed {} may be missing and the answer \
+                 would be HEAD: run `git fetch --refetch --no-filter {remote}` and `git config \
+                 --unset remote.{remote}.promisor` (GitHub Actions: actions/checkout without \
+                 `filter:`), or pass the SHA to tag with",
+                self.root.display(),
+                context.display()
+            );
+        }
         self.last_commit_touching(context)?.with_context(|| {
             format!(
                 "no commit of HEAD's history touches {}; pass the SHA to tag with",
                 context.display()
             )
         })
+    }
+
+    /// The promisor remote of a partial clone (`git clone --filter=...`), if this is one:
+    /// `extensions.partialClone`, or any `remote.NAME.promisor = true`.
+    fn promisor_remote(&self) -> Option<String> {
+        let config = self.git.config().ok()?.snapshot().ok()?;
+        if let Ok(remote) = config.get_string("extensions.partialclone") {
+            return Some(remote);
+        }
+        let entries = config.entries(Some(r"remote\..*\.promisor")).ok()?;
+        let mut found = None;
+        let _ = entries.for_each(|entry| {
+            if found.is_none() && entry.value().is_ok_and(|v| v == "true" || v == "1") {
+                found = entry.name().ok().and_then(|n| {
+                    n.strip_prefix("remote.")?
+                        .strip_suffix(".promisor")
+                        .map(str::to_string)
+                });
+            }
+        });
+        found
     }
 
     /// The last commit that changed `path` (a file or folder relative to the root) as seen from
@@ -309,23 +341,29 @@ impl Repo {
     /// be written, HEAD has not moved; when HEAD cannot move, the index is put back. Either way
     /// the error says that no commit was made (and, should putting the index back fail, what
     /// the index now holds).
-    pub fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<String> {
-        let head = self
-            .git
-            .head()?
-            .peel_to_commit()
-            .context("the repository has no HEAD commit")?;
+    pub fn commit_paths(
+        &self,
+        lock: &CommitLock,
+        paths: &[PathBuf],
+        message: &str,
+    ) -> Result<String> {
+        let head = self.git.find_commit(lock.head)?;
+        lock.check_head()?;
         let index_path = self.git.path().join("index");
-        let before = git2::Index::open(&index_path)?;
+        let index_before = std::fs::read(&index_path).ok();
         let mut update = git2::build::TreeUpdateBuilder::new();
         let mut index = self.git.index()?;
         for path in paths {
             let content = std::fs::read(self.root.join(path))?;
+            let file_size = content.len();
+            let content = self.clean(path, content);
             let blob = self.git.blob(&content)?;
-            let name = path.to_string_lossy().replace('\\', "/");
+            // The path's own bytes: a backslash is a plain character of a Unix file name, and a
+            // name that is not UTF-8 is committed as it is, not as its lossy text.
+            let name = path.as_os_str().as_encoded_bytes();
             let mode = file_mode(&self.root.join(path), &head, path);
-            update.upsert(&name, blob, mode);
-            let mut entry = index_entry(&name, blob, mode, content.len());
+            update.upsert(path, blob, mode);
+            let mut entry = index_entry(name, blob, mode, file_size);
             if let Some(old) = index.get_path(path, 0) {
                 entry = git2::IndexEntry {
                     path: entry.path,
@@ -339,6 +377,11 @@ impl Repo {
         let tree = self
             .git
             .find_tree(update.create_updated(&self.git, &head.tree()?)?)?;
+        if tree.id() == head.tree_id() {
+            bail!(
+                "--commit: HEAD already holds these files; nothing to commit (no empty commit made)"
+            );
+        }
         let sig = self
             .git
             .signature()
@@ -347,58 +390,188 @@ impl Repo {
         let oid = self
             .git
             .commit(None, &sig, &sig, message, &tree, &[&head])?;
-        let written = index.write();
+        // The index: written to a scratch file and renamed over the index while we hold
+        // index.lock (git's own protocol, with our file in place of the lock's content).
+        let scratch_path = self
+            .git
+            .path()
+            .join(format!("xtask-index.{}", std::process::id()));
+        let _ = std::fs::remove_file(&scratch_path);
+        let written = (|| -> Result<()> {
+            let mut scratch = git2::Index::open(&scratch_path)?;
+            for entry in index.iter() {
+                scratch.add(&entry)?;
+            }
+            scratch.write()?;
+            std::fs::rename(&scratch_path, &index_path)?;
+            Ok(())
+        })();
+        let _ = index.read(true);
         if let Err(e) = written {
-            // Forget the in-memory changes, so that nothing else writes them later.
-            let _ = index.read(true);
-            return Err(anyhow::anyhow!(lock_hint(&e, &index_path))).context(
+            let _ = std::fs::remove_file(&scratch_path);
+            return Err(e).context(
                 "--commit: cannot update the index; no commit was made, HEAD and the index are as \
                  they were",
             );
         }
-        let summary = message.lines().next().unwrap_or_default();
-        let moved = self
-            .git
-            .head()
-            .and_then(|h| h.resolve())
-            .and_then(|mut target| {
-                if target.target() != Some(head.id()) {
-                    return Err(git2::Error::from_str(
-                        "HEAD moved while the commit was being made",
-                    ));
-                }
-                target.set_target(oid, &format!("commit: {summary}"))
-            });
-        if let Err(e) = moved {
-            let mut before = before;
-            return match before.write() {
-                Ok(()) => Err(anyhow::anyhow!(lock_hint(&e, &index_path))).context(
-                    "--commit: cannot move HEAD; no commit was made, HEAD and the index are as \
-                     they were",
-                ),
-                Err(restore) => Err(anyhow::anyhow!(
-                    "--commit: cannot move HEAD ({}), and the index could not be put back ({}): \
-                     no commit was made, but the index stages the new content of {}; run `git \
-                     reset -q -- <those paths>` to unstage it",
-                    lock_hint(&e, &index_path),
-                    restore.message(),
+        // The branch: its new id written into the ref lock we hold, renamed over the ref.
+        if let Err(e) = lock.move_ref(oid) {
+            let restored = match &index_before {
+                Some(bytes) => crate::files::write_atomic(&index_path, bytes),
+                None => std::fs::remove_file(&index_path).map_err(Into::into),
+            };
+            let state = match restored {
+                Ok(()) => "HEAD and the index are as they were".to_string(),
+                Err(r) => format!(
+                    "but the index could not be put back ({r}) and stages the new content of \
+                     {}; run `git reset -q -- <those paths>` to unstage it",
                     paths
                         .iter()
-                        .map(|p| p.display().to_string())
+                        .map(|p| crate::output::path(p))
                         .collect::<Vec<_>>()
                         .join(", ")
-                )),
+                ),
             };
+            return Err(e).context(format!(
+                "--commit: cannot move HEAD; no commit was made, {state}"
+            ));
         }
         Ok(oid.to_string())
     }
 
-    /// Fails when `.git/index.lock` (or the lock of the branch HEAD names) exists: `--commit`
-    /// checks this before writing any file.
+    /// `--commit` can commit `paths` exactly as `git add` would: none lies inside a submodule
+    /// (another repository: its files are not this one's to commit), and none has a
+    /// `.gitattributes` clean filter (`filter=NAME`: a program libgit2 cannot run). Checked
+    /// before any file is written.
+    pub fn check_committable(&self, paths: &[PathBuf]) -> Result<()> {
+        let submodules: Vec<PathBuf> = self
+            .git
+            .submodules()
+            .map(|subs| subs.iter().map(|s| s.path().to_path_buf()).collect())
+            .unwrap_or_default();
+        for path in paths {
+            if let Some(sub) = submodules.iter().find(|s| path.starts_with(s)) {
+                bail!(
+                    "--commit: {} is inside the submodule {}, another repository: commit it \
+                     there (or run without --commit); no file was changed",
+                    crate::output::path(path),
+                    crate::output::path(sub)
+                );
+            }
+            if let Some(filter) = self.attr(path, "filter") {
+                bail!(
+                    "--commit: {} has the clean filter `{}` (.gitattributes), which xtask cannot \
+                     run, so it could not commit what `git add` would; run without --commit and \
+                     commit with git; no file was changed",
+                    crate::output::path(path),
+                    crate::output::escape(&filter)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of `.gitattributes` attribute `name` for `path`: `Some("true")` when set,
+    /// `Some("false")` when unset, `Some(VALUE)`, or `None` when unspecified.
+    fn attr(&self, path: &Path, name: &str) -> Option<String> {
+        let value = self
+            .git
+            .get_attr(path, name, git2::AttrCheckFlags::FILE_THEN_INDEX)
+            .ok()?;
+        match git2::AttrValue::from_string(value) {
+            git2::AttrValue::True => Some("true".into()),
+            git2::AttrValue::False => Some("false".into()),
+            git2::AttrValue::String(v) => Some(v.to_string()),
+            git2::AttrValue::Bytes(v) => Some(String::from_utf8_lossy(v).into_owned()),
+            git2::AttrValue::Unspecified => None,
+        }
+    }
+
+    /// The blob `git add` would store for `content` at `path`: with line ends normalised to LF
+    /// when `.gitattributes` (`text`, `text=auto` on text, `eol=...`) or `core.autocrlf` make it
+    /// a text file, as is.
+    fn clean(&self, path: &Path, content: Vec<u8>) -> Vec<u8> {
+        let autocrlf = self
+            .git
+            .config()
+            .ok()
+            .and_then(|c| c.get_string("core.autocrlf").ok())
+            .is_some_and(|v| v == "true" || v == "input");
+        let text = match self.attr(path, "text").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            Some("auto") => !content.contains(&0),
+            _ if self.attr(path, "eol").is_some() => true,
+            _ => autocrlf && !content.contains(&0),
+        };
+        if !text || !content.windows(2).any(|w| w == b"\r\n") {
+            return content;
+        }
+        let mut out = Vec::with_capacity(content.len());
+        for (i, &b) in content.iter().enumerate() {
+            if !(b == b'\r' && content.get(i + 1) == Some(&b'\n')) {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    /// Takes git's own locks for a `--commit`, as git does (a new file, `O_CREAT|O_EXCL`):
+    /// `index.lock` and the lock of the branch HEAD names (in the common folder; `HEAD.lock`
+    /// when HEAD is detached). Held until the commit is made or the run ends, so that a second
+    /// `--commit` (or any git command) started meanwhile fails at once instead of racing this
+    /// one: one wins, the other exits 2 before writing anything.
+    pub fn lock_for_commit(&self) -> Result<CommitLock> {
+        self.ready_to_commit()?;
+        let head_ref = self.git.find_reference("HEAD")?;
+        let ref_file = match head_ref.symbolic_target_bytes() {
+            Some(name) => {
+                use std::os::unix::ffi::OsStrExt;
+                self.git.commondir().join(std::ffi::OsStr::from_bytes(name))
+            }
+            None => self.git.path().join("HEAD"),
+        };
+        let mut lock = CommitLock {
+            index_lock: self.git.path().join("index.lock"),
+            ref_lock: lock_path(&ref_file),
+            ref_file,
+            head: Oid::ZERO_SHA1,
+            held: Vec::new(),
+        };
+        for path in [lock.index_lock.clone(), lock.ref_lock.clone()] {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match crate::files::create_new(&path) {
+                Ok(_) => lock.held.push(path),
+                Err(e) => bail!(
+                    "--commit: cannot take {} ({e}): another git command (or another `cargo \
+                     xtask update-images --commit`) is running, or one was killed; when none \
+                     runs, remove it and run again (no file was changed)",
+                    path.display()
+                ),
+            }
+        }
+        // Read under the locks: nothing can move HEAD or rewrite the index until we are done.
+        lock.head = self
+            .git
+            .head()?
+            .peel_to_commit()
+            .context("the repository has no HEAD commit")?
+            .id();
+        Ok(lock)
+    }
+
+    /// Fails when `.git/index.lock`, `HEAD.lock` or the lock of the branch HEAD names exists.
     pub fn ready_to_commit(&self) -> Result<()> {
-        let mut locks = vec![self.git.path().join("index.lock")];
+        // HEAD and the index are per worktree; branch refs live in the common folder (a linked
+        // worktree's `.git/worktrees/NAME` has none of its own).
+        let mut locks = vec![
+            self.git.path().join("index.lock"),
+            self.git.path().join("HEAD.lock"),
+        ];
         if let Ok(Ok(branch)) = self.git.head().map(|h| h.name().map(str::to_string)) {
-            locks.push(self.git.path().join(format!("{branch}.lock")));
+            locks.push(self.git.commondir().join(format!("{branch}.lock")));
         }
         if let Some(lock) = locks.iter().find(|l| l.exists()) {
             bail!(
@@ -411,18 +584,58 @@ impl Repo {
     }
 }
 
-/// The git error, with what to do when it is a lock held by someone else.
-fn lock_hint(e: &git2::Error, index: &Path) -> String {
-    if e.code() == git2::ErrorCode::Locked || e.message().contains(".lock") {
-        format!(
-            "{} (another git command is running, or one was killed; when no git command runs, \
-             remove the lock file beside {})",
-            e.message(),
-            index.display()
-        )
-    } else {
-        e.message().to_string()
+/// git's locks held for one `--commit` ([`Repo::lock_for_commit`]); removed on drop.
+pub struct CommitLock {
+    index_lock: PathBuf,
+    ref_lock: PathBuf,
+    ref_file: PathBuf,
+    /// HEAD's commit when the locks were taken.
+    head: Oid,
+    held: Vec<PathBuf>,
+}
+
+impl CommitLock {
+    /// Fails when the loose ref no longer names the commit the locks were taken at.
+    fn check_head(&self) -> Result<()> {
+        let current = std::fs::read_to_string(&self.ref_file).unwrap_or_default();
+        if !current.is_empty() && current.trim() != self.head.to_string() {
+            bail!(
+                "--commit: HEAD moved since the locks were taken; no commit was made, HEAD and \
+                 the index are as they were"
+            );
+        }
+        Ok(())
     }
+
+    /// Moves the branch (or a detached HEAD) to `oid`: the lock file gets `OID\n` and is
+    /// renamed over the ref, as git does; only from the commit it was locked at.
+    fn move_ref(&self, oid: Oid) -> Result<()> {
+        use std::io::Write;
+        self.check_head()?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&self.ref_lock)?;
+        file.write_all(format!("{oid}\n").as_bytes())?;
+        drop(file);
+        std::fs::rename(&self.ref_lock, &self.ref_file)?;
+        Ok(())
+    }
+}
+
+impl Drop for CommitLock {
+    fn drop(&mut self) {
+        for path in &self.held {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// `PATH.lock`.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".lock");
+    PathBuf::from(name)
 }
 
 fn to_commit(commit: &git2::Commit) -> Commit {
@@ -457,7 +670,7 @@ fn file_mode(full: &Path, head: &git2::Commit, path: &Path) -> git2::FileMode {
     }
 }
 
-fn index_entry(path: &str, id: Oid, mode: git2::FileMode, size: usize) -> git2::IndexEntry {
+fn index_entry(path: &[u8], id: Oid, mode: git2::FileMode, size: usize) -> git2::IndexEntry {
     let zero = git2::IndexTime::new(0, 0);
     git2::IndexEntry {
         ctime: zero,
@@ -471,7 +684,7 @@ fn index_entry(path: &str, id: Oid, mode: git2::FileMode, size: usize) -> git2::
         id,
         flags: 0,
         flags_extended: 0,
-        path: path.as_bytes().to_vec(),
+        path: path.to_vec(),
     }
 }
 
@@ -646,9 +859,15 @@ mod tests {
         index.write().unwrap();
         assert_eq!(repo.dirty_paths(Path::new("a")).unwrap(), ["a/k.yaml"]);
 
+        let lock = repo.lock_for_commit().unwrap();
         let id = repo
-            .commit_paths(&[PathBuf::from("a/k.yaml")], "Update images to sha-abc1234")
+            .commit_paths(
+                &lock,
+                &[PathBuf::from("a/k.yaml")],
+                "Update images to sha-abc1234",
+            )
             .unwrap();
+        drop(lock);
         let commit = s.git.find_commit(Oid::from_str(&id).unwrap()).unwrap();
         assert_eq!(commit.message().unwrap(), "Update images to sha-abc1234");
         let tree = commit.tree().unwrap();
@@ -687,23 +906,38 @@ mod tests {
         let head = || s.git.head().unwrap().target().unwrap().to_string();
         let paths = [PathBuf::from("a/k.yaml")];
         let branch = s.git.head().unwrap().name().unwrap().to_string();
-        for lock in [".git/index.lock".to_string(), format!(".git/{branch}.lock")] {
+        for lock in [
+            ".git/index.lock".to_string(),
+            format!(".git/{branch}.lock"),
+            ".git/HEAD.lock".to_string(),
+        ] {
             std::fs::write(s.dir.join(&lock), "").unwrap();
             let early = repo.ready_to_commit().unwrap_err().to_string();
             assert!(early.contains(&lock), "{early}");
-            let err = format!("{:#}", repo.commit_paths(&paths, "m").unwrap_err());
-            assert!(
-                err.contains("no commit was made, HEAD and the index are as they were")
-                    && err.contains("another git command is running"),
-                "{err}"
-            );
+            let err = format!("{:#}", repo.lock_for_commit().err().unwrap());
+            assert!(err.contains("another git command"), "{err}");
             assert_eq!(head(), first, "{lock}: HEAD moved");
             assert_eq!(index_bytes(), before, "{lock}: the index changed");
             std::fs::remove_file(s.dir.join(&lock)).unwrap();
         }
-        repo.ready_to_commit().unwrap();
-        let id = repo.commit_paths(&paths, "m").unwrap();
+        // Held locks keep out a second taker (and git), and go when dropped.
+        let lock = repo.lock_for_commit().unwrap();
+        assert!(repo.lock_for_commit().is_err());
+        assert!(s.dir.join(".git/index.lock").exists());
+        let id = repo.commit_paths(&lock, &paths, "m").unwrap();
         assert_eq!(head(), id);
+        // A lock taken before HEAD moved cannot move it again.
+        let err = format!("{:#}", repo.commit_paths(&lock, &paths, "m").unwrap_err());
+        assert!(err.contains("HEAD moved"), "{err}");
+        assert_eq!(head(), id);
+        drop(lock);
+        // Committing the same content again would be an empty commit: refused.
+        let lock = repo.lock_for_commit().unwrap();
+        let err = format!("{:#}", repo.commit_paths(&lock, &paths, "m").unwrap_err());
+        assert!(err.contains("no empty commit"), "{err}");
+        drop(lock);
+        assert!(!s.dir.join(".git/index.lock").exists());
+        assert!(!s.dir.join(format!(".git/{branch}.lock")).exists());
         assert!(repo.dirty_paths(Path::new("")).unwrap().is_empty());
     }
 }

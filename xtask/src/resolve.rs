@@ -405,9 +405,11 @@ pub fn check_registry(
     let digests = require_digests(runner, tool, &refs)
         .map_err(|e| anyhow::anyhow!("{e:#}\nno file was changed"))?;
     for (target, digest) in targets.iter_mut().zip(digests) {
-        eprintln!(
+        crate::output::sayln!(
             "verified: {}/{}:{} is {digest}",
-            settings.registry, target.image, target.tag
+            settings.registry,
+            target.image,
+            target.tag
         );
         if pin {
             target.digest = Some(digest);

@@ -106,14 +106,17 @@ impl Settings {
     /// Reads `<root>/Cargo.toml` (a missing file means defaults) and applies the process env.
     pub fn load(root: &Path) -> Result<Settings> {
         let path = root.join("Cargo.toml");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
+        let text =
+            crate::files::read_in_repo(root, Path::new("Cargo.toml"), crate::files::READ_LIMIT)?;
         let raw = match text {
-            Some(text) => parse(&text)
-                .with_context(|| format!("{}: [workspace.metadata.xtask]", path.display()))?,
+            Some((text, _)) => parse(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}{}: [workspace.metadata.xtask]: {}",
+                    crate::output::path(&path),
+                    line_column(&text, &e),
+                    without_values(e.message())
+                )
+            })?,
             None => Raw::default(),
         };
         let settings = resolve(raw, |key| std::env::var(key).ok().filter(|v| !v.is_empty()))?;
@@ -189,7 +192,7 @@ fn image_in(registry: &str, image: &str) -> ImageRef {
         .expect("registries and image names are validated on load")
 }
 
-fn parse(text: &str) -> Result<Raw> {
+fn parse(text: &str) -> Result<Raw, toml::de::Error> {
     #[derive(Deserialize)]
     struct Manifest {
         workspace: Option<Workspace>,
@@ -208,6 +211,39 @@ fn parse(text: &str) -> Result<Raw> {
         .and_then(|w| w.metadata)
         .and_then(|m| m.xtask)
         .unwrap_or_default())
+}
+
+/// `:LINE:COLUMN` of a TOML error, when it has a place.
+fn line_column(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return String::new();
+    };
+    let before = &text.as_bytes()[..span.start.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.rsplit(|b| *b == b'\n').next().map_or(0, <[u8]>::len) + 1;
+    format!(":{line}:{column}")
+}
+
+/// A TOML or serde message without the values it quotes (`invalid type: string "…"`): the file
+/// could hold a secret, and an error names the place, never the bytes. Keys (in backticks) stay.
+fn without_values(message: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '"' if !quoted => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            '"' => {
+                quoted = false;
+                out.push('"');
+            }
+            _ if quoted => {}
+            c => out.push(c),
+        }
+    }
+    crate::output::escape_lines(out.trim_end())
 }
 
 fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
@@ -254,6 +290,17 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
     }
     if let Some(v) = env("XTASK_REGISTRY_USER") {
         s.registry_user = Some(v);
+    }
+    if let Some(user) = &s.registry_user
+        && user
+            .chars()
+            .any(|c| c.is_control() || crate::output::is_bidi(c))
+    {
+        bail!(
+            "registry-user (or XTASK_REGISTRY_USER) = `{}` holds a control or bidi character: \
+             give the user name as it is",
+            crate::output::escape(user)
+        );
     }
     let timeout = match env("XTASK_NETWORK_TIMEOUT") {
         Some(v) => Some(

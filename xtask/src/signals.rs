@@ -117,6 +117,16 @@ pub fn end_quietly_on_closed_pipe() {
     }
 }
 
+/// A write over the file size limit (`ulimit -f`, RLIMIT_FSIZE) fails with EFBIG instead of
+/// killing the process with SIGXFSZ in the middle of a batch: the batch then puts its files
+/// back, or says which ones it could not. Called first thing in `main`.
+pub fn fail_writes_over_the_size_limit() {
+    // SAFETY: ignoring SIGXFSZ before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// `SIGTERM`, `SIGINT`, `SIGHUP` or `signal N`.
 pub fn name(signal: libc::c_int) -> String {
     match signal {

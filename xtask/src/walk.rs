@@ -1,5 +1,6 @@
 //! The one walk of the repository's folders, used by kustomize discovery (update-images) and by
-//! lint discovery, with the skip rules in one place:
+//! lint discovery, with the skip rules in one place (reading one file under the same rules is
+//! [`crate::files::read_in_repo`]):
 //! - hidden folders (`.git`, `.cache`, ...) and `target/` are not entered;
 //! - symlinks are never followed by the walk: each is listed as a link, and [`resolve`] says
 //!   whether it leads to a regular file inside the repository;
@@ -138,15 +139,6 @@ pub fn stays_inside(root: &Path, path: &Path) -> bool {
         .is_some_and(|real| real.starts_with(&canonical_root))
 }
 
-/// Reads `rel` only when it is a regular file inside the repository (through symlinks that stay
-/// inside it); `None` for anything else, which is never opened.
-pub fn read_inside(root: &Path, rel: &Path) -> Option<String> {
-    match resolve(root, rel) {
-        Resolved::File(real) => std::fs::read_to_string(root.join(real)).ok(),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,12 +193,6 @@ mod tests {
         assert_eq!(r("m/out.yaml"), Resolved::Outside);
         assert_eq!(r("m/env.yaml"), Resolved::Outside);
         assert!(matches!(r("m/broken.yaml"), Resolved::Missing(_)));
-        assert_eq!(
-            read_inside(&root, Path::new("m/in.yaml")).as_deref(),
-            Some("a: 1\n")
-        );
-        assert_eq!(read_inside(&root, Path::new("m/out.yaml")), None);
-        assert_eq!(read_inside(&root, Path::new("m/env.yaml")), None);
     }
 
     #[test]

@@ -115,12 +115,13 @@ pub fn check_file(
     src: &str,
     settings: &crate::settings::Settings,
 ) -> Vec<Finding> {
-    let dir = root.join(file.parent().unwrap_or(Path::new("")));
+    let rel_dir = file.parent().unwrap_or(Path::new(""));
+    let dir = root.join(rel_dir);
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("Dockerfile");
-    let (ignore, ignore_name) = Ignore::for_context(&dir, name);
+    let (ignore, ignore_name) = Ignore::for_context(root, rel_dir, name);
     let has = |p: &str| dir.join(p).exists();
     let own = |image: &str| super::workload::is_configured(settings, image);
     let context = Context {

@@ -162,7 +162,13 @@ pub fn check(root: &Path, charts: &[PathBuf], tree: &Tree, out: &mut Vec<Finding
         .collect();
     let mut library = Vec::new();
     for chart in charts {
-        let text = crate::walk::read_inside(root, &chart.join("Chart.yaml")).unwrap_or_default();
+        let chart_yaml = chart.join("Chart.yaml");
+        let read = crate::files::read_in_repo(root, &chart_yaml, crate::files::READ_LIMIT);
+        let text = read
+            .ok()
+            .flatten()
+            .map(|(text, _)| text)
+            .unwrap_or_default();
         let (deps, is_library) = dependencies(&text);
         if is_library {
             library.push(chart);

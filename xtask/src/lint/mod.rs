@@ -474,8 +474,8 @@ fn special(path: &Path, what: &str) -> Finding {
 /// not UTF-8. `Err` is an I/O error.
 pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, Finding>> {
     use std::io::Read;
-    let mut f = std::fs::File::open(root.join(file))?;
-    let len = f.metadata()?.len();
+    let (f, meta) = crate::files::open_regular(&root.join(file))?;
+    let len = meta.len();
     if len > MAX_FILE_SIZE {
         return Ok(Err(Finding::new(
             &FILE_TOO_LARGE,
@@ -488,7 +488,7 @@ pub fn read_source(root: &Path, file: &Path) -> std::io::Result<Result<String, F
         )));
     }
     let mut bytes = Vec::with_capacity(len as usize + 1);
-    f.read_to_end(&mut bytes)?;
+    f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
     Ok(decode(file, bytes))
 }
 

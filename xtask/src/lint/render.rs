@@ -57,7 +57,40 @@ pub fn plan(renderer: &Cmd, root: &Path, roots: &[PathBuf]) -> Vec<(PathBuf, Cmd
         .collect()
 }
 
-/// Renders every root, two at a time (on the task's one Runner), and judges each output.
+/// The first path that the kustomization `kfile`, or one it includes, lists (a resource, a
+/// generator input, a patch) and that is a FIFO, socket or device. kustomize would open it and
+/// block forever, so such a root is not rendered: the special file is checked first.
+pub fn special_input(tree: &Tree, root: &Path, kfile: &Path) -> Option<(PathBuf, &'static str)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![kfile.to_path_buf()];
+    while let Some(k) = stack.pop() {
+        if !seen.insert(k.clone()) {
+            continue;
+        }
+        let Some(kustomization) = tree.kustomization(&k) else {
+            continue;
+        };
+        let dir = k.parent().unwrap_or(Path::new(""));
+        let generated = kustomization.generators.iter().flat_map(|g| g.files.iter());
+        let listed = (kustomization.resources.iter())
+            .chain(generated.map(|(_, r)| r))
+            .chain(kustomization.references.iter());
+        for r in listed {
+            let Some(rel) = crate::walk::normalize(&dir.join(&r.value)) else {
+                continue;
+            };
+            if let crate::walk::Resolved::Special(what) = crate::walk::resolve(root, &rel) {
+                return Some((rel, what));
+            }
+        }
+        stack.extend(kustomization.links.kustomizations.iter().cloned());
+    }
+    None
+}
+
+/// Renders every root, two at a time (on the task's one Runner), and judges each output. A root
+/// that reaches a special file ([`special_input`]) is not rendered; every render has the
+/// network timeout as its deadline (kustomize may fetch remote bases), so none can hang the lint.
 pub fn run(
     runner: &Runner,
     tree: &Tree,
@@ -65,11 +98,29 @@ pub fn run(
     root: &Path,
     renderer: &Cmd,
 ) -> Result<Vec<Finding>> {
-    let plan = plan(renderer, root, &tree.roots());
+    let mut blocked = Vec::new();
+    let mut roots = tree.roots();
+    roots.retain(|k| match special_input(tree, root, k) {
+        Some((path, what)) => {
+            blocked.push(Finding::new(
+                &FAILED,
+                k,
+                Pos::default(),
+                format!(
+                    "not rendered: it reads {}, {what}, which kustomize would block on",
+                    crate::output::path(&path)
+                ),
+            ));
+            false
+        }
+        None => true,
+    });
+    let renderer = renderer.clone().deadline(settings.network_timeout);
+    let plan = plan(&renderer, root, &roots);
     let results = super::in_parallel_up_to(2, &plan, |(k, cmd)| {
         runner.output(cmd).map(|out| judge(k, &out, tree, settings))
     });
-    let mut findings = Vec::new();
+    let mut findings = blocked;
     for r in results {
         findings.extend(r?);
     }

@@ -57,6 +57,17 @@ pub fn human(
     let paint = Paint(color);
     let mut out = String::new();
     let mut cached: Option<(&Path, Option<String>)> = None;
+    // Where each line holding a secret finding must be cut, for every finding on that line.
+    let mut secrets: std::collections::HashMap<(&Path, usize), usize> = Default::default();
+    for f in findings
+        .iter()
+        .filter(|f| f.rule == super::security::SECRET_IN_CONFIG.id)
+    {
+        let cut = secrets
+            .entry((f.file.as_path(), f.line))
+            .or_insert(f.column);
+        *cut = (*cut).min(f.column);
+    }
     for f in findings {
         if cached.as_ref().is_none_or(|(p, _)| *p != f.file.as_path()) {
             cached = Some((f.file.as_path(), source(&f.file)));
@@ -87,11 +98,15 @@ pub fn human(
             let line = line.trim_end_matches('\r');
             let head: String = line.chars().take(f.column - 1).collect();
             let head = escape_line(&head).into_owned();
-            // A secret's value is never printed: the line is cut at it.
-            let line = if f.rule == super::security::SECRET_IN_CONFIG.id {
-                format!("{head}{SECRET_MASK}")
-            } else {
-                escape_line(line).into_owned()
+            // A secret's value is never printed, whichever finding shows its line: the line is
+            // cut at it.
+            let known = secrets.get(&(f.file.as_path(), f.line)).map(|c| c - 1);
+            let line = match known.or_else(|| secret_cut(line)) {
+                Some(cut) => {
+                    let kept: String = line.chars().take(cut).collect();
+                    format!("{}{SECRET_MASK}", escape_line(&kept))
+                }
+                None => escape_line(line).into_owned(),
             };
             // Keep tabs so the caret lines up; replace every other character by a space.
             let before: String = head
@@ -119,6 +134,34 @@ pub fn human(
     out
 }
 
+/// Where a source line must be cut (a char index) so that a value that looks like a secret
+/// (`key: value`, `key=value`, or a token anywhere) is not shown; `None` when there is none.
+/// For lines with no secret finding on them (its rule not selected, or allowed).
+fn secret_cut(line: &str) -> Option<usize> {
+    let chars = |byte: usize| line[..byte].chars().count();
+    if super::secrets::looks_like_secret("", line).is_some() {
+        let start = line.len() - line.trim_start().len();
+        return Some(chars(start));
+    }
+    let sep = line.find([':', '='])?;
+    let key = line[..sep]
+        .trim()
+        .trim_start_matches("- ")
+        .trim_matches(['"', '\'', ' ']);
+    let rest = &line[sep + 1..];
+    let value = rest.trim().trim_matches(['"', '\'']);
+    let value = value
+        .split(" #")
+        .next()
+        .unwrap_or(value)
+        .trim_end()
+        .trim_matches(['"', '\'']);
+    if value.is_empty() || super::secrets::looks_like_secret(key, value).is_none() {
+        return None;
+    }
+    Some(chars(sep + 1 + (rest.len() - rest.trim_start().len())))
+}
+
 /// A JSON array of `{rule, severity, file, line, column, message}`.
 pub fn json(findings: &[Finding]) -> String {
     let items: Vec<Value> = findings
@@ -143,7 +186,9 @@ pub fn json(findings: &[Finding]) -> String {
 
 /// Escapes a workflow command's message.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    // ESC, BEL, OSC 52 and bidi controls would reach the log raw: escaped as `\u{1b}`.
+    crate::output::escape_controls(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

@@ -47,8 +47,8 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
         && let Some(digest) =
             remote_digest(&runner, registry_tool(engine)?, reference, build.insecure)?
     {
-        eprintln!("skipped: {reference} is already in the registry");
-        println!("{reference}@{digest}");
+        crate::output::sayln!("skipped: {reference} is already in the registry");
+        crate::output::stdout(&format!("{reference}@{digest}\n"))?;
         let record = build.record(engine, Some(digest), true);
         runner.for_real(|| record.write(&ctx.root).map(drop))?;
         return Ok(Status::Clean);
@@ -167,16 +167,18 @@ fn unchanged(repo: &Repo, base: &str, build: &Build) -> Result<bool> {
     match base {
         Some(base) if !repo.changed_between(&base.id, &build.built.id, &build.image.context)? => {
             let base = base.short();
-            eprintln!("skipped: {context} did not change between {base} ({why}) and {built}");
+            crate::output::sayln!(
+                "skipped: {context} did not change between {base} ({why}) and {built}"
+            );
             Ok(true)
         }
         Some(base) => {
             let base = base.short();
-            eprintln!("{context} changed between {base} ({why}) and {built}: building");
+            crate::output::sayln!("{context} changed between {base} ({why}) and {built}: building");
             Ok(false)
         }
         None => {
-            eprintln!("{built}: {why}; building");
+            crate::output::sayln!("{built}: {why}; building");
             Ok(false)
         }
     }
@@ -220,7 +222,7 @@ fn work_dir(ctx: &Ctx) -> PathBuf {
 fn prepare(ctx: &Ctx, build: &Build, spec: &BuildSpec) -> Result<()> {
     BuildRecord::remove(&ctx.root, &build.image.name)?;
     let work = work_dir(ctx);
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    crate::files::make_dir(&ctx.root, &work)?;
     let _ = std::fs::remove_file(&spec.result_file);
     by_digest::prepare(spec)
 }
@@ -262,12 +264,12 @@ fn execute(
 fn finish(ctx: &Ctx, engine: Engine, build: &Build, spec: &BuildSpec) -> Result<()> {
     let digest = result_digest(engine, build.output, &spec.result_file)?;
     match &digest {
-        Some(digest) => println!("{}@{digest}", build.reference),
-        None => println!("{}", build.reference),
+        Some(digest) => crate::output::stdout(&format!("{}@{digest}\n", build.reference))?,
+        None => crate::output::stdout(&format!("{}\n", build.reference))?,
     }
     let pushed = build.output == BuildOutput::Push;
     let path = build.record(engine, digest, pushed).write(&ctx.root)?;
-    eprintln!("build record: {}", path.display());
+    crate::output::sayln!("build record: {}", path.display());
     Ok(())
 }
 
@@ -278,7 +280,8 @@ fn env(key: &str) -> Option<String> {
 /// The digest the engine reported: docker's metadata file, podman's digest file (after a push).
 fn result_digest(engine: Engine, output: BuildOutput, file: &Path) -> Result<Option<String>> {
     let read = || {
-        std::fs::read_to_string(file)
+        crate::files::read_text(file)
+            .map(|(text, _)| text)
             .with_context(|| format!("the build wrote no {}", file.display()))
     };
     match (engine, output) {

@@ -75,7 +75,7 @@ pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
     } else {
         all.extend(network_checks(ctx, &runner, &found, &deployed));
     }
-    report(flags.format, &found, &deployed, &all);
+    report(flags.format, &found, &deployed, &all)?;
     Ok(if checks::failed(&all) {
         Status::Found
     } else {
@@ -332,7 +332,12 @@ fn signed(runner: &Runner, r: &ImageRef) -> Result<bool, String> {
     Ok(cosign::tree_has_signature(&stdout))
 }
 
-fn report(format: DoctorFormat, found: &[Found], deployed: &[Deployed], all: &[Check]) {
+fn report(
+    format: DoctorFormat,
+    found: &[Found],
+    deployed: &[Deployed],
+    all: &[Check],
+) -> Result<()> {
     if format == DoctorFormat::Json {
         let json = serde_json::json!({
             "ok": !checks::failed(all),
@@ -340,10 +345,8 @@ fn report(format: DoctorFormat, found: &[Found], deployed: &[Deployed], all: &[C
             "deployed": deployed,
             "checks": all,
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).expect("plain data serialises")
-        );
+        let text = serde_json::to_string_pretty(&json).expect("plain data serialises") + "\n";
+        crate::output::stdout(&text)?;
     }
     for c in all {
         let level = match c.level {
@@ -352,18 +355,19 @@ fn report(format: DoctorFormat, found: &[Found], deployed: &[Deployed], all: &[C
             Level::Warn => "warn",
             Level::Fail => "FAIL",
         };
-        eprintln!("{level:<5} {:<9} {}: {}", c.area, c.subject, c.message);
+        crate::output::sayln!("{level:<5} {:<9} {}: {}", c.area, c.subject, c.message);
         if let Some(fix) = &c.fix
             && c.level != Level::Ok
         {
-            eprintln!("{:16}fix: {fix}", "");
+            crate::output::sayln!("{:16}fix: {fix}", "");
         }
     }
     let count = |l| all.iter().filter(|c| c.level == l).count();
-    eprintln!(
+    crate::output::sayln!(
         "doctor: {} problem(s), {} warning(s), {} ok",
         count(Level::Fail),
         count(Level::Warn),
         count(Level::Ok)
     );
+    Ok(())
 }

@@ -58,18 +58,25 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         flags::LintFormat::Human => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             // Only what the lint itself could read: never a file outside the repo or a FIFO.
-            let source = |p: &Path| crate::walk::read_inside(&ctx.root, p);
-            eprint!("{}", report::human(&findings, files, &source, color));
+            let source = |p: &Path| {
+                crate::files::read_in_repo(&ctx.root, p, crate::files::READ_LIMIT)
+                    .ok()
+                    .flatten()
+                    .map(|(text, _)| text)
+            };
+            crate::output::say!("{}", report::human(&findings, files, &source, color));
         }
-        flags::LintFormat::Json => print!("{}", report::json(&findings)),
+        flags::LintFormat::Json => crate::output::stdout(&report::json(&findings))?,
         flags::LintFormat::Github => {
-            print!("{}", report::github(&findings));
-            eprintln!("{}", report::summary(&findings, files));
+            crate::output::stdout(&report::github(&findings))?;
+            crate::output::sayln!("{}", report::summary(&findings, files));
         }
-        flags::LintFormat::Sarif => print!("{}", report::sarif(&findings, &lint::registry())),
+        flags::LintFormat::Sarif => {
+            crate::output::stdout(&report::sarif(&findings, &lint::registry()))?
+        }
     }
     for note in notes {
-        eprintln!("{note}");
+        crate::output::sayln!("{note}");
     }
     let failing = findings
         .iter()
@@ -84,12 +91,12 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
 /// `--list-rules`, `--explain RULE` and `--parse-only`: answered (true) before any lint runs.
 fn answered_without_linting(flags: &flags::LintManifests, ctx: &Ctx) -> Result<bool> {
     if flags.list_rules {
-        print!("{}", list_rules());
+        crate::output::stdout(&list_rules())?;
     } else if let Some(id) = &flags.explain {
-        print!("{}", explain(id)?);
+        crate::output::stdout(&explain(id)?)?;
     } else if flags.parse_only {
         let docs = lint::parse_only(&ctx.root, &ctx.settings)?;
-        eprintln!("parsed {docs} documents");
+        crate::output::sayln!("parsed {docs} documents");
     } else {
         return Ok(false);
     }

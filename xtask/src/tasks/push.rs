@@ -44,7 +44,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
         .join(format!("{}.push-digest", push.target.image.name));
     if engine == Engine::Podman {
         runner.for_real(|| {
-            std::fs::create_dir_all(digest_file.parent().expect("a folder"))?;
+            crate::files::make_dir(&ctx.root, digest_file.parent().expect("a folder"))?;
             let _ = std::fs::remove_file(&digest_file);
             Ok(())
         })?;
@@ -63,8 +63,9 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
 fn pushed_digest(runner: &Runner, engine: Engine, dest: &ImageRef, file: &Path) -> Result<String> {
     match engine {
         Engine::Podman => engine::parse_digest_file(
-            &std::fs::read_to_string(file)
-                .with_context(|| format!("podman manifest push wrote no {}", file.display()))?,
+            &crate::files::read_text(file)
+                .with_context(|| format!("podman manifest push wrote no {}", file.display()))?
+                .0,
         ),
         Engine::Docker => {
             let inspect = engine::docker_repo_digests(dest);
@@ -165,7 +166,7 @@ fn mirror(flags: &flags::Push, ctx: &Ctx, runner: &Runner, push: &Push) -> Resul
     );
     // Captured, so that a failure can be read for its cause; the tool's words follow it.
     let out = runner.run_captured(&copy)?;
-    eprint!("{}", copy.redact(&out.stdout));
+    crate::output::say!("{}", copy.redact(&out.stdout));
     if !out.success() {
         let err = anyhow::anyhow!("`{copy}` failed:\n{}", copy.redact(out.stderr.trim_end()));
         let dest_host = dest.registry.as_deref().unwrap_or("docker.io");
@@ -177,7 +178,7 @@ fn mirror(flags: &flags::Push, ctx: &Ctx, runner: &Runner, push: &Push) -> Resul
         return Err(explained(err, failed))
             .with_context(|| format!("copying {} to {dest}", source.with_digest(&digest)));
     }
-    eprint!("{}", copy.redact(&out.stderr));
+    crate::output::say!("{}", copy.redact(&out.stderr));
     runner
         .for_real(|| verify(runner, tool, dest, &digest, push.insecure(dest)))
         .map_err(|e| explained(e, dest))?;
@@ -194,8 +195,8 @@ fn verify(
 ) -> Result<()> {
     match remote_digest(runner, tool, dest, insecure)? {
         Some(got) if got == want => {
-            eprintln!("verified: {dest} has digest {want}");
-            println!("{}@{want}", dest);
+            crate::output::sayln!("verified: {dest} has digest {want}");
+            crate::output::stdout(&format!("{dest}@{want}\n"))?;
             Ok(())
         }
         Some(got) => bail!("{dest} has digest {got} after the push, but the source is {want}"),

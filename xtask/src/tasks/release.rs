@@ -29,6 +29,16 @@ use std::path::Path;
 use std::time::Instant;
 
 pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
+    // The steps pass the SBOM and SARIF paths on as text: a root that is not UTF-8 would reach
+    // them changed (lossy), so the outputs would land in another folder.
+    if ctx.root.to_str().is_none() {
+        bail!(
+            "the repository path {} is not UTF-8 text: release passes its output paths \
+             (target/xtask/sbom, target/xtask/sarif) to its steps as text; clone or move the \
+             repository to a UTF-8 path",
+            crate::output::path(&ctx.root)
+        );
+    }
     let image = &resolve::configured_image(&ctx.settings, None)?.name;
     let outputs = Outputs::new(&ctx.root, image);
     let steps = plan(flags, image, &outputs);
@@ -65,15 +75,15 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     let show = || {
         if let Some(text) = &needs {
-            eprintln!("WARNING: {text}");
+            crate::output::sayln!("WARNING: {text}");
         }
         let set: Vec<bool> = SECRETS
             .iter()
             .map(|(name, _)| Secret::from_env(name).is_some())
             .collect();
         let record = build_record::path(&ctx.root, image);
-        eprintln!("release of {title}");
-        eprint!("{}", describe(&steps, &record, &set, flags.skip_sign));
+        crate::output::sayln!("release of {title}");
+        crate::output::say!("{}", describe(&steps, &record, &set, flags.skip_sign));
         Ok(Status::Clean)
     };
     runner.show_or_run(show, || {
@@ -96,25 +106,25 @@ fn release(
     let image = &resolve::configured_image(&ctx.settings, None)?.name;
     let outputs = Outputs::new(&ctx.root, image);
     if flags.skip_sign {
-        eprintln!("WARNING: {UNSIGNED}");
+        crate::output::sayln!("WARNING: {UNSIGNED}");
     }
     for file in [&outputs.sbom, &outputs.sarif] {
-        fresh(file)?;
+        fresh(&ctx.root, file)?;
     }
-    eprintln!("release of {title}");
+    crate::output::sayln!("release of {title}");
 
     let (rows, released, stop) = execute(steps, commands, ctx, image);
     let name = released.as_ref().map_or(name.to_string(), |r| {
         format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
     });
-    eprintln!("\nrelease summary: {name}\n{}", summary(&rows));
+    crate::output::sayln!("\nrelease summary: {name}\n{}", summary(&rows));
     match stop {
         Some((step, Some(e))) => Err(e.context(format!(
             "release stopped at {}: nothing after it ran",
             step.label()
         ))),
         Some((StepName::Smoke, None)) => {
-            eprintln!(
+            crate::output::sayln!(
                 "STOPPED at smoke: {name} is pushed, but it failed its smoke test (above), so it \
                  was not scanned, signed, mirrored or deployed. Fix the image or the `smoke` \
                  command in [workspace.metadata.xtask], then run release again."
@@ -122,7 +132,7 @@ fn release(
             Ok(Status::Found)
         }
         Some((StepName::Scan, None)) => {
-            eprintln!(
+            crate::output::sayln!(
                 "STOPPED at trivy-scan: {name} is pushed, but its scan found something at or \
                  above HIGH, so it was not signed, mirrored or deployed. Fix the findings above \
                  (the SARIF is {}), or accept one in .trivyignore with its reason, then run \
@@ -132,11 +142,11 @@ fn release(
             Ok(Status::Found)
         }
         Some((step, None)) => {
-            eprintln!("STOPPED at {}: nothing after it ran", step.label());
+            crate::output::sayln!("STOPPED at {}: nothing after it ran", step.label());
             Ok(Status::Found)
         }
         None if flags.skip_sign => {
-            eprintln!(
+            crate::output::sayln!(
                 "WARNING: released {name} UNSIGNED: sign it with `cargo xtask sign \
                  --attest-sbom {}`.",
                 outputs.sbom.display()
@@ -144,7 +154,7 @@ fn release(
             Ok(Status::Clean)
         }
         None => {
-            eprintln!("released: {name}");
+            crate::output::sayln!("released: {name}");
             Ok(Status::Clean)
         }
     }
@@ -196,7 +206,7 @@ fn execute(
             rows.push(row(outcome, None, &None));
             continue;
         };
-        eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
+        crate::output::sayln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
         let start = Instant::now();
         let result = super::dispatch(command, ctx).and_then(|status| {
             if matches!(step.name, StepName::Build | StepName::Merge) {
@@ -247,9 +257,9 @@ fn pushed_build(ctx: &Ctx, image: &str) -> Result<BuildRecord> {
 
 /// Removes what an earlier run left at `file` (so no stale SBOM is attested, and no stale
 /// SARIF uploaded), and makes its folder.
-fn fresh(file: &Path) -> Result<()> {
+fn fresh(root: &Path, file: &Path) -> Result<()> {
     let dir = file.parent().expect("an output file has a folder");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::make_dir(root, dir)?;
     match std::fs::remove_file(file) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).with_context(|| format!("cannot remove {}", file.display()))

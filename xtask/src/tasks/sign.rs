@@ -52,7 +52,7 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
     };
     runner.show_or_run(
         || {
-            eprintln!(
+            crate::output::sayln!(
                 "dry run: cosign argv for cosign {} ({source})",
                 major.label()
             )
@@ -75,12 +75,12 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
                 "CycloneDX attestation"
             };
             let who = who(&key);
-            eprintln!("verification FAILED: {reference} has no valid {what} for {who}");
+            crate::output::sayln!("verification FAILED: {reference} has no valid {what} for {who}");
             return Ok(Status::Found);
         }
     }
     runner.for_real(|| {
-        report(flags, &reference, &key);
+        report(flags, &reference, &key)?;
         Ok(())
     })?;
     Ok(Status::Clean)
@@ -120,18 +120,19 @@ fn attestation(flags: &flags::Sign) -> bool {
 }
 
 /// What was signed or verified: on stderr, and the signed reference on stdout.
-fn report(flags: &flags::Sign, reference: &ImageRef, key: &Key) {
+fn report(flags: &flags::Sign, reference: &ImageRef, key: &Key) -> Result<()> {
     let what = if attestation(flags) {
         "signed and attested"
     } else {
         "signed"
     };
     if flags.verify {
-        eprintln!("verified: {reference} is {what} by {}", who(key));
+        crate::output::sayln!("verified: {reference} is {what} by {}", who(key));
     } else {
-        eprintln!("{what}: {reference}");
-        println!("{reference}");
+        crate::output::sayln!("{what}: {reference}");
+        crate::output::stdout(&format!("{reference}\n"))?;
     }
+    Ok(())
 }
 
 /// Runs one cosign command; `false` when a verification failed (exit 1 for us). Keyless
@@ -145,7 +146,7 @@ fn run_one(runner: &Runner, cmd: &Cmd, verify: bool, key: &Key) -> Result<bool> 
     let out = runner.run_captured(cmd)?;
     let stderr = cmd.redact(out.stderr.trim_end());
     if verify && !out.success() && cosign::is_verification_failure(&out.stderr) {
-        eprintln!("{stderr}");
+        crate::output::sayln!("{stderr}");
         return Ok(false);
     }
     if !out.success() {
@@ -156,10 +157,10 @@ fn run_one(runner: &Runner, cmd: &Cmd, verify: bool, key: &Key) -> Result<bool> 
         );
     }
     if !stderr.is_empty() {
-        eprintln!("{stderr}");
+        crate::output::sayln!("{stderr}");
     }
     if verify {
-        print!("{}", cmd.redact(&out.stdout));
+        crate::output::stdout(&cmd.redact(&out.stdout))?;
     }
     Ok(true)
 }

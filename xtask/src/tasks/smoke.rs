@@ -46,7 +46,7 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
         );
     }
     let (host, handlers) = (host_platform(), handlers(&binfmt_dir()));
-    eprintln!(
+    crate::output::sayln!(
         "smoke test of {reference}, as user {}, on {}",
         smoke::USER,
         platforms.join(", ")
@@ -57,7 +57,7 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
         let name = platform.unwrap_or("image").to_string();
         let how = platform.map_or(Runnable::Native, |p| runnable(p, &host, &handlers));
         if let Runnable::No { reason, fix } = &how {
-            eprintln!("\n{name}: NOT RUN: {reason}\n  fix: {fix}");
+            crate::output::sayln!("\n{name}: NOT RUN: {reason}\n  fix: {fix}");
             results.push(PlatformResult {
                 platform: name,
                 how: how.label(),
@@ -66,7 +66,7 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
             });
             continue;
         }
-        eprintln!("\n==> {name} ({})", how.label());
+        crate::output::sayln!("\n==> {name} ({})", how.label());
         let failure = run_platform(
             &runner,
             &mut engine,
@@ -119,21 +119,22 @@ fn run_in_image(runner: &Runner, cmd: &Cmd) -> Result<Result<Output, String>> {
 
 /// The summary on stderr, and the exit status.
 fn report(record: &SmokeRecord) -> Result<Status> {
-    eprintln!(
+    crate::output::sayln!(
         "\nsmoke summary: {} (with {})",
-        record.reference, record.engine
+        record.reference,
+        record.engine
     );
     for p in &record.platforms {
         let (name, how, result) = (&p.platform, &p.how, p.result.label());
-        eprintln!("  {name:<14} {how:<26} {result}");
+        crate::output::sayln!("  {name:<14} {how:<26} {result}");
     }
     for what in &record.not_applied {
-        eprintln!("  hardening not applied: {what}");
+        crate::output::sayln!("  hardening not applied: {what}");
     }
     match record.verdict() {
         Verdict::Failed(p) => {
             let why = p.reason.as_deref().unwrap_or_default();
-            eprintln!("FAILED on {}: {why}", p.platform);
+            crate::output::sayln!("FAILED on {}: {why}", p.platform);
             Ok(Status::Found)
         }
         Verdict::NothingRan => bail!(
@@ -143,7 +144,7 @@ fn report(record: &SmokeRecord) -> Result<Status> {
             host_platform()
         ),
         Verdict::Passed => {
-            eprintln!(
+            crate::output::sayln!(
                 "passed: every platform that ran ({})",
                 record.platforms_line()
             );
@@ -174,7 +175,7 @@ fn run_platform(
             check.argv.as_deref(),
         )
         .deadline(limit()?);
-        eprintln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         let out = match run_in_image(runner, &cmd)? {
             Ok(out) => out,
             Err(why) => return Ok(Some(format!("{} {why}", check.label))),
@@ -184,7 +185,7 @@ fn run_platform(
                 "podman run cannot start containers on this machine, and buildah (chroot \
                  isolation) is not installed to run the image instead",
             )?;
-            eprintln!(
+            crate::output::sayln!(
                 "podman run cannot start containers here ({}): using buildah with chroot \
                  isolation instead",
                 smoke::tail(&out.stderr, 1).join("")
@@ -225,12 +226,12 @@ fn in_buildah(
         platform.unwrap_or("image").replace('/', "-")
     );
     let from = smoke::buildah_from(platform, reference, insecure, &name).deadline(limit()?);
-    eprintln!("+ {from}");
+    crate::output::sayln!("+ {from}");
     runner.read(&from)?;
     let result = buildah_checks(runner, &name, platform, checks);
     let rm = smoke::buildah_rm(&name);
     if let Err(e) = runner.read(&rm) {
-        eprintln!("warning: could not remove the working container {name}: {e:#}");
+        crate::output::sayln!("warning: could not remove the working container {name}: {e:#}");
     }
     result
 }
@@ -253,7 +254,7 @@ fn buildah_checks(
             )));
         }
         let cmd = smoke::buildah_run(name, &argv).deadline(limit()?);
-        eprintln!("+ {cmd}");
+        crate::output::sayln!("+ {cmd}");
         let out = match run_in_image(runner, &cmd)? {
             Ok(out) => out,
             Err(why) => return Ok(Some(format!("{} {why}", check.label))),
@@ -270,9 +271,9 @@ fn outcome(check: &Check, cmd: &Cmd, out: &Output, platform: Option<&str>) -> Op
     let all = format!("{}{}", out.stdout, out.stderr);
     if out.success() {
         for line in all.lines() {
-            eprintln!("  | {}", escape_line(line));
+            crate::output::sayln!("  | {}", escape_line(line));
         }
-        eprintln!("  {}: ok", check.label);
+        crate::output::sayln!("  {}: ok", check.label);
         return None;
     }
     let code = out
@@ -285,13 +286,13 @@ fn outcome(check: &Check, cmd: &Cmd, out: &Output, platform: Option<&str>) -> Op
         }
         None => "(the image's ENTRYPOINT and CMD)".into(),
     };
-    eprintln!(
+    crate::output::sayln!(
         "  {} FAILED on {} with {code}: {what}\n  run as: `{cmd}`\n  last lines of its output:",
         check.label,
         platform.unwrap_or("the image's platform")
     );
     for line in smoke::tail(&all, TAIL) {
-        eprintln!("  | {}", escape_line(line));
+        crate::output::sayln!("  | {}", escape_line(line));
     }
     Some(format!("{} {what} exited with {code}", check.label))
 }
@@ -307,7 +308,7 @@ fn image_checks(ctx: &Ctx, image: &ImageSettings) -> Result<Vec<Check>> {
         (None, true) => {
             let scripts = scripts::delivered(&ctx.root, &ctx.settings.manifests)?;
             let modules = scripts::third_party_imports(&scripts);
-            eprintln!(
+            crate::output::sayln!(
                 "smoke command: python imports the {} third-party module(s) that the {} \
                  delivered script(s) import: {}",
                 modules.len(),

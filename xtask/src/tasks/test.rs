@@ -27,10 +27,10 @@ pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
         && match prepare(&runner, ctx, e2e) {
             Ok(()) => true,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                crate::output::sayln!("error: {e:#}");
                 failed.push(format!("the Python test environment {}", venv::DIR));
                 if python_suite {
-                    eprintln!("pytest does not run: its environment could not be made");
+                    crate::output::sayln!("pytest does not run: its environment could not be made");
                 }
                 false
             }
@@ -47,7 +47,7 @@ pub fn run(flags: &flags::Test, ctx: &Ctx) -> Result<Status> {
     }
     for cmd in plan(flags, ctx, nextest, e2e, venv_ready) {
         if let Err(e) = runner.run(&cmd) {
-            eprintln!("error: {e:#}");
+            crate::output::sayln!("error: {e:#}");
             failed.push(cmd.to_string());
         }
     }
@@ -79,7 +79,7 @@ fn prepare(runner: &Runner, ctx: &Ctx, e2e: bool) -> Result<()> {
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let (mut held, install) = match venv::decide(&current, stamp.as_ref(), e2e) {
         venv::Action::Reuse => {
-            eprintln!("python: reusing {} (requirements unchanged)", venv::DIR);
+            crate::output::sayln!("python: reusing {} (requirements unchanged)", venv::DIR);
             return Ok(());
         }
         venv::Action::Add(install) => (stamp, install),
@@ -88,7 +88,7 @@ fn prepare(runner: &Runner, ctx: &Ctx, e2e: bool) -> Result<()> {
             if !runner.output(&venv::probe())?.success() {
                 bail!("{}", venv::NO_VENV_HINT);
             }
-            eprintln!(
+            crate::output::sayln!(
                 "python: making {} once (the system Python is left alone)",
                 venv::DIR
             );

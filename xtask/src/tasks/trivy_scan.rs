@@ -111,7 +111,7 @@ fn plan(
     let mut scans = Vec::new();
     if let Some(image) = image {
         let reference = image.reference.to_string();
-        let registry = registry_access(&ctx.settings, &image.reference, flags.insecure_registry);
+        let registry = registry_access(&ctx.settings, &image.reference, flags.insecure_registry)?;
         let platforms: Vec<Option<&str>> = match image.platforms.as_slice() {
             [] => vec![None],
             all => all.iter().map(|p| Some(p.as_str())).collect(),
@@ -175,10 +175,10 @@ fn report(
             .map_or(String::new(), |p| format!(" ({p})"));
         let label = format!("trivy {} {}{platform}", r.scan, r.target);
         let summary = trivy::summary(&label, &r.findings, threshold, 10);
-        eprint!("{}", crate::output::escape_lines(&summary));
+        crate::output::say!("{}", crate::output::escape_lines(&summary));
     }
     if let Some(s) = &sbom {
-        eprintln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
+        crate::output::sayln!("SBOM: {} ({} components, CycloneDX)", s.file, s.components);
     }
     let over = trivy::over(&all, threshold);
     let machine = match flags.format {
@@ -208,9 +208,9 @@ fn report(
                 ScanFormat::Sarif => "SARIF",
                 _ => "JSON report",
             };
-            eprintln!("{what}: {}", file.display());
+            crate::output::sayln!("{what}: {}", file.display());
         }
-        (Some(text), None) => print!("{text}"),
+        (Some(text), None) => crate::output::stdout(&text)?,
         (None, _) => {}
     }
     Ok(if over > 0 {
@@ -246,7 +246,7 @@ fn sbom_plan(
             &image.reference.to_string(),
             image.platforms.first().map(String::as_str),
             &tmp,
-            &registry_access(&ctx.settings, &image.reference, flags.insecure_registry),
+            &registry_access(&ctx.settings, &image.reference, flags.insecure_registry)?,
             opts,
         ),
         None => {
@@ -264,7 +264,7 @@ fn run_scan(
     flags: &flags::TrivyScan,
     opts: &trivy::Options,
 ) -> Result<Vec<Finding>> {
-    eprintln!("+ {}", scan.cmd);
+    crate::output::sayln!("+ {}", scan.cmd);
     let out = runner.output(&scan.cmd)?;
     if !out.success() {
         let stderr = trivy::log_text(&scan.cmd.redact(out.stderr.trim_end()));
@@ -291,9 +291,19 @@ fn run_scan(
     Ok(findings)
 }
 
+/// The largest SBOM read back: 256 MiB (a CycloneDX SBOM of a large image is tens of MiB).
+const SBOM_LIMIT: u64 = 256 * 1024 * 1024;
+
 fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<SbomReport> {
-    eprintln!("+ {cmd}");
+    crate::output::sayln!("+ {cmd}");
     let result = (|| {
+        // trivy writes through whatever is at `tmp`: a link planted there goes first.
+        match std::fs::remove_file(tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", tmp.display()));
+            }
+            _ => {}
+        }
         let out = runner.output(cmd)?;
         if !out.success() {
             bail!(
@@ -302,8 +312,9 @@ fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<Sbo
                 trivy::log_text(&cmd.redact(out.stderr.trim_end()))
             );
         }
-        let text = std::fs::read_to_string(tmp)
-            .with_context(|| format!("trivy wrote no SBOM to {}", tmp.display()))?;
+        let text = crate::files::read_limited(tmp, SBOM_LIMIT)
+            .with_context(|| format!("trivy wrote no SBOM to {}", tmp.display()))?
+            .0;
         let components = trivy::check_cyclonedx(&text).with_context(|| format!("`{cmd}`"))?;
         std::fs::rename(tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
         Ok(components)

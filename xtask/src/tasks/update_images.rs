@@ -9,8 +9,11 @@
 //!    the new tag ([`kustomize::update_file`]);
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
 
+mod diff;
 mod registry_move;
 mod uncommitted;
+
+pub use diff::diff;
 
 use crate::exec::Runner;
 use crate::kustomize::{self, UpdateError};
@@ -52,28 +55,28 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let tags = tag_list(&outcome.targets);
     let changes = &outcome.changes;
     if changes.is_empty() {
-        eprintln!(
+        crate::output::sayln!(
             "already up to date: {tags} ({} kustomization(s) searched)",
             outcome.searched
         );
         return Ok(Status::Clean);
     }
     if !outcome.written {
-        print!("{}", crate::output::raw_block(&diff(changes)));
+        crate::output::stdout(&crate::output::raw_block(&diff(changes)))?;
         if flags.check {
-            eprintln!("{} kustomization(s) are not on {tags}:", changes.len());
+            crate::output::sayln!("{} kustomization(s) are not on {tags}:", changes.len());
             list(changes);
-            eprintln!("fix: {}", fix_command(flags));
+            crate::output::sayln!("fix: {}", fix_command(flags));
             return Ok(Status::Found);
         }
-        eprintln!("would update {} file(s) to {tags}:", changes.len());
+        crate::output::sayln!("would update {} file(s) to {tags}:", changes.len());
         list(changes);
         return Ok(Status::Clean);
     }
-    eprintln!("updated {} file(s) to {tags}:", changes.len());
+    crate::output::sayln!("updated {} file(s) to {tags}:", changes.len());
     list(changes);
     if let Some(id) = &outcome.commit {
-        eprintln!(
+        crate::output::sayln!(
             "committed {}: {}",
             crate::repo::short(id),
             commit_message(&outcome.targets)
@@ -86,9 +89,15 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 /// and the `--commit`. Nothing is written when any step before the writes fails.
 pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Update> {
     let repo = Repo::open(&ctx.root)?;
+    // `--commit` takes git's index and branch locks before it reads anything, and holds them
+    // until the commit is made: a second run meanwhile exits 2 before writing.
+    let lock = match flags.commit {
+        true => Some(repo.lock_for_commit().context("no file was changed")?),
+        false => None,
+    };
     let stale = files::clean_stale(&ctx.root)?;
     if !stale.is_empty() {
-        eprintln!(
+        crate::output::sayln!(
             "note: removed {} temporary file(s) left by an interrupted run",
             stale.len()
         );
@@ -102,7 +111,7 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Update> {
     let paths = search_paths(flags, ctx)?;
     let found = kustomize::discover(&ctx.root, &paths)?;
     for (path, why) in &found.skipped {
-        eprintln!(
+        crate::output::sayln!(
             "warning: {}: {}; skipped, not read",
             crate::output::path(path),
             crate::output::escape(why)
@@ -125,16 +134,23 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Update> {
     };
     if !outcome.changes.is_empty() {
         // --dry-run and --check write nothing: the Runner decides, as for every task.
-        runner.for_real(|| write(flags, ctx, &repo, &mut outcome))?;
+        runner.for_real(|| write(flags, ctx, &repo, lock.as_ref(), &mut outcome))?;
     }
     Ok(outcome)
 }
 
 /// Writes every change at once, then `--commit`s them.
-fn write(flags: &flags::UpdateImages, ctx: &Ctx, repo: &Repo, outcome: &mut Update) -> Result<()> {
+fn write(
+    flags: &flags::UpdateImages,
+    ctx: &Ctx,
+    repo: &Repo,
+    lock: Option<&crate::repo::CommitLock>,
+    outcome: &mut Update,
+) -> Result<()> {
     if flags.commit {
         refuse_dirty(repo, &outcome.changes)?;
-        repo.ready_to_commit().context("no file was changed")?;
+        let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
+        repo.check_committable(&paths)?;
     }
     // SIGINT/SIGTERM wait until the files are written and committed (or put back).
     let signals = crate::signals::defer();
@@ -142,11 +158,13 @@ fn write(flags: &flags::UpdateImages, ctx: &Ctx, repo: &Repo, outcome: &mut Upda
     outcome.written = true;
     if flags.commit {
         let paths: Vec<PathBuf> = outcome.changes.iter().map(|c| c.path.clone()).collect();
-        outcome.commit = Some(repo.commit_paths(&paths, &commit_message(&outcome.targets))?);
+        let lock = lock.expect("--commit took the locks");
+        let message = commit_message(&outcome.targets);
+        outcome.commit = Some(repo.commit_paths(lock, &paths, &message)?);
     }
     if let Some(signal) = signals.received() {
         // The signal came too late to stop anything: say what was done before it takes effect.
-        eprintln!(
+        crate::output::sayln!(
             "{} arrived after {} file(s) were written{}; stopping now",
             crate::signals::name(signal),
             outcome.changes.len(),
@@ -209,7 +227,7 @@ pub fn plan(
         let mut moved = Vec::new();
         let result = update_text(&old, targets, &mut matched, &mut redirected, &mut moved);
         for note in moved {
-            eprintln!(
+            crate::output::sayln!(
                 "note: {}:{}",
                 crate::output::path(path),
                 crate::output::escape(&note)
@@ -242,7 +260,7 @@ pub fn plan(
                     targets[0].names.join(" or ")
                 ));
             } else {
-                eprintln!("warning: {r}; its tag is set all the same");
+                crate::output::sayln!("warning: {r}; its tag is set all the same");
             }
         }
     }
@@ -269,7 +287,7 @@ pub fn plan(
         );
     }
     for target in unreferenced {
-        eprintln!("note: no kustomization references {}", target.image);
+        crate::output::sayln!("note: no kustomization references {}", target.image);
     }
     Ok(changes)
 }
@@ -300,27 +318,13 @@ fn update_text(
     Ok(text)
 }
 
-/// Unified diffs with `a/` and `b/` repo-relative headers.
-pub fn diff(changes: &[Change]) -> String {
-    changes
-        .iter()
-        .map(|c| {
-            let path = crate::output::path(&c.path).replace('\\', "/");
-            similar::TextDiff::from_lines(&c.old, &c.new)
-                .unified_diff()
-                .header(&format!("a/{path}"), &format!("b/{path}"))
-                .to_string()
-        })
-        .collect()
-}
-
 /// The changed paths, one per line, in one write to stderr.
 fn list(changes: &[Change]) {
     let text: String = changes
         .iter()
         .map(|c| format!("  {}\n", crate::output::path(&c.path)))
         .collect();
-    eprint!("{text}");
+    crate::output::say!("{text}");
 }
 
 fn tag_list(targets: &[Target]) -> String {

@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "trivy",
             "trivy_sarif",
             "kustomize",
+            "kustomize_shapes",
             "resolve",
             "digests",
             "buildx_nodes",

@@ -97,6 +97,17 @@ fn only_exec_rs_starts_processes() {
     );
 }
 
+/// std's print macros panic when the write fails (stdout on a full disk: exit 101). Machine
+/// output goes through `output::stdout` (an error, exit 2) and human text through `say!`/`sayln!`.
+#[test]
+fn no_print_macro_can_panic() {
+    only_in(
+        None,
+        &["print!(", "println!("],
+        "use crate::output::stdout (machine output) or crate::output::sayln! (human text)",
+    );
+}
+
 #[test]
 fn only_repo_rs_touches_git2() {
     only_in(

@@ -140,6 +140,20 @@ fn render(file: &File) -> String {
     text
 }
 
+/// An entry whose `newName` is the image but whose `name` is not (issue 20): kustomize renders
+/// the image with its tag, and update-images refuses it (exit 2, file and line) rather than
+/// leave it stale.
+fn is_mapping_to_target(item: &Item) -> bool {
+    let ours = |v: &str| v == GHCR || v == BACKUP;
+    let get = |k: &str| {
+        item.fields
+            .iter()
+            .find(|f| f.key == k)
+            .map(|f| f.value.as_str())
+    };
+    get("name").is_some_and(|n| !ours(n)) && get("newName").is_some_and(ours)
+}
+
 fn is_target(item: &Item) -> bool {
     item.fields
         .iter()
@@ -311,6 +325,11 @@ proptest! {
         let names = [GHCR.to_string(), BACKUP.to_string()];
         let targets = file.items.iter().filter(|i| is_target(i)).count();
         let out = kustomize::update_file(&src, &names, TAG, None);
+        if file.items.iter().any(is_mapping_to_target) {
+            let err = out.err().map(|e| e.to_string()).unwrap_or_default();
+            prop_assert!(err.contains("newName"), "not refused: {}\n{}", err, src);
+            return Ok(());
+        }
         let out = out.map_err(|e| TestCaseError::fail(format!("{e}\n{src}")))?;
         let want = updated(&file);
         prop_assert_eq!(out.matched, targets);

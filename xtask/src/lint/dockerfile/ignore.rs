@@ -14,8 +14,10 @@ pub struct Ignore {
 }
 
 impl Ignore {
-    /// The ignore file for `dockerfile` (a file name) in the context folder `dir`.
-    pub fn for_context(dir: &Path, dockerfile: &str) -> (Ignore, &'static str) {
+    /// The ignore file for `dockerfile` (a file name) in the context folder `dir` (relative to
+    /// `root`). One that is not a regular file inside the repository (a symlink out of it, a
+    /// FIFO) is never read: [`crate::files::read_in_repo`].
+    pub fn for_context(root: &Path, dir: &Path, dockerfile: &str) -> (Ignore, &'static str) {
         for (name, label) in [
             (
                 format!("{dockerfile}.dockerignore"),
@@ -23,7 +25,8 @@ impl Ignore {
             ),
             (".dockerignore".to_string(), ".dockerignore"),
         ] {
-            if let Ok(text) = std::fs::read_to_string(dir.join(&name)) {
+            let read = crate::files::read_in_repo(root, &dir.join(&name), crate::files::READ_LIMIT);
+            if let Ok(Some((text, _))) = read {
                 return (Ignore::parse(&text), label);
             }
         }

@@ -56,13 +56,13 @@ pub(super) fn finish(
     let platform = &build.platforms[0];
     let show = || {
         if engine == Engine::Podman {
-            eprintln!(
+            crate::output::sayln!(
                 "+ skopeo copy --preserve-digests oci:{} docker://{}@<the digest podman push wrote>",
                 layout_dir(spec).display(),
                 build.reference.name()
             );
         }
-        eprintln!(
+        crate::output::sayln!(
             "then: the digest is read back from the registry and written to {}",
             digests::dir(&ctx.root)
                 .join(digests::file_name(platform))
@@ -109,10 +109,10 @@ fn push_and_record(
         None => bail!("{pushed} is not in the registry after the push"),
     }
     let file = digests::write(&ctx.root, platform, &digest)?;
-    eprintln!(
+    crate::output::sayln!(
         "pushed {platform} by digest (no tag); digest file: {}",
         file.display()
     );
-    println!("{pushed}");
+    crate::output::stdout(&format!("{pushed}\n"))?;
     Ok(Status::Clean)
 }

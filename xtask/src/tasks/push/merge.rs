@@ -64,7 +64,7 @@ pub fn run(flags: &flags::Push, dir: &Path, ctx: &Ctx) -> Result<Status> {
         .join("target/xtask/build")
         .join(format!("{}.merge-digest", image.name));
     runner.for_real(|| {
-        std::fs::create_dir_all(digest_file.parent().expect("a folder"))?;
+        crate::files::make_dir(&ctx.root, digest_file.parent().expect("a folder"))?;
         let _ = std::fs::remove_file(&digest_file);
         Ok(())
     })?;
@@ -90,7 +90,7 @@ pub fn run(flags: &flags::Push, dir: &Path, ctx: &Ctx) -> Result<Status> {
         let index = remote_digest(&runner, tool, &tagged, insecure)?
             .with_context(|| format!("{tagged} is not in the registry after the push"))?;
         if engine == Engine::Podman {
-            let pushed = parse_digest_file(&std::fs::read_to_string(&digest_file)?)?;
+            let pushed = parse_digest_file(&crate::files::read_text(&digest_file)?.0)?;
             if pushed != index {
                 bail!("{tagged} reads back as {index}, but podman pushed {pushed}");
             }
@@ -109,12 +109,12 @@ pub fn run(flags: &flags::Push, dir: &Path, ctx: &Ctx) -> Result<Status> {
             engine: engine.name().into(),
         };
         let path = record.write(&ctx.root)?;
-        eprintln!(
+        crate::output::sayln!(
             "merged {} platforms into {tagged}@{index}; build record: {}",
             files.len(),
             path.display()
         );
-        println!("{tagged}@{index}");
+        crate::output::stdout(&format!("{tagged}@{index}\n"))?;
         Ok(())
     })?;
     Ok(Status::Clean)

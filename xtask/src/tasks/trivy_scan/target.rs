@@ -22,10 +22,10 @@ pub struct ScanImage {
 /// `<root>/.trivyignore` when there is one, after checking that each ID gives its reason.
 pub fn ignorefile(root: &Path) -> Result<Option<String>> {
     let path = root.join(".trivyignore");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some((text, _)) =
+        crate::files::read_in_repo(root, Path::new(".trivyignore"), crate::files::READ_LIMIT)?
+    else {
+        return Ok(None);
     };
     trivy::check_ignorefile(".trivyignore", &text)?;
     Ok(Some(path.display().to_string()))
@@ -58,7 +58,7 @@ pub fn image_target(
     match target.lookup(runner)? {
         Some(FromRecord::Digest(reference)) => in_registry(runner, reference, &wanted),
         Some(FromRecord::Unpushed(record) | FromRecord::Tagged(record)) => {
-            eprintln!(
+            crate::output::sayln!(
                 "note: {} was built but not pushed: scanning the local image by its tag",
                 record.reference()
             );
@@ -85,22 +85,24 @@ fn in_registry(runner: &Runner, reference: ImageRef, wanted: &Wanted) -> Result<
 /// Loopback or `--insecure-registry` → `--insecure`; `GITHUB_TOKEN` (ghcr.io) or
 /// `REGISTRY_TOKEN` with `GITHUB_ACTOR` (or the settings' registry-user) → trivy's
 /// `TRIVY_USERNAME`/`TRIVY_PASSWORD` environment.
+/// The user is checked as for a login ([`registry::login_user`]): a bidi or control character
+/// in it is refused, never passed on.
 pub fn registry_access(
     settings: &Settings,
     reference: &ImageRef,
     insecure: bool,
-) -> trivy::Registry {
+) -> Result<trivy::Registry> {
     let host = reference.host().unwrap_or("docker.io");
-    let user = std::env::var("GITHUB_ACTOR")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| settings.registry_user.clone());
-    let login = match (user, Secret::from_env(registry::token_variable(host))) {
-        (Some(user), Some(token)) => Some((user, token)),
+    let actor = std::env::var("GITHUB_ACTOR").ok().filter(|u| !u.is_empty());
+    let configured = settings.registry_user.clone();
+    let login = match Secret::from_env(registry::token_variable(host)) {
+        Some(token) if actor.is_some() || configured.is_some() => {
+            Some((registry::login_user(actor, configured)?, token))
+        }
         _ => None,
     };
-    trivy::Registry {
+    Ok(trivy::Registry {
         insecure: resolve::plain_http(reference, insecure),
         login,
-    }
+    })
 }

@@ -17,7 +17,7 @@ pub fn note_uncommitted_contexts(ctx: &Ctx, targets: &[Target]) {
         }
         let dirty = repo.dirty_paths(&image.context).unwrap_or_default();
         if !dirty.is_empty() {
-            eprintln!(
+            crate::output::sayln!(
                 "note: {} has uncommitted changes ({}): the tag is that of its last commit; \
                  commit them, then run update-images again for the new tag",
                 crate::output::path(&image.context),
