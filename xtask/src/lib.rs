@@ -3,6 +3,7 @@
 
 pub mod build_record;
 pub mod cosign;
+pub mod diff;
 pub mod engine;
 pub mod exec;
 pub mod files;
@@ -62,5 +63,6 @@ pub fn dispatch(command: flags::Command, ctx: &Ctx) -> anyhow::Result<Status> {
         flags::Command::Sign(f) => tasks::sign::run(&f, ctx),
         flags::Command::Release(f) => tasks::release::run(&f, ctx),
         flags::Command::Doctor(f) => tasks::doctor::run(&f, ctx),
+        flags::Command::Diff(f) => tasks::diff::run(&f, ctx),
     }
 }

@@ -213,6 +213,16 @@ impl Repo {
                 .with_context(|| format!("{} is not a folder in commit {id}", path.display()))?,
             Err(_) => bail!("{} does not exist in commit {id}", path.display()),
         };
+        self.export_tree(&tree, dest)
+    }
+
+    /// Writes the whole tree of commit `id` into `dest` (which must not exist), as [`Repo::export`].
+    pub fn export_commit(&self, id: &str, dest: &Path) -> Result<()> {
+        let commit = self.git.find_commit(Oid::from_str(id)?)?;
+        self.export_tree(&commit.tree()?, dest)
+    }
+
+    fn export_tree(&self, tree: &git2::Tree, dest: &Path) -> Result<()> {
         std::fs::create_dir(dest).with_context(|| format!("cannot create {}", dest.display()))?;
         let mut failure = None;
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
@@ -433,6 +443,31 @@ fn index_entry(path: &str, id: Oid, mode: git2::FileMode, size: usize) -> git2::
         flags: 0,
         flags_extended: 0,
         path: path.as_bytes().to_vec(),
+    }
+}
+
+/// What `cargo xtask diff` asks of the history.
+impl Repo {
+    /// Is this a shallow clone (its history cut off)?
+    pub fn is_shallow(&self) -> bool {
+        self.git.is_shallow()
+    }
+
+    /// The merge-base of HEAD and the default branch: `origin/HEAD` (where it points), else
+    /// `main` (local or `origin/main`).
+    pub fn default_base(&self) -> Option<Commit> {
+        let head = self.git.head().ok()?.target()?;
+        let origin_head = self
+            .git
+            .find_reference("refs/remotes/origin/HEAD")
+            .and_then(|r| r.resolve())
+            .ok()
+            .and_then(|r| r.target());
+        if let Some(other) = origin_head {
+            let base = self.git.merge_base(head, other).ok()?;
+            return self.git.find_commit(base).ok().map(|c| to_commit(&c));
+        }
+        self.merge_base_with("main")
     }
 }
 

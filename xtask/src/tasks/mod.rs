@@ -1,6 +1,7 @@
 //! One module per subcommand. Each builds its plan with the pure core, then runs it.
 
 pub mod build_base;
+pub mod diff;
 pub mod doctor;
 pub mod lint_manifests;
 pub mod push;

@@ -1,0 +1,103 @@
+//! Renders the units of both commits, several at a time: one `kustomize build` (or
+//! `kubectl kustomize`) per unit and commit through the exec Runner, or, for a plain folder, its
+//! YAML files read as Argo CD reads them. Each worker takes the next job until none is left or
+//! a deferred signal has arrived.
+
+use crate::exec::{Cmd, Runner};
+use crate::signals::Deferred;
+use crate::walk;
+use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// One render.
+pub enum Job {
+    /// The renderer's command, with the folder and working directory set.
+    Kustomize(Cmd),
+    /// A plain folder (relative to the exported tree at `root`): its `*.yaml`, `*.yml` and
+    /// `*.json` files, not recursing, in name order.
+    Directory { root: PathBuf, dir: PathBuf },
+}
+
+/// A job's rendered YAML, or the renderer's message.
+pub type Rendered = Result<String, String>;
+
+/// Every job's rendered YAML, or the renderer's message; in job order.
+pub fn run_all(jobs: &[Job], timeout: Duration, signals: &Deferred) -> Result<Vec<Rendered>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4)
+        .min(jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, Rendered)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(usize, Rendered)>> {
+                    let runner = Runner::new(false, timeout)?;
+                    let mut done = Vec::new();
+                    loop {
+                        if let Some(signal) = signals.received() {
+                            bail!("stopped by {}", crate::signals::name(signal));
+                        }
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(job) = jobs.get(i) else { break };
+                        done.push((i, render(&runner, job)?));
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a render thread panicked"))
+            .collect()
+    });
+    let mut out: Vec<Option<Rendered>> = (0..jobs.len()).map(|_| None).collect();
+    for r in results {
+        for (i, rendered) in r? {
+            out[i] = Some(rendered);
+        }
+    }
+    Ok(out.into_iter().map(|r| r.expect("every job ran")).collect())
+}
+
+fn render(runner: &Runner, job: &Job) -> Result<Rendered> {
+    match job {
+        Job::Kustomize(cmd) => {
+            let out = runner.output(cmd)?;
+            Ok(if out.success() {
+                Ok(out.stdout)
+            } else {
+                Err(out.stderr.trim().to_string())
+            })
+        }
+        Job::Directory { root, dir } => Ok(read_folder(root, dir)),
+    }
+}
+
+fn read_folder(root: &Path, dir: &Path) -> Result<String, String> {
+    let listing = walk::walk(root, dir).map_err(|e| format!("{e:#}"))?;
+    let mut files: Vec<&PathBuf> = listing
+        .files
+        .iter()
+        .chain(&listing.links)
+        .filter(|f| f.parent() == Some(dir))
+        .filter(|f| {
+            f.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        })
+        .collect();
+    files.sort();
+    let mut out = String::new();
+    for f in files {
+        let text = walk::read_inside(root, f)
+            .ok_or_else(|| format!("{}: not a regular file inside the repository", f.display()))?;
+        out.push_str("---\n");
+        out.push_str(&text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
