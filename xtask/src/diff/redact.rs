@@ -11,11 +11,11 @@
 use crate::lint::secrets::looks_like_secret;
 use serde_json::Value;
 
-pub const UNCHANGED: &str = "<secret: unchanged>";
+pub const UNCHANGED: &str = "<secret unchanged>";
 pub const CHANGED_FROM: &str = "<secret>";
-pub const CHANGED_TO: &str = "<secret: changed>";
-pub const ADDED: &str = "<secret: added>";
-pub const REMOVED: &str = "<secret: removed>";
+pub const CHANGED_TO: &str = "<secret changed>";
+pub const ADDED: &str = "<secret added>";
+pub const REMOVED: &str = "<secret removed>";
 
 /// Redacts `base` and `head` (the same object at both commits; either may be absent).
 pub fn redact_pair(base: Option<&mut Value>, head: Option<&mut Value>) {
