@@ -5,49 +5,86 @@
 //! no changes.
 
 use super::Report;
-use serde_json::{Value, json};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The top level, fields in the documented order.
+#[derive(Serialize)]
+struct Out<'a> {
+    base: &'a str,
+    head: &'a str,
+    images: Vec<Image<'a>>,
+    apps: Vec<App<'a>>,
+}
+
+#[derive(Serialize)]
+struct Image<'a> {
+    image: &'a str,
+    from: &'a str,
+    to: &'a str,
+    objects: &'a BTreeMap<String, usize>,
+}
+
+#[derive(Serialize)]
+struct App<'a> {
+    name: &'a str,
+    path: &'a str,
+    changes: Vec<Change<'a>>,
+}
+
+#[derive(Serialize)]
+struct Change<'a> {
+    action: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    diff: &'a str,
+}
 
 pub fn render(report: &Report) -> String {
-    let apps: Vec<Value> = report
-        .apps
-        .iter()
-        .map(|a| {
-            let changes: Vec<Value> = a
-                .changes
-                .iter()
-                .map(|c| {
-                    json!({
-                        "action": c.action.as_str(),
-                        "kind": c.kind,
-                        "namespace": (!c.namespace.is_empty()).then_some(&c.namespace),
-                        "name": c.name,
-                        "diff": c.diff,
+    let out = Out {
+        base: &report.base,
+        head: &report.head,
+        images: report
+            .images
+            .iter()
+            .map(|i| Image {
+                image: &i.image,
+                from: &i.from,
+                to: &i.to,
+                objects: &i.objects,
+            })
+            .collect(),
+        apps: report
+            .apps
+            .iter()
+            .map(|a| App {
+                name: &a.name,
+                path: &a.path,
+                changes: a
+                    .changes
+                    .iter()
+                    .map(|c| Change {
+                        action: c.action.as_str(),
+                        kind: &c.kind,
+                        namespace: (!c.namespace.is_empty()).then_some(c.namespace.as_str()),
+                        name: &c.name,
+                        diff: &c.diff,
                     })
-                })
-                .collect();
-            json!({"name": a.name, "path": a.path, "changes": changes})
-        })
-        .collect();
-    let images: Vec<Value> = report
-        .images
-        .iter()
-        .map(|i| json!({"image": i.image, "from": i.from, "to": i.to, "objects": i.objects}))
-        .collect();
-    let mut out = serde_json::to_string_pretty(&json!({
-        "base": report.base,
-        "head": report.head,
-        "images": images,
-        "apps": apps,
-    }))
-    .expect("JSON of strings");
-    out.push('\n');
-    out
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&out).expect("JSON of strings");
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diff::{Action, AppDiff, Change};
+    use serde_json::{Value, json};
 
     #[test]
     fn the_documented_shape() {
@@ -67,7 +104,9 @@ mod tests {
             }],
             images: vec![],
         };
-        let v: Value = serde_json::from_str(&render(&report)).unwrap();
+        let text = render(&report);
+        assert!(text.starts_with("{\n  \"base\": "), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             v,
             json!({"base": "a".repeat(40), "head": "b".repeat(40), "images": [], "apps": [{"name": "iot-stack", "path": "k8s-apps/iot-stack", "changes": [{"action": "removed", "kind": "Namespace", "namespace": null, "name": "iot", "diff": "@@ -1 +0,0 @@\n-x\n"}]}]})

@@ -563,3 +563,82 @@ fn base64_matches_the_rfc_examples() {
     assert_eq!(base64("fo"), "Zm8=");
     assert_eq!(base64("foobar"), "Zm9vYmFy");
 }
+
+#[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
+fn a_symlink_out_of_the_repository_is_refused_and_never_read() {
+    require("kubectl");
+    let r = DiffRepo::new();
+    let first = head(&r);
+    let script = r
+        .git
+        .root()
+        .join("k8s-apps/iot-stack/forecasting/forecast.py");
+    std::fs::remove_file(&script).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &script).unwrap();
+    let second = r.git.commit("leak");
+    let out = r
+        .diff(&[&first, "--head", &second, "--format", "json"])
+        .expect(2);
+    out.assert_stderr_has_all(&[
+        "k8s-apps/iot-stack/forecasting/forecast.py",
+        &second[..7],
+        "a symlink that leads outside the repository",
+    ]);
+    assert!(!out.all().contains("root:"), "{}", out.all());
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
+fn sigterm_mid_render_removes_the_scratch_folder_and_ends_by_the_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    require("kubectl");
+    let r = DiffRepo::new();
+    let first = head(&r);
+    // 1,500 resources: kubectl kustomize takes seconds on them.
+    let mut resources = String::from("resources:\n");
+    for i in 0..1_500 {
+        r.git.write(
+            &format!("k8s-apps/slow/cm{i}.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n"),
+        );
+        resources.push_str(&format!("  - cm{i}.yaml\n"));
+    }
+    r.git.write("k8s-apps/slow/kustomization.yaml", resources);
+    let second = r.git.commit("slow");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "--root",
+            r.git.root().to_str().unwrap(),
+            "diff",
+            &first,
+            "--head",
+            &second,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let scratch = r
+        .git
+        .root()
+        .join(format!("target/xtask/diff/{}", child.id()));
+    let start = std::time::Instant::now();
+    while !scratch
+        .join("head/k8s-apps/slow/kustomization.yaml")
+        .exists()
+    {
+        assert!(start.elapsed().as_secs() < 30, "diff never exported HEAD");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: kill(2) of the child this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+    assert!(!scratch.exists(), "the scratch folder is removed");
+    assert!(start.elapsed().as_secs() < 60);
+}
