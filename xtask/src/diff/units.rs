@@ -22,6 +22,8 @@ pub struct TreeFiles {
     /// Every file (of any kind) and folder.
     pub files: BTreeSet<PathBuf>,
     pub dirs: BTreeSet<PathBuf>,
+    /// Symlinks (each leads inside the tree; the task refuses any other).
+    pub links: BTreeSet<PathBuf>,
 }
 
 /// How a unit's folder is rendered.
@@ -45,6 +47,11 @@ pub struct Unit {
     pub source: Source,
     /// `(kustomization file, entry)` for each remote resource its kustomizations reach.
     pub remote: Vec<(PathBuf, String)>,
+    /// The folders whose files the render can read, sorted: the unit's folder and every folder
+    /// its kustomizations include, transitively. kustomize's load restrictor keeps every file a
+    /// kustomization reads inside its own folder, so when none of these folders changed between
+    /// two commits, neither did the render.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// The units of one tree, sorted by name, and notes on Applications that are not units.
@@ -119,27 +126,49 @@ pub fn find(tree: &TreeFiles, repos: &[String]) -> Found {
             } else {
                 Source::Missing
             };
-        let remote = remote_closure(&kusts, &path);
+        let (inputs, remote) = closure(&kusts, &path);
         found.units.push(Unit {
             name,
             path,
             source,
             remote,
+            inputs,
         });
     }
     for dir in kusts.keys() {
         if !included.contains(dir) && !covered.contains(dir) {
-            let remote = remote_closure(&kusts, dir);
+            let (inputs, remote) = closure(&kusts, dir);
             found.units.push(Unit {
                 name: dir.display().to_string(),
                 path: dir.clone(),
                 source: Source::Kustomize,
                 remote,
+                inputs,
             });
         }
     }
     found.units.sort_by(|a, b| a.name.cmp(&b.name));
     found
+}
+
+/// Can the render of `unit` be taken as unchanged without running it, once the caller has
+/// checked that none of its inputs changed? Only when it is the same unit at both commits
+/// (path, source and input folders), fetches nothing, and reads no symlink (whose target may
+/// lie in a folder that is not an input).
+pub fn skippable(base: &Unit, head: &Unit, base_tree: &TreeFiles, head_tree: &TreeFiles) -> bool {
+    let linked = |tree: &TreeFiles| {
+        tree.links
+            .iter()
+            .any(|l| head.inputs.iter().any(|dir| l.starts_with(dir)))
+    };
+    base.path == head.path
+        && base.source == head.source
+        && matches!(head.source, Source::Kustomize | Source::Directory)
+        && base.inputs == head.inputs
+        && base.remote.is_empty()
+        && head.remote.is_empty()
+        && !linked(base_tree)
+        && !linked(head_tree)
 }
 
 /// What a unit needs to know of one kustomization.
@@ -212,20 +241,21 @@ pub fn is_remote(entry: &str) -> bool {
             && !entry.ends_with(".json")
 }
 
-/// The remote resources of `dir`'s kustomization and of every one it includes.
-fn remote_closure(kusts: &BTreeMap<PathBuf, Kust>, dir: &Path) -> Vec<(PathBuf, String)> {
+/// The folders `dir`'s kustomization reaches (itself included, sorted), and the remote
+/// resources of every kustomization among them.
+fn closure(kusts: &BTreeMap<PathBuf, Kust>, dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut seen = BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
-    let mut out = Vec::new();
+    let mut remote = Vec::new();
     while let Some(d) = stack.pop() {
-        let Some(k) = kusts.get(&d) else { continue };
-        if !seen.insert(d) {
+        if !seen.insert(d.clone()) {
             continue;
         }
-        out.extend(k.remote.iter().map(|r| (k.file.clone(), r.clone())));
+        let Some(k) = kusts.get(&d) else { continue };
+        remote.extend(k.remote.iter().map(|r| (k.file.clone(), r.clone())));
         stack.extend(k.includes.iter().cloned());
     }
-    out
+    (seen.into_iter().collect(), remote)
 }
 
 /// Every Argo CD Application document, with its file.
@@ -335,6 +365,10 @@ mod tests {
         let found = find(&t, &[]);
         assert_eq!(found.units.len(), 1);
         assert_eq!(
+            found.units[0].inputs,
+            [PathBuf::from("m/app"), PathBuf::from("m/base")]
+        );
+        assert_eq!(
             found.units[0].remote,
             [
                 (
@@ -388,6 +422,28 @@ mod tests {
             "{:?}",
             found.notes
         );
+    }
+
+    #[test]
+    fn only_the_same_local_unit_without_links_may_skip_its_render() {
+        let files = [
+            ("m/app/kustomization.yaml", "resources:\n  - ../base\n"),
+            ("m/base/kustomization.yaml", "resources: []\n"),
+        ];
+        let t = tree(&files);
+        let unit = find(&t, &[]).units.remove(0);
+        assert!(skippable(&unit, &unit, &t, &t));
+        let mut linked = tree(&files);
+        linked.links.insert(PathBuf::from("m/base/x.yaml"));
+        assert!(!skippable(&unit, &unit, &t, &linked));
+        let mut moved = unit.clone();
+        moved.inputs.pop();
+        assert!(!skippable(&unit, &moved, &t, &t));
+        let mut remote = unit.clone();
+        remote
+            .remote
+            .push((PathBuf::from("k"), "https://x/y".into()));
+        assert!(!skippable(&remote, &remote, &t, &t));
     }
 
     #[test]

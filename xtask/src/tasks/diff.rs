@@ -127,8 +127,9 @@ fn compare_commits(
         let dir = scratch.join(label);
         repo.export_commit(&commit.id, &dir)
             .with_context(|| format!("cannot export commit {}", &commit.id[..7]))?;
-        let found = units::find(&read_tree(&dir, manifests, &commit.id)?, repos);
-        sides.push((dir, commit, found));
+        let tree = read_tree(&dir, manifests, &commit.id)?;
+        let found = units::find(&tree, repos);
+        sides.push((dir, commit, found, tree));
     }
     for note in sides[1].2.notes.iter() {
         eprintln!("note: {}", output::escape_line(note));
@@ -136,8 +137,9 @@ fn compare_commits(
     let renderer = crate::lint::render::renderer().context("diff renders with kustomize")?;
     let mut jobs = Vec::new();
     let mut slots = Vec::new();
-    for (side, (dir, commit, found)) in sides.iter().enumerate() {
-        for unit in &found.units {
+    let unchanged = unchanged_units(repo, base, head, &sides)?;
+    for (side, (dir, commit, found, _)) in sides.iter().enumerate() {
+        for unit in found.units.iter().filter(|u| !unchanged.contains(&u.name)) {
             if let Some(job) = job(unit, dir, commit, &renderer, flags.allow_remote)? {
                 slots.push((side, unit.name.clone()));
                 jobs.push(job);
@@ -173,6 +175,39 @@ fn compare_commits(
     }
     Ok(assemble(base, head, &sides[0].2, &sides[1].2, objects_of))
 }
+
+/// The units whose input folders are the same at both commits (by git tree id): their renders
+/// would be the same, so neither is run.
+fn unchanged_units(
+    repo: &Repo,
+    base: &Commit,
+    head: &Commit,
+    sides: &[Side],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for h in &sides[1].2.units {
+        let Some(b) = sides[0].2.units.iter().find(|b| b.name == h.name) else {
+            continue;
+        };
+        if !units::skippable(b, h, &sides[0].3, &sides[1].3) {
+            continue;
+        }
+        let mut same = true;
+        for dir in &h.inputs {
+            if repo.changed_between(&base.id, &head.id, dir)? {
+                same = false;
+                break;
+            }
+        }
+        if same {
+            out.push(h.name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// One commit: its exported tree's folder, the commit, its units and its files.
+type Side<'a> = (std::path::PathBuf, &'a Commit, Found, TreeFiles);
 
 /// The render of one unit at one commit; `None` for a Helm chart (noted, not rendered).
 fn job(
@@ -236,6 +271,7 @@ fn read_tree(root: &Path, manifests: &Path, id: &str) -> Result<TreeFiles> {
         }
     }
     tree.dirs.extend(listing.dirs.iter().cloned());
+    tree.links.extend(listing.links.iter().cloned());
     for file in listing.files.iter().chain(&listing.links) {
         tree.files.insert(file.clone());
         let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml")

@@ -642,3 +642,58 @@ fn sigterm_mid_render_removes_the_scratch_folder_and_ends_by_the_signal() {
     assert!(!scratch.exists(), "the scratch folder is removed");
     assert!(start.elapsed().as_secs() < 60);
 }
+
+#[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
+fn a_change_in_an_included_folder_is_seen_and_units_whose_folders_did_not_change_are_not_rendered()
+{
+    require("kubectl");
+    let r = DiffRepo::new();
+    r.git.write(
+        "k8s-apps/common/kustomization.yaml",
+        "resources:\n  - settings.yaml\n",
+    );
+    r.git.write(
+        "k8s-apps/common/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: info\n",
+    );
+    r.edit(
+        KUST,
+        "  - namespace.yaml\n",
+        "  - namespace.yaml\n  - ../common\n",
+    );
+    // A unit broken at both commits, which this change does not touch.
+    r.git.write(
+        "k8s-apps/untouched/kustomization.yaml",
+        "resources:\n  - missing.yaml\n",
+    );
+    let first = r.git.commit("common");
+    r.edit(
+        "k8s-apps/common/settings.yaml",
+        "level: info",
+        "level: debug",
+    );
+    let second = r.git.commit("debug");
+    let report = r.json(&first, &second);
+    assert_eq!(
+        changes(&report),
+        tuples(&[("iot-stack", "modified", "ConfigMap", "settings")])
+    );
+    let names: Vec<&str> = report["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["iot-stack", "k8s-apps/argocd", "k8s-apps/untouched"]
+    );
+    // Once its folder changes, the broken unit is rendered, and fails.
+    r.git
+        .write("k8s-apps/untouched/other.yaml", "kind: ConfigMap\n");
+    let third = r.git.commit("touch");
+    r.diff(&[&second, "--head", &third])
+        .expect(2)
+        .assert_stderr_has("unit `k8s-apps/untouched` at commit");
+}
