@@ -69,6 +69,25 @@ fn folders(root: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `cargo xtask diff BASE --head HEAD --format json` in `root`, parsed; exit 0 required.
+fn diff(bin: &Path, root: &Path, base: &str, head: &str) -> serde_json::Value {
+    let out = Command::new(bin)
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "diff",
+            base,
+            "--head",
+            head,
+        ])
+        .args(["--format", "json"])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn kustomize(dir: &Path) {
     let status = Command::new("kubectl")
         .arg("kustomize")
@@ -137,39 +156,7 @@ fn main() {
     std::fs::create_dir_all(trees.path().join("head")).unwrap();
     copy(&trees.path().join("head/k8s-apps"));
 
-    let diff = || {
-        let out = Command::new(&bin)
-            .args([
-                "--root",
-                repo.root().to_str().unwrap(),
-                "diff",
-                &base,
-                "--head",
-                &head,
-            ])
-            .args(["--format", "json"])
-            .stderr(Stdio::null())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0));
-        out.stdout.len()
-    };
-    let report: serde_json::Value = {
-        let out = Command::new(&bin)
-            .args([
-                "--root",
-                repo.root().to_str().unwrap(),
-                "diff",
-                &base,
-                "--head",
-                &head,
-                "--format",
-                "json",
-            ])
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let report = diff(&bin, repo.root(), &base, &head);
     let units = report["apps"].as_array().unwrap().len();
     let changes: usize = report["apps"]
         .as_array()
@@ -186,7 +173,7 @@ fn main() {
         .flat_map(|side| folders(&trees.path().join(side)))
         .collect();
     let mut run_diff = || {
-        diff();
+        diff(&bin, repo.root(), &base, &head);
     };
     let mut serial = || all.iter().for_each(|d| kustomize(d));
     let mut parallel = || {
@@ -218,6 +205,18 @@ fn main() {
         all.len(),
         ms(par_min),
         ms(par_med)
+    );
+    // A typical pull request: one app's script changes; the other 100 units are not rendered.
+    repo.write("k8s-apps/apps/app042/forecast.py", "print('one change')\n");
+    let one = repo.commit("one app");
+    let mut one_app = || {
+        diff(&bin, repo.root(), &head, &one);
+    };
+    let (one_min, one_med) = time_interleaved(runs, &mut [&mut one_app])[0];
+    println!(
+        "cargo xtask diff, one app changed:               min {}  median {}",
+        ms(one_min),
+        ms(one_med)
     );
     println!(
         "diff / serial floor (medians): {:.2}x (target <= 1.5x); diff / two-at-a-time floor: {:.2}x",

@@ -38,6 +38,17 @@ pub struct Change {
     pub diff: String,
 }
 
+impl Change {
+    /// `namespace/name`, or the name alone when the object names no namespace.
+    pub fn qualified_name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
 /// One image move: `python-base sha-aaaaaaa → sha-bbbbbbb in 2 CronJobs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageChange {

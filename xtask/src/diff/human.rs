@@ -51,15 +51,10 @@ pub fn render(report: &Report, color: bool) -> String {
                 Action::Removed => paint(RED, "- removed"),
                 Action::Modified => paint(CYAN, "~ modified"),
             };
-            let ns = if c.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", c.namespace)
-            };
             out.push_str(&format!(
                 "{sign} {} {}\n",
                 escape_line(&c.kind),
-                escape_line(&format!("{ns}{}", c.name))
+                escape_line(&c.qualified_name())
             ));
             for line in c.diff.lines() {
                 let line = escape_line(line);

@@ -43,20 +43,11 @@ pub fn render_within(report: &Report, limit: usize) -> String {
         for c in &app.changes {
             let share = left / (total - done).max(1);
             done += 1;
-            let sign = match c.action {
-                Action::Added => "+",
-                Action::Removed => "-",
-                Action::Modified => "~",
-            };
-            let ns = if c.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{}/", c.namespace)
-            };
             let title = format!(
-                "{sign} {} `{}`\n",
+                "**{}** {} `{}`\n",
+                c.action.as_str(),
                 cell(&c.kind),
-                code(&format!("{ns}{}", c.name))
+                code(&c.qualified_name())
             );
             let block = diff_block(&c.diff, share.saturating_sub(title.len()));
             let piece = title + &block;

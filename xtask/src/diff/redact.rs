@@ -60,26 +60,13 @@ fn walk(base: Option<&mut Value>, head: Option<&mut Value>, key: &str, secret: b
     let is_map = |v: &Option<&mut Value>| v.as_ref().is_none_or(|v| v.is_object());
     let is_seq = |v: &Option<&mut Value>| v.as_ref().is_none_or(|v| v.is_array());
     if is_map(&base) && is_map(&head) && (base.is_some() || head.is_some()) {
-        let (mut b, mut h) = (
-            base.and_then(Value::as_object_mut),
-            head.and_then(Value::as_object_mut),
-        );
-        let mut keys: Vec<String> = b
-            .iter()
-            .chain(h.iter())
-            .flat_map(|m| m.keys().cloned())
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for k in keys {
-            let bv = b.as_mut().and_then(|m| m.get_mut(&k));
-            let hv = h.as_mut().and_then(|m| m.get_mut(&k));
+        each_key(base, head, |k, bv, hv| {
             if secret && depth == 0 && (k == "data" || k == "stringData") {
                 hide_every_value(bv, hv);
             } else {
-                walk(bv, hv, &k, secret, depth + 1);
+                walk(bv, hv, k, secret, depth + 1);
             }
-        }
+        });
     } else if is_seq(&base) && is_seq(&head) && (base.is_some() || head.is_some()) {
         walk_seq(base, head, key, secret, depth);
     } else if flagged(key, base.as_deref()) || flagged(key, head.as_deref()) {
@@ -159,24 +146,37 @@ fn walk_seq(
 }
 
 fn hide_every_value(base: Option<&mut Value>, head: Option<&mut Value>) {
-    let (mut b, mut h) = (base, head);
+    let (b, h) = (base, head);
     let both_maps =
         b.as_ref().is_none_or(|v| v.is_object()) && h.as_ref().is_none_or(|v| v.is_object());
     if !both_maps {
         hide(b, h);
         return;
     }
+    each_key(b, h, |_, bv, hv| hide(bv, hv));
+}
+
+/// Calls `f` with each key of either map (sorted) and its value on each side.
+fn each_key(
+    base: Option<&mut Value>,
+    head: Option<&mut Value>,
+    mut f: impl FnMut(&str, Option<&mut Value>, Option<&mut Value>),
+) {
+    let (mut b, mut h) = (
+        base.and_then(Value::as_object_mut),
+        head.and_then(Value::as_object_mut),
+    );
     let mut keys: Vec<String> = b
         .iter()
         .chain(h.iter())
-        .flat_map(|m| m.as_object().into_iter().flat_map(|m| m.keys().cloned()))
+        .flat_map(|m| m.keys().cloned())
         .collect();
     keys.sort();
     keys.dedup();
     for k in keys {
         let bv = b.as_mut().and_then(|m| m.get_mut(&k));
         let hv = h.as_mut().and_then(|m| m.get_mut(&k));
-        hide(bv, hv);
+        f(&k, bv, hv);
     }
 }
 

@@ -56,7 +56,7 @@ pub fn run(flags: &Diff, ctx: &Ctx) -> Result<Status> {
         }
     };
     match &flags.output {
-        Some(path) => files::write_atomic(&ctx.root.join(path), text.as_bytes())
+        Some(path) => files::write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
