@@ -116,6 +116,15 @@ pub fn find(tree: &TreeFiles, repos: &[String]) -> Found {
             continue;
         };
         covered.insert(path.clone());
+        for option in ["kustomize", "directory", "helm", "plugin"] {
+            if source.get(option).is_some() {
+                found.notes.push(format!(
+                    "{}: Application `{name}` sets spec.source.{option}, which diff does not apply; \
+                     its render here is the folder's alone",
+                    file.display()
+                ));
+            }
+        }
         let source =
             if source.get("chart").is_some() || tree.files.contains(&path.join("Chart.yaml")) {
                 Source::Helm
@@ -307,7 +316,10 @@ mod tests {
                 "k8s-apps/argocd/kustomization.yaml",
                 "resources:\n  - app.yaml\n  - other.yaml\n",
             ),
-            ("k8s-apps/argocd/app.yaml", APP),
+            (
+                "k8s-apps/argocd/app.yaml",
+                &format!("{APP}    kustomize:\n      namePrefix: x-\n"),
+            ),
             (
                 "k8s-apps/argocd/other.yaml",
                 &APP.replace("iot-stack", "ext")
@@ -345,9 +357,10 @@ mod tests {
                 ("k8s-apps/loose", "k8s-apps/loose", Source::Kustomize, 2),
             ]
         );
-        assert_eq!(found.notes.len(), 1);
+        assert_eq!(found.notes.len(), 2, "{:?}", found.notes);
+        assert!(found.notes[0].contains("sets spec.source.kustomize, which diff does not apply"));
         assert!(
-            found.notes[0].contains("`ext` renders another repository"),
+            found.notes[1].contains("`ext` renders another repository"),
             "{:?}",
             found.notes
         );

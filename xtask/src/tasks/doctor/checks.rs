@@ -116,7 +116,7 @@ pub fn needs(subcommand: &str) -> &'static [&'static [&'static str]] {
         "release" => &[ENGINE, &["trivy"], &["cosign"]],
         "sign" => &[&["cosign"]],
         "trivy-scan" => &[&["trivy"]],
-        "lint-manifests" => &[&["kubectl", "kustomize"]],
+        "lint-manifests" | "diff" => &[&["kubectl", "kustomize"]],
         _ => &[],
     }
 }
