@@ -2,7 +2,8 @@
 //! the image lines, a summary table of every changed unit, then one collapsible `<details>` per
 //! unit with a ```` ```diff ```` block per object. The whole comment stays within [`LIMIT`]
 //! bytes (GitHub's comment limit is 65,536 characters, and a character is at least one byte):
-//! the summary is always complete, and diffs that do not fit are cut with a note saying how many
+//! the summary is always complete (short of the thousands of changed units whose table rows alone
+//! would pass the limit: then the table stops with a count), and diffs that do not fit are cut with a note saying how many
 //! lines were left out. Each diff gets a fair share of what is left, so one huge object cannot
 //! crowd out the others.
 
@@ -21,7 +22,7 @@ pub fn render(report: &Report) -> String {
 
 /// [`render`] with another limit (tests use small ones).
 pub fn render_within(report: &Report, limit: usize) -> String {
-    let mut out = summary(report);
+    let mut out = summary(report, limit);
     let apps: Vec<&AppDiff> = report.changed().collect();
     let total: usize = apps.iter().map(|a| a.changes.len()).sum();
     let mut left = limit.saturating_sub(out.len() + RESERVE);
@@ -70,7 +71,7 @@ pub fn render_within(report: &Report, limit: usize) -> String {
 }
 
 /// The marker, the commits, the image lines and the table: always complete.
-fn summary(report: &Report) -> String {
+fn summary(report: &Report, limit: usize) -> String {
     let short = |id: &str| id[..7.min(id.len())].to_string();
     let mut out = format!(
         "{MARKER}\n### Rendered manifests: `{}` → `{}`\n\n",
@@ -93,7 +94,17 @@ fn summary(report: &Report) -> String {
         out.push('\n');
     }
     out.push_str("| Unit | Path | Added | Removed | Modified |\n|---|---|--:|--:|--:|\n");
-    for app in &changed {
+    // Only thousands of changed units outgrow the comment: then the table stops at the limit
+    // and says how many rows it left out (a comment over the limit would not be posted at all).
+    let room = limit.saturating_sub(RESERVE);
+    for (i, app) in changed.iter().enumerate() {
+        if out.len() + 2 * RESERVE > room {
+            out.push_str(&format!(
+                "\n_{} left out of this table to stay within GitHub's comment limit; run `cargo xtask diff` for all of them._\n",
+                super::count_of(changed.len() - i, "more changed unit")
+            ));
+            return out;
+        }
         let n = |a: Action| app.changes.iter().filter(|c| c.action == a).count();
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} |\n",
@@ -271,6 +282,21 @@ mod tests {
             text.contains("30 more units were left out")
                 || text.contains("more units were left out"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn thousands_of_changed_units_still_fit() {
+        let apps: Vec<_> = (0..3_000)
+            .map(|i| (format!("app{i:04}"), vec![change("x", 1)]))
+            .collect();
+        let text = render(&report(apps));
+        assert!(text.len() <= LIMIT, "{}", text.len());
+        assert!(text.contains("| app0000 |"));
+        assert!(
+            text.contains("more changed units left out of this table"),
+            "{}",
+            &text[text.len() - 300..]
         );
     }
 
