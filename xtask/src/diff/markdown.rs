@@ -2,10 +2,10 @@
 //! the image lines, a summary table of every changed unit, then one collapsible `<details>` per
 //! unit with a ```` ```diff ```` block per object. The whole comment stays within [`LIMIT`]
 //! bytes (GitHub's comment limit is 65,536 characters, and a character is at least one byte):
-//! the summary is always complete (short of the thousands of changed units whose table rows alone
-//! would pass the limit: then the table stops with a count), and diffs that do not fit are cut with a note saying how many
-//! lines were left out. Each diff gets a fair share of what is left, so one huge object cannot
-//! crowd out the others.
+//! the summary is always complete (short of the thousands of changed units whose table rows
+//! alone would pass the limit: then the table stops with a count), and diffs that do not fit are
+//! cut with a note saying how many lines were left out. Each diff gets a fair share of what is
+//! left, so one huge object cannot crowd out the others.
 
 use super::{Action, AppDiff, Report, compare::image_line};
 
