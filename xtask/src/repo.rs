@@ -453,21 +453,27 @@ impl Repo {
         self.git.is_shallow()
     }
 
-    /// The merge-base of HEAD and the default branch: `origin/HEAD` (where it points), else
-    /// `main` (local or `origin/main`).
-    pub fn default_base(&self) -> Option<Commit> {
-        let head = self.git.head().ok()?.target()?;
+    /// The merge-base of commit `head` and the default branch: `origin/HEAD` (where it
+    /// points), else `main` (local, else `origin/main`).
+    pub fn default_base(&self, head: &str) -> Option<Commit> {
+        let head = Oid::from_str(head).ok()?;
         let origin_head = self
             .git
             .find_reference("refs/remotes/origin/HEAD")
             .and_then(|r| r.resolve())
             .ok()
             .and_then(|r| r.target());
-        if let Some(other) = origin_head {
-            let base = self.git.merge_base(head, other).ok()?;
-            return self.git.find_commit(base).ok().map(|c| to_commit(&c));
-        }
-        self.merge_base_with("main")
+        let other = match origin_head {
+            Some(other) => other,
+            None => ["main", "origin/main"]
+                .iter()
+                .find_map(|name| self.git.revparse_single(name).ok())?
+                .peel_to_commit()
+                .ok()?
+                .id(),
+        };
+        let base = self.git.merge_base(head, other).ok()?;
+        self.git.find_commit(base).ok().map(|c| to_commit(&c))
     }
 }
 

@@ -87,7 +87,7 @@ fn commits(repo: &Repo, flags: &Diff) -> Result<(Commit, Commit)> {
         Some(rev) => repo
             .resolve(rev)
             .map_err(|e| if repo.is_shallow() { shallow() } else { e })?,
-        None => match repo.default_base() {
+        None => match repo.default_base(&head.id) {
             Some(base) => base,
             None if repo.is_shallow() => return Err(shallow()),
             None => bail!(
