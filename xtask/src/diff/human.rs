@@ -110,9 +110,12 @@ mod tests {
             "diff aaaaaaa..bbbbbbb\nimages:\n  x 1 → 2 in 1 CronJob\n\niot\\u{1b}[2J (k8s-apps/iot)\n~ modified CronJob iot/job\n    @@ -1 +1 @@\n    -a\n    +b\n"
         );
         assert!(!text.contains('\x1b'));
+        let painted = render(&report(), true);
+        assert!(painted.contains("    \x1b[32m+b\x1b[0m\n"), "{painted:?}");
+        assert!(painted.contains("    \x1b[31m-a\x1b[0m\n"), "{painted:?}");
         assert!(
-            render(&report(), true).contains("\x1b[32m    +b")
-                || render(&report(), true).contains("\x1b[32m+b")
+            painted.contains("\x1b[36m~ modified\x1b[0m CronJob iot/job\n"),
+            "{painted:?}"
         );
     }
 }

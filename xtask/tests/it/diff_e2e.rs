@@ -46,12 +46,14 @@ fn a_tag_bump_is_one_image_line_first_and_two_modified_cronjobs() {
     );
     let diff = report["apps"][0]["changes"][0]["diff"].as_str().unwrap();
     assert!(
-        diff.contains("-  - image: ghcr.io/dcasati/python-base:sha-aaaaaaa\n")
-            || diff.contains("image: ghcr.io/dcasati/python-base:sha-aaaaaaa\n"),
+        diff.contains(
+            "-            image: ghcr.io/dcasati/python-base:sha-aaaaaaa\n+            image: ghcr.io/dcasati/python-base:sha-bbbbbbb\n"
+        ),
         "{diff}"
     );
-    assert!(
-        diff.contains("+") && diff.contains("python-base:sha-bbbbbbb"),
+    assert_eq!(
+        diff.lines().filter(|l| l.starts_with(['+', '-'])).count(),
+        2,
         "{diff}"
     );
     // The unit of the app-of-apps folder is listed, unchanged.
