@@ -1,6 +1,7 @@
 //! Secrets never reach a diff. Before an object pair is printed:
 //! - every value under a Secret's `data` and `stringData` is replaced by a marker saying whether
-//!   that key was added, removed, changed or left alone;
+//!   that key was added, removed, changed or left alone (and so is the Secret's
+//!   `last-applied-configuration` annotation, which repeats them);
 //! - every other string that lint's secret rules (`lint::secrets::looks_like_secret`) flag, on
 //!   either side, is replaced the same way. An env entry's `value` is judged under the entry's
 //!   `name`, as lint judges it.
@@ -63,6 +64,9 @@ fn walk(base: Option<&mut Value>, head: Option<&mut Value>, key: &str, secret: b
         each_key(base, head, |k, bv, hv| {
             if secret && depth == 0 && (k == "data" || k == "stringData") {
                 hide_every_value(bv, hv);
+            } else if secret && k == "kubectl.kubernetes.io/last-applied-configuration" {
+                // A Secret applied by hand carries its data again in this annotation.
+                hide(bv, hv);
             } else {
                 walk(bv, hv, k, secret, depth + 1);
             }
@@ -203,6 +207,19 @@ mod tests {
             json!({"same": UNCHANGED, "changed": CHANGED_TO, "new": ADDED})
         );
         assert_eq!(head["metadata"]["name"], "s");
+    }
+
+    #[test]
+    fn a_secrets_last_applied_annotation_is_hidden_too() {
+        let key = "kubectl.kubernetes.io/last-applied-configuration";
+        let mut head = secret(json!({"a": "YQ=="}));
+        head["metadata"]["annotations"] =
+            json!({key: "{\"data\":{\"a\":\"YQ==\"}}", "team": "iot"});
+        redact_pair(None, Some(&mut head));
+        assert_eq!(
+            head["metadata"]["annotations"],
+            json!({key: ADDED, "team": "iot"})
+        );
     }
 
     #[test]
