@@ -140,18 +140,14 @@ fn compare_commits(
     let unchanged = unchanged_units(repo, base, head, &sides)?;
     for (side, (dir, commit, found, _)) in sides.iter().enumerate() {
         for unit in found.units.iter().filter(|u| !unchanged.contains(&u.name)) {
-            if let Some(job) = job(unit, dir, commit, &renderer, flags.allow_remote)? {
+            let remote = flags.allow_remote.then_some(ctx.settings.network_timeout);
+            if let Some(job) = job(unit, dir, commit, &renderer, remote)? {
                 slots.push((side, unit.name.clone()));
                 jobs.push(job);
             }
         }
     }
-    let timeout = if flags.allow_remote {
-        ctx.settings.network_timeout
-    } else {
-        Duration::from_secs(300)
-    };
-    let rendered = render::run_all(&jobs, timeout, signals)?;
+    let rendered = render::run_all(&jobs, ctx.settings.network_timeout, signals)?;
     let mut failures = Vec::new();
     let mut objects_of: [std::collections::BTreeMap<String, Vec<objects::Object>>; 2] =
         Default::default();
@@ -210,15 +206,17 @@ fn unchanged_units(
 type Side<'a> = (std::path::PathBuf, &'a Commit, Found, TreeFiles);
 
 /// The render of one unit at one commit; `None` for a Helm chart (noted, not rendered).
+/// `remote` is the network timeout when remote resources are allowed: a render that fetches
+/// one is killed (with its process group) when it runs longer.
 fn job(
     unit: &Unit,
     dir: &Path,
     commit: &Commit,
     renderer: &Cmd,
-    allow_remote: bool,
+    remote: Option<Duration>,
 ) -> Result<Option<Job>> {
     let short = &commit.id[..7];
-    if let Some((file, entry)) = unit.remote.first().filter(|_| !allow_remote) {
+    if let Some((file, entry)) = unit.remote.first().filter(|_| remote.is_none()) {
         bail!(
             "unit `{}` at commit {short}: {} names the remote resource `{}`; diff renders offline, so \
              it refuses to fetch it. Pass --allow-remote to let kustomize fetch it",
@@ -228,12 +226,16 @@ fn job(
         );
     }
     Ok(match unit.source {
-        Source::Kustomize => Some(Job::Kustomize(
-            renderer
+        Source::Kustomize => {
+            let cmd = renderer
                 .clone()
                 .arg(dir.join(&unit.path).display().to_string())
-                .cwd(dir),
-        )),
+                .cwd(dir);
+            Some(Job::Kustomize(match remote {
+                Some(limit) if !unit.remote.is_empty() => cmd.deadline(limit),
+                _ => cmd,
+            }))
+        }
         Source::Directory => Some(Job::Directory {
             root: dir.to_path_buf(),
             dir: unit.path.clone(),

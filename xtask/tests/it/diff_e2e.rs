@@ -502,6 +502,23 @@ fn a_remote_base_is_refused_unless_allowed() {
         "--allow-remote",
     ]);
     assert_eq!(out.stdout, "");
+    // Allowed, kustomize fetches it: here from a loopback port nothing listens on, so the
+    // render fails with kustomize's own message.
+    let port = crate::support::free_port();
+    let url = format!("http://127.0.0.1:{port}/base.yaml");
+    r.edit(KUST, "https://github.com/example/remote//base?ref=v1", &url);
+    let third = r.git.commit("loopback remote");
+    let out = r
+        .diff(&[&first, "--head", &third, "--allow-remote"])
+        .expect(2);
+    out.assert_stderr_has_all(&[
+        &format!(
+            "unit `iot-stack` at commit {} failed to render",
+            &third[..7]
+        ),
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert!(!out.stderr.contains("refuses to fetch"), "{}", out.stderr);
 }
 
 #[test]
