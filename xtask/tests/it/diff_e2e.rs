@@ -24,10 +24,7 @@ fn tuples<'a>(
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_tag_bump_is_one_image_line_first_and_two_modified_cronjobs() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(KUST, "newTag: sha-aaaaaaa", "newTag: sha-bbbbbbb");
-    let second = r.git.commit("bump");
+    let (r, first, second) = DiffRepo::edited(KUST, "newTag: sha-aaaaaaa", "newTag: sha-bbbbbbb");
     let report = r.json(&first, &second);
     assert_eq!(
         (report["base"].as_str(), report["head"].as_str()),
@@ -93,14 +90,11 @@ fn a_tag_bump_is_one_image_line_first_and_two_modified_cronjobs() {
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_schedule_change_modifies_that_cronjob_only() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(
+    let (r, first, second) = DiffRepo::edited(
         "k8s-apps/iot-stack/sunrise/cronjob.yaml",
         "30 5 * * *",
         "45 6 * * *",
     );
-    let second = r.git.commit("schedule");
     let report = r.json(&first, &second);
     assert_eq!(
         changes(&report),
@@ -120,14 +114,11 @@ fn a_schedule_change_modifies_that_cronjob_only() {
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_script_change_renames_the_generated_configmap_which_is_modified_not_replaced() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(
+    let (r, first, second) = DiffRepo::edited(
         "k8s-apps/iot-stack/forecasting/forecast.py",
         "print('forecast')",
         "print('forecast v2')",
     );
-    let second = r.git.commit("script");
     let report = r.json(&first, &second);
     let got = changes(&report);
     let kinds: Vec<(&str, &str)> = got.iter().map(|c| (c.1.as_str(), c.2.as_str())).collect();
@@ -162,14 +153,11 @@ fn a_script_change_renames_the_generated_configmap_which_is_modified_not_replace
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_secret_value_change_is_never_printed_in_any_format() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(
+    let (r, first, second) = DiffRepo::edited(
         KUST,
         "INFLUX_TOKEN=old-token-value-1",
         "INFLUX_TOKEN=new-token-value-2\n      - INFLUX_ORG=home-org-3",
     );
-    let second = r.git.commit("rotate");
     let report = r.json(&first, &second);
     let secret = report["apps"][0]["changes"]
         .as_array()
@@ -233,10 +221,7 @@ fn a_secret_value_change_is_never_printed_in_any_format() {
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_removed_object_is_all_minus() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(KUST, "  - sunrise/cronjob.yaml\n", "");
-    let second = r.git.commit("remove sunrise");
+    let (r, first, second) = DiffRepo::edited(KUST, "  - sunrise/cronjob.yaml\n", "");
     let report = r.json(&first, &second);
     assert_eq!(
         changes(&report),
@@ -401,14 +386,11 @@ fn a_huge_change_keeps_the_markdown_under_githubs_limit_with_a_complete_summary(
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_broken_render_is_exit_2_naming_the_unit_the_commit_and_kustomizes_message() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(
+    let (r, first, second) = DiffRepo::edited(
         KUST,
         "  - namespace.yaml\n",
         "  - namespace.yaml\n  - missing.yaml\n",
     );
-    let second = r.git.commit("broken");
     for format in ["human", "json", "markdown"] {
         let out = r
             .diff(&[&first, "--head", &second, "--format", format])
@@ -486,14 +468,11 @@ fn base_defaults_to_the_merge_base_and_the_working_tree_is_never_read_or_left_di
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn a_remote_base_is_refused_unless_allowed() {
     require("kubectl");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(
+    let (r, first, second) = DiffRepo::edited(
         KUST,
         "  - namespace.yaml\n",
         "  - namespace.yaml\n  - https://github.com/example/remote//base?ref=v1\n",
     );
-    let second = r.git.commit("remote");
     let out = r.diff(&[&first, "--head", &second]).expect(2);
     out.assert_stderr_has_all(&[
         "unit `iot-stack`",
@@ -526,10 +505,7 @@ fn a_remote_base_is_refused_unless_allowed() {
 fn a_shallow_clone_without_base_is_exit_2_naming_the_fix() {
     require("kubectl");
     require("git");
-    let r = DiffRepo::new();
-    let first = head(&r);
-    r.edit(KUST, "newTag: sha-aaaaaaa", "newTag: sha-bbbbbbb");
-    r.git.commit("bump");
+    let (r, first, _) = DiffRepo::edited(KUST, "newTag: sha-aaaaaaa", "newTag: sha-bbbbbbb");
     let clone = crate::support::temp_dir("diff-shallow");
     let url = format!("file://{}", r.git.root().display());
     let status = std::process::Command::new("git")

@@ -118,6 +118,15 @@ impl DiffRepo {
         DiffRepo { git }
     }
 
+    /// The fixture, then one commit replacing `from` by `to` in `rel`: (repo, first, second).
+    pub fn edited(rel: &str, from: &str, to: &str) -> (DiffRepo, String, String) {
+        let r = DiffRepo::new();
+        let first = r.git.head_commit().unwrap().id().to_string();
+        r.edit(rel, from, to);
+        let second = r.git.commit(&format!("edit {rel}"));
+        (r, first, second)
+    }
+
     /// Replaces `from` by `to` in `rel` (which must contain it).
     pub fn edit(&self, rel: &str, from: &str, to: &str) {
         let text = self.git.read(rel);
