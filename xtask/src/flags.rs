@@ -514,7 +514,8 @@ pub enum DoctorFormat {
 /// changes, with --exit-code); 2 when a unit fails to render or BASE is not in a shallow clone.
 #[derive(Debug, Args)]
 pub struct Diff {
-    /// The commit to compare against (default: the merge-base of HEAD and origin/HEAD, else main).
+    /// The commit to compare against (default: the merge-base of --head and origin/HEAD, else
+    /// main).
     pub base: Option<String>,
 
     /// The commit to compare.
