@@ -8,7 +8,6 @@
 //! Only [`select_engine`] runs anything: it asks the [`Runner`] whether docker has buildx.
 
 use crate::exec::{Cmd, Runner};
-use crate::flags::EngineChoice;
 use crate::image_ref::{ImageRef, is_digest};
 use crate::registry::{RegistryTool, registry_host};
 use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
@@ -41,8 +40,39 @@ impl Engine {
     }
 }
 
+/// The engine a task asked for (`--engine`, converted from the CLI's choice at the task
+/// boundary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// docker when `docker buildx version` works, else podman.
+    Auto,
+    Docker,
+    Podman,
+}
+
+/// The tool for registry reads and copies: skopeo (with podman, or auto when installed), else
+/// docker buildx imagetools.
+pub fn read_tool(choice: Choice, runner: &Runner) -> Result<RegistryTool> {
+    match choice {
+        Choice::Podman => {
+            tools::require(SKOPEO)?;
+            Ok(RegistryTool::Skopeo)
+        }
+        Choice::Docker => {
+            select_engine(Choice::Docker, runner)?;
+            Ok(RegistryTool::Docker)
+        }
+        Choice::Auto if tools::find(SKOPEO).is_some() => Ok(RegistryTool::Skopeo),
+        Choice::Auto => match select_engine(Choice::Docker, runner) {
+            Ok(_) => Ok(RegistryTool::Docker),
+            Err(_) => Err(tools::missing(&[SKOPEO, DOCKER])
+                .context("reading a registry needs skopeo, or docker with buildx")),
+        },
+    }
+}
+
 /// `auto` picks docker when `docker buildx version` works, else podman.
-pub fn select_engine(choice: EngineChoice, runner: &Runner) -> Result<Engine> {
+pub fn select_engine(choice: Choice, runner: &Runner) -> Result<Engine> {
     let buildx = || {
         tools::find(DOCKER).is_some()
             && runner
@@ -50,7 +80,7 @@ pub fn select_engine(choice: EngineChoice, runner: &Runner) -> Result<Engine> {
                 .is_ok_and(|o| o.success())
     };
     match choice {
-        EngineChoice::Docker => {
+        Choice::Docker => {
             tools::require(DOCKER)?;
             if !buildx() {
                 bail!(
@@ -60,13 +90,13 @@ pub fn select_engine(choice: EngineChoice, runner: &Runner) -> Result<Engine> {
             }
             Ok(Engine::Docker)
         }
-        EngineChoice::Podman => {
+        Choice::Podman => {
             tools::require(PODMAN)?;
             Ok(Engine::Podman)
         }
-        EngineChoice::Auto if buildx() => Ok(Engine::Docker),
-        EngineChoice::Auto if tools::find(PODMAN).is_some() => Ok(Engine::Podman),
-        EngineChoice::Auto => Err(tools::missing(&[DOCKER, PODMAN])
+        Choice::Auto if buildx() => Ok(Engine::Docker),
+        Choice::Auto if tools::find(PODMAN).is_some() => Ok(Engine::Podman),
+        Choice::Auto => Err(tools::missing(&[DOCKER, PODMAN])
             .context("no build engine: docker with buildx, or podman, is needed")),
     }
 }

@@ -7,8 +7,13 @@
 //! ([`Cmd::deadline`]); builds carry none. A command with a deadline runs in its own process
 //! group, and when the deadline passes (or SIGINT/SIGTERM arrives) the whole group is killed
 //! (SIGTERM, then SIGKILL after 2 s); it also dies with this process (PR_SET_PDEATHSIG).
+//!
+//! One process library: duct starts every child (argv items, env, secret stdin bytes, captured
+//! or streamed output, and the pre-spawn hook that makes a process group); this module adds the
+//! deadline and the group kill with libc. No shell runs anything. The `Runner` holds no
+//! interior state, so it is `Sync` and one Runner serves every thread of a task.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -16,7 +21,6 @@ use std::time::{Duration, Instant};
 /// The network timeout when none is set: 60 s.
 pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The network timeout of every [`Runner`] made after it is set, in milliseconds.
 /// A secret value with the name of the variable it came from. It prints as `<redacted NAME>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
@@ -218,8 +222,8 @@ impl Output {
 
 /// Runs commands, or prints them under `--dry-run`.
 pub struct Runner {
-    pub dry_run: bool,
-    sh: xshell::Shell,
+    /// `--dry-run`: private, so that no task decides anything by it.
+    dry_run: bool,
     /// The deadline of commands that talk to a registry.
     pub network_timeout: Duration,
 }
@@ -229,7 +233,6 @@ impl Runner {
     pub fn new(dry_run: bool, network_timeout: Duration) -> Result<Runner> {
         Ok(Runner {
             dry_run,
-            sh: xshell::Shell::new().context("cannot read the current directory")?,
             network_timeout,
         })
     }
@@ -299,29 +302,19 @@ impl Runner {
     }
 
     fn exec(&self, cmd: &Cmd, capture: bool) -> Result<Output> {
-        let secret = |v: &EnvValue| match v {
-            EnvValue::Plain(v) => v.clone(),
-            EnvValue::Secret(s) => s.expose().to_string(),
-        };
         if self.limit(cmd).is_some() {
             return self.timed(cmd, capture, false);
         }
         if capture {
-            // Short, captured commands go through xshell.
-            let _dir = cmd.cwd.as_ref().map(|dir| self.sh.push_dir(dir));
-            let mut c = self
-                .sh
-                .cmd(&cmd.program)
-                .args(&cmd.args)
-                .quiet()
-                .ignore_status();
-            for (key, value) in &cmd.env {
-                c = c.env(key, secret(value));
+            // Short, captured commands: stdin is the secret or nothing, never the terminal.
+            let mut expression = self
+                .expression(cmd, false)
+                .stdout_capture()
+                .stderr_capture();
+            if cmd.stdin.is_none() {
+                expression = expression.stdin_null();
             }
-            if let Some(stdin) = &cmd.stdin {
-                c = c.stdin(stdin.expose());
-            }
-            let out = c.output().map_err(|e| {
+            let out = expression.run().map_err(|e| {
                 anyhow::anyhow!("cannot run `{cmd}`: {}", cmd.redact(&e.to_string()))
             })?;
             return Ok(Output {
@@ -480,6 +473,12 @@ impl Runner {
         self.output(cmd)
     }
 
+    /// For a task whose whole run is a plan of other steps (release): `show` the plan under
+    /// `--dry-run`, else `run` it.
+    pub fn show_or_run<T>(&self, show: impl FnOnce() -> T, run: impl FnOnce() -> T) -> T {
+        if self.dry_run { show() } else { run() }
+    }
+
     /// Runs `step`, which changes files or reads what the commands before it made (a digest
     /// file, a registry after a push), except under `--dry-run`, where nothing changed and
     /// nothing ran to read.
@@ -494,6 +493,12 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_runner_serves_every_thread() {
+        fn sync<T: Sync + Send>() {}
+        sync::<Runner>();
+    }
 
     fn login() -> Cmd {
         Cmd::new("docker")

@@ -150,24 +150,68 @@ pub enum EngineChoice {
     Podman,
 }
 
+impl From<EngineChoice> for crate::engine::Choice {
+    fn from(choice: EngineChoice) -> Self {
+        match choice {
+            EngineChoice::Auto => Self::Auto,
+            EngineChoice::Docker => Self::Docker,
+            EngineChoice::Podman => Self::Podman,
+        }
+    }
+}
+
+/// The image flags of build-base, push and sign, resolved once per run (`resolve::target`).
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The configured image (default: the first, python-base). sign also takes a full reference
+    /// with a digest, REGISTRY/PATH@sha256:….
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+
+    /// The registry: ghcr, backup, or HOST[:PORT]/PATH (default: the build record's for that
+    /// tag, else the primary; build-base: the primary). push: the source registry.
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// The commit whose `sha-<7 hex>` tag to use (7 to 40 hex digits; default: build-base,
+    /// HEAD's context; push and sign, the build record's). build-base builds a commit other
+    /// than HEAD from its own tree, exported to a temp folder; sign signs the digest the tag
+    /// has in the registry.
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+
+    /// Talk plain HTTP to a registry that is not on loopback.
+    #[arg(long)]
+    pub insecure_registry: bool,
+}
+
+impl ImageArgs {
+    /// What the resolver takes: the same flags, borrowed.
+    pub fn wanted(&self) -> crate::resolve::Wanted<'_> {
+        crate::resolve::Wanted {
+            image: self.image.as_deref(),
+            registry: self.registry.as_deref(),
+            sha: self.sha.as_deref(),
+            insecure: self.insecure_registry,
+        }
+    }
+}
+
+/// Image Updater's and cosign's issuer of GitHub Actions' OIDC tokens (`cosign::GITHUB_ISSUER`).
+pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
 /// Build the base image for linux/amd64 and linux/arm64, tagged `sha-<7 hex>` of the commit.
 ///
 /// The build record goes to target/xtask/images/<image>.json; the reference with its digest is
 /// printed on stdout. Replaces `./build.sh [SHA]`.
 #[derive(Debug, Args)]
 pub struct BuildBase {
+    #[command(flatten)]
+    pub target: ImageArgs,
+
     /// Which engine builds: docker (buildx) or podman.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
-
-    /// The configured image to build (default: the first, python-base).
-    #[arg(long, value_name = "NAME")]
-    pub image: Option<String>,
-
-    /// Build this commit (7 to 40 hex digits; default HEAD). A commit other than HEAD is built
-    /// from its own tree, exported to a temp folder.
-    #[arg(long, value_name = "SHA")]
-    pub sha: Option<String>,
 
     /// Build a context with uncommitted changes; the tag gets `-dirty` and cannot be pushed.
     #[arg(long)]
@@ -198,14 +242,6 @@ pub struct BuildBase {
     #[arg(long)]
     pub skip_existing: bool,
 
-    /// Registry: ghcr, backup, or HOST[:PORT]/PATH (default: the primary).
-    #[arg(long, value_name = "REGISTRY")]
-    pub registry: Option<String>,
-
-    /// Talk plain HTTP to a registry that is not on loopback.
-    #[arg(long)]
-    pub insecure_registry: bool,
-
     /// Log in to the registry first: token from GITHUB_TOKEN (ghcr.io) or REGISTRY_TOKEN, user
     /// from GITHUB_ACTOR or the settings' registry-user.
     #[arg(long)]
@@ -220,23 +256,13 @@ pub struct BuildBase {
 /// that the destination's digest equals the source's.
 #[derive(Debug, Args)]
 pub struct Push {
+    #[command(flatten)]
+    pub target: ImageArgs,
+
     /// docker (buildx imagetools, docker push) or podman (podman manifest push, skopeo copy).
     /// With auto, --mirror uses skopeo when installed, else docker buildx.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
-
-    /// The configured image (default: the first, python-base).
-    #[arg(long, value_name = "NAME")]
-    pub image: Option<String>,
-
-    /// The commit whose tag to push (default: the build record's).
-    #[arg(long, value_name = "SHA")]
-    pub sha: Option<String>,
-
-    /// The source registry: ghcr, backup, or HOST[:PORT]/PATH (default: the build record's, else
-    /// the primary).
-    #[arg(long, value_name = "REGISTRY")]
-    pub registry: Option<String>,
 
     /// The destination registry: ghcr, backup, or HOST[:PORT]/PATH (default: the backup with
     /// --mirror, else the primary).
@@ -246,10 +272,6 @@ pub struct Push {
     /// Copy the multi-platform image by digest from --registry to --to, pulling nothing locally.
     #[arg(long)]
     pub mirror: bool,
-
-    /// Talk plain HTTP to registries that are not on loopback.
-    #[arg(long)]
-    pub insecure_registry: bool,
 
     /// Log in to the destination registry first (GITHUB_TOKEN or REGISTRY_TOKEN on stdin).
     #[arg(long)]
@@ -369,26 +391,16 @@ pub struct TrivyScan {
 /// from `cosign version`).
 #[derive(Debug, Args)]
 pub struct Sign {
+    #[command(flatten)]
+    pub target: ImageArgs,
+
     /// Verify the signature instead of signing.
     #[arg(long)]
     pub verify: bool,
 
-    /// A configured image name (python-base), or a full reference with a digest
-    /// (REGISTRY/PATH@sha256:…). Default: the first configured image.
-    #[arg(long, value_name = "NAME|REF")]
-    pub image: Option<String>,
-
-    /// ghcr, backup, or HOST[:PORT]/PATH (default: the build record's, else the primary).
-    #[arg(long, value_name = "REGISTRY")]
-    pub registry: Option<String>,
-
     /// The digest to sign (default: the build record's).
     #[arg(long, value_name = "sha256:…", conflicts_with = "sha")]
     pub digest: Option<String>,
-
-    /// Sign the digest that this commit's `sha-<7 hex>` tag has in the registry.
-    #[arg(long, value_name = "SHA")]
-    pub sha: Option<String>,
 
     /// Key reference for cosign: env://VAR, a file, or a KMS URI.
     #[arg(long, value_name = "KEY")]
@@ -409,12 +421,8 @@ pub struct Sign {
     pub certificate_identity_regexp: Option<String>,
 
     /// Keyless verify: the OIDC issuer.
-    #[arg(long, value_name = "URL", default_value = crate::cosign::GITHUB_ISSUER)]
+    #[arg(long, value_name = "URL", default_value = GITHUB_ISSUER)]
     pub certificate_oidc_issuer: String,
-
-    /// Talk plain HTTP to a registry that is not on loopback.
-    #[arg(long)]
-    pub insecure_registry: bool,
 
     /// Print the cosign command and run nothing (registry reads for --sha still run).
     #[arg(long)]
@@ -559,5 +567,10 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Xtask::command().debug_assert();
+    }
+
+    #[test]
+    fn the_default_issuer_is_cosigns() {
+        assert_eq!(GITHUB_ISSUER, crate::cosign::GITHUB_ISSUER);
     }
 }

@@ -282,7 +282,7 @@ impl std::fmt::Display for UpdateError {
 /// A document's anchors and the anchors its aliases use, for what kustomize sees through them.
 #[derive(Default)]
 struct Refs<'a> {
-    anchors: Vec<(usize, &'a Node)>,
+    anchors: yaml::Anchors<'a>,
     aliased: Vec<usize>,
 }
 
@@ -291,7 +291,7 @@ impl<'a> Refs<'a> {
     /// error, as kustomize would silently read one of them and we another. Then collects its
     /// anchors and alias uses (none when `src` has no `&`).
     fn scan(&mut self, src: &str, root: &'a Node) -> Result<(), String> {
-        if let Some((key, first)) = crate::lint::yaml_rules::first_duplicate_key(root) {
+        if let Some((key, first)) = yaml::first_duplicate_key(root) {
             return Err(format!(
                 "{}:{}: duplicate key `{}` (first at line {}, column {}); kustomize reads only \
                  one of them: remove the other",
@@ -303,15 +303,14 @@ impl<'a> Refs<'a> {
             ));
         }
         if src.contains('&') {
+            self.anchors = yaml::Anchors::of(root);
             self.collect(root);
         }
         Ok(())
     }
 
+    /// The anchors that aliases use.
     fn collect(&mut self, node: &'a Node) {
-        if let Some(id) = node.anchor {
-            self.anchors.push((id, node));
-        }
         match &node.value {
             yaml::Value::Alias(id) => self.aliased.push(*id),
             yaml::Value::Seq(items) => items.iter().for_each(|i| self.collect(i)),
@@ -325,17 +324,7 @@ impl<'a> Refs<'a> {
 
     /// The node an alias stands for (the node itself when it is not an alias).
     fn resolve(&self, node: &'a Node) -> &'a Node {
-        let mut node = node;
-        for _ in 0..yaml::MAX_DEPTH {
-            let yaml::Value::Alias(id) = node.value else {
-                return node;
-            };
-            match self.anchors.iter().rev().find(|(a, _)| *a == id) {
-                Some((_, target)) => node = target,
-                None => return node,
-            }
-        }
-        node
+        self.anchors.resolve(node)
     }
 
     /// True when `node` carries an anchor that an alias uses.

@@ -3,12 +3,10 @@
 //! what they print. Shared by build-base, push, sign, trivy-scan, doctor and update-images
 //! (`--verify`, `--digest`).
 
-use crate::engine::select_engine;
 use crate::exec::{Cmd, Runner, Secret};
-use crate::flags::EngineChoice;
 use crate::image_ref::{ImageRef, is_digest};
 use crate::settings::Settings;
-use crate::tools::{self, DOCKER, SKOPEO};
+
 use anyhow::{Context, Result, bail};
 
 /// The digest of `reference` in its registry; `None` when the tag does not exist. An unreachable
@@ -82,37 +80,16 @@ fn login_user(actor: Option<String>, configured: Option<String>) -> Result<Strin
     Ok(user)
 }
 
-/// The tool for registry reads and copies: skopeo (with podman, or auto when installed), else
-/// docker buildx imagetools.
-pub fn read_tool(choice: EngineChoice, runner: &Runner) -> Result<RegistryTool> {
-    match choice {
-        EngineChoice::Podman => {
-            tools::require(SKOPEO)?;
-            Ok(RegistryTool::Skopeo)
-        }
-        EngineChoice::Docker => {
-            select_engine(EngineChoice::Docker, runner)?;
-            Ok(RegistryTool::Docker)
-        }
-        EngineChoice::Auto if tools::find(SKOPEO).is_some() => Ok(RegistryTool::Skopeo),
-        EngineChoice::Auto => match select_engine(EngineChoice::Docker, runner) {
-            Ok(_) => Ok(RegistryTool::Docker),
-            Err(_) => Err(tools::missing(&[SKOPEO, DOCKER])
-                .context("reading a registry needs skopeo, or docker with buildx")),
-        },
-    }
-}
-
-/// The digest of every reference (each with its tag) in its registry; fails naming each tag that
-/// is missing. Loopback registries are read over plain HTTP.
+/// The digest of every reference (each with its tag, and whether its registry is plain HTTP) in
+/// its registry; fails naming each tag that is missing.
 pub fn require_digests(
     runner: &Runner,
     tool: RegistryTool,
-    references: &[ImageRef],
+    references: &[(ImageRef, bool)],
 ) -> Result<Vec<String>> {
     let mut digests = Vec::new();
     let mut missing = Vec::new();
-    for (reference, cmd) in references.iter().zip(verify_plan(tool, references)) {
+    for ((reference, _), cmd) in references.iter().zip(verify_plan(tool, references)) {
         match digest_from(runner, tool, &cmd, reference)? {
             Some(digest) => digests.push(digest),
             None => missing.push(reference.to_string()),
@@ -128,11 +105,11 @@ pub fn require_digests(
 }
 
 /// The registry reads behind `update-images --verify/--digest`: one inspect per reference,
-/// plain HTTP for loopback registries only.
-pub fn verify_plan(tool: RegistryTool, references: &[ImageRef]) -> Vec<Cmd> {
+/// plain HTTP where the reference says so (the resolver's loopback rule).
+pub fn verify_plan(tool: RegistryTool, references: &[(ImageRef, bool)]) -> Vec<Cmd> {
     references
         .iter()
-        .map(|r| inspect_digest(tool, r, r.is_loopback()))
+        .map(|(r, plain_http)| inspect_digest(tool, r, *plain_http))
         .collect()
 }
 
@@ -364,7 +341,11 @@ mod tests {
         let refs = [
             ImageRef::parse("ghcr.io/dcasati/python-base:sha-abc1234").unwrap(),
             ImageRef::parse("127.0.0.1:5000/homelab/python-base:sha-abc1234").unwrap(),
-        ];
+        ]
+        .map(|r| {
+            let plain_http = crate::resolve::plain_http(&r, false);
+            (r, plain_http)
+        });
         let lines = |tool| -> Vec<String> {
             verify_plan(tool, &refs)
                 .iter()

@@ -1,5 +1,5 @@
-//! The only module that touches git (through git2): root discovery, commit lookup, the image tag
-//! of a commit, the last commit that touched a path, dirty state, and path-limited commits.
+//! The only module that touches git (through git2): root discovery, commit lookup, the commit
+//! an image tag names (`Repo::tag_commit`), the last commit that touched a path, dirty state, and path-limited commits.
 
 use anyhow::{Context, Result, bail};
 use git2::{Oid, Repository, Status, StatusOptions};
@@ -15,15 +15,16 @@ pub struct Commit {
 }
 
 impl Commit {
-    /// `sha-` plus the first 7 hex digits of the full id, as docker/metadata-action makes it.
-    /// (Never `git rev-parse --short`, whose length varies.)
-    pub fn tag(&self) -> String {
-        tag_for(&self.id)
+    /// The first 7 hex digits of the id: what the image tag and every message show.
+    pub fn short(&self) -> &str {
+        short(&self.id)
     }
 }
 
-pub fn tag_for(full_id: &str) -> String {
-    format!("sha-{}", &full_id[..7])
+/// The first 7 hex digits of a full commit id. (Never `git rev-parse --short`, whose length
+/// varies.)
+pub fn short(full_id: &str) -> &str {
+    &full_id[..7]
 }
 
 /// True for 7 to 40 hex digits.
@@ -536,10 +537,7 @@ mod tests {
 
     #[test]
     fn tag_is_seven_hex_and_sha_is_validated() {
-        assert_eq!(
-            tag_for("abcdef0123456789abcdef0123456789abcdef01"),
-            "sha-abcdef0"
-        );
+        assert_eq!(short("abcdef0123456789abcdef0123456789abcdef01"), "abcdef0");
         assert!(is_sha("abc1234") && is_sha(&"a".repeat(40)));
         assert!(!is_sha("abc123") && !is_sha(&"a".repeat(41)) && !is_sha("abc123g"));
     }
@@ -557,7 +555,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(last.id, first);
-        assert_eq!(last.tag(), format!("sha-{}", &first[..7]));
+        assert_eq!(last.short(), &first[..7]);
         assert!(
             repo.changed_between(&first, &second, Path::new("README.md"))
                 .unwrap()

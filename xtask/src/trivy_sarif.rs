@@ -9,7 +9,7 @@
 //!   secrets, package files), never the matched text: a secret's value is not in a
 //!   [`Finding`] at all.
 
-use crate::lint::report::uri;
+use crate::sarif::{self, uri};
 use crate::trivy::{Finding, Kind, Severity};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -119,27 +119,13 @@ fn run(kind_run: &KindRun, threshold: Severity) -> Value {
             result
         })
         .collect();
-    json!({
-        "tool": {
-            "driver": {
-                "name": "xtask-trivy-scan",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/dcasati/homelab",
-                "rules": descriptors,
-            }
-        },
-        "automationDetails": { "id": format!("trivy-{}/", kind_run.kind) },
-        "results": results,
-    })
+    let extra = json!({ "automationDetails": { "id": format!("trivy-{}/", kind_run.kind) } });
+    sarif::run("xtask-trivy-scan", descriptors, results, extra)
 }
 
 /// The SARIF log: one run per kind, only findings at or above `threshold`.
 pub fn sarif(runs: &[KindRun], threshold: Severity) -> String {
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": runs.iter().map(|r| run(r, threshold)).collect::<Vec<_>>(),
-    });
+    let log = sarif::log(runs.iter().map(|r| run(r, threshold)).collect());
     let mut text = serde_json::to_string_pretty(&log).expect("sarif serializes");
     text.push('\n');
     text

@@ -21,8 +21,8 @@ pub fn render(report: &Report, color: bool) -> String {
     };
     let mut out = format!(
         "diff {}..{}\n",
-        &report.base[..7.min(report.base.len())],
-        &report.head[..7.min(report.head.len())]
+        crate::repo::short(&report.base),
+        crate::repo::short(&report.head)
     );
     if !report.has_changes() {
         out.push_str(&format!(

@@ -72,7 +72,7 @@ pub fn render_within(report: &Report, limit: usize) -> String {
 
 /// The marker, the commits, the image lines and the table: always complete.
 fn summary(report: &Report, limit: usize) -> String {
-    let short = |id: &str| id[..7.min(id.len())].to_string();
+    let short = crate::repo::short;
     let mut out = format!(
         "{MARKER}\n### Rendered manifests: `{}` → `{}`\n\n",
         short(&report.base),

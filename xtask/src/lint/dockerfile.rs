@@ -18,64 +18,69 @@ mod parse;
 use ignore::Ignore;
 use parse::*;
 
-pub const USER_ROOT: &str = "DF-USER-ROOT";
-pub const FROM_TAG: &str = "DF-FROM-TAG";
-pub const BASE_NOT_SLIM: &str = "DF-BASE-NOT-SLIM";
-pub const PIP_NO_CACHE: &str = "DF-PIP-NO-CACHE";
-pub const ADD_URL: &str = "DF-ADD-URL";
-pub const COPY_MISSING: &str = "DF-COPY-MISSING";
-
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: USER_ROOT,
-        severity: Severity::Error,
-        summary: "the final stage runs as root",
-        explain: "The image's last USER (in the final stage, or inherited from the stage it is \
+pub const USER_ROOT: Rule = Rule {
+    id: "DF-USER-ROOT",
+    severity: Severity::Error,
+    summary: "the final stage runs as root",
+    explain: "The image's last USER (in the final stage, or inherited from the stage it is \
 built FROM) is missing, `root` or `0`, so the container runs as root unless the pod overrides \
 it. A process that escapes as root owns the node's files. Create an unprivileged user and end \
 the final stage with `USER 10001:10001` (or a named non-root user).",
-    },
-    Rule {
-        id: FROM_TAG,
-        severity: Severity::Error,
-        summary: "a FROM image is unpinned (`latest` or no tag)",
-        explain: "`FROM python` and `FROM python:latest` build from whatever the registry serves \
+};
+
+pub const FROM_TAG: Rule = Rule {
+    id: "DF-FROM-TAG",
+    severity: Severity::Error,
+    summary: "a FROM image is unpinned (`latest` or no tag)",
+    explain: "`FROM python` and `FROM python:latest` build from whatever the registry serves \
 that day, so two builds of one commit differ. Pin a tag (`python:3.11-slim`) or a digest \
 (`python:3.11-slim@sha256:...`). A FROM that depends on an ARG without a default counts as \
 unpinned: give the ARG a pinned default. `scratch` and earlier stage names are fine.",
-    },
-    Rule {
-        id: BASE_NOT_SLIM,
-        severity: Severity::Warning,
-        summary: "the final stage's base image is not slim, alpine or distroless",
-        explain: "Full distribution images carry compilers, shells and hundreds of packages the \
+};
+
+pub const BASE_NOT_SLIM: Rule = Rule {
+    id: "DF-BASE-NOT-SLIM",
+    severity: Severity::Warning,
+    summary: "the final stage's base image is not slim, alpine or distroless",
+    explain: "Full distribution images carry compilers, shells and hundreds of packages the \
 service never uses: a bigger pull, and more CVEs for trivy to report. Base the final stage on a \
 `-slim`, `alpine` or distroless image (or `scratch`), and do heavy builds in an earlier stage.",
-    },
-    Rule {
-        id: PIP_NO_CACHE,
-        severity: Severity::Warning,
-        summary: "`pip install` without `--no-cache-dir`",
-        explain: "pip keeps a wheel cache under ~/.cache/pip, which is baked into the layer and \
+};
+
+pub const PIP_NO_CACHE: Rule = Rule {
+    id: "DF-PIP-NO-CACHE",
+    severity: Severity::Warning,
+    summary: "`pip install` without `--no-cache-dir`",
+    explain: "pip keeps a wheel cache under ~/.cache/pip, which is baked into the layer and \
 never used again. Add `--no-cache-dir` to the command, set `ENV PIP_NO_CACHE_DIR=1` earlier in \
 the stage, or use a BuildKit cache mount (`RUN --mount=type=cache,target=/root/.cache/pip`).",
-    },
-    Rule {
-        id: ADD_URL,
-        severity: Severity::Error,
-        summary: "ADD fetches a URL or a git repository",
-        explain: "`ADD https://...` downloads at build time with no checksum in the Dockerfile's \
+};
+
+pub const ADD_URL: Rule = Rule {
+    id: "DF-ADD-URL",
+    severity: Severity::Error,
+    summary: "ADD fetches a URL or a git repository",
+    explain: "`ADD https://...` downloads at build time with no checksum in the Dockerfile's \
 review, and the layer changes whenever the remote does. Vendor the file into the context and \
 COPY it, or download it in a RUN step that checks its sha256.",
-    },
-    Rule {
-        id: COPY_MISSING,
-        severity: Severity::Error,
-        summary: "a COPY/ADD source is not in the build context",
-        explain: "Sources are relative to the build context (a leading `/` is the context's \
+};
+
+pub const COPY_MISSING: Rule = Rule {
+    id: "DF-COPY-MISSING",
+    severity: Severity::Error,
+    summary: "a COPY/ADD source is not in the build context",
+    explain: "Sources are relative to the build context (a leading `/` is the context's \
 root), and the build fails when one is missing. Fix the path, add the file, or remove it from \
 .dockerignore. For a glob the checked part is the literal directory before the first wildcard.",
-    },
+};
+
+pub const RULES: &[Rule] = &[
+    USER_ROOT,
+    FROM_TAG,
+    BASE_NOT_SLIM,
+    PIP_NO_CACHE,
+    ADD_URL,
+    COPY_MISSING,
 ];
 
 /// What the rules know of a Dockerfile's surroundings.
@@ -131,10 +136,10 @@ pub fn check_file(
 pub fn check_with(file: &Path, src: &str, context: &Context) -> Vec<Finding> {
     let (instrs, directive_errors) = parse_with_directives(src);
     let mut out = Vec::new();
-    let mut emit = |rule: &'static str, severity, line, column, message: String| {
+    let mut emit = |rule: &'static Rule, line, column, message: String| {
         out.push(Finding {
-            rule,
-            severity,
+            rule: rule.id,
+            severity: rule.severity,
             file: file.to_path_buf(),
             line,
             column,
@@ -142,7 +147,7 @@ pub fn check_with(file: &Path, src: &str, context: &Context) -> Vec<Finding> {
         })
     };
     for e in directive_errors {
-        emit(parity::SYNTAX, Severity::Error, e.line, 1, e.message);
+        emit(&parity::SYNTAX, e.line, 1, e.message);
     }
     parity::check(&instrs, &mut emit);
     let mut global_args: HashMap<String, Option<String>> = HashMap::new();
@@ -206,7 +211,7 @@ const AUTOMATIC_ARGS: [(&str, &str); 8] = [
     ("BUILDVARIANT", ""),
 ];
 
-type Emit<'a> = dyn FnMut(&'static str, Severity, usize, usize, String) + 'a;
+type Emit<'a> = dyn FnMut(&'static Rule, usize, usize, String) + 'a;
 
 /// One build stage, as far as the rules need it.
 struct Stage {
@@ -260,7 +265,7 @@ fn check_from(
     // A derived stage starts with its parent's variables (ENV carries over).
     let vars = parent.map(|p| stages[p].vars.clone()).unwrap_or_default();
     let at = |msg: String, emit: &mut Emit| {
-        emit(FROM_TAG, Severity::Error, image.line, image.col, msg);
+        emit(&FROM_TAG, image.line, image.col, msg);
     };
     match resolved {
         None => at(
@@ -315,8 +320,7 @@ fn check_final_stage(
     }
     match user {
         None => emit(
-            USER_ROOT,
-            Severity::Error,
+            &USER_ROOT,
             fin.from_line,
             1,
             "the final stage never sets USER, so it runs as root: add `USER <non-root>`"
@@ -327,8 +331,7 @@ fn check_final_stage(
             let who = name.split(':').next().unwrap_or("");
             if who == "root" || who.trim_start_matches('0').is_empty() && !who.is_empty() {
                 emit(
-                    USER_ROOT,
-                    Severity::Error,
+                    &USER_ROOT,
                     u.line,
                     u.col,
                     format!("the final stage runs as `USER {name}`: use a non-root user"),
@@ -344,8 +347,7 @@ fn check_final_stage(
     // The repo's own images are built FROM slim bases.
     if !slim && lower != "scratch" && !lower.is_empty() && !own_image(&img.text) {
         emit(
-            BASE_NOT_SLIM,
-            Severity::Warning,
+            &BASE_NOT_SLIM,
             img.line,
             img.col,
             format!(
@@ -422,8 +424,7 @@ fn check_run(ins: &Instr, stage: &Stage, emit: &mut Emit) {
     for cmd in commands {
         if let Some(pip) = pip_install_without_no_cache(&cmd) {
             emit(
-                PIP_NO_CACHE,
-                Severity::Warning,
+                &PIP_NO_CACHE,
                 pip.line,
                 pip.col,
                 "`pip install` without `--no-cache-dir` leaves pip's cache in the layer"
@@ -584,8 +585,7 @@ fn check_copy(ins: &Instr, stage: &Stage, context: &Context, emit: &mut Emit) {
             let pinned = flags.iter().any(|f| f.text.starts_with("--checksum="));
             if ins.keyword == "ADD" && !pinned {
                 emit(
-                    ADD_URL,
-                    Severity::Error,
+                    &ADD_URL,
                     src.line,
                     src.col,
                     format!(
@@ -602,15 +602,14 @@ fn check_copy(ins: &Instr, stage: &Stage, context: &Context, emit: &mut Emit) {
             continue; // depends on a build arg we cannot know
         };
         match context_path(&path) {
-            Err(why) => emit(COPY_MISSING, Severity::Error, src.line, src.col, why),
+            Err(why) => emit(&COPY_MISSING, src.line, src.col, why),
             Ok(p) if p.is_empty() => {}
             Ok(p)
                 if let Some((line, pattern)) = context.ignore.excluded_by(&p)
                     && !context.ignore.may_include_under(&p) =>
             {
                 emit(
-                    COPY_MISSING,
-                    Severity::Error,
+                    &COPY_MISSING,
                     src.line,
                     src.col,
                     format!(
@@ -620,8 +619,7 @@ fn check_copy(ins: &Instr, stage: &Stage, context: &Context, emit: &mut Emit) {
                 )
             }
             Ok(p) if !(context.has)(&p) => emit(
-                COPY_MISSING,
-                Severity::Error,
+                &COPY_MISSING,
                 src.line,
                 src.col,
                 if p == path.trim_end_matches('/') {

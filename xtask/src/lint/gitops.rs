@@ -397,8 +397,10 @@ spec: {source: {path: k8s-apps/iot-stack}}
                 .contains("refuses our tag `sha-522a89c`")
         );
         assert!(p(Some("^sha-"), &[]).unwrap().contains("not `regexp:…`"));
+        // Go's syntax is taken (flags, \b); a broken pattern cannot be checked.
+        assert_eq!(p(Some("regexp:(?i)^SHA-[0-9a-f]{7}\\b"), &[]), None);
         assert!(
-            p(Some("regexp:(?i)sha"), &[])
+            p(Some("regexp:(?i)sha("), &[])
                 .unwrap()
                 .starts_with("cannot check")
         );

@@ -124,15 +124,16 @@ impl Generator {
     }
 }
 
+/// An `images:` entry as the linter follows it (read from [`crate::kustomize::ImageEntry`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageEntry {
+pub struct Image {
     pub name: Ref,
     pub new_name: Option<String>,
     pub new_tag: Option<Ref>,
     pub digest: Option<String>,
 }
 
-impl ImageEntry {
+impl Image {
     /// True when the entry gives the image a tag or a digest.
     pub fn tags(&self) -> bool {
         self.new_tag.is_some() || self.digest.is_some()
@@ -145,7 +146,7 @@ pub struct Kustomization {
     /// `resources:`, `bases:` and `components:`.
     pub resources: Vec<Ref>,
     pub generators: Vec<Generator>,
-    pub images: Vec<ImageEntry>,
+    pub images: Vec<Image>,
     /// Other files it reads: patches, replacements, transformer configurations.
     pub references: Vec<Ref>,
     /// Where its paths lead (see [`Kustomization::resolve`]).
@@ -240,7 +241,7 @@ impl Kustomization {
             let Some(name) = e.name.as_ref().and_then(|n| str_ref(&n.value)) else {
                 continue;
             };
-            k.images.push(ImageEntry {
+            k.images.push(Image {
                 name,
                 new_name: e.new_name().map(str::to_string),
                 new_tag: e.new_tag.as_ref().and_then(|t| str_ref(&t.value)),
@@ -258,14 +259,14 @@ impl Kustomization {
         let resolve = |r: &Ref, restrict: bool| resolve(root, dir, &r.value, restrict);
         for r in self.resources.iter().filter(|r| !is_remote(&r.value)) {
             match resolve(r, false) {
-                Resolved::File(p) if !p.starts_with(dir) => out.push(Finding::new(
+                Lead::File(p) if !p.starts_with(dir) => out.push(Finding::new(
                     &RESOURCE_OUTSIDE,
                     kfile,
                     r.pos,
                     format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                 )),
-                Resolved::File(p) => links.files.push(p),
-                Resolved::Dir(d) => match crate::kustomize::FILE_NAMES
+                Lead::File(p) => links.files.push(p),
+                Lead::Dir(d) => match crate::kustomize::FILE_NAMES
                     .iter()
                     .map(|n| d.join(n))
                     .find(|p| root.join(p).is_file())
@@ -278,7 +279,7 @@ impl Kustomization {
                         format!("folder `{}` has no kustomization.yaml", r.value),
                     )),
                 },
-                Resolved::Problem(rule, why) => out.push(Finding::new(
+                Lead::Problem(rule, why) => out.push(Finding::new(
                     rule,
                     kfile,
                     r.pos,
@@ -287,7 +288,7 @@ impl Kustomization {
             }
         }
         for r in &self.references {
-            if let Resolved::File(p) = resolve(r, false) {
+            if let Lead::File(p) = resolve(r, false) {
                 links.inputs.push(p);
             }
         }
@@ -295,14 +296,14 @@ impl Kustomization {
             for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                 let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
                 match resolve(r, true) {
-                    Resolved::File(p) => links.inputs.push(p),
-                    Resolved::Dir(_) => out.push(Finding::new(
+                    Lead::File(p) => links.inputs.push(p),
+                    Lead::Dir(_) => out.push(Finding::new(
                         &GENERATOR_FILE_MISSING,
                         kfile,
                         r.pos,
                         format!("{generator}: `{}` is a folder, not a file", r.value),
                     )),
-                    Resolved::Problem(rule, why) => {
+                    Lead::Problem(rule, why) => {
                         let rule = if rule.id == RESOURCE_MISSING.id {
                             &GENERATOR_FILE_MISSING
                         } else {
@@ -394,7 +395,7 @@ fn is_remote(r: &str) -> bool {
 type Ids = HashMap<std::ffi::OsString, usize>;
 
 /// Where a path of a kustomization leads.
-enum Resolved {
+enum Lead {
     File(PathBuf),
     Dir(PathBuf),
     Problem(&'static Rule, String),
@@ -472,13 +473,14 @@ impl Tree {
 
     /// Every kustomization reachable from `k` (itself included) and every manifest file they
     /// list. Cycles are cut.
-    fn closure(&self, k: usize) -> (Vec<usize>, Vec<usize>) {
-        let mut seen = vec![false; self.files.len()];
+    /// It costs the closure's size, never the tree's: `seen` is shared by every call.
+    fn closure(&self, k: usize, seen: &mut Seen) -> (Vec<usize>, Vec<usize>) {
+        seen.clear();
         let mut stack = vec![k];
         let mut kusts = Vec::new();
         let mut files = Vec::new();
         while let Some(k) = stack.pop() {
-            if std::mem::replace(&mut seen[k], true) {
+            if !seen.first_visit(k) {
                 continue;
             }
             files.extend(&self.includes_files[k]);
@@ -566,47 +568,51 @@ impl Tree {
     }
 
     /// Every cross-file rule.
-    pub fn check(&self, settings: &Settings, out: &mut Vec<Finding>) {
-        let _ = settings;
+    pub fn check(&self, out: &mut Vec<Finding>) {
         self.cycles(out);
         self.links(out);
     }
 
     /// The rules that follow the kustomization graph: unused images, orphans, untagged
-    /// images, missing fields, ConfigMaps and scripts.
-    fn links(&self, out: &mut Vec<Finding>) {
+    /// images, missing fields, ConfigMaps and scripts. Returns the steps the graph walk took
+    /// (closure visits and the builds of each file), which grow with the tree's size only.
+    fn links(&self, out: &mut Vec<Finding>) -> usize {
         let mut is_root = vec![false; self.files.len()];
         for id in self.root_ids() {
             is_root[id] = true;
         }
-        // By id of a manifest file: the kustomizations that include it, and the roots that do.
+        // By id of a manifest file: the kustomizations that include it, and the builds (roots)
+        // that do, as indexes into `builds`. Each file costs what includes it, never all roots.
         let mut includers: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
-        let mut root_of: Vec<Vec<&Path>> = vec![Vec::new(); self.files.len()];
-        let mut build_config_maps: Vec<(&Path, ConfigMaps)> = Vec::new();
+        let mut root_of: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
+        let mut builds: Vec<(&Path, ConfigMaps)> = Vec::new();
+        let mut seen = Seen::new(self.files.len());
+        let mut steps = 0;
         for k in self.kustomizations() {
             let kfile = self.files[k].0.as_path();
-            let (kusts, files) = self.closure(k);
+            let (kusts, files) = self.closure(k, &mut seen);
             self.unused_images(k, &files, out);
             for &f in &files {
                 includers[f].push(k);
-                if is_root[k] {
-                    root_of[f].push(kfile);
+                if is_root[k] && root_of[f].last() != Some(&builds.len()) {
+                    root_of[f].push(builds.len());
                 }
             }
             if is_root[k] {
-                build_config_maps.push((kfile, self.config_maps(&kusts, &files)));
+                builds.push((kfile, self.config_maps(&kusts, &files)));
             }
         }
         for (id, (path, facts)) in self.files.iter().enumerate() {
             if facts.kustomization.is_none() {
                 let includers = (!includers[id].is_empty()).then_some(&includers[id][..]);
-                let builds: Vec<_> = (build_config_maps.iter())
-                    .filter(|(root, _)| root_of[id].contains(root))
-                    .map(|(root, cms)| (*root, cms))
+                let builds: Vec<_> = (root_of[id].iter())
+                    .map(|&b| (builds[b].0, &builds[b].1))
                     .collect();
+                steps += builds.len();
                 self.file_links(path, facts, self.inputs[id], includers, &builds, out);
             }
         }
+        steps + seen.visits
     }
 
     /// KUS-IMAGE-UNUSED: the `images:` entries of kustomization `k` that no workload of
@@ -738,6 +744,34 @@ impl Tree {
     }
 }
 
+/// The kustomizations a [`Tree::closure`] has visited, cleared in O(1) by a new stamp; it counts
+/// every visit, so that a test can hold the closures' cost to the tree's size.
+struct Seen {
+    stamps: Vec<u32>,
+    now: u32,
+    visits: usize,
+}
+
+impl Seen {
+    fn new(len: usize) -> Seen {
+        Seen {
+            stamps: vec![0; len],
+            now: 0,
+            visits: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.now += 1;
+    }
+
+    /// True the first time `id` is visited since the last [`Seen::clear`].
+    fn first_visit(&mut self, id: usize) -> bool {
+        self.visits += 1;
+        std::mem::replace(&mut self.stamps[id], self.now) != self.now
+    }
+}
+
 /// ConfigMap names of a build, with their keys when known.
 type ConfigMaps<'t> = HashMap<&'t str, Option<Vec<&'t str>>>;
 
@@ -782,12 +816,12 @@ fn untagged(
 
 /// Resolves `value` relative to the kustomization folder `dir`. `restrict`: the path must stay
 /// inside `dir` (kustomize's load restrictor, for generator files).
-fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
+fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Lead {
     let Some(rel) = normalize(&dir.join(value)) else {
-        return Resolved::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
+        return Lead::Problem(&RESOURCE_OUTSIDE, "points outside the repository".into());
     };
     if restrict && !rel.starts_with(dir) {
-        return Resolved::Problem(
+        return Lead::Problem(
             &RESOURCE_OUTSIDE,
             "is outside the kustomization's folder; kustomize's load restrictor refuses it".into(),
         );
@@ -796,10 +830,10 @@ fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
     let meta = match std::fs::metadata(&abs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Resolved::Problem(&RESOURCE_MISSING, "does not exist".into());
+            return Lead::Problem(&RESOURCE_MISSING, "does not exist".into());
         }
         Err(e) => {
-            return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
+            return Lead::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
         }
     };
     // Any component may be a symlink (`../shared/x.yaml` with `shared` linked elsewhere): the
@@ -807,28 +841,81 @@ fn resolve(root: &Path, dir: &Path, value: &str, restrict: bool) -> Resolved {
     match crate::walk::resolve(root, &rel) {
         crate::walk::Resolved::File(_) | crate::walk::Resolved::Dir(_) => {}
         crate::walk::Resolved::Outside => {
-            return Resolved::Problem(
+            return Lead::Problem(
                 &RESOURCE_OUTSIDE,
                 "resolves outside the repository through a symlink".into(),
             );
         }
         crate::walk::Resolved::Special(kind) => {
-            return Resolved::Problem(&RESOURCE_MISSING, format!("is a {kind}, not a file"));
+            return Lead::Problem(&RESOURCE_MISSING, format!("is a {kind}, not a file"));
         }
         crate::walk::Resolved::Missing(e) => {
-            return Resolved::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
+            return Lead::Problem(&RESOURCE_MISSING, format!("cannot be resolved: {e}"));
         }
     }
     if meta.is_dir() {
-        Resolved::Dir(rel)
+        Lead::Dir(rel)
     } else {
-        Resolved::File(rel)
+        Lead::File(rel)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `apps` app folders, each a kustomization listing one manifest; with `one_root`, one
+    /// kustomization lists every app folder (else each app is a root of its own).
+    fn apps(apps: usize, one_root: bool) -> Tree {
+        let kustomization = |links: Links| Facts {
+            kustomization: Some(Kustomization {
+                links,
+                ..Kustomization::default()
+            }),
+            ..Facts::default()
+        };
+        let mut files = Vec::new();
+        let mut all = Vec::new();
+        for i in 0..apps {
+            let (k, job) = (
+                format!("apps/a{i}/kustomization.yaml"),
+                format!("apps/a{i}/job.yaml"),
+            );
+            let links = Links {
+                files: vec![PathBuf::from(&job)],
+                ..Links::default()
+            };
+            files.push((PathBuf::from(&k), kustomization(links)));
+            files.push((PathBuf::from(job), Facts::default()));
+            all.push(PathBuf::from(k));
+        }
+        if one_root {
+            let links = Links {
+                kustomizations: all,
+                ..Links::default()
+            };
+            files.push((
+                PathBuf::from("apps/kustomization.yaml"),
+                kustomization(links),
+            ));
+        }
+        Tree::new(Path::new("/nonexistent"), files)
+    }
+
+    #[test]
+    fn the_graph_walk_costs_the_same_per_file_at_any_size() {
+        for one_root in [true, false] {
+            let per_file = |n: usize| {
+                let tree = apps(n, one_root);
+                let mut out = Vec::new();
+                tree.links(&mut out) as f64 / tree.files.len() as f64
+            };
+            let (small, large) = (per_file(500), per_file(8000));
+            // Each kustomization's closure once, and each file's builds: a few steps a file.
+            assert!(large <= 3.0, "{large} steps a file at 8,000 apps");
+            assert!(large <= small * 1.01, "{small} → {large} steps a file");
+        }
+    }
 
     fn parse(src: &str) -> Kustomization {
         let docs = crate::yaml::load(src).unwrap();

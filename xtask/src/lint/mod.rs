@@ -5,7 +5,7 @@
 //! rules that need only that file (a kustomization's paths are resolved here too), and keeps the
 //! few [`Facts`] that cross-file rules need; the parsed tree is then dropped. The tree pass
 //! relates kustomizations, workloads and ConfigMaps.
-//! [`Outcome::finish`] then applies suppression markers, settings overrides and the path filter.
+//! [`Analysis::finish`] then applies suppression markers, settings overrides and the path filter.
 
 pub mod cron;
 pub mod dockerfile;
@@ -21,7 +21,7 @@ pub mod yaml_rules;
 
 use crate::settings::Settings;
 use crate::walk::{self, Resolved};
-use crate::yaml::{Node, Pos, Value};
+use crate::yaml::{Node, Pos};
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -200,25 +200,18 @@ pub struct FileReport {
 /// A YAML document with its anchors, so that rules can follow aliases one step at a time.
 pub struct Doc<'a> {
     pub root: &'a Node,
-    anchors: Vec<(usize, &'a Node)>,
+    anchors: crate::yaml::Anchors<'a>,
 }
 
 impl<'a> Doc<'a> {
     pub fn new(root: &'a Node, anchors: Vec<(usize, &'a Node)>) -> Doc<'a> {
+        let anchors = crate::yaml::Anchors::new(anchors);
         Doc { root, anchors }
     }
 
     /// The node an alias refers to; any other node itself.
     pub fn resolve(&self, node: &'a Node) -> &'a Node {
-        match node.value {
-            Value::Alias(id) => self
-                .anchors
-                .iter()
-                .rev()
-                .find(|(a, _)| *a == id)
-                .map_or(node, |(_, n)| n),
-            _ => node,
-        }
+        self.anchors.resolve(node)
     }
 
     pub fn get(&self, node: &'a Node, key: &str) -> Option<&'a Node> {
@@ -513,7 +506,7 @@ pub fn check_file(
 }
 
 /// The findings of a run before suppression and filtering, with what rendering needs.
-pub struct Outcome {
+pub struct Analysis {
     pub findings: Vec<Finding>,
     pub markers: BTreeMap<PathBuf, Vec<Marker>>,
     pub tree: kustomize_rules::Tree,
@@ -523,7 +516,7 @@ pub struct Outcome {
 
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
 /// tree pass.
-pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
+pub fn analyze(root: &Path, settings: &Settings) -> Result<Analysis> {
     let manifests = manifests_root(settings);
     if !root.join(&manifests).is_dir() {
         bail!(
@@ -553,9 +546,9 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Outcome> {
     }
     let files = listing.lintable.len();
     let tree = kustomize_rules::Tree::new(root, facts);
-    tree.check(settings, &mut findings);
+    tree.check(&mut findings);
     gitops::check(&tree, &mut findings);
-    Ok(Outcome {
+    Ok(Analysis {
         findings,
         markers,
         tree,
@@ -570,9 +563,18 @@ fn manifests_root(settings: &Settings) -> PathBuf {
 
 /// Maps `f` over `items` on up to 4 threads (interleaved, so that big folders are shared).
 pub(crate) fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    in_parallel_up_to(4, items, f)
+}
+
+/// [`in_parallel`] on up to `max` threads (renders: 2, each a kustomize process).
+pub(crate) fn in_parallel_up_to<T: Sync, R: Send>(
+    max: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 4)
+        .clamp(1, max)
         .min(items.len().max(1));
     if threads == 1 {
         return items.iter().map(f).collect();
@@ -611,7 +613,7 @@ pub fn parse_only(root: &Path, settings: &Settings) -> Result<usize> {
     Ok(counts.into_iter().sum())
 }
 
-impl Outcome {
+impl Analysis {
     /// Applies suppression markers, severity overrides and the path filter (`selected` holds
     /// repo-relative files or folders; empty means everything), and sorts by position.
     pub fn finish(
@@ -750,7 +752,7 @@ mod tests {
                 rules: vec!["SEC-PRIVILEGED".into()],
             }],
         )]);
-        let outcome = Outcome {
+        let outcome = Analysis {
             findings,
             markers,
             tree: kustomize_rules::Tree::default(),

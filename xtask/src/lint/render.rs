@@ -57,29 +57,17 @@ pub fn plan(renderer: &Cmd, root: &Path, roots: &[PathBuf]) -> Vec<(PathBuf, Cmd
         .collect()
 }
 
-/// Renders every root, two at a time, and judges each output.
-pub fn run(tree: &Tree, settings: &Settings, root: &Path, renderer: &Cmd) -> Result<Vec<Finding>> {
+/// Renders every root, two at a time (on the task's one Runner), and judges each output.
+pub fn run(
+    runner: &Runner,
+    tree: &Tree,
+    settings: &Settings,
+    root: &Path,
+    renderer: &Cmd,
+) -> Result<Vec<Finding>> {
     let plan = plan(renderer, root, &tree.roots());
-    let threads = 2.min(plan.len().max(1));
-    let results: Vec<Result<Vec<Finding>>> = std::thread::scope(|s| {
-        let plan = &plan;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || -> Result<Vec<Finding>> {
-                    let runner = Runner::new(false, settings.network_timeout)?;
-                    let mut found = Vec::new();
-                    for (k, cmd) in plan.iter().skip(t).step_by(threads) {
-                        let out = runner.output(cmd)?;
-                        found.extend(judge(k, &out, tree, settings));
-                    }
-                    Ok(found)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a render thread panicked"))
-            .collect()
+    let results = super::in_parallel_up_to(2, &plan, |(k, cmd)| {
+        runner.output(cmd).map(|out| judge(k, &out, tree, settings))
     });
     let mut findings = Vec::new();
     for r in results {

@@ -3,17 +3,10 @@
 
 use super::{Finding, Rule, Severity};
 use crate::output::{escape, escape_line};
+use crate::sarif::{self, slash_path, uri};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// `k8s-apps/x/y.yaml` with forward slashes, whatever the platform.
-fn slash_path(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
 
 fn counts(findings: &[Finding]) -> (usize, usize) {
     let errors = findings
@@ -181,19 +174,6 @@ pub fn github(findings: &[Finding]) -> String {
     out
 }
 
-/// Percent-encodes a relative path for a SARIF `uri`.
-pub(crate) fn uri(path: &Path) -> String {
-    let mut out = String::new();
-    for b in slash_path(path).bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 fn level(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
@@ -239,22 +219,13 @@ pub fn sarif(findings: &[Finding], rules: &[&Rule]) -> String {
             result
         })
         .collect();
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "xtask-lint-manifests",
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://github.com/dcasati/homelab",
-                    "rules": descriptors,
-                }
-            },
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
-    });
+    let extra = json!({ "columnKind": "unicodeCodePoints" });
+    let log = sarif::log(vec![sarif::run(
+        "xtask-lint-manifests",
+        descriptors,
+        results,
+        extra,
+    )]);
     let mut text =
         crate::output::json_for_log(serde_json::to_string_pretty(&log).expect("sarif serializes"));
     text.push('\n');

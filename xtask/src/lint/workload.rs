@@ -151,15 +151,10 @@ pub fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
     }
 }
 
-/// True when the image name (no tag) is one of the images this repo builds, in any registry.
+/// True when the image is one of the images this repo builds, by its short name or its name in
+/// a configured registry ([`crate::resolve::configured`]).
 pub fn is_configured(settings: &Settings, name: &str) -> bool {
-    let name = split_image(name).0;
-    settings.images.iter().any(|i| {
-        name == i.name
-            || name
-                .strip_suffix(i.name.as_str())
-                .is_some_and(|prefix| prefix.ends_with('/'))
-    })
+    crate::resolve::configured(settings, name).is_some()
 }
 
 /// The workload rules of one document; `None` when it is not a workload.

@@ -5,7 +5,9 @@
 
 use super::{Doc, Facts, Finding, Object, Rule, Severity};
 use crate::settings::Settings;
-use crate::yaml::{self, Entry, Node, Pos, Value};
+#[cfg(test)]
+use crate::yaml::first_duplicate_key;
+use crate::yaml::{self, Node, Pos, Value, duplicate_keys};
 use std::path::Path;
 
 pub const SYNTAX: Rule = Rule {
@@ -254,57 +256,6 @@ impl<'a> Walk<'a, '_> {
                 first.start.line, first.start.column
             ),
         ));
-    }
-}
-
-/// For each entry whose scalar key repeats an earlier entry's: (its index, the first one's), in
-/// order. A few keys are compared pairwise; many are sorted first, so that a mapping with
-/// thousands of keys cannot take quadratic time.
-pub fn duplicate_keys(entries: &[Entry]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    if entries.len() <= 16 {
-        for (i, e) in entries.iter().enumerate() {
-            let Some(key) = e.key.as_str() else { continue };
-            if let Some(first) = entries[..i]
-                .iter()
-                .position(|f| f.key.as_str() == Some(key))
-            {
-                found.push((i, first));
-            }
-        }
-        return found;
-    }
-    let mut keys: Vec<(&str, usize)> = entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| Some((e.key.as_str()?, i)))
-        .collect();
-    keys.sort_unstable();
-    for same in keys.chunk_by(|a, b| a.0 == b.0) {
-        found.extend(same[1..].iter().map(|&(_, i)| (i, same[0].1)));
-    }
-    found.sort_unstable();
-    found
-}
-
-/// The first repeated scalar key anywhere under `node` (depth first), other than the merge key
-/// `<<`: (the repeated key, the first one). Aliases are not followed. update-images refuses a
-/// kustomization with one, since kustomize would read one of the two and we the other.
-pub fn first_duplicate_key(node: &Node) -> Option<(&Node, &Node)> {
-    match &node.value {
-        Value::Seq(items) => items.iter().find_map(first_duplicate_key),
-        Value::Map(entries) => {
-            let found = duplicate_keys(entries)
-                .into_iter()
-                .find(|(i, _)| entries[*i].key.as_str() != Some("<<"));
-            if let Some((i, first)) = found {
-                return Some((&entries[i].key, &entries[first].key));
-            }
-            entries
-                .iter()
-                .find_map(|e| first_duplicate_key(&e.key).or_else(|| first_duplicate_key(&e.value)))
-        }
-        Value::Scalar { .. } | Value::Alias(_) => None,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::image_ref::ImageRef;
 use crate::oci_labels;
 use crate::registry::{login_cmd, remote_digest};
 use crate::repo::{Commit, Repo};
-use crate::resolve::{configured_image, image_name, registry_for, tag_commit};
+use crate::resolve::{self, Purpose, Tag};
 use crate::settings::ImageSettings;
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
@@ -23,14 +23,14 @@ use std::path::{Path, PathBuf};
 
 pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     let repo = Repo::open(&ctx.root)?;
-    let build = resolve(flags, ctx, &repo)?;
+    let build = resolve(flags, ctx)?;
     if let Some(base) = &flags.if_changed
         && unchanged(&repo, base, &build)?
     {
         return Ok(Status::Clean);
     }
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
-    let engine = select_engine(flags.engine, &runner)?;
+    let engine = select_engine(flags.engine.into(), &runner)?;
     let reference = &build.reference;
     if flags.login {
         let login = login_cmd(
@@ -79,7 +79,7 @@ struct Build<'a> {
     /// The commit whose tree is built.
     built: Commit,
     /// `sha-<7 hex>`, with `-dirty` for a local build of uncommitted changes.
-    tag: String,
+    tag: Tag,
     reference: ImageRef,
     /// Plain HTTP: a loopback registry, or --insecure-registry.
     insecure: bool,
@@ -90,7 +90,7 @@ impl Build<'_> {
         BuildRecord {
             image: self.image.name.clone(),
             registry: self.registry.clone(),
-            tag: self.tag.clone(),
+            tag: self.tag.to_string(),
             digest,
             platforms: self.platforms.clone(),
             commit: self.commit.id.clone(),
@@ -101,9 +101,12 @@ impl Build<'_> {
 }
 
 /// The image, registry, platforms, cache, output, commit and tag the flags ask for.
-fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx, repo: &Repo) -> Result<Build<'a>> {
-    let image = configured_image(&ctx.settings, flags.image.as_deref())?;
-    let registry = registry_for(&ctx.settings, flags.registry.as_deref(), None)?;
+fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx) -> Result<Build<'a>> {
+    let allow_dirty = flags.allow_dirty;
+    let purpose = Purpose::Build { allow_dirty };
+    let (target, source) =
+        resolve::target(&ctx.root, &ctx.settings, &flags.target.wanted(), purpose)?;
+    let source = source.expect("a build resolves what it builds from");
     let platforms = if flags.platform.is_empty() {
         ctx.settings.platforms.clone()
     } else {
@@ -121,45 +124,23 @@ fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx, repo: &Repo) -> Result<Bu
         _ => BuildOutput::Keep,
     };
     engine::check_output(output, &platforms)?;
-
-    let head = repo.head()?;
-    // Without --sha, HEAD is built, whose context is the tag commit's; with it, the commit's
-    // own tree is exported unless it is HEAD.
-    let commit = tag_commit(repo, image, flags.sha.as_deref())?;
-    let from_head = flags.sha.is_none() || commit.id == head.id;
-    let built = if from_head { head } else { commit.clone() };
-    let mut tag = commit.tag();
-    if from_head {
-        let dirty = repo.dirty_paths(&image.context)?;
-        if !dirty.is_empty() {
-            if !flags.allow_dirty {
-                bail!(
-                    "the build context {} has uncommitted changes, so tag {tag} would not describe \
-                     the image:\n  {}\ncommit them, or pass --allow-dirty for a local `{tag}-dirty` build",
-                    image.context.display(),
-                    dirty.join("\n  ")
-                );
-            }
-            tag.push_str("-dirty");
-        }
-    }
-    if flags.push && tag.ends_with("-dirty") {
+    let tag = target.tag.clone().expect("a build has a tag");
+    if flags.push && !tag.is_pushable() {
         bail!("refusing to push {tag}: a -dirty tag is never pushed; commit the build context");
     }
-    let reference = image_name(&registry, &image.name)?.with_tag(&tag);
-    let insecure = reference.is_loopback() || flags.insecure_registry;
+    let reference = target.reference().expect("a build has a tag");
     Ok(Build {
-        image,
-        registry,
+        insecure: target.plain_http(&reference),
+        commit: target.commit.clone().expect("a build has a commit"),
+        image: target.image,
+        registry: target.registry.clone(),
         platforms,
         cache,
         output,
-        commit,
-        from_head,
-        built,
+        from_head: source.from_head,
+        built: source.built,
         tag,
         reference,
-        insecure,
     })
 }
 
@@ -167,15 +148,15 @@ fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx, repo: &Repo) -> Result<Bu
 fn unchanged(repo: &Repo, base: &str, build: &Build) -> Result<bool> {
     let (base, why) = if_changed_base(repo, base, &build.built)?;
     let context = build.image.context.display();
-    let built = &build.built.id[..7];
+    let built = build.built.short();
     match base {
         Some(base) if !repo.changed_between(&base.id, &build.built.id, &build.image.context)? => {
-            let base = &base.id[..7];
+            let base = base.short();
             eprintln!("skipped: {context} did not change between {base} ({why}) and {built}");
             Ok(true)
         }
         Some(base) => {
-            let base = &base.id[..7];
+            let base = base.short();
             eprintln!("{context} changed between {base} ({why}) and {built}: building");
             Ok(false)
         }
@@ -206,7 +187,7 @@ fn spec(
         context,
         reference: build.reference.clone(),
         platforms: build.platforms.clone(),
-        labels: oci_labels::labels(&build.commit, &build.tag, name, source),
+        labels: oci_labels::labels(&build.commit, build.tag.as_str(), name, source),
         source_date_epoch: build.commit.time,
         cache: build.cache.clone(),
         output: build.output,
@@ -326,7 +307,7 @@ impl Exported {
     fn new(repo: &Repo, commit: &Commit, context: &Path) -> Result<Exported> {
         let parent = std::env::temp_dir().join(format!(
             "xtask-build-{}-{}",
-            &commit.id[..7],
+            commit.short(),
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&parent);

@@ -10,7 +10,7 @@ mod scratch;
 
 use crate::diff::units::{self, Found, Source, TreeFiles, Unit};
 use crate::diff::{AppDiff, Report, compare, human, json, markdown, objects};
-use crate::exec::Cmd;
+use crate::exec::{Cmd, Runner};
 use crate::flags::{Diff, DiffFormat};
 use crate::repo::{Commit, Repo};
 use crate::{Ctx, Status, files, output, signals, walk};
@@ -126,7 +126,7 @@ fn compare_commits(
     for (label, commit) in [("base", base), ("head", head)] {
         let dir = scratch.join(label);
         repo.export_commit(&commit.id, &dir)
-            .with_context(|| format!("cannot export commit {}", &commit.id[..7]))?;
+            .with_context(|| format!("cannot export commit {}", commit.short()))?;
         let tree = read_tree(&dir, manifests, &commit.id)?;
         let found = units::find(&tree, repos);
         sides.push((dir, commit, found, tree));
@@ -147,12 +147,13 @@ fn compare_commits(
             }
         }
     }
-    let rendered = render::run_all(&jobs, ctx.settings.network_timeout, signals)?;
+    let runner = Runner::new(false, ctx.settings.network_timeout)?;
+    let rendered = render::run_all(&runner, &jobs, signals)?;
     let mut failures = Vec::new();
     let mut objects_of: [std::collections::BTreeMap<String, Vec<objects::Object>>; 2] =
         Default::default();
     for ((side, name), out) in slots.into_iter().zip(rendered) {
-        let commit = &sides[side].1.id[..7];
+        let commit = sides[side].1.short();
         match out.and_then(|yaml| objects::parse(&yaml)) {
             Ok(objs) => {
                 objects_of[side].insert(name, objs);
@@ -215,7 +216,7 @@ fn job(
     renderer: &Cmd,
     remote: Option<Duration>,
 ) -> Result<Option<Job>> {
-    let short = &commit.id[..7];
+    let short = commit.short();
     if let Some((file, entry)) = unit.remote.first().filter(|_| remote.is_none()) {
         bail!(
             "unit `{}` at commit {short}: {} names the remote resource `{}`; diff renders offline, so \
@@ -268,7 +269,7 @@ fn read_tree(root: &Path, manifests: &Path, id: &str) -> Result<TreeFiles> {
             bail!(
                 "{} in commit {}: a symlink that leads outside the repository; diff refuses to render it",
                 output::path(link),
-                &id[..7]
+                crate::repo::short(id)
             );
         }
     }

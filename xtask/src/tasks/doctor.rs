@@ -13,10 +13,12 @@ mod deploy_checks;
 
 use crate::cosign;
 use crate::engine;
+use crate::engine::{Choice, read_tool};
 use crate::exec::{Cmd, Runner};
-use crate::flags::{self, DoctorFormat, EngineChoice};
+use crate::flags::{self, DoctorFormat};
 use crate::image_ref::ImageRef;
-use crate::registry::{self, RegistryTool, read_tool};
+use crate::registry::{self, RegistryTool};
+use crate::resolve::{self, plain_http};
 use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Result, bail};
@@ -178,7 +180,7 @@ fn network_checks(
     deployed: &[Deployed],
 ) -> Vec<Check> {
     let s = &ctx.settings;
-    let tool = match read_tool(EngineChoice::Auto, runner) {
+    let tool = match read_tool(Choice::Auto, runner) {
         Ok(tool) => tool,
         Err(e) => {
             return vec![
@@ -196,7 +198,7 @@ fn network_checks(
         .iter()
         .any(|f| f.name == COSIGN.name && f.path.is_some());
     let probe = |r: &ImageRef| {
-        let out = runner.output(&registry::inspect_digest(tool, r, r.is_loopback()));
+        let out = runner.output(&registry::inspect_digest(tool, r, plain_http(r, false)));
         match out {
             Ok(out) => deploy_checks::classify(&out, |stdout| {
                 registry::parse_inspect_digest(tool, stdout).ok()
@@ -210,9 +212,8 @@ fn network_checks(
         (Role::Primary, &s.registry),
         (Role::Backup, &s.backup_registry),
     ] {
-        let name = |d: &Deployed| {
-            ImageRef::parse(&format!("{registry}/{}", d.image)).map(|r| r.with_tag(&d.tag))
-        };
+        let name =
+            |d: &Deployed| resolve::image_name(registry, &d.image).map(|r| r.with_tag(&d.tag));
         let mut failure = None;
         for (i, d) in deployed.iter().enumerate() {
             let result = match (&failure, name(d)) {
@@ -234,10 +235,11 @@ fn network_checks(
         }
         if deployed.is_empty() {
             let bare = s.images.first().map(|i| {
+                let [primary, backup] = resolve::names(s, &i.name);
                 if role == Role::Primary {
-                    s.primary_ref(&i.name)
+                    primary
                 } else {
-                    s.backup_ref(&i.name)
+                    backup
                 }
             });
             if let Some(r) = bare {
@@ -254,7 +256,7 @@ fn network_checks(
     }
     for (d, f) in deployed.iter().zip(facts.iter_mut()) {
         if let Probe::Found(digest) = &f.primary {
-            let named = s.primary_ref(&d.image);
+            let [named, _] = resolve::names(s, &d.image);
             f.platforms = Some(platforms(runner, tool, &named.with_tag(&d.tag)));
             f.signed = cosign.then(|| signed(runner, &named.with_digest(digest)));
         }
@@ -264,7 +266,7 @@ fn network_checks(
 }
 
 fn platforms(runner: &Runner, tool: RegistryTool, r: &ImageRef) -> Result<Vec<String>, String> {
-    registry::index_platforms(runner, tool, r, r.is_loopback()).map_err(|e| format!("{e:#}"))
+    registry::index_platforms(runner, tool, r, plain_http(r, false)).map_err(|e| format!("{e:#}"))
 }
 
 fn signed(runner: &Runner, r: &ImageRef) -> Result<bool, String> {
@@ -275,8 +277,8 @@ fn signed(runner: &Runner, r: &ImageRef) -> Result<bool, String> {
         .map_err(|e| format!("{e:#}"))?;
     let target = cosign::Target {
         reference: r,
-        insecure: r.is_loopback(),
-        tlog: !r.is_loopback(),
+        insecure: plain_http(r, false),
+        tlog: !plain_http(r, false),
         major,
     };
     let cmd = cosign::tree(&target).map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 //! (lint/), optionally renders each kustomization root (`--render`), then reports in the chosen
 //! format. Exit 1 on an error finding (or a warning under `--deny-warnings`), 2 on bad input.
 
+use crate::exec::Runner;
 use crate::lint::{self, Severity, report};
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
@@ -24,7 +25,10 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
     };
     let outcome = lint::analyze(&ctx.root, &ctx.settings)?;
     let extra = match &renderer {
-        Some(r) => lint::render::run(&outcome.tree, &ctx.settings, &ctx.root, r)?,
+        Some(r) => {
+            let runner = Runner::new(false, ctx.settings.network_timeout)?;
+            lint::render::run(&runner, &outcome.tree, &ctx.settings, &ctx.root, r)?
+        }
         None => Vec::new(),
     };
     let files = outcome.files;

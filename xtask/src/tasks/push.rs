@@ -4,13 +4,12 @@
 //! record names, and refuses when the source tag now holds another one. Either way it then
 //! reads the destination's digest and fails unless it equals the source's.
 
-use crate::build_record::{BuildRecord, check_tag_holds};
-use crate::engine::{self, Engine, registry_tool, select_engine};
+use crate::engine::{self, Engine, read_tool, registry_tool, select_engine};
 use crate::exec::{Cmd, Runner};
 use crate::flags;
 use crate::image_ref::ImageRef;
-use crate::registry::{self, RegistryTool, login_cmd, read_tool, remote_digest};
-use crate::resolve::{configured_image, image_name, no_record, registry_for, sha_tag};
+use crate::registry::{self, RegistryTool, login_cmd, remote_digest};
+use crate::resolve::{self, ImageTarget, Purpose};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -21,7 +20,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
     if flags.mirror {
         return mirror(flags, ctx, &runner, &push);
     }
-    let engine = select_engine(flags.engine, &runner)?;
+    let engine = select_engine(flags.engine.into(), &runner)?;
     let tool = registry_tool(engine)?;
     let dest = &push.dest;
     let insecure = push.insecure(dest);
@@ -36,7 +35,7 @@ pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
     let digest_file = ctx
         .root
         .join("target/xtask/build")
-        .join(format!("{}.push-digest", push.image));
+        .join(format!("{}.push-digest", push.target.image.name));
     if engine == Engine::Podman {
         runner.for_real(|| {
             std::fs::create_dir_all(digest_file.parent().expect("a folder"))?;
@@ -69,50 +68,40 @@ fn pushed_digest(runner: &Runner, engine: Engine, dest: &ImageRef, file: &Path) 
 }
 
 /// The image to push: its tag (`--sha`, else the build record's), where it is and where it goes.
-struct Push {
-    image: String,
-    /// The build record, when it is of this tag.
-    record: Option<BuildRecord>,
-    source_registry: String,
+struct Push<'a> {
+    target: ImageTarget<'a>,
     source: ImageRef,
     dest: ImageRef,
-    insecure_registry: bool,
 }
 
-impl Push {
-    /// Plain HTTP: a loopback registry, or --insecure-registry.
+impl Push<'_> {
+    /// Plain HTTP: the resolver's loopback rule with --insecure-registry.
     fn insecure(&self, r: &ImageRef) -> bool {
-        r.is_loopback() || self.insecure_registry
+        self.target.plain_http(r)
     }
 }
 
 /// The tag, then the source registry (`--registry`, else the record's for that tag, else the
 /// primary) and the destination (`--to`, else the backup with `--mirror`, else the primary).
-fn resolve(flags: &flags::Push, ctx: &Ctx) -> Result<Push> {
-    let image = configured_image(&ctx.settings, flags.image.as_deref())?;
-    let record = BuildRecord::load(&ctx.root, &image.name)?;
-    let tag = match (&flags.sha, &record) {
-        (Some(sha), _) => sha_tag(&ctx.root, image, sha)?,
-        (None, Some(record)) => record.tag.clone(),
-        (None, None) => return Err(no_record(&ctx.root, &image.name, "build-base", "--sha")),
+fn resolve<'a>(flags: &flags::Push, ctx: &'a Ctx) -> Result<Push<'a>> {
+    let wanted = flags.target.wanted();
+    let (target, _) = resolve::target(&ctx.root, &ctx.settings, &wanted, Purpose::Existing)?;
+    let Some(source) = target.reference() else {
+        return Err(target.no_record(&ctx.root, "build-base", "--sha"));
     };
-    if tag.ends_with("-dirty") {
+    let tag = target.tag.as_ref().expect("a reference has a tag");
+    if !tag.is_pushable() {
         bail!("refusing to push {tag}: a -dirty tag is never pushed; commit and rebuild");
     }
-    let record = record.filter(|r| r.tag == tag);
-    let source_registry = registry_for(&ctx.settings, flags.registry.as_deref(), record.as_ref())?;
     let dest_registry = match &flags.to {
         Some(name) => ctx.settings.registry_named(name)?,
         None if flags.mirror => ctx.settings.backup_registry.clone(),
         None => ctx.settings.registry.clone(),
     };
     Ok(Push {
-        source: image_name(&source_registry, &image.name)?.with_tag(&tag),
-        dest: image_name(&dest_registry, &image.name)?.with_tag(&tag),
-        image: image.name.clone(),
-        record,
-        source_registry,
-        insecure_registry: flags.insecure_registry,
+        dest: target.in_registry(&dest_registry)?.with_tag(tag.as_str()),
+        source,
+        target,
     })
 }
 
@@ -136,21 +125,20 @@ fn mirror(flags: &flags::Push, ctx: &Ctx, runner: &Runner, push: &Push) -> Resul
     if source == dest {
         bail!(
             "--mirror from {} to itself: pass --to",
-            push.source_registry
+            push.target.registry
         );
     }
-    let tool = read_tool(flags.engine, runner)?;
+    let tool = read_tool(flags.engine.into(), runner)?;
     if flags.login {
         runner.run_to_stderr(&login_cmd(&ctx.settings, tool, dest, push.insecure(dest))?)?;
     }
-    let current = remote_digest(runner, tool, source, push.insecure(source))?;
     // The build this tag was recorded for, by its digest: a tag moved since is refused.
-    let digest = match push.record.as_ref().and_then(|r| r.digest.clone()) {
-        Some(recorded) => {
-            check_tag_holds(source, &recorded, current.as_deref())?;
-            recorded
-        }
-        None => current
+    let recorded = push.target.record_of_tag().and_then(|r| r.digest.clone());
+    let digest = match recorded {
+        Some(recorded) => push
+            .target
+            .confirm_digest(runner, tool, source, &recorded)?,
+        None => remote_digest(runner, tool, source, push.insecure(source))?
             .with_context(|| format!("{source} is not in the registry; build and push it first"))?,
     };
     let copy = registry::copy(

@@ -15,7 +15,9 @@
 pub mod plan;
 
 use crate::build_record::{self, BuildRecord};
-use crate::exec::Secret;
+use crate::exec::{Runner, Secret};
+use crate::image_ref::ImageRef;
+use crate::resolve;
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
 use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName, UNSIGNED};
@@ -24,7 +26,7 @@ use std::path::Path;
 use std::time::Instant;
 
 pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
-    let image = &ctx.settings.images[0].name;
+    let image = &resolve::configured_image(&ctx.settings, None)?.name;
     let outputs = Outputs::new(&ctx.root, image);
     let steps = plan(flags, image, &outputs);
     // Bad input fails here, before anything runs: each line must parse with the real CLI, and
@@ -36,24 +38,19 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
             Action::Skip(_) => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
-    let named = |flag: &str, given: Option<&String>, default: &String| match given {
-        Some(name) => ctx.settings.registry_named(name).context(flag.to_string()),
-        None => Ok(default.clone()),
-    };
-    let registry = named(
-        "--registry",
-        flags.registry.as_ref(),
-        &ctx.settings.registry,
-    )?;
-    let mut title = format!("{registry}/{image}");
+    let s = &ctx.settings;
+    let registry = resolve::registry_or("--registry", s, flags.registry.as_deref(), &s.registry)?;
+    let name = resolve::image_name(&registry, image)?;
+    let mut title = name.to_string();
     if flags.mirror {
-        let to = named("--to", flags.to.as_ref(), &ctx.settings.backup_registry)?;
+        let to = resolve::registry_or("--to", s, flags.to.as_deref(), &s.backup_registry)?;
         if to == registry {
             bail!("--mirror from {registry} to itself: pass --to REGISTRY");
         }
-        title += &format!(", mirrored to {to}/{image}");
+        title += &format!(", mirrored to {}", resolve::image_name(&to, image)?);
     }
-    if flags.dry_run {
+    let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
+    let show = || {
         let set: Vec<bool> = SECRETS
             .iter()
             .map(|(name, _)| Secret::from_env(name).is_some())
@@ -61,8 +58,24 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
         let record = build_record::path(&ctx.root, image);
         eprintln!("release of {title}");
         eprint!("{}", describe(&steps, &record, &set, flags.skip_sign));
-        return Ok(Status::Clean);
-    }
+        Ok(Status::Clean)
+    };
+    runner.show_or_run(show, || {
+        release(flags, ctx, &steps, commands, &title, &name)
+    })
+}
+
+/// Runs the steps and says how the release came out.
+fn release(
+    flags: &flags::Release,
+    ctx: &Ctx,
+    steps: &[Step],
+    commands: Vec<Option<flags::Command>>,
+    title: &str,
+    name: &ImageRef,
+) -> Result<Status> {
+    let image = &resolve::configured_image(&ctx.settings, None)?.name;
+    let outputs = Outputs::new(&ctx.root, image);
     if flags.skip_sign {
         eprintln!("WARNING: {UNSIGNED}");
     }
@@ -71,12 +84,10 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
     }
     eprintln!("release of {title}");
 
-    let (rows, released, stop) = execute(&steps, commands, ctx, image);
-    let name = released
-        .as_ref()
-        .map_or(format!("{registry}/{image}"), |r| {
-            format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
-        });
+    let (rows, released, stop) = execute(steps, commands, ctx, image);
+    let name = released.as_ref().map_or(name.to_string(), |r| {
+        format!("{}@{}", r.reference(), r.digest.as_deref().unwrap_or("?"))
+    });
     eprintln!("\nrelease summary: {name}\n{}", summary(&rows));
     match stop {
         Some((step, Some(e))) => Err(e.context(format!(
@@ -143,7 +154,7 @@ fn execute(
         };
         eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
         let start = Instant::now();
-        let result = crate::dispatch(command, ctx).and_then(|status| {
+        let result = super::dispatch(command, ctx).and_then(|status| {
             if step.name == StepName::Build {
                 released = Some(pushed_build(ctx, image)?);
             }

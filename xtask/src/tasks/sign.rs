@@ -11,11 +11,12 @@
 //! A failed verification exits 1; a missing cosign or a cosign error exits 2.
 
 use crate::cosign::{self, Identity, Key};
+use crate::engine::{Choice, read_tool};
 use crate::exec::{Cmd, Runner, Secret};
-use crate::flags::{self, EngineChoice};
+use crate::flags;
 use crate::image_ref::{ImageRef, is_digest};
-use crate::registry::{read_tool, remote_digest};
-use crate::resolve::{FromRecord, Recorded, no_record, sha_tag};
+use crate::registry::remote_digest;
+use crate::resolve::{self, FromRecord, Purpose};
 use crate::tools::{self, COSIGN};
 use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
@@ -34,11 +35,11 @@ pub fn run(flags: &flags::Sign, ctx: &Ctx) -> Result<Status> {
         bail!("--attest-sbom {}: no such file", sbom.display());
     }
     let version = runner.output(&cosign::version_cmd())?;
-    let loopback = reference.is_loopback();
     let target = cosign::Target {
         reference: &reference,
-        insecure: loopback || flags.insecure_registry,
-        tlog: !loopback,
+        insecure: resolve::plain_http(&reference, flags.target.insecure_registry),
+        // No transparency log entry for an image in a loopback registry.
+        tlog: !resolve::plain_http(&reference, false),
         major: cosign::parse_version(&format!("{}{}", version.stdout, version.stderr))?,
     };
     let plan = plan(flags, &target, &key, secrets)?;
@@ -149,25 +150,23 @@ fn who(key: &Key) -> String {
 /// The reference to sign, with its digest (or, when only a tag is known, without: cosign's argv
 /// builder refuses it).
 fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef> {
-    let given = flags.image.as_deref();
+    let given = flags.target.image.as_deref();
     if let Some(given) = given.filter(|g| ctx.settings.image(g).is_err()) {
         return full_reference(flags, ctx, given);
     }
-    let target = Recorded::load(ctx, given, flags.registry.as_deref())?;
+    let wanted = flags.target.wanted();
+    let (target, _) = resolve::target(&ctx.root, &ctx.settings, &wanted, Purpose::Existing)?;
     if let Some(d) = &flags.digest {
         return Ok(target.name.with_digest(&checked_digest(d)?));
     }
-    if let Some(sha) = &flags.sha {
-        let tagged = target
-            .name
-            .with_tag(&sha_tag(&ctx.root, target.image, sha)?);
-        let insecure = tagged.is_loopback() || flags.insecure_registry;
-        let tool = read_tool(EngineChoice::Auto, runner)?;
-        let digest = remote_digest(runner, tool, &tagged, insecure)?
+    if flags.target.sha.is_some() {
+        let tagged = target.reference().expect("--sha names a tag");
+        let tool = read_tool(Choice::Auto, runner)?;
+        let digest = remote_digest(runner, tool, &tagged, target.plain_http(&tagged))?
             .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
         return Ok(target.name.with_digest(&digest));
     }
-    match target.lookup(runner, flags.insecure_registry)? {
+    match target.lookup(runner)? {
         Some(FromRecord::Digest(reference)) => Ok(reference),
         Some(FromRecord::Unpushed(r)) => bail!(
             "the build record of {} says {} was built but not pushed: push it first \
@@ -176,12 +175,7 @@ fn reference(flags: &flags::Sign, ctx: &Ctx, runner: &Runner) -> Result<ImageRef
             r.reference()
         ),
         Some(FromRecord::Tagged(r)) => Ok(target.name.with_tag(&r.tag)),
-        None => Err(no_record(
-            &ctx.root,
-            &target.image.name,
-            "build-base --push",
-            "--digest or --sha",
-        )),
+        None => Err(target.no_record(&ctx.root, "build-base --push", "--digest or --sha")),
     }
 }
 
@@ -195,7 +189,7 @@ fn full_reference(flags: &flags::Sign, ctx: &Ctx, given: &str) -> Result<ImageRe
             ctx.settings.image_list()
         ),
     };
-    if flags.sha.is_some() || flags.registry.is_some() {
+    if flags.target.sha.is_some() || flags.target.registry.is_some() {
         bail!("--image {given} is a full reference: --sha and --registry need an image name");
     }
     match &flags.digest {

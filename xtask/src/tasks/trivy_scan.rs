@@ -7,9 +7,10 @@
 //! fails (a missing vulnerability DB says so). The repo's `.trivyignore` goes to every scan.
 //! The SBOM is written through a temp file and checked to be CycloneDX before it takes its name.
 
+mod target;
+
 use crate::exec::{Cmd, Runner};
 use crate::flags::{self, ScanFormat};
-use crate::scan_target::{ImageTarget, ignorefile, image_target, registry_access};
 use crate::tools::{self, TRIVY};
 use crate::trivy::{self, Finding, ImageScan, Severity};
 use crate::{Ctx, Status, trivy_sarif};
@@ -17,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use target::{ScanImage, ignorefile, image_target, registry_access};
 
 /// One trivy run whose JSON report becomes findings.
 struct Scan {
@@ -103,13 +105,13 @@ pub fn run(flags: &flags::TrivyScan, ctx: &Ctx) -> Result<Status> {
 fn plan(
     flags: &flags::TrivyScan,
     ctx: &Ctx,
-    image: Option<&ImageTarget>,
+    image: Option<&ScanImage>,
     opts: &trivy::Options,
 ) -> Result<Vec<Scan>> {
     let mut scans = Vec::new();
     if let Some(image) = image {
         let reference = image.reference.to_string();
-        let registry = registry_access(ctx, &image.reference, flags.insecure_registry);
+        let registry = registry_access(&ctx.settings, &image.reference, flags.insecure_registry);
         let platforms: Vec<Option<&str>> = match image.platforms.as_slice() {
             [] => vec![None],
             all => all.iter().map(|p| Some(p.as_str())).collect(),
@@ -221,7 +223,7 @@ fn report(
 /// The SBOM command writing to a temp file beside `file`, the temp file, and `file`.
 fn sbom_plan(
     file: &Path,
-    image: Option<&ImageTarget>,
+    image: Option<&ScanImage>,
     flags: &flags::TrivyScan,
     ctx: &Ctx,
     opts: &trivy::Options,
@@ -244,7 +246,7 @@ fn sbom_plan(
             &image.reference.to_string(),
             image.platforms.first().map(String::as_str),
             &tmp,
-            &registry_access(ctx, &image.reference, flags.insecure_registry),
+            &registry_access(&ctx.settings, &image.reference, flags.insecure_registry),
             opts,
         ),
         None => {

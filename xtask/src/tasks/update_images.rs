@@ -9,6 +9,7 @@
 //!    the new tag ([`kustomize::update_file`]);
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
 
+use crate::exec::Runner;
 use crate::kustomize::{self, UpdateError};
 use crate::repo::Repo;
 use crate::resolve::{self, Target};
@@ -29,7 +30,7 @@ pub struct Change {
 
 /// What a run did (or, with `--dry-run` / `--check`, would do).
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Update {
     pub targets: Vec<Target>,
     /// How many kustomizations were searched.
     pub searched: usize,
@@ -68,7 +69,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     if let Some(id) = &outcome.commit {
         eprintln!(
             "committed {}: {}",
-            &id[..7],
+            crate::repo::short(id),
             commit_message(&outcome.targets)
         );
     }
@@ -77,7 +78,7 @@ pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
 
 /// Every step but the report: targets, plan, then (unless `--dry-run` or `--check`) the writes
 /// and the `--commit`. Nothing is written when any step before the writes fails.
-pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
+pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Update> {
     let repo = Repo::open(&ctx.root)?;
     let stale = files::clean_stale(&ctx.root)?;
     if !stale.is_empty() {
@@ -87,9 +88,10 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         );
     }
     let (wanted, sha) = (&flags.image, flags.sha.as_deref());
+    let runner = Runner::new(flags.dry_run || flags.check, ctx.settings.network_timeout)?;
     let mut targets = resolve::update_targets(&ctx.settings, wanted, sha, &repo)?;
     if flags.verify || flags.digest {
-        resolve::check_registry(&mut targets, &ctx.settings, flags.digest)?;
+        resolve::check_registry(&runner, &mut targets, &ctx.settings, flags.digest)?;
     }
     let paths = search_paths(flags, ctx)?;
     let found = kustomize::discover(&ctx.root, &paths)?;
@@ -108,18 +110,24 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
         !flags.image.is_empty(),
         flags.verify || flags.digest,
     )?;
-    let mut outcome = Outcome {
+    let mut outcome = Update {
         targets,
         searched: files.len(),
         changes,
         written: false,
         commit: None,
     };
-    if outcome.changes.is_empty() || flags.dry_run || flags.check {
-        return Ok(outcome);
+    if !outcome.changes.is_empty() {
+        // --dry-run and --check write nothing: the Runner decides, as for every task.
+        runner.for_real(|| write(flags, ctx, &repo, &mut outcome))?;
     }
+    Ok(outcome)
+}
+
+/// Writes every change at once, then `--commit`s them.
+fn write(flags: &flags::UpdateImages, ctx: &Ctx, repo: &Repo, outcome: &mut Update) -> Result<()> {
     if flags.commit {
-        refuse_dirty(&repo, &outcome.changes)?;
+        refuse_dirty(repo, &outcome.changes)?;
         repo.ready_to_commit().context("no file was changed")?;
     }
     // SIGINT/SIGTERM wait until the files are written and committed (or put back).
@@ -139,11 +147,11 @@ pub fn update(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Outcome> {
             outcome
                 .commit
                 .as_ref()
-                .map(|id| format!(" and committed as {}", &id[..7]))
+                .map(|id| format!(" and committed as {}", crate::repo::short(id)))
                 .unwrap_or_default()
         );
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// `--path` values (relative to the current directory when it is inside the root, else to the

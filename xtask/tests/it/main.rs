@@ -10,6 +10,7 @@ mod diff_e2e;
 mod doctor;
 mod faults;
 mod image_updater;
+mod layers;
 mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;

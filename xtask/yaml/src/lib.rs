@@ -6,6 +6,9 @@
 //! Aliases are kept as references, never expanded, so an alias bomb cannot blow up a load;
 //! nesting deeper than [`MAX_DEPTH`] is refused.
 
+mod facts;
+
+pub use facts::{Anchors, duplicate_keys, first_duplicate_key};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
 use std::ops::Range;
 

@@ -10,65 +10,70 @@ use super::{Emit, FROM_TAG};
 use crate::image_ref::ImageRef;
 use crate::lint::{Rule, Severity};
 
-pub const SYNTAX: &str = "DF-SYNTAX";
-pub const COPY_FROM_STAGE: &str = "DF-COPY-FROM-STAGE";
-pub const DUPLICATE_STAGE: &str = "DF-DUPLICATE-STAGE";
-pub const COPY_DEST: &str = "DF-COPY-DEST";
-pub const EXPOSE_PORT: &str = "DF-EXPOSE-PORT";
-pub const CMD_SHELL_FORM: &str = "DF-CMD-SHELL-FORM";
-
-pub const RULES: &[Rule] = &[
-    Rule {
-        id: SYNTAX,
-        severity: Severity::Error,
-        summary: "BuildKit cannot parse the Dockerfile (unknown instruction, bad directive)",
-        explain: "An instruction BuildKit does not know (`COPPY`, `RUN:`), a parser directive \
+pub const SYNTAX: Rule = Rule {
+    id: "DF-SYNTAX",
+    severity: Severity::Error,
+    summary: "BuildKit cannot parse the Dockerfile (unknown instruction, bad directive)",
+    explain: "An instruction BuildKit does not know (`COPPY`, `RUN:`), a parser directive \
 given twice, or an `# escape=` other than ` or \\ stops the build before its first step \
 (hadolint DL1000). Parser directives are read as BuildKit reads them: only at the top, and the \
 first line that is not a known directive (`syntax`, `escape`, `check`) ends them, so a later \
 `# escape=` is a plain comment.",
-    },
-    Rule {
-        id: COPY_FROM_STAGE,
-        severity: Severity::Error,
-        summary: "`COPY --from` names no earlier stage",
-        explain: "`COPY --from=NAME` copies from an earlier stage `FROM ... AS NAME` (or stage \
+};
+
+pub const COPY_FROM_STAGE: Rule = Rule {
+    id: "DF-COPY-FROM-STAGE",
+    severity: Severity::Error,
+    summary: "`COPY --from` names no earlier stage",
+    explain: "`COPY --from=NAME` copies from an earlier stage `FROM ... AS NAME` (or stage \
 number N). A name that is no earlier stage is pulled as an image (`docker.io/library/NAME`), \
 which fails or, worse, copies from a stranger's image. Fix the stage name (hadolint DL3022); an \
 image in --from must be a full reference with a tag (`python:3.11-slim`).",
-    },
-    Rule {
-        id: DUPLICATE_STAGE,
-        severity: Severity::Error,
-        summary: "two stages share a name",
-        explain: "Stage names (`FROM ... AS name`, compared ignoring case) must be unique; \
+};
+
+pub const DUPLICATE_STAGE: Rule = Rule {
+    id: "DF-DUPLICATE-STAGE",
+    severity: Severity::Error,
+    summary: "two stages share a name",
+    explain: "Stage names (`FROM ... AS name`, compared ignoring case) must be unique; \
 BuildKit refuses the Dockerfile (hadolint DL3024).",
-    },
-    Rule {
-        id: COPY_DEST,
-        severity: Severity::Error,
-        summary: "several COPY/ADD sources into a destination without a trailing `/`",
-        explain: "With more than one source, the destination must be a directory written with a \
+};
+
+pub const COPY_DEST: Rule = Rule {
+    id: "DF-COPY-DEST",
+    severity: Severity::Error,
+    summary: "several COPY/ADD sources into a destination without a trailing `/`",
+    explain: "With more than one source, the destination must be a directory written with a \
 trailing `/`; BuildKit fails the step otherwise (\"When using COPY with more than one source \
 file, the destination must be a directory and end with a /\"; hadolint DL3021).",
-    },
-    Rule {
-        id: EXPOSE_PORT,
-        severity: Severity::Error,
-        summary: "EXPOSE port out of range or malformed",
-        explain: "Ports run from 0 to 65535, optionally with `/tcp`, `/udp` or `/sctp`, or a \
+};
+
+pub const EXPOSE_PORT: Rule = Rule {
+    id: "DF-EXPOSE-PORT",
+    severity: Severity::Error,
+    summary: "EXPOSE port out of range or malformed",
+    explain: "Ports run from 0 to 65535, optionally with `/tcp`, `/udp` or `/sctp`, or a \
 range `8000-8010`. Anything else fails the build (hadolint DL3011).",
-    },
-    Rule {
-        id: CMD_SHELL_FORM,
-        severity: Severity::Warning,
-        summary: "CMD or ENTRYPOINT in shell form (or with single-quoted \"JSON\")",
-        explain: "In shell form the process runs under `/bin/sh -c`, which does not pass \
+};
+
+pub const CMD_SHELL_FORM: Rule = Rule {
+    id: "DF-CMD-SHELL-FORM",
+    severity: Severity::Warning,
+    summary: "CMD or ENTRYPOINT in shell form (or with single-quoted \"JSON\")",
+    explain: "In shell form the process runs under `/bin/sh -c`, which does not pass \
 SIGTERM on, so the container is killed after the grace period instead of stopping cleanly. \
 Use the JSON form, `CMD [\"python\", \"app.py\"]`. Single quotes are not JSON: \
 `CMD ['python', 'app.py']` is shell form, and the shell tries to run `[python,` (hadolint \
 DL3025).",
-    },
+};
+
+pub const RULES: &[Rule] = &[
+    SYNTAX,
+    COPY_FROM_STAGE,
+    DUPLICATE_STAGE,
+    COPY_DEST,
+    EXPOSE_PORT,
+    CMD_SHELL_FORM,
 ];
 
 /// The instructions BuildKit knows.
@@ -102,8 +107,7 @@ pub(super) fn check(instrs: &[Instr], emit: &mut Emit) {
         if !INSTRUCTIONS.contains(&kw) {
             let hint = crate::lint::schema::validate::did_you_mean(kw, INSTRUCTIONS.into_iter());
             emit(
-                SYNTAX,
-                Severity::Error,
+                &SYNTAX,
                 ins.line,
                 ins.col,
                 format!("unknown instruction `{kw}`{hint}"),
@@ -124,8 +128,7 @@ pub(super) fn check(instrs: &[Instr], emit: &mut Emit) {
                     let lower = a.text.to_lowercase();
                     if stages.iter().flatten().any(|s| *s == lower) {
                         emit(
-                            DUPLICATE_STAGE,
-                            Severity::Error,
+                            &DUPLICATE_STAGE,
                             a.line,
                             a.col,
                             format!(
@@ -164,8 +167,7 @@ fn copy(ins: &Instr, stages: &[Option<String>], emit: &mut Emit) {
         && !dest.text.starts_with('$')
     {
         emit(
-            COPY_DEST,
-            Severity::Error,
+            &COPY_DEST,
             dest.line,
             dest.col,
             format!(
@@ -195,8 +197,7 @@ fn from_source(value: &str, word: &Word, stages: &[Option<String>], emit: &mut E
     if let Ok(n) = value.parse::<usize>() {
         if n >= stages.len() {
             emit(
-                COPY_FROM_STAGE,
-                Severity::Error,
+                &COPY_FROM_STAGE,
                 word.line,
                 word.col,
                 format!(
@@ -213,8 +214,7 @@ fn from_source(value: &str, word: &Word, stages: &[Option<String>], emit: &mut E
         let known: Vec<&str> = stages.iter().flatten().map(String::as_str).collect();
         let hint = crate::lint::schema::validate::did_you_mean(value, known.into_iter());
         emit(
-            COPY_FROM_STAGE,
-            Severity::Error,
+            &COPY_FROM_STAGE,
             word.line,
             word.col,
             format!(
@@ -234,7 +234,7 @@ fn from_source(value: &str, word: &Word, stages: &[Option<String>], emit: &mut E
         },
         Err(e) => e.to_string(),
     };
-    emit(FROM_TAG, Severity::Error, word.line, word.col, message);
+    emit(&FROM_TAG, word.line, word.col, message);
 }
 
 fn expose(ins: &Instr, emit: &mut Emit) {
@@ -255,8 +255,7 @@ fn expose(ins: &Instr, emit: &mut Emit) {
             proto.is_none_or(|p| matches!(p.to_ascii_lowercase().as_str(), "tcp" | "udp" | "sctp"));
         if !(range_ok && proto_ok) {
             emit(
-                EXPOSE_PORT,
-                Severity::Error,
+                &EXPOSE_PORT,
                 w.line,
                 w.col,
                 format!(
@@ -288,11 +287,5 @@ fn shell_form(ins: &Instr, emit: &mut Emit) {
             ins.keyword, ins.keyword
         )
     };
-    emit(
-        CMD_SHELL_FORM,
-        Severity::Warning,
-        ins.line,
-        ins.col,
-        message,
-    );
+    emit(&CMD_SHELL_FORM, ins.line, ins.col, message);
 }

@@ -37,7 +37,7 @@ fn the_repos_shape_is_clean() {
 fn findings_carry_file_severity_and_message() {
     let f = findings("FROM python\nUSER app\n", &[]);
     assert_eq!(f.len(), 2, "{f:?}");
-    assert_eq!(f[0].rule, FROM_TAG);
+    assert_eq!(f[0].rule, FROM_TAG.id);
     assert_eq!(f[0].severity, Severity::Error);
     assert_eq!(f[0].file, Path::new("k8s-apps/base-images/Dockerfile"));
     assert!(
@@ -45,7 +45,7 @@ fn findings_carry_file_severity_and_message() {
         "{}",
         f[0].message
     );
-    assert_eq!(f[1].rule, BASE_NOT_SLIM);
+    assert_eq!(f[1].rule, BASE_NOT_SLIM.id);
     assert_eq!(f[1].severity, Severity::Warning);
 }
 
@@ -67,14 +67,14 @@ fn rules_have_unique_ids_and_explanations() {
 #[test]
 fn missing_user_is_reported_at_the_final_from() {
     let src = "FROM python:3.11-slim AS build\nUSER app\n\nFROM python:3.11-slim\nRUN true\n";
-    assert_eq!(run(src, &[]), vec![(USER_ROOT, 4, 1)]);
+    assert_eq!(run(src, &[]), vec![(USER_ROOT.id, 4, 1)]);
 }
 
 #[test]
 fn root_users_are_reported_at_the_user_word() {
     for user in ["root", "0", "root:root", "0:0", "root:1000", "00"] {
         let src = format!("FROM python:3.11-slim\nUSER app\nUSER   {user}\n");
-        assert_eq!(run(&src, &[]), vec![(USER_ROOT, 3, 8)], "USER {user}");
+        assert_eq!(run(&src, &[]), vec![(USER_ROOT.id, 3, 8)], "USER {user}");
     }
 }
 
@@ -89,7 +89,7 @@ fn non_root_users_pass() {
 #[test]
 fn user_from_arg_is_resolved() {
     let src = "FROM python:3.11-slim\nARG U=0\nUSER $U\n";
-    assert_eq!(run(src, &[]), vec![(USER_ROOT, 3, 6)]);
+    assert_eq!(run(src, &[]), vec![(USER_ROOT.id, 3, 6)]);
     let src = "FROM python:3.11-slim\nARG U=1000\nUSER ${U}\n";
     assert_eq!(run(src, &[]), vec![]);
 }
@@ -99,7 +99,7 @@ fn user_is_inherited_through_stage_aliases() {
     let src = "FROM python:3.11-slim AS base\nUSER app\nFROM base\nRUN true\n";
     assert_eq!(run(src, &[]), vec![]);
     let src = "FROM python:3.11-slim AS base\nUSER root\nFROM BASE\nRUN true\n";
-    assert_eq!(run(src, &[]), vec![(USER_ROOT, 2, 6)]);
+    assert_eq!(run(src, &[]), vec![(USER_ROOT.id, 2, 6)]);
 }
 
 #[test]
@@ -116,7 +116,11 @@ fn unpinned_from_is_reported_at_the_image_word() {
     let got = run(src, &[]);
     assert_eq!(
         got,
-        vec![(FROM_TAG, 1, 32), (FROM_TAG, 2, 6), (BASE_NOT_SLIM, 2, 6)]
+        vec![
+            (FROM_TAG.id, 1, 32),
+            (FROM_TAG.id, 2, 6),
+            (BASE_NOT_SLIM.id, 2, 6)
+        ]
     );
 }
 
@@ -134,7 +138,7 @@ fn pinned_scratch_and_stage_froms_pass() {
 fn registry_ports_are_not_tags() {
     let src = "FROM localhost:32000/homelab/python-base\nUSER app\n";
     let got = run(src, &[]);
-    assert_eq!(got[0], (FROM_TAG, 1, 6));
+    assert_eq!(got[0], (FROM_TAG.id, 1, 6));
     let src = "FROM localhost:32000/homelab/python-base:sha-abc1234-slim\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
 }
@@ -144,7 +148,7 @@ fn from_args_are_substituted() {
     let src = "ARG PY=3.11\nFROM python:${PY}-slim\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
     let src = "ARG TAG=latest\nFROM python:$TAG\nUSER app\n";
-    assert_eq!(run(src, &[])[0], (FROM_TAG, 2, 6));
+    assert_eq!(run(src, &[])[0], (FROM_TAG.id, 2, 6));
     let src = "ARG PY\nFROM python:${PY:-3.12}-slim\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
 }
@@ -154,7 +158,7 @@ fn from_with_an_arg_without_default_is_unpinned() {
     let src = "ARG BASE\nFROM ${BASE}\nUSER app\n";
     let f = findings(src, &[]);
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!((f[0].rule, f[0].line, f[0].column), (FROM_TAG, 2, 6));
+    assert_eq!((f[0].rule, f[0].line, f[0].column), (FROM_TAG.id, 2, 6));
     assert!(f[0].message.contains("no default"), "{}", f[0].message);
 }
 
@@ -162,7 +166,7 @@ fn from_with_an_arg_without_default_is_unpinned() {
 fn stage_args_do_not_reach_from() {
     // An ARG declared inside a stage is not in scope for the next FROM.
     let src = "FROM python:3.11-slim\nARG T=3.11\nFROM python:$T\nUSER app\n";
-    assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
+    assert_eq!(run(src, &[])[0], (FROM_TAG.id, 3, 6));
 }
 
 // --- DF-BASE-NOT-SLIM
@@ -182,7 +186,7 @@ fn only_the_final_stage_base_must_be_slim() {
 #[test]
 fn a_fat_base_reached_through_an_alias_is_reported_where_it_is_named() {
     let src = "FROM python:3.11 AS base\nUSER app\nFROM base\n";
-    assert_eq!(run(src, &[]), vec![(BASE_NOT_SLIM, 1, 6)]);
+    assert_eq!(run(src, &[]), vec![(BASE_NOT_SLIM.id, 1, 6)]);
 }
 
 // --- DF-PIP-NO-CACHE
@@ -190,7 +194,7 @@ fn a_fat_base_reached_through_an_alias_is_reported_where_it_is_named() {
 #[test]
 fn pip_install_without_no_cache_dir() {
     let src = "FROM python:3.11-slim\nRUN apt-get update && pip install requests\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 23)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 2, 23)]);
 }
 
 #[test]
@@ -204,7 +208,7 @@ fn pip_variants_are_recognised() {
         "python3.11 -m pip install x",
     ] {
         let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
-        assert_eq!(run(&src, &[]), vec![(PIP_NO_CACHE, 2, 5)], "{cmd}");
+        assert_eq!(run(&src, &[]), vec![(PIP_NO_CACHE.id, 2, 5)], "{cmd}");
     }
 }
 
@@ -232,9 +236,9 @@ fn pip_no_cache_dir_env_counts_only_when_set_earlier_in_the_stage() {
     let src = "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR true\nRUN pip install x\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
     let src = "FROM python:3.11-slim\nRUN pip install x\nENV PIP_NO_CACHE_DIR=1\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 5)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 2, 5)]);
     let src = "FROM python:3.11-slim AS a\nENV PIP_NO_CACHE_DIR=1\nFROM python:3.11-slim\nRUN pip install x\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 4, 5)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 4, 5)]);
     // ...but a stage built FROM one that set it inherits the ENV.
     let src =
         "FROM python:3.11-slim AS a\nENV PIP_NO_CACHE_DIR=1\nFROM a\nRUN pip install x\nUSER app\n";
@@ -250,16 +254,16 @@ fn pip_cache_mount_passes() {
 #[test]
 fn pip_over_continuation_lines_is_reported_on_its_own_line() {
     let src = "FROM python:3.11-slim\nRUN set -eux; \\\n    # a comment inside\n    \\\n    apt-get update; \\\n    pip install \\\n      requests\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 6, 5)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 6, 5)]);
 }
 
 #[test]
 fn pip_in_exec_form() {
     let src = "FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"x\"]\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 7)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 2, 7)]);
     let src =
         "FROM python:3.11-slim\nRUN [\"/bin/sh\", \"-c\", \"cd /x && pip install .\"]\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 2, 33)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 2, 33)]);
     let src =
         "FROM python:3.11-slim\nRUN [\"pip\", \"install\", \"--no-cache-dir\", \"x\"]\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
@@ -269,7 +273,7 @@ fn pip_in_exec_form() {
 fn pip_in_a_heredoc_and_the_heredoc_is_not_parsed_as_instructions() {
     let src =
         "FROM python:3.11-slim\nRUN <<EOF\nset -e\nFROM ubuntu\npip install x\nEOF\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 5, 1)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 5, 1)]);
     let src =
         "FROM python:3.11-slim\nRUN <<-EOT bash\n\tpip install --no-cache-dir x\n\tEOT\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
@@ -283,7 +287,7 @@ fn pip_in_a_heredoc_and_the_heredoc_is_not_parsed_as_instructions() {
 #[test]
 fn add_of_a_url_is_reported_at_the_url() {
     let src = "FROM python:3.11-slim\nADD --chown=app https://example.com/x.tgz /opt/\nADD git@github.com:a/b.git /src\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(ADD_URL, 2, 17), (ADD_URL, 3, 5)]);
+    assert_eq!(run(src, &[]), vec![(ADD_URL.id, 2, 17), (ADD_URL.id, 3, 5)]);
 }
 
 #[test]
@@ -298,7 +302,10 @@ fn copy_of_a_url_is_not_add_url() {
 fn missing_copy_sources_are_reported_at_the_word() {
     let src =
         "FROM python:3.11-slim\nCOPY --chown=app:app requirements.txt app.py /app/\nUSER app\n";
-    assert_eq!(run(src, &["requirements.txt"]), vec![(COPY_MISSING, 2, 39)]);
+    assert_eq!(
+        run(src, &["requirements.txt"]),
+        vec![(COPY_MISSING.id, 2, 39)]
+    );
 }
 
 #[test]
@@ -307,7 +314,7 @@ fn copy_paths_are_relative_to_the_context() {
     assert_eq!(run(src, &["src/app.py", "requirements.txt"]), vec![]);
     let src = "FROM python:3.11-slim\nCOPY ../secrets /x\nUSER app\n";
     let f = findings(src, &[]);
-    assert_eq!((f[0].rule, f[0].line, f[0].column), (COPY_MISSING, 2, 6));
+    assert_eq!((f[0].rule, f[0].line, f[0].column), (COPY_MISSING.id, 2, 6));
     assert!(f[0].message.contains("outside the build context"));
 }
 
@@ -316,7 +323,7 @@ fn copy_globs_check_their_literal_directory() {
     let src = "FROM python:3.11-slim\nCOPY src/*.py /app/\nCOPY *.txt /app/\nUSER app\n";
     assert_eq!(run(src, &["src/a.py"]), vec![]);
     let f = findings(src, &[]);
-    assert_eq!((f[0].rule, f[0].line, f[0].column), (COPY_MISSING, 2, 6));
+    assert_eq!((f[0].rule, f[0].line, f[0].column), (COPY_MISSING.id, 2, 6));
     assert!(
         f[0].message.contains("`src` is not in the build context"),
         "{}",
@@ -335,13 +342,16 @@ fn copy_from_stages_urls_heredocs_and_unknown_args_are_skipped() {
 #[test]
 fn copy_in_exec_form_with_spaces() {
     let src = "FROM python:3.11-slim\nCOPY --chown=1:1 [\"my dir/a b.txt\", \"b.txt\", \"/dst/\"]\nUSER app\n";
-    assert_eq!(run(src, &["my dir/a b.txt"]), vec![(COPY_MISSING, 2, 38)]);
+    assert_eq!(
+        run(src, &["my dir/a b.txt"]),
+        vec![(COPY_MISSING.id, 2, 38)]
+    );
 }
 
 #[test]
 fn copy_source_with_arg_is_substituted() {
     let src = "FROM python:3.11-slim\nARG REQ=requirements.txt\nCOPY ${REQ} /tmp/\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(COPY_MISSING, 3, 6)]);
+    assert_eq!(run(src, &[]), vec![(COPY_MISSING.id, 3, 6)]);
     assert_eq!(run(src, &["requirements.txt"]), vec![]);
 }
 
@@ -350,7 +360,7 @@ fn copy_source_with_arg_is_substituted() {
 #[test]
 fn escape_directive_changes_the_continuation_character() {
     let src = "# escape=`\nFROM python:3.11-slim\nRUN echo a `\n    && pip install x\nUSER app\n";
-    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE, 4, 8)]);
+    assert_eq!(run(src, &[]), vec![(PIP_NO_CACHE.id, 4, 8)]);
 }
 
 #[test]
@@ -404,12 +414,12 @@ fn automatic_platform_args_resolve_in_from() {
     let src = "FROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
     let src = "FROM ${TARGETARCH}/python\nUSER app\n";
-    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+    assert_eq!(run(src, &[])[0], (FROM_TAG.id, 1, 6));
     let src = "ARG TARGETARCH\nFROM ${TARGETARCH}/python:3.11-slim\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
     // Other global ARGs still need a default.
     let src = "FROM ${TARGETARCH}/python:${PY}-slim\nUSER app\n";
-    assert_eq!(run(src, &[])[0], (FROM_TAG, 1, 6));
+    assert_eq!(run(src, &[])[0], (FROM_TAG.id, 1, 6));
 }
 
 #[test]
@@ -417,7 +427,7 @@ fn global_args_build_on_earlier_ones() {
     let src = "ARG V=3.11\nARG IMG=python:${V}-slim\nFROM $IMG\nUSER app\n";
     assert_eq!(run(src, &[]), vec![]);
     let src = "ARG V=latest\nARG IMG=python:${V}\nFROM $IMG\nUSER app\n";
-    assert_eq!(run(src, &[])[0], (FROM_TAG, 3, 6));
+    assert_eq!(run(src, &[])[0], (FROM_TAG.id, 3, 6));
 }
 
 // --- hadolint parity (build-breakers) and the misses and false positives of issue 10 ---
@@ -438,12 +448,12 @@ fn only(src: &str, rules: &[&str]) -> Vec<(&'static str, usize, usize)> {
 fn copy_from_must_name_an_earlier_stage() {
     let src = "FROM python:3.11-slim AS build\nFROM python:3.11-slim\nCOPY --from=builder /a /b\nCOPY --from=build /a /b\nCOPY --from=0 /a /b\nCOPY --from=2 /a /b\nUSER app\n";
     assert_eq!(
-        only(src, &[COPY_FROM_STAGE]),
-        [(COPY_FROM_STAGE, 3, 6), (COPY_FROM_STAGE, 6, 6)]
+        only(src, &[COPY_FROM_STAGE.id]),
+        [(COPY_FROM_STAGE.id, 3, 6), (COPY_FROM_STAGE.id, 6, 6)]
     );
     let msg = findings(src, &[])
         .into_iter()
-        .find(|f| f.rule == COPY_FROM_STAGE)
+        .find(|f| f.rule == COPY_FROM_STAGE.id)
         .unwrap()
         .message;
     assert!(msg.contains("did you mean `build`?"), "{msg}");
@@ -461,8 +471,16 @@ fn copy_from_an_image_must_be_pinned() {
         ),
     ] {
         let src = format!("FROM python:3.11-slim\nCOPY --from={from} /x /y\nUSER app\n");
-        let want = if hit { vec![(FROM_TAG, 2, 6)] } else { vec![] };
-        assert_eq!(only(&src, &[FROM_TAG, COPY_FROM_STAGE]), want, "{from}");
+        let want = if hit {
+            vec![(FROM_TAG.id, 2, 6)]
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            only(&src, &[FROM_TAG.id, COPY_FROM_STAGE.id]),
+            want,
+            "{from}"
+        );
     }
 }
 
@@ -470,26 +488,26 @@ fn copy_from_an_image_must_be_pinned() {
 fn unknown_instructions_and_duplicate_stages() {
     let src = "FROM python:3.11-slim AS app\nCOPPY app.py /app/\nFROM python:3.11-slim AS APP\nUSER app\n";
     assert_eq!(
-        only(src, &[SYNTAX, DUPLICATE_STAGE]),
-        [(SYNTAX, 2, 1), (DUPLICATE_STAGE, 3, 26)]
+        only(src, &[SYNTAX.id, DUPLICATE_STAGE.id]),
+        [(SYNTAX.id, 2, 1), (DUPLICATE_STAGE.id, 3, 26)]
     );
     let msg = findings(src, &[])
         .into_iter()
-        .find(|f| f.rule == SYNTAX)
+        .find(|f| f.rule == SYNTAX.id)
         .unwrap()
         .message;
     assert!(msg.contains("did you mean `COPY`?"), "{msg}");
     let ok =
         "FROM python:3.11-slim AS app\ncopy app.py /app/\nFROM python:3.11-slim AS web\nUSER app\n";
-    assert_eq!(only(ok, &[SYNTAX, DUPLICATE_STAGE]), []);
+    assert_eq!(only(ok, &[SYNTAX.id, DUPLICATE_STAGE.id]), []);
 }
 
 #[test]
 fn several_sources_need_a_directory_destination() {
     let src = "FROM python:3.11-slim\nCOPY a b /app\nCOPY a b /app/\nCOPY [\"a\", \"b\", \"/srv\"]\nADD a /app\nUSER app\n";
     assert_eq!(
-        only(src, &[COPY_DEST]),
-        [(COPY_DEST, 2, 10), (COPY_DEST, 4, 18)]
+        only(src, &[COPY_DEST.id]),
+        [(COPY_DEST.id, 2, 10), (COPY_DEST.id, 4, 18)]
     );
 }
 
@@ -497,8 +515,8 @@ fn several_sources_need_a_directory_destination() {
 fn expose_ports_in_range() {
     let src = "FROM python:3.11-slim\nEXPOSE 80 8080/tcp 53/udp 8000-8010 70000 80/http $PORT\nUSER app\n";
     assert_eq!(
-        only(src, &[EXPOSE_PORT]),
-        [(EXPOSE_PORT, 2, 37), (EXPOSE_PORT, 2, 43)]
+        only(src, &[EXPOSE_PORT.id]),
+        [(EXPOSE_PORT.id, 2, 37), (EXPOSE_PORT.id, 2, 43)]
     );
 }
 
@@ -506,12 +524,12 @@ fn expose_ports_in_range() {
 fn cmd_and_entrypoint_in_shell_form() {
     let src = "FROM python:3.11-slim\nCMD python app.py\nENTRYPOINT ['python', 'app.py']\nCMD [\"python\", \"app.py\"]\nUSER app\n";
     assert_eq!(
-        only(src, &[CMD_SHELL_FORM]),
-        [(CMD_SHELL_FORM, 2, 1), (CMD_SHELL_FORM, 3, 1)]
+        only(src, &[CMD_SHELL_FORM.id]),
+        [(CMD_SHELL_FORM.id, 2, 1), (CMD_SHELL_FORM.id, 3, 1)]
     );
     let msg = &findings(src, &[])
         .into_iter()
-        .filter(|f| f.rule == CMD_SHELL_FORM)
+        .filter(|f| f.rule == CMD_SHELL_FORM.id)
         .nth(1)
         .unwrap()
         .message;
@@ -531,7 +549,7 @@ fn pip_behind_if_for_sudo_and_global_options() {
         "pip install flask # --no-cache-dir",
     ] {
         let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
-        assert_eq!(only(&src, &[PIP_NO_CACHE]).len(), 1, "{cmd}");
+        assert_eq!(only(&src, &[PIP_NO_CACHE.id]).len(), 1, "{cmd}");
     }
     // Near misses: the option given, globally or in the loop.
     for cmd in [
@@ -540,7 +558,7 @@ fn pip_behind_if_for_sudo_and_global_options() {
         "sudo pip install --no-cache-dir x # cached? no",
     ] {
         let src = format!("FROM python:3.11-slim\nRUN {cmd}\nUSER app\n");
-        assert_eq!(only(&src, &[PIP_NO_CACHE]), [], "{cmd}");
+        assert_eq!(only(&src, &[PIP_NO_CACHE.id]), [], "{cmd}");
     }
 }
 
@@ -550,22 +568,22 @@ fn pip_no_cache_dir_any_boolean_and_cache_mounts() {
         let src = format!(
             "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR={v}\nRUN pip install x\nUSER app\n"
         );
-        assert_eq!(only(&src, &[PIP_NO_CACHE]), [], "{v}");
+        assert_eq!(only(&src, &[PIP_NO_CACHE.id]), [], "{v}");
     }
     let src = "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=maybe\nRUN pip install x\nUSER app\n";
-    assert_eq!(only(src, &[PIP_NO_CACHE]), [(PIP_NO_CACHE, 3, 5)]);
+    assert_eq!(only(src, &[PIP_NO_CACHE.id]), [(PIP_NO_CACHE.id, 3, 5)]);
     let src = "FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache pip install x\nUSER app\n";
-    assert_eq!(only(src, &[PIP_NO_CACHE]), []);
+    assert_eq!(only(src, &[PIP_NO_CACHE.id]), []);
     let src = "FROM python:3.11-slim\nRUN --mount=type=cache,target=/var/cache/apt pip install x\nUSER app\n";
-    assert_eq!(only(src, &[PIP_NO_CACHE]).len(), 1);
+    assert_eq!(only(src, &[PIP_NO_CACHE.id]).len(), 1);
 }
 
 #[test]
 fn a_byte_order_mark_is_stripped() {
     let src = "\u{feff}FROM python:latest\nUSER root\n";
     assert_eq!(
-        only(src, &[FROM_TAG, USER_ROOT, SYNTAX]),
-        [(FROM_TAG, 1, 6), (USER_ROOT, 2, 6)]
+        only(src, &[FROM_TAG.id, USER_ROOT.id, SYNTAX.id]),
+        [(FROM_TAG.id, 1, 6), (USER_ROOT.id, 2, 6)]
     );
 }
 
@@ -575,20 +593,20 @@ fn parser_directives_as_buildkit_reads_them() {
     // backtick line does not continue and `RUN` on line 5 is its own instruction.
     let src =
         "# foo=bar\n# escape=`\nFROM python:3.11-slim\nRUN echo a `\nRUN pip install x\nUSER app\n";
-    assert_eq!(only(src, &[PIP_NO_CACHE]), [(PIP_NO_CACHE, 5, 5)]);
+    assert_eq!(only(src, &[PIP_NO_CACHE.id]), [(PIP_NO_CACHE.id, 5, 5)]);
     // As the first directive it applies: line 5 continues line 4 (`echo a pip install x`).
     let src = "# escape=`\n# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nRUN echo a `\nRUN pip install x\nUSER app\n";
-    assert_eq!(only(src, &[PIP_NO_CACHE]), []);
+    assert_eq!(only(src, &[PIP_NO_CACHE.id]), []);
     let src = "# escape=`\n# Escape=\\\n# escape=x\nFROM python:3.11-slim\nUSER app\n";
-    assert_eq!(only(src, &[SYNTAX]), [(SYNTAX, 2, 1)]);
+    assert_eq!(only(src, &[SYNTAX.id]), [(SYNTAX.id, 2, 1)]);
     let src = "# escape=x\nFROM python:3.11-slim\nUSER app\n";
-    assert_eq!(only(src, &[SYNTAX]), [(SYNTAX, 1, 1)]);
+    assert_eq!(only(src, &[SYNTAX.id]), [(SYNTAX.id, 1, 1)]);
 }
 
 #[test]
 fn add_with_a_checksum_is_pinned() {
     let src = "FROM python:3.11-slim\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://example.com/tool.tgz /tmp/\nADD https://example.com/tool.tgz /tmp/\nUSER app\n";
-    assert_eq!(only(src, &[ADD_URL]), [(ADD_URL, 3, 5)]);
+    assert_eq!(only(src, &[ADD_URL.id]), [(ADD_URL.id, 3, 5)]);
 }
 
 #[test]
@@ -606,7 +624,7 @@ fn the_repos_own_images_are_not_fat_bases() {
         .into_iter()
         .map(|f| f.rule)
         .collect();
-    assert_eq!(got, [BASE_NOT_SLIM]);
+    assert_eq!(got, [BASE_NOT_SLIM.id]);
 }
 
 #[test]
@@ -626,7 +644,7 @@ fn copy_missing_honours_dockerignore_allow_lists() {
     let s = crate::settings::Settings::default();
     let got: Vec<_> = check_file(dir.path(), Path::new("Dockerfile"), src, &s)
         .into_iter()
-        .filter(|f| f.rule == COPY_MISSING)
+        .filter(|f| f.rule == COPY_MISSING.id)
         .collect();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!((got[0].line, got[0].column), (3, 6));
@@ -641,7 +659,7 @@ fn copy_missing_honours_dockerignore_allow_lists() {
     std::fs::write(dir.path().join("Containerfile.dockerignore"), "app.py\n").unwrap();
     let got: Vec<_> = check_file(dir.path(), Path::new("Containerfile"), src, &s)
         .into_iter()
-        .filter(|f| f.rule == COPY_MISSING)
+        .filter(|f| f.rule == COPY_MISSING.id)
         .map(|f| (f.line, f.column))
         .collect();
     assert_eq!(got, [(2, 23)]);

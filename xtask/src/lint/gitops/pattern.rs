@@ -2,237 +2,135 @@
 //! `allowTags`, matched with `MatchString`, so unanchored) and the glob patterns of
 //! `ignoreTags` and `namePattern` (`*`, `?`).
 //!
-//! The regexp engine is small on purpose: it runs a few tags through a few patterns. It takes
-//! literals, `.`, classes (`[a-f0-9]`, `[^x]`, `\d`, `\w`, `\s`), groups with `|`, the anchors `^`
-//! and `$`, and the quantifiers `*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}` (lazy forms match the same
-//! set). Anything else (flags, `\b`, POSIX classes) is refused, never guessed. Matching tracks
-//! the set of reachable positions, so no pattern can make it backtrack exponentially.
+//! Regexps go through `regex-lite`, which takes Go's RE2 syntax (flags such as `(?i)`, `\b`,
+//! POSIX classes, lazy quantifiers) with Go's ASCII meaning of `\d`, `\w`, `\s` and `\b`, and
+//! matches in linear time. What it does not take (Unicode classes such as `\pL`) is refused with
+//! its reason, never guessed.
 
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    Char(char),
-    Any,
-    Class {
-        ranges: Vec<(char, char)>,
-        negated: bool,
-    },
-    Start,
-    End,
-    Group(Vec<Vec<Node>>),
-    Repeat {
-        node: Box<Node>,
-        min: usize,
-        max: Option<usize>,
-    },
-}
-
 /// A compiled regexp.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Regexp(Vec<Vec<Node>>);
+#[derive(Debug, Clone)]
+pub struct Regexp(regex_lite::Regex);
 
-/// The most a `{n,m}` may count.
-const MAX_REPEAT: usize = 1000;
+/// The largest compiled pattern accepted: `a{1000}{1000}` and the like are refused.
+const SIZE_LIMIT: usize = 1 << 20;
 
 impl Regexp {
-    /// Compiles `pattern`, or says which construct this engine does not take.
+    /// Compiles `pattern`, or says why it cannot.
     pub fn new(pattern: &str) -> Result<Regexp, String> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut at = 0;
-        let alts = alternatives(&chars, &mut at)?;
-        if at < chars.len() {
-            return Err(format!("unbalanced `)` at character {}", at + 1));
+        if let Some(count) = repeat_counts(pattern).find(|&n| n > MAX_REPEAT) {
+            // Go's regexp/syntax refuses these; regex-lite would take them.
+            return Err(format!(
+                "invalid repeat count {count}: Go allows at most {MAX_REPEAT}"
+            ));
         }
-        Ok(Regexp(alts))
+        if let Some(at) = nested_repetition(pattern) {
+            return Err(format!(
+                "invalid nested repetition operator at byte {at}, as Go says"
+            ));
+        }
+        regex_lite::RegexBuilder::new(pattern)
+            .size_limit(SIZE_LIMIT)
+            .build()
+            .map(Regexp)
+            .map_err(|e| {
+                e.to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            })
     }
 
-    /// Does the pattern match anywhere in `text` (Go's `MatchString`)?
+    /// Go's `MatchString`: true when the pattern matches anywhere in `text`.
     pub fn is_match(&self, text: &str) -> bool {
-        let s: Vec<char> = text.chars().collect();
-        let starts: BTreeSet<usize> = (0..=s.len()).collect();
-        !ends(&Node::Group(self.0.clone()), &s, &starts).is_empty()
+        self.0.is_match(text)
     }
 }
 
-fn alternatives(p: &[char], at: &mut usize) -> Result<Vec<Vec<Node>>, String> {
-    let mut alts = vec![Vec::new()];
-    while *at < p.len() {
-        let c = p[*at];
-        match c {
-            ')' => break,
-            '|' => {
-                *at += 1;
-                alts.push(Vec::new());
-                continue;
-            }
-            '*' | '+' | '?' | '{' => {
-                let last = alts.last_mut().unwrap();
-                let node = last.pop().ok_or(format!("`{c}` repeats nothing"))?;
-                let (min, max) = quantifier(p, at)?;
-                last.push(Node::Repeat {
-                    node: Box::new(node),
-                    min,
-                    max,
-                });
-                if p.get(*at) == Some(&'?') {
-                    *at += 1;
-                }
-                continue;
-            }
-            _ => {}
-        }
-        let node = atom(p, at)?;
-        alts.last_mut().unwrap().push(node);
-    }
-    Ok(alts)
-}
+/// The most a `{n,m}` may count, as in Go.
+const MAX_REPEAT: usize = 1000;
 
-fn quantifier(p: &[char], at: &mut usize) -> Result<(usize, Option<usize>), String> {
-    let c = p[*at];
-    *at += 1;
-    match c {
-        '*' => Ok((0, None)),
-        '+' => Ok((1, None)),
-        '?' => Ok((0, Some(1))),
-        _ => {
-            let close = p[*at..]
-                .iter()
-                .position(|&c| c == '}')
-                .ok_or("`{` without `}`")?;
-            let body: String = p[*at..*at + close].iter().collect();
-            *at += close + 1;
-            let number = |s: &str| -> Result<usize, String> {
-                s.parse::<usize>()
-                    .ok()
-                    .filter(|n| *n <= MAX_REPEAT)
-                    .ok_or(format!(
-                        "`{{{body}}}` is not a repeat count up to {MAX_REPEAT}"
-                    ))
-            };
-            match body.split_once(',') {
-                None => number(&body).map(|n| (n, Some(n))),
-                Some((min, "")) => Ok((number(min)?, None)),
-                Some((min, max)) => Ok((number(min)?, Some(number(max)?))),
-            }
-        }
-    }
-}
-
-fn atom(p: &[char], at: &mut usize) -> Result<Node, String> {
-    let c = p[*at];
-    *at += 1;
-    Ok(match c {
-        '.' => Node::Any,
-        '^' => Node::Start,
-        '$' => Node::End,
-        '(' => {
-            if p.get(*at) == Some(&'?') {
-                return Err("group flags `(?…)` are not supported".into());
-            }
-            let alts = alternatives(p, at)?;
-            if p.get(*at) != Some(&')') {
-                return Err("`(` without `)`".into());
-            }
-            *at += 1;
-            Node::Group(alts)
-        }
-        '[' => class(p, at)?,
-        '\\' => escape(p, at)?,
-        c => Node::Char(c),
+/// The numbers of every `{n}`, `{n,}` and `{n,m}` in `pattern` (escaped braces included: a
+/// count that large is refused either way).
+fn repeat_counts(pattern: &str) -> impl Iterator<Item = usize> + '_ {
+    pattern.split('{').skip(1).flat_map(|rest| {
+        let inner = rest.split_once('}').map_or("", |(inner, _)| inner);
+        let counts = inner.split(',').map(|n| n.trim().parse::<usize>());
+        let ok = !inner.is_empty() && inner.split(',').count() <= 2;
+        counts.filter_map(move |n| n.ok().filter(|_| ok))
     })
 }
 
-fn escape(p: &[char], at: &mut usize) -> Result<Node, String> {
-    let c = *p.get(*at).ok_or("trailing `\\`")?;
-    *at += 1;
-    let class = |ranges: &[(char, char)]| Node::Class {
-        ranges: ranges.to_vec(),
-        negated: false,
-    };
-    Ok(match c {
-        'd' => class(&[('0', '9')]),
-        'w' => class(&[('0', '9'), ('a', 'z'), ('A', 'Z'), ('_', '_')]),
-        's' => class(&[(' ', ' '), ('\t', '\r')]),
-        c if c.is_ascii_punctuation() => Node::Char(c),
-        c => return Err(format!("`\\{c}` is not supported")),
-    })
-}
-
-fn class(p: &[char], at: &mut usize) -> Result<Node, String> {
-    let negated = p.get(*at) == Some(&'^');
-    if negated {
-        *at += 1;
-    }
-    let mut ranges = Vec::new();
-    let mut first = true;
-    loop {
-        let c = *p.get(*at).ok_or("`[` without `]`")?;
-        *at += 1;
-        match c {
-            ']' if !first => break,
-            '[' if p.get(*at) == Some(&':') => return Err("POSIX classes are not supported".into()),
-            '\\' => match escape(p, at)? {
-                Node::Class { ranges: r, .. } => ranges.extend(r),
-                Node::Char(c) => ranges.push((c, c)),
-                _ => unreachable!("escape gives a class or a char"),
-            },
-            c if p.get(*at) == Some(&'-') && p.get(*at + 1).is_some_and(|&e| e != ']') => {
-                let end = p[*at + 1];
-                *at += 2;
-                if end < c {
-                    return Err(format!("bad range `{c}-{end}`"));
-                }
-                ranges.push((c, end));
+/// Where a repetition repeats a repetition (`a**`, `a+?*`, `a{2}+`): Go refuses it, regex-lite
+/// would take it. A `?` right after a repetition makes it lazy, once. Escapes and classes are
+/// skipped.
+fn nested_repetition(pattern: &str) -> Option<usize> {
+    let bytes = pattern.as_bytes();
+    // 0: after an atom; 1: after a repetition; 2: after a lazy repetition.
+    let (mut i, mut state) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        let repeat = match b {
+            b'*' | b'+' => true,
+            b'?' if state == 1 => {
+                state = 2;
+                i += 1;
+                continue;
             }
-            c => ranges.push((c, c)),
-        }
-        first = false;
-    }
-    Ok(Node::Class { ranges, negated })
-}
-
-fn ends(node: &Node, s: &[char], starts: &BTreeSet<usize>) -> BTreeSet<usize> {
-    let step = |ok: &dyn Fn(char) -> bool| -> BTreeSet<usize> {
-        starts
-            .iter()
-            .filter(|&&p| s.get(p).is_some_and(|&c| ok(c)))
-            .map(|p| p + 1)
-            .collect()
-    };
-    match node {
-        Node::Char(want) => step(&|c| c == *want),
-        Node::Any => step(&|c| c != '\n'),
-        Node::Class { ranges, negated } => {
-            step(&|c| ranges.iter().any(|&(a, b)| a <= c && c <= b) != *negated)
-        }
-        Node::Start => starts.iter().copied().filter(|&p| p == 0).collect(),
-        Node::End => starts.iter().copied().filter(|&p| p == s.len()).collect(),
-        Node::Group(alts) => alts
-            .iter()
-            .flat_map(|seq| seq.iter().fold(starts.clone(), |cur, n| ends(n, s, &cur)))
-            .collect(),
-        Node::Repeat { node, min, max } => {
-            let mut all = if *min == 0 {
-                starts.clone()
-            } else {
-                BTreeSet::new()
+            b'?' => true,
+            b'{' => pattern[i + 1..].split_once('}').is_some_and(|(inner, _)| {
+                !inner.is_empty()
+                    && inner
+                        .split(',')
+                        .all(|n| n.is_empty() || n.parse::<usize>().is_ok())
+            }),
+            _ => false,
+        };
+        if repeat {
+            if state != 0 {
+                return Some(i);
+            }
+            state = 1;
+            i = match b {
+                b'{' => i + pattern[i..].find('}').unwrap_or(0) + 1,
+                _ => i + 1,
             };
-            let mut cur = starts.clone();
-            let limit = max.unwrap_or((*min).max(s.len() + 1));
-            for count in 1..=limit {
-                let next = ends(node, s, &cur);
-                if next.is_empty() || (max.is_none() && count > *min && next == cur) {
-                    break;
-                }
-                if count >= *min {
-                    all.extend(next.iter().copied());
-                }
-                cur = next;
+            continue;
+        }
+        state = 0;
+        i += match b {
+            b'\\' => 2,
+            b'[' => class_len(&pattern[i..]),
+            _ => 1,
+        };
+    }
+    None
+}
+
+/// The length of the class at the start of `s` (`[...]`, `[]a]`, `[^]a]`, `[[:alpha:]]`).
+fn class_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 1;
+    if b.get(i) == Some(&b'^') {
+        i += 1;
+    }
+    if b.get(i) == Some(&b']') {
+        i += 1;
+    }
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'[' if b.get(i + 1) == Some(&b':') => {
+                i += s[i..].find(":]").map_or(1, |j| j + 2);
             }
-            all
+            b']' => return i + 1,
+            _ => i += 1,
         }
     }
+    b.len()
 }
 
 /// A glob as Image Updater's `ignoreTags` and `namePattern` take it: `*` any run, `?` any one
@@ -304,18 +202,22 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_constructs_are_refused() {
+    fn go_syntax_is_taken_and_broken_patterns_are_refused() {
+        assert!(m("(?i)^SHA-", "sha-522a89c") && !m("^SHA-", "sha-522a89c"));
+        assert!(m("\\bsha-", "x sha-1") && !m("\\bsha-", "xsha-1"));
+        assert!(m("^[[:alpha:]]+$", "latest") && !m("^[[:alpha:]]+$", "sha-1"));
+        assert!(
+            m("^a+?$", "aaa") && !m("^\\d$", "\u{663}"),
+            "\\d is ASCII, as in Go"
+        );
         for bad in [
-            "(?i)sha",
-            "\\bsha",
-            "[[:alpha:]]",
-            "sha)",
-            "(sha",
-            "[abc",
-            "*x",
-            "a{99999}",
+            "sha)", "(sha", "[abc", "*x", "a{1001}", "\\pL", "(?P<n", "a**",
         ] {
-            assert!(Regexp::new(bad).is_err(), "{bad}");
+            let err = Regexp::new(bad).err();
+            assert!(
+                err.as_ref().is_some_and(|e| !e.is_empty()),
+                "{bad}: {err:?}"
+            );
         }
     }
 

@@ -1,15 +1,12 @@
 //! Renders the units of both commits, several at a time: one `kustomize build` (or
 //! `kubectl kustomize`) per unit and commit through the exec Runner, or, for a plain folder, its
-//! YAML files read as Argo CD reads them. Each worker takes the next job until none is left or
-//! a deferred signal has arrived.
+//! YAML files read as Argo CD reads them.
 
 use crate::exec::{Cmd, Runner};
 use crate::signals::Deferred;
 use crate::walk;
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 /// One render.
 pub enum Job {
@@ -23,41 +20,21 @@ pub enum Job {
 /// A job's rendered YAML, or the renderer's message.
 pub type Rendered = Result<String, String>;
 
-/// Every job's rendered YAML, or the renderer's message; in job order.
-pub fn run_all(jobs: &[Job], timeout: Duration, signals: &Deferred) -> Result<Vec<Rendered>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 4)
-        .min(jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Vec<Result<Vec<(usize, Rendered)>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| -> Result<Vec<(usize, Rendered)>> {
-                    let runner = Runner::new(false, timeout)?;
-                    let mut done = Vec::new();
-                    loop {
-                        if let Some(signal) = signals.received() {
-                            bail!("stopped by {}", crate::signals::name(signal));
-                        }
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(job) = jobs.get(i) else { break };
-                        done.push((i, render(&runner, job)?));
-                    }
-                    Ok(done)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a render thread panicked"))
-            .collect()
-    });
-    let mut out: Vec<Option<Rendered>> = (0..jobs.len()).map(|_| None).collect();
-    for r in results {
-        for (i, rendered) in r? {
-            out[i] = Some(rendered);
+/// Every job's rendered YAML, or the renderer's message; in job order. Up to 4 at a time on
+/// the task's one Runner (`lint::in_parallel_up_to`); once a deferred signal has arrived, no
+/// job starts.
+pub fn run_all(runner: &Runner, jobs: &[Job], signals: &Deferred) -> Result<Vec<Rendered>> {
+    let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
+    let done = crate::lint::in_parallel_up_to(4, &indexed, |&(i, job)| {
+        if let Some(signal) = signals.received() {
+            bail!("stopped by {}", crate::signals::name(signal));
         }
+        Ok((i, render(runner, job)?))
+    });
+    let mut out: Vec<Option<Rendered>> = vec![None; jobs.len()];
+    for r in done {
+        let (i, rendered) = r?;
+        out[i] = Some(rendered);
     }
     Ok(out.into_iter().map(|r| r.expect("every job ran")).collect())
 }

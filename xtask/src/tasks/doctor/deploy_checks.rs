@@ -4,6 +4,7 @@
 
 use super::checks::{Check, Level, check, join};
 use crate::exec::Output;
+use crate::resolve;
 use crate::settings::Settings;
 use crate::tools;
 use serde::Serialize;
@@ -107,14 +108,12 @@ pub fn deployed(settings: &Settings, files: &[(PathBuf, String)]) -> Vec<Deploye
             continue;
         };
         for (_, entry) in entries {
-            let names = [entry.name(), entry.new_name()];
-            let image = settings.images.iter().find(|i| {
-                let (p, b) = (
-                    settings.primary_ref(&i.name).to_string(),
-                    settings.backup_ref(&i.name).to_string(),
-                );
-                names.iter().flatten().any(|n| *n == p || *n == b)
-            });
+            // Full names only: a short name is not deployed from a registry of ours.
+            let image = [entry.name(), entry.new_name()]
+                .into_iter()
+                .flatten()
+                .filter(|n| n.contains('/'))
+                .find_map(|n| resolve::named_exactly(settings, n));
             let (Some(image), Some(tag)) = (image, entry.new_tag()) else {
                 continue;
             };
@@ -145,8 +144,7 @@ pub struct TagFacts {
 /// The deploy checks of one tag, each problem with the command that fixes it.
 pub fn tag_checks(d: &Deployed, f: &TagFacts, settings: &Settings) -> Vec<Check> {
     let sha = d.tag.strip_prefix("sha-").unwrap_or(&d.tag);
-    let primary = settings.primary_ref(&d.image).with_tag(&d.tag);
-    let backup = settings.backup_ref(&d.image).with_tag(&d.tag);
+    let [primary, backup] = resolve::names(settings, &d.image).map(|n| n.with_tag(&d.tag));
     let at = format!("{}:{}", d.file.display(), d.line);
     let subject = primary.to_string();
     let mut out = Vec::new();

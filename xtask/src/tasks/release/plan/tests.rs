@@ -78,7 +78,7 @@ fn every_planned_line_parses_into_its_task_with_its_flags() {
     };
     assert!(
         matches!(build, Command::BuildBase(b) if b.push && b.skip_existing && !b.dry_run
-            && b.engine == docker && b.registry.as_deref() == ghcr),
+            && b.engine == docker && b.target.registry.as_deref() == ghcr),
         "{build:?}"
     );
     // The build record's digest (no REF), every platform, the SBOM and the SARIF file.
@@ -91,12 +91,12 @@ fn every_planned_line_parses_into_its_task_with_its_flags() {
     );
     assert!(
         matches!(sign, Command::Sign(s) if !s.verify && !s.dry_run && s.digest.is_none()
-            && s.attest_sbom.as_ref() == Some(&out.sbom) && s.registry.as_deref() == ghcr),
+            && s.attest_sbom.as_ref() == Some(&out.sbom) && s.target.registry.as_deref() == ghcr),
         "{sign:?}"
     );
     assert!(
         matches!(mirror, Command::Push(p) if p.mirror && p.to.is_none() && p.engine == docker
-            && p.registry.as_deref() == ghcr),
+            && p.target.registry.as_deref() == ghcr),
         "{mirror:?}"
     );
     assert!(
