@@ -15,23 +15,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::diff::{REPO_URL, application, cronjob};
+use support::diff::{REPO_URL, application, cronjob, dev_binary};
 
 const APPS: usize = 100;
-
-fn dev_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--package", "xtask"])
-        .current_dir(manifest)
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "cargo build -p xtask failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.parent().unwrap().join("target"));
-    target.join("debug/xtask")
-}
 
 /// Writes the 100 apps at `tag`, with `version` in every tenth script.
 fn write_apps(repo: &support::GitRepo, tag: &str, version: usize) {
