@@ -565,12 +565,24 @@ mod tests {
     }
 
     /// True while process `pid` exists and is not a zombie.
+    /// Whether `pid` still runs 1 s after a kill: SIGKILL is delivered when the process is next
+    /// scheduled, which on a loaded machine is not at once. A zombie counts as gone.
     fn alive(pid: &str) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit(')')
-                .next()
-                .is_some_and(|s| !s.starts_with(" Z"))
-        })
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|s| !s.starts_with(" Z"))
+            })
+        };
+        let asked = Instant::now();
+        while running() {
+            if asked.elapsed() > Duration::from_secs(1) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
     }
 
     #[test]

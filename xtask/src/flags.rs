@@ -35,6 +35,7 @@ pub enum Command {
     Release(Release),
     Doctor(Doctor),
     Diff(Diff),
+    Smoke(Smoke),
 }
 
 /// Set the base image's tag in every kustomization.yaml, keeping every other byte.
@@ -429,15 +430,17 @@ pub struct Sign {
     pub dry_run: bool,
 }
 
-/// Build, push, scan, sign, mirror and deploy the base image in one go, by running the other
-/// subcommands in order: build-base --push --skip-existing; trivy-scan of the pushed digest,
+/// Build, push, smoke-test, scan, sign, mirror and deploy the base image in one go, by running
+/// the other subcommands in order: build-base --push --skip-existing; smoke of the pushed digest
+/// (every platform this machine can run); trivy-scan of the pushed digest,
 /// every platform (SBOM in target/xtask/sbom/, SARIF in target/xtask/sarif/); sign
 /// --attest-sbom of that SBOM; push --mirror (with --mirror); update-images to the same tag.
 ///
 /// Each step's output is shown, then a summary table (step, result, time, digest). It stops at
-/// the first failing step and runs nothing after it: an image that fails its scan is pushed but
-/// never signed, mirrored or deployed. Exit 1 when the scan finds something at or above HIGH;
-/// 2 when a step fails (a tool, the registry, bad input).
+/// the first failing step and runs nothing after it: an image that fails its smoke test or its
+/// scan is pushed but never signed, mirrored or deployed. Exit 1 when the smoke test fails or
+/// the scan finds something at or above HIGH; 2 when a step fails (a tool, the registry, bad
+/// input).
 #[derive(Debug, Args)]
 pub struct Release {
     /// Which engine builds and mirrors: docker (buildx) or podman (with skopeo).
@@ -503,6 +506,40 @@ pub struct Doctor {
     /// human (stderr) or json (stdout).
     #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
     pub format: DoctorFormat,
+}
+
+/// Run the pushed image before anyone deploys it: its smoke command (the settings' `smoke`;
+/// for the base image, the interpreter importing every third-party module the services'
+/// scripts import), then its own CMD, on every platform of its index, by digest.
+///
+/// Each run is hardened like the CronJobs: UID 65534, read-only root filesystem, no network
+/// (the output says what the engine could not apply). A platform runs natively, or under qemu
+/// when binfmt_misc has an emulator for it; else it is NOT RUN, with the fix, and never counts
+/// as passed. Exit 0 when every platform that ran passed; 1 when one failed; 2 on bad input, a
+/// tool failure, or when no platform could run.
+#[derive(Debug, Args)]
+pub struct Smoke {
+    #[command(flatten)]
+    pub target: ImageArgs,
+
+    /// docker, podman, or buildah (chroot isolation). auto: docker when its daemon answers, else
+    /// podman, else buildah; podman falls back to buildah where it cannot start containers.
+    #[arg(long, value_enum, default_value_t = SmokeEngine::Auto)]
+    pub engine: SmokeEngine,
+
+    /// Test this digest (default: the build record's, once its tag still holds it; with --sha,
+    /// the digest that tag has in the registry).
+    #[arg(long, value_name = "sha256:…", conflicts_with = "sha")]
+    pub digest: Option<String>,
+}
+
+/// The program `smoke` runs the image with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmokeEngine {
+    Auto,
+    Docker,
+    Podman,
+    Buildah,
 }
 
 /// Output of `doctor`.

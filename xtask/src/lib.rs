@@ -19,6 +19,7 @@ pub mod resolve;
 pub mod sarif;
 pub mod settings;
 pub mod signals;
+pub mod smoke;
 pub mod tasks;
 pub mod tools;
 pub mod trivy;

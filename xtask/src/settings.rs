@@ -22,6 +22,11 @@ pub struct ImageSettings {
     /// Dockerfile, relative to the context.
     #[serde(default = "default_dockerfile")]
     pub dockerfile: PathBuf,
+    /// `smoke = ["argv", …]`: the command `cargo xtask smoke` runs inside the image. Unset: for
+    /// the Python base image, the interpreter importing every third-party module the services'
+    /// scripts import ([`crate::smoke::default_command`]); `[]`: only the image's CMD.
+    #[serde(default)]
+    pub smoke: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +87,7 @@ impl Default for Settings {
                 name: "python-base".into(),
                 context: "k8s-apps/base-images".into(),
                 dockerfile: default_dockerfile(),
+                smoke: None,
             }],
             registry_user: None,
             lint_rules: BTreeMap::new(),
@@ -366,6 +372,18 @@ K8S-LIMITS = "off"
         )
         .unwrap();
         assert_eq!(s.registry, "127.0.0.1:5000/t");
+    }
+
+    #[test]
+    fn an_image_may_name_its_smoke_command() {
+        let toml = "[[workspace.metadata.xtask.images]]\nname = \"python-base\"\n\
+                    context = \"k8s-apps/base-images\"\nsmoke = [\"/bin/busybox\", \"true\"]\n";
+        let s = settings(toml, &[]).unwrap();
+        assert_eq!(
+            s.images[0].smoke.as_deref(),
+            Some(&["/bin/busybox".to_string(), "true".to_string()][..])
+        );
+        assert_eq!(Settings::default().images[0].smoke, None);
     }
 
     #[test]

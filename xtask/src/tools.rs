@@ -23,6 +23,10 @@ pub const PODMAN: Tool = Tool {
     name: "podman",
     hint: "install podman: `sudo apt-get install podman` (Debian/Ubuntu)",
 };
+pub const BUILDAH: Tool = Tool {
+    name: "buildah",
+    hint: "install buildah: `sudo apt-get install buildah` (Debian/Ubuntu)",
+};
 pub const SKOPEO: Tool = Tool {
     name: "skopeo",
     hint: "install skopeo: `sudo apt-get install skopeo` (Debian/Ubuntu)",

@@ -10,6 +10,7 @@
 
 mod checks;
 mod deploy_checks;
+mod smoke_checks;
 
 use crate::cosign;
 use crate::engine;
@@ -37,6 +38,11 @@ pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
         &subcommands,
     );
     all.extend(settings_checks(ctx));
+    all.extend(smoke_checks::platform_checks(
+        &ctx.settings.platforms,
+        &crate::smoke::platforms::host_platform(),
+        &crate::smoke::platforms::handlers(&crate::smoke::platforms::binfmt_dir()),
+    ));
     let deployed = deploy_checks::deployed(&ctx.settings, &kustomizations(ctx));
     if deployed.is_empty() {
         all.push(check(

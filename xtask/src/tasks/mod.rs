@@ -9,6 +9,7 @@ pub mod lint_manifests;
 pub mod push;
 pub mod release;
 pub mod sign;
+pub mod smoke;
 pub mod test;
 pub mod trivy_scan;
 pub mod update_images;
@@ -44,5 +45,6 @@ pub fn dispatch(command: flags::Command, ctx: &Ctx) -> anyhow::Result<Status> {
         flags::Command::Release(f) => release::run(&f, ctx),
         flags::Command::Doctor(f) => doctor::run(&f, ctx),
         flags::Command::Diff(f) => diff::run(&f, ctx),
+        flags::Command::Smoke(f) => smoke::run(&f, ctx),
     }
 }

@@ -1,5 +1,5 @@
 //! `cargo xtask release`: the base image's whole path in one command, by running the other
-//! subcommands in order: build-base, trivy-scan, sign, push --mirror, update-images.
+//! subcommands in order: build-base, smoke, trivy-scan, sign, push --mirror, update-images.
 //!
 //! The plan is pure: a list of `cargo xtask` argv lines (`release/plan.rs`). Before anything runs,
 //! each line is parsed with the real CLI; `--dry-run` prints the lines as they are, and a run
@@ -8,8 +8,8 @@
 //! the same tag with the one tag rule.
 //!
 //! The gate: the run stops at the first step that fails (exit 2) or finds something (the
-//! scan, exit 1), and nothing after it runs. So an image that failed its scan is pushed but
-//! never signed, mirrored or deployed. With `--skip-sign` the scan alone gates, and the run
+//! smoke test or the scan, exit 1), and nothing after it runs. So an image that failed its
+//! smoke test or its scan is pushed but never signed, mirrored or deployed. With `--skip-sign` the scan alone gates, and the run
 //! says loudly, before and after, that the image it released is unsigned.
 
 pub mod plan;
@@ -18,6 +18,7 @@ use crate::build_record::{self, BuildRecord};
 use crate::exec::{Runner, Secret};
 use crate::image_ref::ImageRef;
 use crate::resolve;
+use crate::smoke::record::SmokeRecord;
 use crate::{Ctx, Status, flags};
 use anyhow::{Context, Result, bail};
 use plan::{Action, Outcome, Outputs, Row, SECRETS, Step, StepName, UNSIGNED};
@@ -94,6 +95,14 @@ fn release(
             "release stopped at {}: nothing after it ran",
             step.label()
         ))),
+        Some((StepName::Smoke, None)) => {
+            eprintln!(
+                "STOPPED at smoke: {name} is pushed, but it failed its smoke test (above), so it \
+                 was not scanned, signed, mirrored or deployed. Fix the image or the `smoke` \
+                 command in [workspace.metadata.xtask], then run release again."
+            );
+            Ok(Status::Found)
+        }
         Some((StepName::Scan, None)) => {
             eprintln!(
                 "STOPPED at trivy-scan: {name} is pushed, but its scan found something at or \
@@ -143,6 +152,7 @@ fn execute(
             outcome,
             time,
             digest: released.as_ref().and_then(|r| r.digest.clone()),
+            detail: None,
         };
         let (Some(command), Action::Run(argv), None) = (command, &step.action, &stop) else {
             let outcome = match step.action {
@@ -172,9 +182,20 @@ fn execute(
                 Outcome::Failed
             }
         };
-        rows.push(row(outcome, time, &released));
+        let mut row = row(outcome, time, &released);
+        if step.name == StepName::Smoke && stop.as_ref().is_none_or(|(_, e)| e.is_none()) {
+            row.detail = smoke_platforms(ctx, image);
+        }
+        rows.push(row);
     }
     (rows, released, stop)
+}
+
+/// The platforms smoke ran, from the record it just wrote: `linux/amd64 passed, …`.
+fn smoke_platforms(ctx: &Ctx, image: &str) -> Option<String> {
+    let text = std::fs::read_to_string(SmokeRecord::path(&ctx.root, image)).ok()?;
+    let record: SmokeRecord = serde_json::from_str(&text).ok()?;
+    Some(record.platforms_line())
 }
 
 /// The build record build-base just wrote, which must name a pushed digest.

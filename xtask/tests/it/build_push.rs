@@ -1039,6 +1039,15 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             &["push", "--tls-verify=false", "r"],
             "unknown flag: --tls-verify",
         ),
+        (
+            &["run", "--rm", "--tls-verify=false", "r"],
+            "unknown flag: --tls-verify",
+        ),
+        (
+            &["run", "--rm", "--read-only"],
+            "requires at least 1 argument",
+        ),
+        (&["run", "--user"], "flag needs an argument"),
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, 1, "{args:?}: {stderr}");
@@ -1077,8 +1086,29 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             "s@sha256:aa",
         ],
         &["login", "ghcr.io", "-u", "me", "--password-stdin"],
+        // After the image, words are the container's command, never docker's flags.
+        &[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/amd64",
+            "--user",
+            "65534:65534",
+            "--read-only",
+            "--network",
+            "none",
+            "--entrypoint",
+            "python",
+            "r@sha256:aa",
+            "-c",
+            "--not-a-docker-flag",
+        ],
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, 0, "{args:?}: {stderr}");
     }
+    // docker run refuses a --pull it does not know, as docker's own error: exit 125.
+    let (code, stderr) = run(&["run", "--pull", "sometimes", "r"]);
+    assert_eq!(code, 125, "{stderr}");
+    assert!(stderr.contains("invalid pull option"), "{stderr}");
 }

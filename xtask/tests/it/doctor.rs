@@ -90,6 +90,60 @@ fn doctor_without_any_engine_fails_and_names_every_missing_tool() {
 }
 
 #[test]
+fn doctor_says_per_platform_whether_smoke_can_run_it_here() {
+    let f = Fixture::new("doctor-smoke", "", DOCKERFILE);
+    let smoke = |binfmt: &std::path::Path| {
+        let env = [("XTASK_BINFMT_DIR", binfmt.to_str().unwrap())];
+        let out = xtask(
+            f.root(),
+            &["doctor", "--offline", "--format", "json"],
+            &env,
+            None,
+        );
+        checks(&out)
+            .into_iter()
+            .filter(|(_, area, _, _)| area == "smoke")
+            .map(|(level, _, subject, message)| (level, subject, message))
+            .collect::<Vec<_>>()
+    };
+    // This machine's own platform is native; the other has no emulator in an empty folder.
+    let host = match std::env::consts::ARCH {
+        "aarch64" => ("linux/arm64", "linux/amd64", "qemu-x86_64"),
+        _ => ("linux/amd64", "linux/arm64", "qemu-aarch64"),
+    };
+    let (native, other, handler) = host;
+    let none = support::temp_dir("binfmt-none");
+    let found = smoke(none.path());
+    assert_eq!(found.len(), 2, "{found:?}");
+    let line = |p: &str| found.iter().find(|(_, s, _)| s == p).unwrap().clone();
+    assert_eq!(
+        line(native),
+        (
+            "ok".into(),
+            native.into(),
+            "`cargo xtask smoke` runs it here: native".into()
+        )
+    );
+    let (level, _, message) = line(other);
+    assert_eq!(level, "warn");
+    assert!(
+        message.contains(&format!("no binfmt_misc handler {handler}")),
+        "{message}"
+    );
+    let qemu = support::temp_dir("binfmt-qemu");
+    std::fs::write(qemu.path().join(handler), "enabled\nflags: OCF\n").unwrap();
+    let found = smoke(qemu.path());
+    assert!(
+        found.contains(&(
+            "ok".into(),
+            other.into(),
+            format!("`cargo xtask smoke` runs it here: emulated ({handler})")
+        )),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn doctor_refuses_a_settings_path_outside_the_repo_naming_it() {
     let f = Fixture::new(
         "doctor-settings",

@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "trivy_sarif",
             "kustomize",
             "resolve",
+            "smoke",
         ],
     ),
     ("lint", &["lint", "diff"]),

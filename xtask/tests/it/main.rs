@@ -18,6 +18,8 @@ mod lint_sarif_schema;
 mod release;
 mod repo_files;
 mod sign;
+mod smoke;
+mod smoke_e2e;
 mod support;
 mod tidy;
 mod trivy_scan;

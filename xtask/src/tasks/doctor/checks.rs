@@ -112,7 +112,7 @@ pub const SPECS: &[Spec] = &[
 pub fn needs(subcommand: &str) -> &'static [&'static [&'static str]] {
     const ENGINE: &[&str] = &["docker", "podman"];
     match subcommand {
-        "build-base" | "push" => &[ENGINE],
+        "build-base" | "push" | "smoke" => &[ENGINE],
         "release" => &[ENGINE, &["trivy"], &["cosign"]],
         "sign" => &[&["cosign"]],
         "trivy-scan" => &[&["trivy"]],

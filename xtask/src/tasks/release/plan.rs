@@ -1,4 +1,4 @@
-//! The pure half of `release`: the five steps as `cargo xtask` argv lines, their parse with
+//! The pure half of `release`: the six steps as `cargo xtask` argv lines, their parse with
 //! the real CLI, the `--dry-run` text and the summary table. Nothing here reads the
 //! environment, touches a file or starts a process.
 
@@ -13,6 +13,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepName {
     Build,
+    Smoke,
     Scan,
     Sign,
     Mirror,
@@ -23,6 +24,7 @@ impl StepName {
     pub fn label(self) -> &'static str {
         match self {
             StepName::Build => "build-base",
+            StepName::Smoke => "smoke",
             StepName::Scan => "trivy-scan",
             StepName::Sign => "sign",
             StepName::Mirror => "push --mirror",
@@ -67,7 +69,7 @@ pub const UNSIGNED: &str = "--skip-sign: the image is released UNSIGNED. Only it
     mirror and the deploy; Image Updater's signature check refuses it and `cargo xtask doctor` \
     reports it unsigned. Sign it with `cargo xtask sign --attest-sbom SBOM`";
 
-/// The release of `image` as five steps. Pure: it reads and runs nothing.
+/// The release of `image` as six steps. Pure: it reads and runs nothing.
 pub fn plan(flags: &flags::Release, image: &str, out: &Outputs) -> Vec<Step> {
     let engine = flags
         .engine
@@ -99,6 +101,10 @@ pub fn plan(flags: &flags::Release, image: &str, out: &Outputs) -> Vec<Step> {
                 &registry,
                 &["--push", "--skip-existing"],
             ],
+        ),
+        run(
+            StepName::Smoke,
+            &[&["smoke", "--engine", engine, "--image", image], &registry],
         ),
         run(
             StepName::Scan,
@@ -194,8 +200,8 @@ pub fn describe(steps: &[Step], record: &Path, set: &[bool], skip_sign: bool) ->
         text += &format!("  {}. {:<14} {what}\n", i + 1, step.name.label());
     }
     text += &format!(
-        "Steps 2 to 4 use the digest step 1 records in {} (each checks that the tag still \
-         holds it); step 5 sets that tag. The run stops at the first step that fails or finds \
+        "The steps after the build use the digest step 1 records in {} (each checks that the \
+         tag still holds it); update-images sets that tag. The run stops at the first step that fails or finds \
          something.\nSecrets, read from the environment (values never shown):\n",
         record.display()
     );
@@ -231,6 +237,8 @@ pub struct Row {
     pub time: Option<Duration>,
     /// The digest the step worked on (known once the build recorded it).
     pub digest: Option<String>,
+    /// What the step says of itself in the summary: smoke's platforms.
+    pub detail: Option<String>,
 }
 
 /// The summary table: step, result, time, digest.
@@ -244,6 +252,10 @@ pub fn summary(rows: &[Row]) -> String {
                 Outcome::Failed => "FAILED (exit 2)".into(),
                 Outcome::Skipped(why) => why.to_string(),
                 Outcome::NotRun => "not run".into(),
+            };
+            let result = match &r.detail {
+                Some(detail) => format!("{result} ({detail})"),
+                None => result,
             };
             let time = r
                 .time

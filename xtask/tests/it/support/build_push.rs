@@ -68,8 +68,10 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str
 /// `--password-stdin`, `stdin`. It answers `buildx version`; `buildx build` writes
 /// `{"containerimage.digest": $FAKE_DOCKER_DIGEST}` to the `--metadata-file` and copies the
 /// context's Dockerfile, or exits 1 when `FAKE_DOCKER_FAIL=build`; `imagetools inspect` answers
-/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found); `image inspect` answers
-/// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`.
+/// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found), and `--format {{json .Image}}`
+/// a linux/amd64 config; `image inspect` answers
+/// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`; `run` prints `$FAKE_DOCKER_RUN_OUTPUT` and exits
+/// `$FAKE_DOCKER_RUN_EXIT` (0).
 pub const FAKE_DOCKER: &str = r#"#!/bin/sh
 rec="$FAKE_DOCKER_RECORD"
 n=$(ls "$rec" | grep -c '^[0-9]')
@@ -95,15 +97,23 @@ login*) words=1; values=" --username -u --password -p "; bools=" --password-stdi
 tag*) words=1; values=" "; bools=" " ;;
 push*) words=1; values=" --platform "; bools=" --all-tags -a --disable-content-trust --quiet -q " ;;
 "image inspect"*) words=2; values=" --format -f --type "; bools=" --size -s " ;;
+run*) words=1
+  values=" --platform --name --detach-keys --pull --attach -a --env -e --env-file --entrypoint --group-add --hostname -h --domainname --label -l --label-file --restart --stop-signal --stop-timeout --sysctl --ulimit --user -u --workdir -w --cap-add --cap-drop --security-opt --userns --cgroupns --add-host --dns --dns-option --dns-search --expose --ip --ip6 --link --link-local-ip --mac-address --publish -p --network --net --network-alias --net-alias --log-driver --log-opt --mount --tmpfs --volume -v --volumes-from --volume-driver --health-cmd --health-interval --health-retries --health-timeout --health-start-period --cpus --cpu-shares -c --memory -m --memory-swap --runtime --shm-size --isolation --pids-limit --gpus --cidfile --ipc --pid --uts --cgroup-parent --device "
+  bools=" --rm --read-only --detach -d --interactive -i --tty -t --privileged --publish-all -P --no-healthcheck --init --oom-kill-disable --disable-content-trust --quiet -q --sig-proxy " ;;
 *) echo "docker: unknown command: docker $1" >&2; exit 1 ;;
 esac
 set_flags=" "; args=0; want_value=""; skip=$words
+pull=missing
 for a in "$@"; do
   if [ "$skip" -gt 0 ]; then skip=$((skip - 1)); continue; fi
-  if [ -n "$want_value" ]; then want_value=""; continue; fi
+  if [ -n "$want_value" ]; then [ "$want_value" = pull ] && pull="$a"; want_value=""; continue; fi
+  # `docker run` stops reading flags at the image (flags.SetInterspersed(false)): the rest is
+  # the container's command.
+  if [ "$1" = run ] && [ "$args" -ge 1 ]; then args=$((args + 1)); continue; fi
   case "$a" in
   -*) name="${a%%=*}"
-    case "$values" in *" $name "*) set_flags="$set_flags$name "; [ "$name" = "$a" ] && want_value=1; continue ;; esac
+    case "$values" in *" $name "*) set_flags="$set_flags$name "; [ "$name" = "$a" ] && want_value=1
+      [ "$name" = --pull ] && { [ "$name" = "$a" ] && want_value=pull || pull="${a#*=}"; }; continue ;; esac
     case "$bools" in *" $name "*) set_flags="$set_flags$name "; continue ;; esac
     echo "unknown flag: $name" >&2; exit 1 ;;
   *) args=$((args + 1)) ;;
@@ -127,6 +137,8 @@ login*)
 tag*) [ "$args" -eq 2 ] || { echo "\"docker tag\" requires exactly 2 arguments." >&2; exit 1; } ;;
 push*) [ "$args" -eq 1 ] || { echo "\"docker push\" requires exactly 1 argument." >&2; exit 1; } ;;
 "image inspect"*) [ "$args" -ge 1 ] || { echo "\"docker image inspect\" requires at least 1 argument." >&2; exit 1; } ;;
+run*) [ "$args" -ge 1 ] || { echo "\"docker run\" requires at least 1 argument." >&2; exit 1; }
+  case "$pull" in always|missing|never) ;; *) echo "docker: invalid pull option: '$pull': must be one of \"always\", \"missing\" or \"never\"." >&2; exit 125 ;; esac ;;
 esac
 case "$1 $2 $3" in
 "buildx version"*) echo "github.com/docker/buildx v0.19.0 fake"; exit 0 ;;
@@ -141,6 +153,8 @@ case "$1 $2 $3" in
   [ -n "$meta" ] && printf '{"buildx.build.ref":"b","containerimage.digest":"%s"}' "$FAKE_DOCKER_DIGEST" > "$meta"
   exit 0 ;;
 "buildx imagetools inspect")
+  # A single-platform image's config (smoke reads its platform): answered without using a turn.
+  case " $* " in *" {{json .Image}} "*) printf '{"architecture":"amd64","os":"linux"}\n'; exit 0 ;; esac
   i=$(ls "$rec" | grep -c '^inspect')
   i=$((i + 1))
   touch "$rec/inspect$i"
@@ -149,6 +163,9 @@ case "$1 $2 $3" in
   if [ -z "$d" ] || [ "$d" = missing ]; then echo "ERROR: $ref: not found" >&2; exit 1; fi
   printf '{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"%s","size":1}\n' "$d"
   exit 0 ;;
+run*)
+  printf '%s\n' "${FAKE_DOCKER_RUN_OUTPUT:-}"
+  exit "${FAKE_DOCKER_RUN_EXIT:-0}" ;;
 "image inspect"*)
   eval "ref=\${$#}"
   printf '["%s@%s"]\n' "${ref%:*}" "$FAKE_DOCKER_DIGEST"

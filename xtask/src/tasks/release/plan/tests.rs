@@ -38,6 +38,7 @@ fn the_default_plan_builds_scans_signs_and_deploys_without_mirror_or_commit() {
         lines(""),
         "\
 cargo xtask build-base --engine auto --image python-base --push --skip-existing
+cargo xtask smoke --engine auto --image python-base
 cargo xtask trivy-scan --image --scanners vuln,secret --sbom /repo/target/xtask/sbom/python-base.cdx.json --format sarif --output /repo/target/xtask/sarif/python-base.sarif
 cargo xtask sign --image python-base --attest-sbom /repo/target/xtask/sbom/python-base.cdx.json
 push --mirror: skipped (no --mirror)
@@ -53,6 +54,7 @@ fn every_flag_reaches_the_step_that_takes_it() {
         lines(args),
         "\
 cargo xtask build-base --engine podman --image python-base --registry 127.0.0.1:5000/homelab --push --skip-existing
+cargo xtask smoke --engine podman --image python-base --registry 127.0.0.1:5000/homelab
 cargo xtask trivy-scan --image --scanners secret --registry 127.0.0.1:5000/homelab --sbom /repo/target/xtask/sbom/python-base.cdx.json --format sarif --output /repo/target/xtask/sarif/python-base.sarif
 cargo xtask sign --image python-base --registry 127.0.0.1:5000/homelab --attest-sbom /repo/target/xtask/sbom/python-base.cdx.json
 cargo xtask push --mirror --engine podman --image python-base --registry 127.0.0.1:5000/homelab --to backup
@@ -73,13 +75,21 @@ fn every_planned_line_parses_into_its_task_with_its_flags() {
         .collect();
     let ghcr = Some("ghcr");
     let docker = EngineChoice::Docker;
-    let [build, scan, sign, mirror, deploy] = &parsed[..] else {
+    let [build, smoke, scan, sign, mirror, deploy] = &parsed[..] else {
         panic!("{parsed:?}")
     };
     assert!(
         matches!(build, Command::BuildBase(b) if b.push && b.skip_existing && !b.dry_run
             && b.engine == docker && b.target.registry.as_deref() == ghcr),
         "{build:?}"
+    );
+    // The smoke test runs the build record's digest, with the release's engine.
+    assert!(
+        matches!(smoke, Command::Smoke(s) if s.digest.is_none() && s.target.sha.is_none()
+            && s.engine == crate::flags::SmokeEngine::Docker
+            && s.target.image.as_deref() == Some("python-base")
+            && s.target.registry.as_deref() == ghcr),
+        "{smoke:?}"
     );
     // The build record's digest (no REF), every platform, the SBOM and the SARIF file.
     assert!(
@@ -115,14 +125,14 @@ fn skip_sign_skips_only_the_signature_and_says_so_loudly() {
         .map(|s| s.name)
         .collect();
     use StepName::*;
-    assert_eq!(names, [Build, Scan, Mirror, Deploy]);
+    assert_eq!(names, [Build, Smoke, Scan, Mirror, Deploy]);
     assert_eq!(
-        steps[2].action,
+        steps[3].action,
         Action::Skip("SKIPPED (--skip-sign): NOT SIGNED")
     );
     let text = describe(&steps, Path::new("rec.json"), &[false; 4], true);
     assert!(
-        text.contains("3. sign           SKIPPED (--skip-sign): NOT SIGNED"),
+        text.contains("4. sign           SKIPPED (--skip-sign): NOT SIGNED"),
         "{text}"
     );
     assert!(
@@ -143,8 +153,9 @@ fn the_dry_run_text_lists_every_step_and_each_secret_by_name_only() {
     let expected = [
         "release plan (--dry-run: nothing runs):",
         "  1. build-base     cargo xtask build-base --engine auto",
-        "  4. push --mirror  skipped (no --mirror)",
-        "  5. update-images  cargo xtask update-images --image python-base",
+        "  2. smoke          cargo xtask smoke --engine auto --image python-base",
+        "  5. push --mirror  skipped (no --mirror)",
+        "  6. update-images  cargo xtask update-images --image python-base",
         "digest step 1 records in /repo/rec.json (each checks",
         "  COSIGN_PRIVATE_KEY set      sign: cosign --key env://COSIGN_PRIVATE_KEY",
         "  COSIGN_PASSWORD    set      sign: the key's password",
@@ -165,9 +176,15 @@ fn the_summary_is_a_table_of_step_result_time_and_digest() {
         outcome,
         time: secs.map(Duration::from_secs_f64),
         digest: digest.map(str::to_string),
+        detail: None,
+    };
+    let smoke = Row {
+        detail: Some("linux/amd64 passed, linux/arm64 NOT RUN".into()),
+        ..row(StepName::Smoke, Outcome::Ok, Some(1.5), Some(&d))
     };
     let rows = [
         row(StepName::Build, Outcome::Ok, Some(12.34), Some(&d)),
+        smoke,
         row(StepName::Scan, Outcome::Found, Some(3.0), Some(&d)),
         row(StepName::Sign, Outcome::NotRun, None, None),
         row(
@@ -181,12 +198,13 @@ fn the_summary_is_a_table_of_step_result_time_and_digest() {
     assert_eq!(
         summary(&rows),
         format!(
-            "step           result                  time  digest\n\
-             build-base     ok                     12.3s  {d}\n\
-             trivy-scan     FOUND (exit 1)          3.0s  {d}\n\
-             sign           not run                    -  -\n\
-             push --mirror  skipped (no --mirror)      -  -\n\
-             update-images  FAILED (exit 2)         0.1s  -\n"
+            "step           result                                         time  digest\n\
+             build-base     ok                                            12.3s  {d}\n\
+             smoke          ok (linux/amd64 passed, linux/arm64 NOT RUN)   1.5s  {d}\n\
+             trivy-scan     FOUND (exit 1)                                 3.0s  {d}\n\
+             sign           not run                                           -  -\n\
+             push --mirror  skipped (no --mirror)                             -  -\n\
+             update-images  FAILED (exit 2)                                0.1s  -\n"
         )
     );
 }
