@@ -14,6 +14,8 @@ use crate::tools::{self, DOCKER, PODMAN, SKOPEO};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
+pub mod by_digest;
+
 /// The program that builds the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -168,6 +170,9 @@ pub enum BuildOutput {
     Load,
     /// Keep it in the builder (docker: the build cache; podman: a local manifest list).
     Keep,
+    /// Push one platform with no tag, by digest only (`build-base --push-by-digest`); see
+    /// [`by_digest`].
+    PushByDigest,
 }
 
 /// Everything a build needs, decided before any process starts.
@@ -191,6 +196,8 @@ pub struct BuildSpec {
     pub insecure: bool,
     /// docker's `--metadata-file`, or podman's `--digestfile`.
     pub result_file: PathBuf,
+    /// `--builder NAME` for buildx (docker only).
+    pub builder: Option<String>,
 }
 
 /// Checks `os/arch[/variant]`, e.g. `linux/amd64` or `linux/arm/v7`.
@@ -209,6 +216,7 @@ pub fn validate_platform(p: &str) -> Result<()> {
 
 /// `--load` puts one image in the local store, so it takes exactly one platform.
 pub fn check_output(output: BuildOutput, platforms: &[String]) -> Result<()> {
+    by_digest::check_one_platform(output, platforms)?;
     if output == BuildOutput::Load && platforms.len() != 1 {
         bail!(
             "--load needs exactly one platform (got {}): pass --platform linux/amd64, or use --push",
@@ -233,11 +241,18 @@ fn path(p: &std::path::Path) -> String {
 
 /// `docker buildx build`, pushing straight from buildx.
 pub fn docker_build(spec: &BuildSpec) -> Cmd {
-    let mut cmd = Cmd::new("docker")
-        .args(["buildx", "build", "--file"])
+    let mut cmd = Cmd::new("docker").args(["buildx", "build"]);
+    if let Some(builder) = &spec.builder {
+        cmd = cmd.args(["--builder", builder]);
+    }
+    cmd = cmd
+        .arg("--file")
         .arg(path(&spec.dockerfile))
-        .args(["--platform", &spec.platforms.join(",")])
-        .args(["--tag", &spec.reference.to_string()]);
+        .args(["--platform", &spec.platforms.join(",")]);
+    // By digest, the image gets its name from --output and no tag at all.
+    if spec.output != BuildOutput::PushByDigest {
+        cmd = cmd.args(["--tag", &spec.reference.to_string()]);
+    }
     for (key, value) in &spec.labels {
         cmd = cmd.args(["--label", &format!("{key}={value}")]);
     }
@@ -249,10 +264,13 @@ pub fn docker_build(spec: &BuildSpec) -> Cmd {
     let cache_ref = cache_ref(spec, ":buildcache");
     let (from, to) = match &spec.cache {
         Cache::None => (None, None),
-        Cache::Gha => (
-            Some(format!("type=gha,scope={}", spec.image)),
-            Some(format!("type=gha,mode=max,scope={}", spec.image)),
-        ),
+        Cache::Gha => {
+            let scope = by_digest::gha_scope(spec);
+            (
+                Some(format!("type=gha,scope={scope}")),
+                Some(format!("type=gha,mode=max,scope={scope}")),
+            )
+        }
         Cache::Registry => (
             Some(format!("type=registry,ref={cache_ref}{insecure}")),
             Some(format!("type=registry,ref={cache_ref},mode=max{insecure}")),
@@ -270,6 +288,7 @@ pub fn docker_build(spec: &BuildSpec) -> Cmd {
             cmd.args(["--output", "type=image,push=true,registry.insecure=true"])
         }
         BuildOutput::Push => cmd.arg("--push"),
+        BuildOutput::PushByDigest => cmd.args(["--output", &by_digest::docker_output(spec)]),
         BuildOutput::Load => cmd.arg("--load"),
         BuildOutput::Keep => cmd,
     };
@@ -283,6 +302,9 @@ pub fn docker_build(spec: &BuildSpec) -> Cmd {
 /// A multi-platform build runs with `--no-cache`: podman 4 reuses the first platform's cached
 /// layers for the next one when the base is `scratch`, and the list then holds one platform.
 pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
+    if let Some(builder) = &spec.builder {
+        bail!("--builder {builder} names a docker buildx builder: use --engine docker, or drop it");
+    }
     let multi = spec.platforms.len() > 1;
     let reference = spec.reference.to_string();
     let mut cmd = Cmd::new("podman")
@@ -290,7 +312,7 @@ pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
         .arg(path(&spec.dockerfile))
         .args(["--platform", &spec.platforms.join(",")]);
     cmd = match spec.output {
-        BuildOutput::Load => cmd.args(["--tag", &reference]),
+        BuildOutput::Load | BuildOutput::PushByDigest => cmd.args(["--tag", &reference]),
         BuildOutput::Push | BuildOutput::Keep => cmd.args(["--manifest", &reference]),
     };
     for (key, value) in &spec.labels {
@@ -325,6 +347,9 @@ pub fn podman_build(spec: &BuildSpec) -> Result<Vec<Cmd>> {
         .arg(path(&spec.context))
         .env("SOURCE_DATE_EPOCH", spec.source_date_epoch.to_string());
     let mut plan = vec![build];
+    if spec.output == BuildOutput::PushByDigest {
+        plan.push(by_digest::podman_push_to_layout(spec));
+    }
     if spec.output == BuildOutput::Push {
         let mut push = Cmd::new("podman").args(["manifest", "push", "--all"]);
         if spec.insecure {
@@ -467,6 +492,7 @@ mod tests {
             output,
             insecure,
             result_file: "/tmp/meta.json".into(),
+            builder: None,
         }
     }
 

@@ -230,6 +230,16 @@ pub struct BuildBase {
     #[arg(long, conflicts_with = "load")]
     pub push: bool,
 
+    /// Build the one --platform given and push it with no tag, by digest only; the digest goes
+    /// to target/xtask/digests/<os>-<arch> for `push --merge` (one runner or node a platform).
+    #[arg(long, conflicts_with_all = ["push", "load", "skip_existing"])]
+    pub push_by_digest: bool,
+
+    /// The buildx builder to build with (docker only), e.g. a two-node builder whose nodes
+    /// each build their own platform natively.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
     /// Load a single-platform image into the local image store.
     #[arg(long)]
     pub load: bool,
@@ -271,8 +281,14 @@ pub struct Push {
     pub to: Option<String>,
 
     /// Copy the multi-platform image by digest from --registry to --to, pulling nothing locally.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "merge")]
     pub mirror: bool,
+
+    /// Merge the per-platform digests in DIR (files named <os>-<arch>, written by
+    /// `build-base --push-by-digest`) into one index, pushed under the tag to --registry; needs
+    /// no local image. Every configured platform must be there exactly once.
+    #[arg(long, value_name = "DIR", conflicts_with = "to")]
+    pub merge: Option<PathBuf>,
 
     /// Log in to the destination registry first (GITHUB_TOKEN or REGISTRY_TOKEN on stdin).
     #[arg(long)]
@@ -471,6 +487,15 @@ pub struct Release {
     #[arg(long)]
     pub mirror: bool,
 
+    /// Build nothing: merge the per-platform digests in DIR (`push --merge DIR`), then scan,
+    /// sign, mirror and update as usual.
+    #[arg(long, value_name = "DIR", conflicts_with = "builder")]
+    pub merge: Option<PathBuf>,
+
+    /// The buildx builder that build-base uses (docker only).
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
     /// Commit the updated kustomizations ("Update images to sha-abc1234").
     #[arg(long)]
     pub commit: bool,
@@ -503,6 +528,11 @@ pub struct Doctor {
     #[arg(long)]
     pub offline: bool,
 
+    /// The buildx builder to inspect (default: the current one): which node builds each
+    /// configured platform natively, and which only under QEMU.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
     /// human (stderr) or json (stdout).
     #[arg(long, value_enum, default_value_t = DoctorFormat::Human)]
     pub format: DoctorFormat,
@@ -531,6 +561,12 @@ pub struct Smoke {
     /// the digest that tag has in the registry).
     #[arg(long, value_name = "sha256:…", conflicts_with = "sha")]
     pub digest: Option<String>,
+
+    /// Test the digest that `build-base --push-by-digest` wrote to DIR (target/xtask/digests)
+    /// for the configured platform: exactly one must be configured (XTASK_PLATFORMS on a
+    /// per-platform runner) and present.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["sha", "digest"])]
+    pub digests: Option<std::path::PathBuf>,
 }
 
 /// The program `smoke` runs the image with.

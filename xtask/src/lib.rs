@@ -2,8 +2,10 @@
 //! reach the pure core. `main.rs` is the thin binary around [`run`].
 
 pub mod build_record;
+pub mod buildx_nodes;
 pub mod cosign;
 pub mod diff;
+pub mod digests;
 pub mod engine;
 pub mod exec;
 pub mod files;

@@ -21,7 +21,8 @@ pub fn remote_digest(
     digest_from(runner, tool, &cmd, reference)
 }
 
-fn digest_from(
+/// The digest `cmd` (an [`inspect_digest`]-like read) prints; `None` when not found.
+pub fn digest_from(
     runner: &Runner,
     tool: RegistryTool,
     cmd: &Cmd,

@@ -21,6 +21,8 @@ use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
+mod by_digest;
+
 pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     let repo = Repo::open(&ctx.root)?;
     let build = resolve(flags, ctx)?;
@@ -59,6 +61,9 @@ pub fn run(flags: &flags::BuildBase, ctx: &Ctx) -> Result<Status> {
     let plan = engine::build(engine, &spec)?;
     runner.for_real(|| prepare(ctx, &build, &spec))?;
     execute(&runner, engine, &build, &plan)?;
+    if build.output == BuildOutput::PushByDigest {
+        return by_digest::finish(ctx, &runner, engine, &build, &spec);
+    }
     runner.for_real(|| finish(ctx, engine, &build, &spec))?;
     Ok(Status::Clean)
 }
@@ -83,6 +88,8 @@ struct Build<'a> {
     reference: ImageRef,
     /// Plain HTTP: a loopback registry, or --insecure-registry.
     insecure: bool,
+    /// `--builder NAME` (docker buildx only).
+    builder: Option<String>,
 }
 
 impl Build<'_> {
@@ -119,13 +126,14 @@ fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx) -> Result<Build<'a>> {
         .map_err(|e| anyhow::anyhow!("--cache: {e}"))?
         .resolve(env("GITHUB_ACTIONS").as_deref() == Some("true"));
     let output = match (flags.push, flags.load) {
+        _ if flags.push_by_digest => BuildOutput::PushByDigest,
         (true, _) => BuildOutput::Push,
         (_, true) => BuildOutput::Load,
         _ => BuildOutput::Keep,
     };
     engine::check_output(output, &platforms)?;
     let tag = target.tag.clone().expect("a build has a tag");
-    if flags.push && !tag.is_pushable() {
+    if (flags.push || flags.push_by_digest) && !tag.is_pushable() {
         bail!("refusing to push {tag}: a -dirty tag is never pushed; commit the build context");
     }
     let reference = target.reference().expect("a build has a tag");
@@ -141,6 +149,7 @@ fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx) -> Result<Build<'a>> {
         built: source.built,
         tag,
         reference,
+        builder: flags.builder.clone(),
     })
 }
 
@@ -192,7 +201,8 @@ fn spec(
         cache: build.cache.clone(),
         output: build.output,
         insecure: build.insecure,
-        result_file: work_dir(ctx).join(format!("{name}.{}", engine.name())),
+        result_file: work_dir(ctx).join(by_digest::result_file_name(build, engine)),
+        builder: build.builder.clone(),
     }
 }
 
@@ -206,7 +216,7 @@ fn prepare(ctx: &Ctx, build: &Build, spec: &BuildSpec) -> Result<()> {
     let work = work_dir(ctx);
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let _ = std::fs::remove_file(&spec.result_file);
-    Ok(())
+    by_digest::prepare(spec)
 }
 
 /// Runs the build (podman: after removing a manifest list left by an earlier build).
@@ -217,7 +227,8 @@ fn execute(
     plan: &[crate::exec::Cmd],
 ) -> Result<()> {
     let reference = &build.reference;
-    if engine == Engine::Podman && build.output != BuildOutput::Load {
+    let tagged_list = !matches!(build.output, BuildOutput::Load | BuildOutput::PushByDigest);
+    if engine == Engine::Podman && tagged_list {
         let exists = engine::podman_manifest_exists(reference);
         if runner.output(&exists)?.success() {
             runner.run_to_stderr(&engine::podman_manifest_rm(reference))?;
@@ -230,7 +241,7 @@ fn execute(
                     "cannot push {reference}: is {} up, and are you logged in (--login)?",
                     build.registry
                 )
-            } else if build.output == BuildOutput::Push {
+            } else if matches!(build.output, BuildOutput::Push | BuildOutput::PushByDigest) {
                 format!("building or pushing {reference} failed")
             } else {
                 format!("building {reference} failed")

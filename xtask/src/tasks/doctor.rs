@@ -8,6 +8,7 @@
 //! (skopeo, else docker buildx imagetools); a registry that does not answer is probed once, not
 //! once a tag. Exit 0 all well, 1 something wrong, 2 bad input (an unknown `--for`).
 
+mod builder_checks;
 mod checks;
 mod deploy_checks;
 mod smoke_checks;
@@ -30,13 +31,19 @@ use std::path::PathBuf;
 pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
     let subcommands = subcommands(flags.for_command.as_deref())?;
     let runner = Runner::new(false, ctx.settings.network_timeout)?;
-    let found = probe_tools(&runner);
+    let found = probe_tools(&runner, flags.builder.as_deref());
     let mut all = checks::tool_checks(
         &found,
         flags.for_command.as_deref(),
         &ctx.settings.platforms,
         &subcommands,
     );
+    let builder = flags.builder.as_deref().unwrap_or("(current)");
+    all.extend(builder_checks::placement_checks(
+        &found,
+        &ctx.settings.platforms,
+        builder,
+    ));
     all.extend(settings_checks(ctx));
     all.extend(smoke_checks::platform_checks(
         &ctx.settings.platforms,
@@ -85,7 +92,7 @@ fn subcommands(for_command: Option<&str>) -> Result<Vec<String>> {
     Ok(all)
 }
 
-fn probe_tools(runner: &Runner) -> Vec<Found> {
+fn probe_tools(runner: &Runner, builder: Option<&str>) -> Vec<Found> {
     let read = |cmd: Cmd| runner.output(&cmd).ok().filter(|o| o.success());
     checks::SPECS
         .iter()
@@ -105,14 +112,25 @@ fn probe_tools(runner: &Runner) -> Vec<Found> {
                 path: Some(path.display().to_string()),
                 version,
                 usable: true,
-                platforms: Vec::new(),
+                ..Found::default()
             };
             if name == "docker" {
                 found.usable = read(engine::docker_buildx_version()).is_some();
+                let inspect = Cmd::new("docker").args(["buildx", "inspect"]);
+                let inspect = inspect.args(builder);
                 if found.usable
-                    && let Some(o) = read(Cmd::new("docker").args(["buildx", "inspect"]))
+                    && let Some(o) = read(inspect)
                 {
+                    found.nodes = crate::buildx_nodes::parse(&o.stdout);
                     found.platforms = checks::builder_platforms(&o.stdout);
+                    // Every node's platforms: a multi-node builder has a Platforms line each.
+                    for node in &found.nodes {
+                        for p in &node.platforms {
+                            if !found.platforms.contains(p) {
+                                found.platforms.push(p.clone());
+                            }
+                        }
+                    }
                 }
             }
             found

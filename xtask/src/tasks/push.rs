@@ -2,7 +2,8 @@
 //! registry, or with `--mirror` copy it registry to registry by digest (`skopeo copy --all` or
 //! `docker buildx imagetools create`, pulling nothing). `--mirror` copies the digest the build
 //! record names, and refuses when the source tag now holds another one. Either way it then
-//! reads the destination's digest and fails unless it equals the source's.
+//! reads the destination's digest and fails unless it equals the source's. With `--merge DIR`
+//! it pushes one index of per-platform digests instead (`push/merge.rs`).
 
 use crate::engine::{self, Engine, read_tool, registry_tool, select_engine};
 use crate::exec::{Cmd, Runner};
@@ -14,7 +15,12 @@ use crate::{Ctx, Status};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
+mod merge;
+
 pub fn run(flags: &flags::Push, ctx: &Ctx) -> Result<Status> {
+    if let Some(dir) = &flags.merge {
+        return merge::run(flags, dir, ctx);
+    }
     let push = resolve(flags, ctx)?;
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     if flags.mirror {

@@ -1,5 +1,7 @@
 //! `cargo xtask release`: the base image's whole path in one command, by running the other
 //! subcommands in order: build-base, smoke, trivy-scan, sign, push --mirror, update-images.
+//! With `--merge DIR` the first step is `push --merge DIR` (per-platform digests built
+//! elsewhere).
 //!
 //! The plan is pure: a list of `cargo xtask` argv lines (`release/plan.rs`). Before anything runs,
 //! each line is parsed with the real CLI; `--dry-run` prints the lines as they are, and a run
@@ -165,7 +167,7 @@ fn execute(
         eprintln!("\n==> [{}/{}] {}", i + 1, steps.len(), command_line(argv));
         let start = Instant::now();
         let result = super::dispatch(command, ctx).and_then(|status| {
-            if step.name == StepName::Build {
+            if matches!(step.name, StepName::Build | StepName::Merge) {
                 released = Some(pushed_build(ctx, image)?);
             }
             Ok(status)

@@ -360,7 +360,14 @@ fn target<'a>(
             .with_context(|| format!("{tagged} is not in the registry: push it first"))?;
         Ok(t.name.with_digest(&digest))
     };
-    let reference = if let Some(d) = &flags.digest {
+    let from_file = match &flags.digests {
+        Some(dir) => Some(crate::digests::for_platform(
+            &ctx.root.join(dir),
+            &ctx.settings.platforms,
+        )?),
+        None => None,
+    };
+    let reference = if let Some(d) = from_file.as_ref().or(flags.digest.as_ref()) {
         if !is_digest(d) {
             bail!("--digest {d}: not a digest (sha256: and 64 lowercase hex digits)");
         }

@@ -1007,6 +1007,22 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
         ),
         (&["buildx", "build", "--tag"], "flag needs an argument"),
         (
+            &["buildx", "build", "--output", "type=image,push=true", "."],
+            "tag is needed when pushing to registry",
+        ),
+        (
+            &["buildx", "build", "--output", "name=r,push=true", "."],
+            "type is required for output",
+        ),
+        (
+            &["buildx", "build", "--output", "type=image,oops", "."],
+            "invalid value oops",
+        ),
+        (
+            &["buildx", "imagetools", "create", "s@sha256:aa"],
+            "can't push with no tags specified, please set --tag or --dry-run",
+        ),
+        (
             &[
                 "buildx",
                 "imagetools",
@@ -1086,6 +1102,16 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             "s@sha256:aa",
         ],
         &["login", "ghcr.io", "-u", "me", "--password-stdin"],
+        &[
+            "buildx",
+            "build",
+            "--output",
+            "type=image,name=r,push-by-digest=true,name-canonical=true,push=true",
+            "--metadata-file",
+            "m",
+            ".",
+        ],
+        &["buildx", "build", "--output", "out-folder", "."],
         // After the image, words are the container's command, never docker's flags.
         &[
             "run",

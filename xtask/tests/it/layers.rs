@@ -36,6 +36,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "trivy_sarif",
             "kustomize",
             "resolve",
+            "digests",
+            "buildx_nodes",
             "smoke",
         ],
     ),

@@ -15,6 +15,8 @@ mod lint_manifests;
 mod lint_manifests_e2e;
 mod lint_rules_fuzz;
 mod lint_sarif_schema;
+mod merge_e2e;
+mod merge_recorded;
 mod release;
 mod repo_files;
 mod sign;

@@ -30,6 +30,16 @@ fn smoke_bad_input_exits_2_before_any_tool_runs() {
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
         out.assert_stderr_has(want);
     }
+    // --digests: one platform configured, its file present.
+    let digests = ["smoke", "--digests", "target/xtask/digests"];
+    let out = xtask(f.root(), &digests, &[], path);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has("but 2 are configured (linux/amd64, linux/arm64): set XTASK_PLATFORMS");
+    f.write("target/xtask/digests/linux-arm64", format!("{digest}\n"));
+    let amd64 = [("XTASK_PLATFORMS", "linux/amd64")];
+    let out = xtask(f.root(), &digests, &amd64, path);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has("holds no digest file for linux/amd64 (expected linux-amd64)");
     // A smoke command must name a program.
     let bad = Fixture::new(
         "smoke-setting",

@@ -147,6 +147,8 @@ pub struct Found {
     pub usable: bool,
     /// docker: the platforms of the current builder.
     pub platforms: Vec<String>,
+    /// docker: the builder's nodes (`docker buildx inspect`).
+    pub nodes: Vec<crate::buildx_nodes::BuilderNode>,
 }
 
 /// The first `N.N[.N]` in `text` (an optional `v` before it), e.g. of `podman version 4.3.1`.

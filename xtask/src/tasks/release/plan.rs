@@ -13,6 +13,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepName {
     Build,
+    /// `release --merge DIR`: the per-platform digests merged into one index, instead of a build.
+    Merge,
     Smoke,
     Scan,
     Sign,
@@ -24,6 +26,7 @@ impl StepName {
     pub fn label(self) -> &'static str {
         match self {
             StepName::Build => "build-base",
+            StepName::Merge => "push --merge",
             StepName::Smoke => "smoke",
             StepName::Scan => "trivy-scan",
             StepName::Sign => "sign",
@@ -93,15 +96,31 @@ pub fn plan(flags: &flags::Release, image: &str, out: &Outputs) -> Vec<Step> {
         name,
         action: Action::Skip(why),
     };
-    let mut steps = vec![
-        run(
+    let builder: Vec<&str> = match &flags.builder {
+        Some(b) => vec!["--builder", b],
+        None => vec![],
+    };
+    let build = match &flags.merge {
+        Some(dir) => run(
+            StepName::Merge,
+            &[
+                &["push", "--merge", &dir.display().to_string()],
+                &["--engine", engine, "--image", image],
+                &registry,
+            ],
+        ),
+        None => run(
             StepName::Build,
             &[
                 &["build-base", "--engine", engine, "--image", image],
+                &builder,
                 &registry,
                 &["--push", "--skip-existing"],
             ],
         ),
+    };
+    let mut steps = vec![
+        build,
         run(
             StepName::Smoke,
             &[&["smoke", "--engine", engine, "--image", image], &registry],

@@ -72,6 +72,15 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str
 /// a linux/amd64 config; `image inspect` answers
 /// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`; `run` prints `$FAKE_DOCKER_RUN_OUTPUT` and exits
 /// `$FAKE_DOCKER_RUN_EXIT` (0).
+///
+/// For builds spread over machines (buildx v0.19.0): `--output` values are checked as
+/// `util/buildflags/export.go` and `build/opt.go` check them, and a push by digest gets a
+/// metadata file with `containerimage.descriptor`, `containerimage.digest` and `image.name`;
+/// `imagetools create` refuses as `commands/imagetools/create.go` does and keeps its sources
+/// (`<record>/created`); `imagetools inspect --raw REPO@DIGEST` and `--format '{{json .Image}}'`
+/// answer from `$FAKE_DOCKER_IMAGES`, when set (`DIGEST=os/arch` words; absent = not found), and
+/// `--raw` of a tag answers the index `imagetools create` made. `buildx inspect` prints
+/// `$FAKE_DOCKER_BUILDX_INSPECT`.
 pub const FAKE_DOCKER: &str = r#"#!/bin/sh
 rec="$FAKE_DOCKER_RECORD"
 n=$(ls "$rec" | grep -c '^[0-9]')
@@ -93,6 +102,7 @@ case "$1 $2 $3" in
 "buildx imagetools create") words=3
   values=" --tag -t --file -f --builder --progress --annotation "; bools=" --append --dry-run --prefer-index " ;;
 "buildx version"*) words=2; values=" "; bools=" " ;;
+"buildx inspect"*) words=2; values=" --builder "; bools=" --bootstrap " ;;
 login*) words=1; values=" --username -u --password -p "; bools=" --password-stdin " ;;
 tag*) words=1; values=" "; bools=" " ;;
 push*) words=1; values=" --platform "; bools=" --all-tags -a --disable-content-trust --quiet -q " ;;
@@ -124,12 +134,35 @@ has() { case "$set_flags" in *" $1 "*) return 0 ;; esac; return 1; }
 case "$1 $2 $3" in
 "buildx build"*)
   [ "$args" -eq 1 ] || { echo "ERROR: \"docker buildx build\" requires exactly 1 argument." >&2; exit 1; }
-  if has --push && has --load; then echo "ERROR: push and load may not be set together at the moment" >&2; exit 1; fi ;;
+  if has --push && has --load; then echo "ERROR: push and load may not be set together at the moment" >&2; exit 1; fi
+  # Each --output: one field that is not `type=...` is a local folder; otherwise every
+  # comma-separated field is key=value and type is required (ExportEntry.UnmarshalText and
+  # validate). An image exporter that pushes needs a name or a --tag (toSolveOpt: "tag is
+  # needed when pushing to registry"); with --tag, the tags replace the name.
+  prev=""
+  for a in "$@"; do
+    if [ "$prev" = --output ] || [ "$prev" = -o ]; then
+      case "$a" in type=*|*,*) ;; *) prev="$a"; continue ;; esac
+      typ=""; oname=""; opush=""; old_ifs=$IFS; IFS=,
+      for field in $a; do
+        case "$field" in *=*) ;; *) IFS=$old_ifs; echo "ERROR: invalid value $field" >&2; exit 1 ;; esac
+        case "${field%%=*}" in type) typ="${field#*=}" ;; name) oname="${field#*=}" ;; push) opush="${field#*=}" ;; esac
+      done
+      IFS=$old_ifs
+      [ -n "$typ" ] || { echo "ERROR: type is required for output" >&2; exit 1; }
+      case "$opush" in 1|t|T|true|TRUE|True) opush=true ;; esac
+      if [ "$typ" = image ] && [ "$opush" = true ] && [ -z "$oname" ] && ! has --tag && ! has -t; then
+        echo "ERROR: tag is needed when pushing to registry" >&2; exit 1
+      fi
+    fi
+    prev="$a"
+  done ;;
 "buildx imagetools inspect")
   [ "$args" -eq 1 ] || { echo "ERROR: \"docker buildx imagetools inspect\" requires exactly 1 argument." >&2; exit 1; }
   if has --format && has --raw; then echo "ERROR: format and raw cannot be used together" >&2; exit 1; fi ;;
 "buildx imagetools create")
-  [ "$args" -ge 1 ] || has --file || has -f || { echo "ERROR: no sources specified" >&2; exit 1; } ;;
+  [ "$args" -ge 1 ] || has --file || has -f || { echo "ERROR: no sources specified" >&2; exit 1; }
+  has --tag || has -t || has --dry-run || { echo "ERROR: can't push with no tags specified, please set --tag or --dry-run" >&2; exit 1; } ;;
 login*)
   [ "$args" -le 1 ] || { echo "\"docker login\" requires at most 1 argument." >&2; exit 1; }
   if (has --password || has -p) && has --password-stdin; then echo "--password and --password-stdin are mutually exclusive" >&2; exit 1; fi
@@ -142,6 +175,7 @@ run*) [ "$args" -ge 1 ] || { echo "\"docker run\" requires at least 1 argument."
 esac
 case "$1 $2 $3" in
 "buildx version"*) echo "github.com/docker/buildx v0.19.0 fake"; exit 0 ;;
+"buildx inspect"*) printf '%s\n' "$FAKE_DOCKER_BUILDX_INSPECT"; exit 0 ;;
 "buildx build"*)
   if [ "$FAKE_DOCKER_FAIL" = build ]; then echo "ERROR: failed to solve: boom" >&2; exit 1; fi
   meta=""; prev=""; last=""
@@ -150,9 +184,47 @@ case "$1 $2 $3" in
     prev="$a"; last="$a"
   done
   cp "$last/Dockerfile" "$rec/$n/Dockerfile" 2>/dev/null
-  [ -n "$meta" ] && printf '{"buildx.build.ref":"b","containerimage.digest":"%s"}' "$FAKE_DOCKER_DIGEST" > "$meta"
+  case " $* " in
+  *"push-by-digest=true"*)
+    oname=""; old_ifs=$IFS; IFS=,
+    for a in "$@"; do case "$a" in type=image,*) for field in $a; do case "$field" in name=*) oname="${field#name=}" ;; esac; done ;; esac; done
+    IFS=$old_ifs
+    [ -n "$meta" ] && printf '{"buildx.build.ref":"b","containerimage.descriptor":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":1},"containerimage.digest":"%s","image.name":"%s"}' "$FAKE_DOCKER_DIGEST" "$FAKE_DOCKER_DIGEST" "$oname" > "$meta" ;;
+  *) [ -n "$meta" ] && printf '{"buildx.build.ref":"b","containerimage.digest":"%s"}' "$FAKE_DOCKER_DIGEST" > "$meta" ;;
+  esac
+  exit 0 ;;
+"buildx imagetools create")
+  skip=3; prev=""
+  for a in "$@"; do
+    if [ "$skip" -gt 0 ]; then skip=$((skip - 1)); prev="$a"; continue; fi
+    case "$prev" in --tag|-t|--file|-f|--annotation|--progress|--builder) prev="$a"; continue ;; esac
+    case "$a" in -*) ;; *) printf '%s\n' "$a" >> "$rec/created" ;; esac
+    prev="$a"
+  done
   exit 0 ;;
 "buildx imagetools inspect")
+  eval "ref=\${$#}"
+  image=""
+  case "$ref" in *@*)
+    for pair in $FAKE_DOCKER_IMAGES; do case "$pair" in "${ref#*@}="*) image="${pair#*=}" ;; esac; done ;;
+  esac
+  want_image=""
+  case " $* " in *" {{json .Image}} "*) want_image=1 ;; esac
+  if [ -n "$FAKE_DOCKER_IMAGES" ] && { has --raw || [ -n "$want_image" ]; }; then
+    case "$ref" in
+    *@*) [ -n "$image" ] || { echo "ERROR: $ref: not found" >&2; exit 1; }
+      if has --raw; then
+        printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c","size":1},"layers":[]}\n'
+      else
+        printf '{"architecture":"%s","os":"%s","config":{}}\n' "${image#*/}" "${image%%/*}"
+      fi ;;
+    *) [ -f "$rec/created" ] || { echo "ERROR: $ref: not found" >&2; exit 1; }
+      sep=""; printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":['
+      for src in $(cat "$rec/created"); do printf '%s{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":1}' "$sep" "${src#*@}"; sep=","; done
+      printf ']}\n' ;;
+    esac
+    exit 0
+  fi
   # A single-platform image's config (smoke reads its platform): answered without using a turn.
   case " $* " in *" {{json .Image}} "*) printf '{"architecture":"amd64","os":"linux"}\n'; exit 0 ;; esac
   i=$(ls "$rec" | grep -c '^inspect')

@@ -9,6 +9,7 @@ fn found(name: &str, version: Option<&str>, usable: bool) -> Found {
         version: version.map(str::to_string),
         usable,
         platforms: vec!["linux/amd64".into()],
+        ..Found::default()
     }
 }
 

@@ -208,3 +208,36 @@ fn the_summary_is_a_table_of_step_result_time_and_digest() {
         )
     );
 }
+
+#[test]
+fn merge_replaces_the_build_and_builder_reaches_build_base() {
+    let merged = lines("--merge /dl/digests --registry ghcr");
+    assert!(
+        merged.starts_with(
+            "cargo xtask push --merge /dl/digests --engine auto --image python-base \
+             --registry ghcr\ncargo xtask smoke --engine auto --image python-base \
+             --registry ghcr\ncargo xtask trivy-scan"
+        ),
+        "{merged}"
+    );
+    assert!(!merged.contains("build-base"), "{merged}");
+    let steps = plan(&release("--merge /dl/digests"), "python-base", &outputs());
+    assert_eq!(steps[0].name, StepName::Merge);
+    assert_eq!(steps[0].name.label(), "push --merge");
+    for step in &steps {
+        if let Action::Run(argv) = &step.action {
+            parse(argv).unwrap();
+        }
+    }
+    assert!(
+        lines("--builder homelab").starts_with(
+            "cargo xtask build-base --engine auto --image python-base --builder homelab --push \
+             --skip-existing"
+        ),
+        "{}",
+        lines("--builder homelab")
+    );
+    let both = ["cargo xtask", "release", "--merge", "d", "--builder", "b"];
+    let err = flags::Xtask::try_parse_from(both).unwrap_err().to_string();
+    assert!(err.contains("cannot be used with"), "{err}");
+}
