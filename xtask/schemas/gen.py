@@ -25,7 +25,7 @@ x int-or-string, q quantity, B base64 bytes, @N definition N, [T list of T, {T m
 =A|B enum (`""` the empty string), and a leading ^ when null is not accepted.
 
 Usage: python3 xtask/schemas/gen.py [--check] [--wheel PATH] [--crds DIR]
-  Without --wheel it reads the installed kubernetes_validate package (requirements-dev.txt pins
+  Without --wheel it reads the installed kubernetes_validate package (requirements-e2e.txt pins
   it); either way the schema files must hash to KV_SCHEMAS_SHA256. --check compares the result
   with the committed file instead of writing it (the e2e tests run it).
 """
@@ -84,7 +84,7 @@ class Source:
                 sys.exit("%s: sha256 %s, expected %s" % (wheel, sha256(data), KV_WHEEL_SHA256))
             self.wheel = zipfile.ZipFile(wheel)
         else:
-            import kubernetes_validate  # noqa: pinned in requirements-dev.txt
+            import kubernetes_validate  # noqa: pinned in requirements-e2e.txt
 
             version = kubernetes_validate.__version__
             if version != KV_VERSION:

@@ -82,6 +82,19 @@ pub enum Major {
     V3,
 }
 
+impl Major {
+    /// The newest major this module knows: what `sign --dry-run` assumes without a cosign.
+    pub const NEWEST: Major = Major::V3;
+
+    /// `2.x (v2.5)`, `3.x (v3.1)`: the release line whose flags the argv follows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Major::V2 => "2.x (v2.5)",
+            Major::V3 => "3.x (v3.1)",
+        }
+    }
+}
+
 /// What an unknown version is told.
 pub const SUPPORTED: &str = "cosign 2.x (v2.5) and 3.x (v3.1)";
 

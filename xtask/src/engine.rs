@@ -209,7 +209,7 @@ pub fn validate_platform(p: &str) -> Result<()> {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     };
     if !(2..=3).contains(&parts.len()) || !parts.iter().all(word) {
-        bail!("--platform `{p}`: expected os/arch[/variant] such as linux/amd64 or linux/arm/v7");
+        bail!("platform `{p}`: expected os/arch[/variant] such as linux/amd64 or linux/arm/v7");
     }
     Ok(())
 }

@@ -564,7 +564,6 @@ mod tests {
         assert!(err.to_string().contains("exit code 4"), "{err}");
     }
 
-    /// True while process `pid` exists and is not a zombie.
     /// Whether `pid` still runs 1 s after a kill: SIGKILL is delivered when the process is next
     /// scheduled, which on a loaded machine is not at once. A zombie counts as gone.
     fn alive(pid: &str) -> bool {

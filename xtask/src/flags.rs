@@ -82,9 +82,10 @@ pub struct UpdateImages {
 
 /// Run every test of the repo: the Rust suite, then the Python services' pytest suite.
 ///
-/// The Rust tests run with nextest when it is installed. Without pytest, the pinned Python test
-/// dependencies are pip-installed first. `XTASK_E2E=1` adds the end-to-end tests against real
-/// tools, and a missing tool then fails instead of skipping.
+/// The Rust tests run with nextest when it is installed. The Python side runs in a virtual
+/// environment under target/xtask/venv, made once with `python3 -m venv` and reused; the system
+/// Python is never changed. `XTASK_E2E=1` adds the end-to-end tests against real tools (and
+/// requirements-e2e.txt to the environment), and a missing tool then fails instead of skipping.
 #[derive(Debug, Args)]
 pub struct Test {
     /// Only the Rust tests.
@@ -94,6 +95,10 @@ pub struct Test {
     /// Only the Python tests.
     #[arg(long)]
     pub python: bool,
+
+    /// Only make or update the Python test environment (target/xtask/venv); run no test.
+    #[arg(long, conflicts_with_all = ["rust", "python"])]
+    pub setup: bool,
 }
 
 /// Lint the manifests root (k8s-apps): YAML, kustomizations, workloads, security and Dockerfiles,

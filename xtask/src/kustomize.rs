@@ -192,6 +192,27 @@ pub fn set_image(
     Ok(edits)
 }
 
+/// The edit that gives `entry` the `newName` `new_name`: an existing `newName` is replaced in
+/// its own quoting style, else one is inserted after `name` with its siblings' indentation.
+pub fn set_new_name(src: &str, entry: &ImageEntry, new_name: &str) -> Result<Splice, String> {
+    match &entry.new_name {
+        Some(e) => set_scalar(src, &e.key, &e.value, new_name),
+        None => {
+            let name = entry
+                .name
+                .as_ref()
+                .ok_or_else(|| at(&entry.node, "an images entry without a name"))?;
+            Ok(insert_after(
+                src,
+                name,
+                entry.node.is_flow(src),
+                "newName",
+                new_name,
+            ))
+        }
+    }
+}
+
 fn at(node: &Node, what: &str) -> String {
     format!("{}:{}: {what}", node.start.line, node.start.column)
 }

@@ -16,6 +16,7 @@ pub mod lint;
 pub mod oci_labels;
 pub mod output;
 pub mod registry;
+pub mod registry_error;
 pub mod repo;
 pub mod resolve;
 pub mod sarif;
@@ -32,8 +33,19 @@ pub use tasks::{Ctx, Status, dispatch};
 pub use xtask_yaml as yaml;
 
 /// Finds the root and settings, then runs the subcommand.
+/// The git library's internals (`class=…; code=…`) in an error become sentences.
 pub fn run(flags: flags::Xtask) -> anyhow::Result<Status> {
-    let root = repo::find_root(flags.root.as_deref())?;
-    let settings = settings::Settings::load(&root)?;
-    dispatch(flags.command, &Ctx { root, settings })
+    let run = || {
+        let root = repo::find_root(flags.root.as_deref())?;
+        let settings = settings::Settings::load(&root)?;
+        dispatch(flags.command, &Ctx { root, settings })
+    };
+    run().map_err(|e| {
+        let text = format!("{e:#}");
+        if text.contains("; class=") {
+            anyhow::anyhow!(repo::without_git_codes(&text))
+        } else {
+            e
+        }
+    })
 }

@@ -38,6 +38,44 @@ pub struct Repo {
 }
 
 /// The repo root: `--root DIR` when given, else the work tree that contains the current directory.
+/// `text` without libgit2's internals: each `; class=Repository (6); code=NotFound (-3)` that
+/// git2's errors end with becomes a short sentence for its code (or nothing).
+pub fn without_git_codes(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("; class=") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        // The span ends after `code=Name (-N)`; without one, after the class's `(N)`.
+        let end = tail
+            .find("; code=")
+            .and_then(|c| tail[c..].find(')').map(|p| c + p + 1))
+            .or_else(|| tail.find(')').map(|p| p + 1))
+            .unwrap_or(tail.len());
+        let code = tail[..end]
+            .split("code=")
+            .nth(1)
+            .and_then(|c| c.split_whitespace().next())
+            .unwrap_or("");
+        out.push_str(match code {
+            "NotFound" => " (not found)",
+            "Exists" => " (it already exists)",
+            "Ambiguous" => " (ambiguous: give more hex digits)",
+            "Locked" => " (locked: another git process is running, or a stale .lock file is left)",
+            "BareRepo" => " (a bare repository has no work tree)",
+            "UnbornBranch" => " (the branch has no commit yet)",
+            "Conflict" => " (it conflicts with local changes)",
+            "Auth" => " (authentication failed)",
+            "Certificate" => " (the server's certificate is not trusted)",
+            "Owner" => " (the repository belongs to another user: git config --global --add safe.directory DIR)",
+            _ => "",
+        });
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn find_root(flag: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = flag {
         if !dir.is_dir() {
@@ -481,6 +519,31 @@ impl Repo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libgit2_codes_become_sentences() {
+        let text = "/tmp/x is not inside a git repository; pass --root DIR: could not find \
+                    repository at '/tmp/x'; class=Repository (6); code=NotFound (-3)";
+        assert_eq!(
+            without_git_codes(text),
+            "/tmp/x is not inside a git repository; pass --root DIR: could not find repository \
+             at '/tmp/x' (not found)"
+        );
+        let locked = "failed to lock file '.git/index.lock' for writing; class=Index (10); \
+                      code=Locked (-14)\nnext line";
+        assert_eq!(
+            without_git_codes(locked),
+            "failed to lock file '.git/index.lock' for writing (locked: another git process is \
+             running, or a stale .lock file is left)\nnext line"
+        );
+        let real = git2::Repository::open("/nonexistent-xtask-dir")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(real.contains("; class="), "{real}");
+        assert!(!without_git_codes(&real).contains("class="), "{real}");
+        assert_eq!(without_git_codes("plain"), "plain");
+    }
 
     /// A scratch repository with commits made through git2.
     struct Scratch {

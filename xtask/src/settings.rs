@@ -274,6 +274,12 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
 }
 
 fn check_registry(registry: &str) -> Result<()> {
+    // Public registries name images under an owner: `ghcr.io` alone would push to
+    // ghcr.io/python-base, which belongs to nobody of ours.
+    const OWNED: [&str; 4] = ["ghcr.io", "docker.io", "quay.io", "registry-1.docker.io"];
+    if OWNED.contains(&registry.to_ascii_lowercase().as_str()) {
+        bail!("`{registry}` names no owner: write {registry}/OWNER (e.g. ghcr.io/dcasati)");
+    }
     match ImageRef::parse(&format!("{registry}/probe")) {
         Ok(r) if r.registry.is_some() && r.tag.is_none() => Ok(()),
         _ => bail!(
@@ -305,6 +311,20 @@ fn validate(s: &Settings) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_registry_without_an_owner_is_refused() {
+        let s = Settings::default();
+        for bare in ["ghcr.io", "GHCR.io/", "docker.io", "quay.io"] {
+            let err = format!("{:#}", s.registry_named(bare).unwrap_err());
+            assert!(err.contains("names no owner: write"), "{bare}: {err}");
+        }
+        assert_eq!(s.registry_named("ghcr.io/me").unwrap(), "ghcr.io/me");
+        assert_eq!(
+            s.registry_named("127.0.0.1:5000").unwrap(),
+            "127.0.0.1:5000"
+        );
+    }
 
     fn settings(toml: &str, env: &[(&str, &str)]) -> Result<Settings> {
         resolve(parse(toml)?, |k| {

@@ -24,10 +24,48 @@ extern "C" fn on_signal(signal: libc::c_int) {
 }
 
 /// While it lives, SIGINT, SIGTERM and SIGHUP are deferred; see the module doc.
-pub struct Deferred(());
+pub struct Deferred {
+    /// In unit tests, a shared hold on [`test_seam::SIGNAL_STATE`] for the guard's life.
+    #[cfg(test)]
+    _shared: Option<std::sync::RwLockReadGuard<'static, ()>>,
+}
+
+/// Signal dispositions are process-wide, and unit tests run on threads of one process: the
+/// test of this module changes them, and must not run while another test (a command with a
+/// deadline in exec.rs, a file replacement) holds a guard. Every guard holds the lock shared;
+/// that test holds it exclusively (guards it takes itself, on its own thread, skip the lock).
+#[cfg(test)]
+pub(crate) mod test_seam {
+    use std::cell::Cell;
+    use std::sync::RwLock;
+
+    pub static SIGNAL_STATE: RwLock<()> = RwLock::new(());
+
+    thread_local! {
+        pub static EXCLUSIVE_HERE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn shared() -> Option<std::sync::RwLockReadGuard<'static, ()>> {
+        if EXCLUSIVE_HERE.with(Cell::get) {
+            return None;
+        }
+        Some(SIGNAL_STATE.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Holds the signal state for the calling test alone until it returns.
+    pub fn exclusive<T>(f: impl FnOnce() -> T) -> T {
+        let _held = SIGNAL_STATE.write().unwrap_or_else(|e| e.into_inner());
+        EXCLUSIVE_HERE.with(|c| c.set(true));
+        let out = f();
+        EXCLUSIVE_HERE.with(|c| c.set(false));
+        out
+    }
+}
 
 /// Defers SIGINT, SIGTERM and SIGHUP until the returned guard (and every other one) is dropped.
 pub fn defer() -> Deferred {
+    #[cfg(test)]
+    let shared = test_seam::shared();
     let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
     if state.0 == 0 {
         RECEIVED.store(0, Ordering::SeqCst);
@@ -53,7 +91,10 @@ pub fn defer() -> Deferred {
         }
     }
     state.0 += 1;
-    Deferred(())
+    Deferred {
+        #[cfg(test)]
+        _shared: shared,
+    }
 }
 
 impl Deferred {
@@ -122,6 +163,10 @@ mod tests {
 
     #[test]
     fn a_signal_under_a_guard_is_recorded_then_raised_with_the_old_disposition() {
+        test_seam::exclusive(signal_under_a_guard);
+    }
+
+    fn signal_under_a_guard() {
         // SAFETY: this test process's SIGHUP goes to `count` (an atomic store), not the default.
         unsafe {
             libc::signal(libc::SIGHUP, count as *const () as libc::sighandler_t);
@@ -149,6 +194,10 @@ mod tests {
         }
         assert_eq!(guard.received(), None);
         drop(guard);
+        // SAFETY: SIGHUP back to its default for the rest of the test process.
+        unsafe {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+        }
         assert_eq!(name(libc::SIGTERM), "SIGTERM");
         assert_eq!(name(99), "signal 99");
     }

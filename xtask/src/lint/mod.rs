@@ -512,6 +512,8 @@ pub struct Analysis {
     pub tree: kustomize_rules::Tree,
     /// How many files were read.
     pub files: usize,
+    /// The files read, repo-relative (the summary counts those a path filter selects).
+    pub paths: Vec<PathBuf>,
 }
 
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
@@ -545,6 +547,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Analysis> {
         }
     }
     let files = listing.lintable.len();
+    let paths = listing.lintable.iter().map(|(f, _)| f.clone()).collect();
     let tree = kustomize_rules::Tree::new(root, facts);
     tree.check(&mut findings);
     gitops::check(&tree, &mut findings);
@@ -553,6 +556,7 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Analysis> {
         markers,
         tree,
         files,
+        paths,
     })
 }
 
@@ -757,6 +761,7 @@ mod tests {
             markers,
             tree: kustomize_rules::Tree::default(),
             files: 2,
+            paths: vec![],
         };
         let overrides = HashMap::from([
             ("SEC-HOST-PATH", Level::Warning),

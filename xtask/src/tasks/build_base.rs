@@ -119,8 +119,14 @@ fn resolve<'a>(flags: &flags::BuildBase, ctx: &'a Ctx) -> Result<Build<'a>> {
     } else {
         flags.platform.clone()
     };
+    // Named by where it came from: a platform from the settings was never a flag.
+    let named = if flags.platform.is_empty() {
+        "the configured platforms (XTASK_PLATFORMS, else platforms in [workspace.metadata.xtask])"
+    } else {
+        "--platform"
+    };
     for platform in &platforms {
-        engine::validate_platform(platform)?;
+        engine::validate_platform(platform).context(named)?;
     }
     let cache = CacheChoice::parse(&flags.cache)
         .map_err(|e| anyhow::anyhow!("--cache: {e}"))?

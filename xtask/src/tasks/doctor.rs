@@ -55,9 +55,15 @@ pub fn run(flags: &flags::Doctor, ctx: &Ctx) -> Result<Status> {
         all.push(check(
             "deploy",
             ctx.settings.manifests.display().to_string(),
-            Level::Warn,
+            Level::Fail,
             "no kustomization sets a tag of a configured image: Argo CD deploys nothing of ours",
-        ));
+        )
+        .fix(format!(
+            "add an images: entry naming {} with its newTag to a kustomization.yaml under {} \
+             (`cargo xtask update-images` then keeps the tag current)",
+            ctx.settings.images.first().map_or(String::from("the image"), |i| ctx.settings.primary_ref(&i.name).to_string()),
+            ctx.settings.manifests.display()
+        )));
     }
     if flags.offline {
         all.push(check(
@@ -142,12 +148,28 @@ fn probe_tools(runner: &Runner, builder: Option<&str>) -> Vec<Found> {
 fn settings_checks(ctx: &Ctx) -> Vec<Check> {
     let root = std::fs::canonicalize(&ctx.root).unwrap_or_else(|_| ctx.root.clone());
     // Settings that do not parse never get here: the run exits 2 naming the key first.
-    let parsed = check(
-        "settings",
-        "Cargo.toml [workspace.metadata.xtask]",
-        Level::Ok,
-        "parses",
-    );
+    let manifest = ctx.root.join("Cargo.toml").is_file();
+    let parsed = if manifest {
+        check(
+            "settings",
+            "Cargo.toml [workspace.metadata.xtask]",
+            Level::Ok,
+            "parses",
+        )
+    } else {
+        check(
+            "settings",
+            "Cargo.toml",
+            Level::Warn,
+            format!("no Cargo.toml in {}: the built-in defaults are used", ctx.root.display()),
+        )
+        .fix("run from the repo's root (or pass --root DIR); a repo of its own sets its paths in [workspace.metadata.xtask] of a root Cargo.toml")
+    };
+    let path_fix = if manifest {
+        "fix the path in [workspace.metadata.xtask] of Cargo.toml"
+    } else {
+        "run from the repo's root (or pass --root DIR), or set the path in [workspace.metadata.xtask] of a root Cargo.toml"
+    };
     let mut paths = vec![("manifests", ctx.settings.manifests.clone(), true)];
     for image in &ctx.settings.images {
         paths.push(("context", image.context.clone(), true));
@@ -173,7 +195,7 @@ fn settings_checks(ctx: &Ctx) -> Vec<Check> {
                     ctx.root.display()
                 ),
             )
-            .fix("fix the path in [workspace.metadata.xtask] of Cargo.toml"),
+            .fix(path_fix),
         }
     });
     std::iter::once(parsed).chain(checks).collect()

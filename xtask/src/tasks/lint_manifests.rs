@@ -31,7 +31,16 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         }
         None => Vec::new(),
     };
-    let files = outcome.files;
+    // `lint-manifests FILE`: the summary counts the files shown, not every file read.
+    let files = if selected.is_empty() {
+        outcome.files
+    } else {
+        outcome
+            .paths
+            .iter()
+            .filter(|p| selected.iter().any(|s| p.starts_with(s)))
+            .count()
+    };
     let findings = outcome.finish(extra, &selected, &overrides);
     match flags.format {
         flags::LintFormat::Human => {

@@ -138,13 +138,22 @@ fn mirror(flags: &flags::Push, ctx: &Ctx, runner: &Runner, push: &Push) -> Resul
     if flags.login {
         runner.run_to_stderr(&login_cmd(&ctx.settings, tool, dest, push.insecure(dest))?)?;
     }
+    // A registry failure names its cause and the fix (the backup: `microk8s enable registry`).
+    let backup = &ctx.settings.backup_registry;
+    let explained = |e: anyhow::Error, r: &ImageRef| {
+        let host = r.registry.as_deref().unwrap_or("docker.io");
+        let is_backup = backup.split('/').next() == Some(host);
+        crate::registry_error::with_cause(e, host, is_backup)
+    };
     // The build this tag was recorded for, by its digest: a tag moved since is refused.
     let recorded = push.target.record_of_tag().and_then(|r| r.digest.clone());
     let digest = match recorded {
         Some(recorded) => push
             .target
-            .confirm_digest(runner, tool, source, &recorded)?,
-        None => remote_digest(runner, tool, source, push.insecure(source))?
+            .confirm_digest(runner, tool, source, &recorded)
+            .map_err(|e| explained(e, source))?,
+        None => remote_digest(runner, tool, source, push.insecure(source))
+            .map_err(|e| explained(e, source))?
             .with_context(|| format!("{source} is not in the registry; build and push it first"))?,
     };
     let copy = registry::copy(
@@ -154,8 +163,24 @@ fn mirror(flags: &flags::Push, ctx: &Ctx, runner: &Runner, push: &Push) -> Resul
         push.insecure(source),
         push.insecure(dest),
     );
-    runner.run_to_stderr(&copy)?;
-    runner.for_real(|| verify(runner, tool, dest, &digest, push.insecure(dest)))?;
+    // Captured, so that a failure can be read for its cause; the tool's words follow it.
+    let out = runner.run_captured(&copy)?;
+    eprint!("{}", copy.redact(&out.stdout));
+    if !out.success() {
+        let err = anyhow::anyhow!("`{copy}` failed:\n{}", copy.redact(out.stderr.trim_end()));
+        let dest_host = dest.registry.as_deref().unwrap_or("docker.io");
+        let failed = if out.stderr.contains(&format!("registry {dest_host}")) {
+            dest
+        } else {
+            source
+        };
+        return Err(explained(err, failed))
+            .with_context(|| format!("copying {} to {dest}", source.with_digest(&digest)));
+    }
+    eprint!("{}", copy.redact(&out.stderr));
+    runner
+        .for_real(|| verify(runner, tool, dest, &digest, push.insecure(dest)))
+        .map_err(|e| explained(e, dest))?;
     Ok(Status::Clean)
 }
 

@@ -52,8 +52,21 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
         }
         title += &format!(", mirrored to {}", resolve::image_name(&to, image)?);
     }
+    // Every tool a step will need, checked before the first step runs (the table of
+    // `doctor --for`): a missing cosign is found now, not after the build and the push.
+    let missing = missing_tools(&steps);
+    let needs = (!missing.is_empty()).then(|| {
+        format!(
+            "release needs these tools, which are not on PATH (see `cargo xtask doctor --for \
+             release`):\n  {}",
+            missing.join("\n  ")
+        )
+    });
     let runner = Runner::new(flags.dry_run, ctx.settings.network_timeout)?;
     let show = || {
+        if let Some(text) = &needs {
+            eprintln!("WARNING: {text}");
+        }
         let set: Vec<bool> = SECRETS
             .iter()
             .map(|(name, _)| Secret::from_env(name).is_some())
@@ -64,6 +77,9 @@ pub fn run(flags: &flags::Release, ctx: &Ctx) -> Result<Status> {
         Ok(Status::Clean)
     };
     runner.show_or_run(show, || {
+        if let Some(text) = &needs {
+            bail!("{text}\nnothing was built, pushed or changed");
+        }
         release(flags, ctx, &steps, commands, &title, &name)
     })
 }
@@ -132,6 +148,22 @@ fn release(
             Ok(Status::Clean)
         }
     }
+}
+
+/// The tool groups the steps that run need and PATH lacks, one line each with its hints.
+fn missing_tools(steps: &[Step]) -> Vec<String> {
+    let mut needed: Vec<&[crate::tools::Tool]> = Vec::new();
+    for step in steps {
+        if let Action::Run(argv) = &step.action {
+            let sub = argv.first().map_or("", String::as_str);
+            for group in crate::tools::needed_by(sub) {
+                if !needed.contains(group) {
+                    needed.push(group);
+                }
+            }
+        }
+    }
+    crate::tools::missing_groups(&needed, |t| crate::tools::find(t).is_some())
 }
 
 /// Where a run stopped: the step, and its error (`None`: it found something, exit 1).

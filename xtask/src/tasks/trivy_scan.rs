@@ -267,7 +267,7 @@ fn run_scan(
     eprintln!("+ {}", scan.cmd);
     let out = runner.output(&scan.cmd)?;
     if !out.success() {
-        let stderr = scan.cmd.redact(out.stderr.trim_end());
+        let stderr = trivy::log_text(&scan.cmd.redact(out.stderr.trim_end()));
         let vuln = flags.scanners.contains(&trivy::Scanner::Vuln);
         if scan.name == "image" && vuln && trivy::db_missing(&stderr) {
             let cache = opts.cache_dir.as_deref().unwrap_or("trivy's default cache");
@@ -299,7 +299,7 @@ fn write_sbom(runner: &Runner, cmd: &Cmd, tmp: &Path, file: &Path) -> Result<Sbo
             bail!(
                 "`{cmd}` failed with {}:\n{}",
                 code(out.code),
-                cmd.redact(out.stderr.trim_end())
+                trivy::log_text(&cmd.redact(out.stderr.trim_end()))
             );
         }
         let text = std::fs::read_to_string(tmp)

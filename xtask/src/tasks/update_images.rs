@@ -9,6 +9,9 @@
 //!    the new tag ([`kustomize::update_file`]);
 //! 4. report (`--dry-run`, `--check`) or write every changed file atomically, then `--commit`.
 
+mod registry_move;
+mod uncommitted;
+
 use crate::exec::Runner;
 use crate::kustomize::{self, UpdateError};
 use crate::repo::Repo;
@@ -43,6 +46,9 @@ pub struct Update {
 
 pub fn run(flags: &flags::UpdateImages, ctx: &Ctx) -> Result<Status> {
     let outcome = update(flags, ctx)?;
+    if flags.sha.is_none() {
+        uncommitted::note_uncommitted_contexts(ctx, &outcome.targets);
+    }
     let tags = tag_list(&outcome.targets);
     let changes = &outcome.changes;
     if changes.is_empty() {
@@ -200,7 +206,16 @@ pub fn plan(
         let (old, mode) = files::read_text(&root.join(path))
             .with_context(|| format!("cannot read {}", crate::output::path(path)))?;
         let mut redirected = Vec::new();
-        match update_text(&old, targets, &mut matched, &mut redirected) {
+        let mut moved = Vec::new();
+        let result = update_text(&old, targets, &mut matched, &mut redirected, &mut moved);
+        for note in moved {
+            eprintln!(
+                "note: {}:{}",
+                crate::output::path(path),
+                crate::output::escape(&note)
+            );
+        }
+        match result {
             Ok(new) if new != old => changes.push(Change {
                 path: path.clone(),
                 old,
@@ -264,15 +279,20 @@ fn update_text(
     targets: &[Target],
     matched: &mut [usize],
     redirected: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> Result<String, String> {
     let mut text = src.to_string();
     for (target, count) in targets.iter().zip(matched.iter_mut()) {
-        let update =
-            kustomize::update_file(&text, &target.names, &target.tag, target.digest.as_deref())
-                .map_err(|e| match e {
-                    UpdateError::Parse(e) => format!("{e} (not valid YAML)"),
-                    UpdateError::Edit(e) => e,
-                })?;
+        // The configured registry, when it is not the one the entry names: kustomize's newName.
+        let moved = registry_move::point_at_registry(&text, target)?;
+        notes.extend(moved.notes);
+        text = moved.text;
+        let names: Vec<String> = target.names.iter().cloned().chain(moved.names).collect();
+        let update = kustomize::update_file(&text, &names, &target.tag, target.digest.as_deref())
+            .map_err(|e| match e {
+            UpdateError::Parse(e) => format!("{e} (not valid YAML)"),
+            UpdateError::Edit(e) => e,
+        })?;
         *count += update.matched;
         redirected.extend(update.redirected);
         text = update.new;

@@ -29,7 +29,7 @@ fn bad_platform_unknown_image_unknown_sha_exit_2() {
     for (args, want) in [
         (
             &["build-base", "--platform", "linux/amd64,linux"][..],
-            "--platform `linux`: expected os/arch[/variant]",
+            "--platform: platform `linux`: expected os/arch[/variant]",
         ),
         (
             &["build-base", "--image", "nope"][..],
@@ -65,6 +65,20 @@ fn bad_platform_unknown_image_unknown_sha_exit_2() {
         assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
     }
+    // A platform from XTASK_PLATFORMS is named as such, never as a flag that was not passed.
+    let empty = temp_dir("empty-path");
+    let out = xtask(
+        f.root(),
+        &["build-base"],
+        &[("XTASK_PLATFORMS", "amd64")],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    out.assert_stderr_has(
+        "the configured platforms (XTASK_PLATFORMS, else platforms in \
+         [workspace.metadata.xtask]): platform `amd64`: expected os/arch",
+    );
+    assert!(!out.stderr.contains("--platform"), "{}", out.stderr);
     assert!(f.record().is_none());
 }
 
@@ -979,9 +993,11 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
     std::fs::write(&script, FAKE_DOCKER).unwrap();
     let run = |args: &[&str]| {
         let record = tempfile::tempdir().unwrap();
+        // In the temporary folder: `--metadata-file m` writes `m` where it runs.
         let out = std::process::Command::new("sh")
             .arg(&script)
             .args(args)
+            .current_dir(record.path())
             .env("FAKE_DOCKER_RECORD", record.path())
             .env("FAKE_DOCKER_INSPECT", "sha256:aa")
             .stdin(std::process::Stdio::null())

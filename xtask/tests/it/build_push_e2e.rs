@@ -120,6 +120,31 @@ fn e2e_build_push_mirror_skip_and_if_changed() {
         digest
     );
 
+    // The backup registry is down (nothing listens on its port): the cause and the next step,
+    // not skopeo's raw `level=fatal` line.
+    let closed = format!("127.0.0.1:{}/homelab", crate::support::free_port());
+    let env = podman.env();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("XTASK_BACKUP_REGISTRY", &closed));
+    let primary_registry = format!("{}/homelab", primary.addr());
+    let out = xtask(
+        f.root(),
+        &["push", "--mirror", "--registry", &primary_registry],
+        &env,
+        None,
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let host = closed.split('/').next().unwrap();
+    out.assert_stderr_has_all(&[
+        &format!(
+            "nothing listens at {host} (connection refused): the backup registry is not running"
+        ),
+        &format!("fix: start the MicroK8s registry that serves {host}: `microk8s enable registry`"),
+        "the tool said: ",
+        "connect: connection refused",
+    ]);
+    assert!(!out.stderr.contains("level=fatal"), "{}", out.stderr);
+
     // update-images --verify and --digest read the real registry.
     let read = || std::fs::read_to_string(f.root().join(kustomization)).unwrap();
     let out = run(&f, &podman, &["update-images", "--verify"]);

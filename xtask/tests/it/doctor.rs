@@ -89,6 +89,57 @@ fn doctor_without_any_engine_fails_and_names_every_missing_tool() {
     out.assert_stderr_has("doctor: 1 problem(s)");
 }
 
+/// A folder without Cargo.toml: doctor says the defaults are used (never that Cargo.toml
+/// "parses"), and Argo CD deploying nothing of ours is a problem (exit 1), with the fix.
+#[test]
+fn doctor_without_cargo_toml_or_deployed_tag_says_so_and_fails() {
+    let dir = temp_dir("doctor-bare");
+    // Outside a git repository: a sentence, not libgit2's class and code.
+    let outside = xtask(dir.path(), &["doctor", "--offline"], &[], None);
+    assert_eq!(outside.code, 2, "{outside:?}");
+    outside.assert_stderr_has("is not inside a git repository; pass --root DIR");
+    assert!(!outside.stderr.contains("class="), "{}", outside.stderr);
+    let root = dir.path().to_str().unwrap();
+    let out = xtask(
+        dir.path(),
+        &["--root", root, "doctor", "--offline", "--format", "json"],
+        &[],
+        None,
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    let all = checks(&out);
+    assert!(!all.iter().any(|c| c.3 == "parses"), "{all:?}");
+    assert!(
+        all.iter().any(|c| c.0 == "warn"
+            && c.2 == "Cargo.toml"
+            && c.3.starts_with("no Cargo.toml in ")
+            && c.3.ends_with(": the built-in defaults are used")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(|c| c.0 == "fail"
+            && c.1 == "deploy"
+            && c.3.ends_with("Argo CD deploys nothing of ours")),
+        "{all:?}"
+    );
+    let human = xtask(
+        dir.path(),
+        &["--root", root, "doctor", "--offline"],
+        &[],
+        None,
+    );
+    assert_eq!(human.code, 1, "{human:?}");
+    human.assert_stderr_has_all(&[
+        "run from the repo's root (or pass --root DIR)",
+        "fix: add an images: entry naming ghcr.io/dcasati/python-base with its newTag",
+    ]);
+    assert!(
+        !human
+            .stderr
+            .contains("fix the path in [workspace.metadata.xtask] of Cargo.toml")
+    );
+}
+
 #[test]
 fn doctor_says_per_platform_whether_smoke_can_run_it_here() {
     let f = Fixture::new("doctor-smoke", "", DOCKERFILE);
@@ -276,7 +327,8 @@ fn e2e_doctor_healthy_backup_down_and_tag_missing() {
     assert_eq!(out.code, 1, "{out:?}");
     out.assert_stderr_has_all(&[
         &format!(
-            "the backup registry {} does not answer /v2/ (network timeout 60 s): ",
+            "the backup registry: nothing listens at {} (connection refused): the backup \
+             registry is not running: ",
             pair.backup.addr()
         ),
         &format!(
@@ -401,7 +453,8 @@ fn e2e_doctor_names_how_to_log_in_when_the_registry_refuses() {
     assert_eq!(out.code, 1, "{out:?}");
     out.assert_stderr_has_all(&[
         &format!(
-            "FAIL  registry  {0}/homelab: the primary registry {0} refused us: ",
+            "FAIL  registry  {0}/homelab: the primary registry: {0} refused us (401/403: not \
+             logged in, or the token lacks access): ",
             primary.addr()
         ),
         "unauthorized: authentication required",

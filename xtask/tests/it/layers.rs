@@ -30,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "domain",
         &[
             "registry",
+            "registry_error",
             "engine",
             "cosign",
             "trivy",

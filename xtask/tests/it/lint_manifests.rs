@@ -83,6 +83,13 @@ fn the_clean_fixture_is_clean() {
         out.stderr,
         "lint-manifests: 0 errors, 0 warnings in 7 files\n"
     );
+    // A path filter: the summary counts the files it selects, not every file read.
+    let one = fx.lint(&["k8s-apps/apps/kustomization.yaml"]);
+    assert_eq!(one.code, 0, "{one:?}");
+    assert_eq!(
+        one.stderr,
+        "lint-manifests: 0 errors, 0 warnings in 1 file\n"
+    );
 }
 
 #[test]

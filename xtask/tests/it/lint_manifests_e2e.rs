@@ -420,7 +420,7 @@ fn schema_findings_agree_with_kubernetes_validate() {
 }
 
 /// `xtask/schemas/k8s.schema` is what `gen.py` makes from the pinned kubernetes-validate (as
-/// requirements-dev.txt installs it) and the CRD schemas of `crds.json`, checksums checked.
+/// requirements-e2e.txt installs it) and the CRD schemas of `crds.json`, checksums checked.
 #[test]
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn schemas_are_generated_from_the_pinned_sources() {

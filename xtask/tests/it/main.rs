@@ -23,6 +23,7 @@ mod sign;
 mod smoke;
 mod smoke_e2e;
 mod support;
+mod test_task;
 mod tidy;
 mod trivy_scan;
 mod update_images;

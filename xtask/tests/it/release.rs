@@ -120,6 +120,12 @@ fn release_dry_run_prints_the_whole_plan_with_secrets_by_name_only() {
         );
     }
     assert!(out.stdout.is_empty(), "{}", out.stdout);
+    out.assert_stderr_has_all(&[
+        "WARNING: release needs these tools, which are not on PATH",
+        "  docker or podman (docker: install Docker",
+        "  trivy (trivy: install trivy",
+        "  cosign (cosign: install cosign",
+    ]);
     // Nothing ran: no tool was on PATH, nothing was written or committed.
     assert!(!f.root().join("target").exists());
     assert_eq!(f.read(KUSTOMIZATION), deployed("ghcr.io/dcasati"));
@@ -164,6 +170,38 @@ fn release_bad_input_exits_2_before_anything_runs() {
         assert!(!out.stderr.contains("==> [1/6]"), "{}", out.stderr);
     }
     assert!(docker.calls().is_empty(), "{:?}", docker.calls());
+}
+
+/// A missing cosign is found before step 1: exit 2 naming it and how to install it, nothing
+/// built or pushed; `--dry-run` prints the same warning; `--skip-sign` needs no cosign.
+#[test]
+fn release_recorded_without_cosign_stops_before_the_build_and_names_it() {
+    let f = Fixture::new("release-no-cosign", "", "FROM scratch\n");
+    f.write(KUSTOMIZATION, deployed("ghcr.io/dcasati"));
+    let id = f.commit("base");
+    let docker = FakeDocker::new();
+    support::install_script(docker.bin.path(), "trivy", STAND_IN);
+    let args = ["release", "--engine", "docker", "--mirror", "--commit"];
+    let out = docker.run(f.root(), &args, &[]).expect(2);
+    out.assert_stderr_has_all(&[
+        "release needs these tools, which are not on PATH (see `cargo xtask doctor --for release`):\n  cosign (cosign: install cosign (https://docs.sigstore.dev/",
+        "nothing was built, pushed or changed",
+    ]);
+    assert!(!out.stderr.contains("==> [1/"), "{}", out.stderr);
+    assert!(docker.calls().is_empty(), "{:?}", docker.calls());
+    assert!(!f.root().join("target").exists());
+    assert_eq!(head(&f), id);
+
+    let dry: Vec<&str> = args.iter().copied().chain(["--dry-run"]).collect();
+    let out = docker.run(f.root(), &dry, &[]).expect(0);
+    out.assert_stderr_has_all(&[
+        "WARNING: release needs these tools, which are not on PATH",
+        "  cosign (cosign: install cosign",
+        "1. build-base",
+    ]);
+    let skip: Vec<&str> = dry.iter().copied().chain(["--skip-sign"]).collect();
+    let out = docker.run(f.root(), &skip, &[]).expect(0);
+    assert!(!out.stderr.contains("not on PATH"), "{}", out.stderr);
 }
 
 /// The docker stand-in's bin folder with a recording `trivy` and the strict cosign 3 beside it

@@ -716,7 +716,8 @@ fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
     assert_eq!(
         out.stderr.trim_end(),
         format!(
-            "+ COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" \
+            "dry run: cosign argv for cosign 3.x (v3.1) (the installed cosign's major version)\n\
+             + COSIGN_PRIVATE_KEY=\"$COSIGN_PRIVATE_KEY\" COSIGN_PASSWORD=\"$COSIGN_PASSWORD\" \
              cosign sign --yes --key env://COSIGN_PRIVATE_KEY ghcr.io/dcasati/python-base@{}",
             digest('d')
         )
@@ -724,6 +725,35 @@ fn sign_recorded_dry_run_prints_the_plan_without_secrets_and_runs_nothing() {
     assert_eq!(cosign.calls(), 0);
     // The version decides the argv, so it is read even in a dry run.
     assert_eq!(cosign.version_calls(), 1);
+}
+
+/// Without cosign, `sign --dry-run` still prints the commands, for the newest cosign we
+/// support, and says so; `sign` itself exits 2.
+#[test]
+fn sign_dry_run_without_cosign_prints_the_argv_for_the_newest_supported_cosign() {
+    let repo = Fixture::new();
+    let empty = tempfile::tempdir().unwrap();
+    let d = digest('d');
+    let out = xtask(
+        repo.root(),
+        &[
+            "sign",
+            "--dry-run",
+            "--digest",
+            &d,
+            "--attest-sbom",
+            "Cargo.toml",
+        ],
+        &[("COSIGN_PRIVATE_KEY", KEY), ("COSIGN_PASSWORD", PASSWORD)],
+        Some(empty.path().to_str().unwrap()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    out.assert_stderr_has_all(&[
+        "dry run: cosign argv for cosign 3.x (v3.1) (cosign is not on PATH, so the newest supported is assumed; to run it, install cosign",
+        &format!("cosign sign --yes --key env://COSIGN_PRIVATE_KEY ghcr.io/dcasati/python-base@{d}"),
+        "cosign attest --yes --key env://COSIGN_PRIVATE_KEY",
+    ]);
+    assert!(!out.all().contains("FAKEKEYMATERIAL"), "{}", out.all());
 }
 
 #[test]

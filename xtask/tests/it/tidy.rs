@@ -425,3 +425,87 @@ fn no_workflow_grants_write_at_the_top() {
         }
     }
 }
+
+/// The `#[test]` functions of a test source: (name, attribute lines, body), the body running
+/// from the `fn` line to the closing brace at the `fn`'s own indentation.
+fn test_functions(text: &str) -> Vec<(String, Vec<String>, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(rest) = trimmed.strip_prefix("fn ") else {
+            continue;
+        };
+        let attrs: Vec<String> = lines[..i]
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .take_while(|l| l.starts_with("#[") || l.starts_with("///"))
+            .filter(|l| l.starts_with("#["))
+            .map(str::to_string)
+            .collect();
+        if !attrs.iter().any(|a| a == "#[test]") {
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{}}}", &line[..line.len() - trimmed.len()]);
+        let end = lines[i..]
+            .iter()
+            .position(|l| *l == close)
+            .map_or(lines.len(), |n| i + n + 1);
+        found.push((name, attrs, lines[i..end].join("\n")));
+    }
+    found
+}
+
+/// End-to-end tests are reported by the runner as ignored (skipped) without `XTASK_E2E=1`, never
+/// as passed: every test named `e2e_*` or that calls `require(` (a real tool) carries
+/// `#[ignore = "e2e: …"]`, and no test reads `XTASK_E2E` itself to return early. A CLI test
+/// may add a real-tool check on top under `support::e2e_enabled()`.
+#[test]
+fn every_e2e_test_is_ignored_with_an_e2e_reason() {
+    let mut files = Vec::new();
+    rust_sources(&repo_root().join("xtask/tests"), &mut files);
+    rust_sources(&repo_root().join("xtask/src"), &mut files);
+    // Spelt in two halves, so that this test does not find itself.
+    let reads_gate = ["XTASK", "_E2E\")"].concat();
+    let returns_early = ["!support::", "e2e_enabled()"].concat();
+    let mut wrong = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (name, attrs, body) in test_functions(&text) {
+            let ignored = attrs.iter().any(|a| a.starts_with("#[ignore = \"e2e: "));
+            let hybrid = body.contains("e2e_enabled()");
+            let real_tool = body.contains("require(\"") || body.contains("require(tool)");
+            let needs = name.starts_with("e2e_") || (real_tool && !hybrid);
+            if needs && !ignored {
+                wrong.push(format!(
+                    "{}: {name} lacks #[ignore = \"e2e: …\"]",
+                    path.display()
+                ));
+            }
+            if body.contains(&reads_gate) || body.contains(&returns_early) {
+                wrong.push(format!(
+                    "{}: {name} reads XTASK_E2E to return early: mark it #[ignore = \"e2e: …\"]",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn test_functions_finds_attributes_and_bodies() {
+    let text = "#[test]\n#[ignore = \"e2e: x\"]\nfn e2e_a() {\n    require(\"podman\");\n}\n\nfn helper() {}\n\n    /// doc\n    #[test]\n    fn b() {\n        let x = 1;\n    }\n";
+    let found = test_functions(text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, "e2e_a");
+    assert_eq!(found[0].1, ["#[ignore = \"e2e: x\"]", "#[test]"]);
+    assert!(found[0].2.contains("require(\"podman\")") && found[0].2.ends_with('}'));
+    assert_eq!(found[1].0, "b");
+    assert!(found[1].2.contains("let x = 1;") && !found[1].2.contains("helper"));
+}

@@ -301,12 +301,10 @@ fn permissions_line_endings_and_all_file_names_are_kept() {
 
 /// `kubectl kustomize` renders every CronJob container of the image with the new tag.
 #[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn e2e_kustomize_renders_the_new_tag() {
-    if std::env::var("XTASK_E2E").as_deref() != Ok("1") {
-        eprintln!("skipped: set XTASK_E2E=1 to render with the real kustomize (kubectl kustomize)");
-        return;
-    }
-    let kubectl = which::which("kubectl").expect("XTASK_E2E=1 needs kubectl (with kustomize)");
+    crate::support::require("kubectl");
+    let kubectl = which::which("kubectl").unwrap();
     let f = Fixture::new();
     let (built, _) = iot_stack(&f);
     f.run(&["update-images"]).expect(0);
@@ -408,4 +406,80 @@ fn update_images_skips_a_fifo_named_like_a_kustomization_and_refuses_it_with_pat
     let named = named.expect(2);
     named.assert_stderr_has(&format!("{fifo}: a FIFO, not a kustomization file"));
     assert!(walked.elapsed.as_secs() < 5 && named.elapsed.as_secs() < 5);
+}
+
+/// A registry change is one setting: with `XTASK_REGISTRY` elsewhere, update-images points
+/// each entry at it with kustomize's `newName` (the CronJobs keep their name), sets the tag,
+/// and `--check` then calls it up to date. With `XTASK_E2E=1`, `kubectl kustomize` renders the
+/// CronJob from the new registry.
+#[test]
+fn another_registry_is_one_setting_new_name_points_the_entries_at_it() {
+    let f = Fixture::new();
+    let (built, _) = iot_stack(&f);
+    let root = f.root().to_str().unwrap();
+    let moved = "127.0.0.1:5055/homelab/python-base";
+    let run = |args: &[&str]| {
+        let mut all = vec!["--root", root];
+        all.extend_from_slice(args);
+        crate::support::xtask_in(
+            f.root(),
+            &all,
+            &[("XTASK_REGISTRY", "127.0.0.1:5055/homelab")],
+            None,
+        )
+    };
+    let out = run(&["update-images"]).expect(0);
+    let tag = tag(&built);
+    assert_eq!(
+        f.read(BASE_PATH),
+        BASE.replace(
+            "    newTag: \"sha-0000000\"\n",
+            &format!("    newName: {moved}\n    newTag: \"{tag}\"\n")
+        )
+    );
+    let overlay = f.read(OVERLAY_PATH);
+    assert!(
+        overlay.contains(&format!(
+            "{{name: ghcr.io/dcasati/python-base, newName: {moved}, newTag: {tag}"
+        )) && !overlay.contains("digest"),
+        "{overlay}"
+    );
+    out.assert_stderr_has(&format!(
+        "note: {BASE_PATH}:6: ghcr.io/dcasati/python-base now deploys from the configured \
+         registry: newName {moved}"
+    ));
+    let again = run(&["update-images", "--check"]).expect(0);
+    assert!(!again.stderr.contains("note:"), "{}", again.stderr);
+    if crate::support::e2e_enabled() {
+        crate::support::require("kubectl");
+        let out = duct::cmd!(
+            "kubectl",
+            "kustomize",
+            f.root().join("k8s-apps/iot-stack/base")
+        )
+        .stderr_to_stdout()
+        .read()
+        .unwrap();
+        assert!(out.contains(&format!("image: {moved}:{tag}")), "{out}");
+    }
+}
+
+/// An uncommitted change in the build context: update-images says that the tag is its last
+/// commit's, and that committing gives a new one (the check itself is of committed history).
+#[test]
+fn check_with_an_uncommitted_context_change_says_the_tag_is_the_last_commits() {
+    let f = Fixture::new();
+    iot_stack(&f);
+    f.run(&["update-images"]).expect(0);
+    f.commit(&[]);
+    f.write(
+        "k8s-apps/base-images/Dockerfile",
+        "FROM python:3.11-slim\nUSER 1000\n",
+    );
+    let out = f.run(&["update-images", "--check"]).expect(0);
+    out.assert_stderr_has_all(&[
+        "note: k8s-apps/base-images has uncommitted changes (k8s-apps/base-images/Dockerfile): \
+         the tag is that of its last commit; commit them, then run update-images again",
+        "already up to date",
+    ]);
 }

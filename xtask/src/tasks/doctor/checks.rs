@@ -100,6 +100,18 @@ pub const SPECS: &[Spec] = &[
         max_major: None,
     },
     Spec {
+        tool: tools::PYTHON3,
+        version_args: &["--version"],
+        min: (3, 11),
+        max_major: Some(3),
+    },
+    Spec {
+        tool: tools::NEXTEST,
+        version_args: &["--version"],
+        min: (0, 9),
+        max_major: None,
+    },
+    Spec {
         tool: tools::KUSTOMIZE,
         version_args: &["version"],
         min: (5, 0),
@@ -107,18 +119,12 @@ pub const SPECS: &[Spec] = &[
     },
 ];
 
-/// What each subcommand needs: every group must have one tool found (docker counts only with
-/// buildx). The one table behind `--for` and each tool's "used by".
-pub fn needs(subcommand: &str) -> &'static [&'static [&'static str]] {
-    const ENGINE: &[&str] = &["docker", "podman"];
-    match subcommand {
-        "build-base" | "push" | "smoke" => &[ENGINE],
-        "release" => &[ENGINE, &["trivy"], &["cosign"]],
-        "sign" => &[&["cosign"]],
-        "trivy-scan" => &[&["trivy"]],
-        "lint-manifests" | "diff" => &[&["kubectl", "kustomize"]],
-        _ => &[],
-    }
+/// What each subcommand needs, by tool name: [`tools::needed_by`], the one table.
+pub fn needs(subcommand: &str) -> Vec<Vec<&'static str>> {
+    tools::needed_by(subcommand)
+        .iter()
+        .map(|group| group.iter().map(|t| t.name).collect())
+        .collect()
 }
 
 /// The subcommands that use `tool`, from [`needs`] plus the optional uses.
@@ -126,6 +132,7 @@ pub fn used_by(tool: &str, subcommands: &[String]) -> Vec<String> {
     let optional: &[&str] = match tool {
         "skopeo" => &["push --mirror", "update-images --verify", "doctor"],
         "git" => &["pre-commit hooks (cargo xtask reads history itself)"],
+        "cargo-nextest" => &["test (without it: cargo test)"],
         _ => &[],
     };
     let mut out: Vec<String> = subcommands

@@ -4,6 +4,7 @@
 
 use super::checks::{Check, Level, check, join};
 use crate::exec::Output;
+use crate::registry_error;
 use crate::resolve;
 use crate::settings::Settings;
 use crate::tools;
@@ -23,27 +24,16 @@ pub enum Probe {
 /// in), or no answer at all.
 pub fn classify(out: &Output, digest: impl Fn(&str) -> Option<String>) -> Probe {
     let err = out.stderr.trim().to_string();
-    let lower = err.to_ascii_lowercase();
     if out.success() {
         return digest(&out.stdout).map_or(
             Probe::Unreachable(format!("no digest in `{}`", out.stdout.trim())),
             Probe::Found,
         );
     }
-    if crate::registry::is_not_found(&err) || lower.contains("repository name not known") {
-        Probe::Missing
-    } else if [
-        "unauthorized",
-        "denied",
-        "authentication required",
-        "403 forbidden",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        Probe::Denied(err)
-    } else {
-        Probe::Unreachable(err)
+    match registry_error::classify(&err) {
+        registry_error::Cause::NotFound => Probe::Missing,
+        registry_error::Cause::Denied => Probe::Denied(err),
+        _ => Probe::Unreachable(err),
     }
 }
 
@@ -66,27 +56,48 @@ pub fn registry_check(
         Role::Backup => "backup",
     };
     let host = registry.split('/').next().unwrap_or(registry);
-    match failure {
-        Some(Probe::Unreachable(err)) => {
-            let c = check("registry", registry, Level::Fail, format!("the {what} registry {host} does not answer /v2/ (network timeout {timeout_secs} s): {}", first_line(err)));
+    let err = match failure {
+        Some(Probe::Unreachable(err) | Probe::Denied(err)) => err,
+        _ => {
+            return check(
+                "registry",
+                registry,
+                Level::Ok,
+                format!("the {what} registry answers"),
+            );
+        }
+    };
+    let backup = role == Role::Backup;
+    let cause = registry_error::classify(err);
+    let detail = registry_error::detail(err);
+    match registry_error::explain(cause, host, backup) {
+        Some((sentence, fix)) => {
+            let limit = if cause == registry_error::Cause::Timeout {
+                format!(" ({timeout_secs} s)")
+            } else {
+                String::new()
+            };
+            check(
+                "registry",
+                registry,
+                Level::Fail,
+                format!("the {what} registry: {sentence}{limit}: {detail}"),
+            )
+            .fix(fix)
+        }
+        None => {
+            let c = check(
+                "registry",
+                registry,
+                Level::Fail,
+                format!("the {what} registry {host} does not answer /v2/: {detail}"),
+            );
             match role {
                 Role::Backup => c.fix(format!("start the MicroK8s registry that serves {host}: `microk8s enable registry`")),
                 Role::Primary => c.fix(format!("check the network and the registry address ({registry} in [workspace.metadata.xtask])")),
             }
         }
-        Some(Probe::Denied(err)) => check("registry", registry, Level::Fail, format!("the {what} registry {host} refused us: {}", first_line(err)))
-            .fix(format!("log in: pass --login (token from {} on stdin), or `echo \"${}\" | docker login {host} -u USER --password-stdin`",
-                crate::registry::token_variable(host), crate::registry::token_variable(host))),
-        _ => check("registry", registry, Level::Ok, format!("the {what} registry answers")),
     }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
 }
 
 /// A tag that a kustomization deploys.

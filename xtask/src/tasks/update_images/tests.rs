@@ -78,10 +78,24 @@ fn diff_has_repo_relative_headers_and_message_names_the_tag() {
 fn update_text_counts_matches_and_names_parse_errors() {
     let mut matched = [0];
     let src = "images:\n- name: localhost:32000/homelab/python-base\n";
-    let new = update_text(src, &[target()], &mut matched, &mut Vec::new()).unwrap();
+    let new = update_text(
+        src,
+        &[target()],
+        &mut matched,
+        &mut Vec::new(),
+        &mut Vec::new(),
+    )
+    .unwrap();
     assert_eq!(new, format!("{src}  newTag: sha-abc1234\n"));
     assert_eq!(matched, [1]);
-    let err = update_text("images: [\n", &[target()], &mut matched, &mut Vec::new()).unwrap_err();
+    let err = update_text(
+        "images: [\n",
+        &[target()],
+        &mut matched,
+        &mut Vec::new(),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
     assert!(
         err.starts_with("2:1: ") && err.ends_with("(not valid YAML)"),
         "{err}"

@@ -40,7 +40,8 @@ fn registry_answers_are_classified() {
     assert_eq!(down.level, Level::Fail);
     assert!(
         down.message.starts_with(
-            "the backup registry localhost:32000 does not answer /v2/ (network timeout 60 s): pinging"
+            "the backup registry: nothing listens at localhost:32000 (connection refused): the \
+             backup registry is not running: pinging"
         ),
         "{}",
         down.message
@@ -58,7 +59,10 @@ fn registry_answers_are_classified() {
         60,
     );
     assert!(
-        auth.message.contains("refused us: reading manifest"),
+        auth.message.contains(
+            "the primary registry: ghcr.io refused us (401/403: not logged in, or the token \
+             lacks access): reading manifest"
+        ),
         "{}",
         auth.message
     );
@@ -72,6 +76,37 @@ fn registry_answers_are_classified() {
     assert_eq!(
         registry_check(Role::Primary, "ghcr.io/dcasati", None, 60).level,
         Level::Ok
+    );
+    // DNS, not a timeout: the issue's 0.16 s failure blamed the 60 s network timeout.
+    let dns = "time=\"x\" level=fatal msg=\"Error parsing image name \\\"docker://ghcr.example/d/p:sha-1\\\": pinging container registry ghcr.example: Get \\\"https://ghcr.example/v2/\\\": dial tcp: lookup ghcr.example on 127.0.0.53:53: no such host\"";
+    let dns = registry_check(
+        Role::Primary,
+        "ghcr.example/d",
+        Some(&Probe::Unreachable(dns.into())),
+        60,
+    );
+    assert_eq!(
+        dns.message,
+        "the primary registry: the registry name ghcr.example does not resolve (DNS: no such \
+         host): pinging container registry ghcr.example: Get \"https://ghcr.example/v2/\": \
+         dial tcp: lookup ghcr.example on 127.0.0.53:53: no such host"
+    );
+    assert!(dns.fix.unwrap().contains("DNS"));
+    let slow = registry_check(
+        Role::Primary,
+        "10.9.9.9:5000/h",
+        Some(&Probe::Unreachable(
+            "`skopeo inspect` timed out: no answer from the registry 10.9.9.9:5000 within 60 s"
+                .into(),
+        )),
+        60,
+    );
+    assert!(
+        slow.message.starts_with(
+            "the primary registry: no answer from 10.9.9.9:5000 in time (timeout) (60 s): "
+        ),
+        "{}",
+        slow.message
     );
 }
 
