@@ -24,7 +24,13 @@ Types: s string, i int32, l int64, n number, b boolean, * anything, o any mappin
 x int-or-string, q quantity, B base64 bytes, @N definition N, [T list of T, {T map of T,
 =A|B enum (`""` the empty string), and a leading ^ when null is not accepted.
 
+Homelab CRDs (HOMELAB_CRDS below): the CRDs of the operators public home-ops repos use most,
+trimmed the same way into homelab-crds.json, which lint-manifests reads at run time (with value
+limits: patterns, ranges, lengths, counts), not into k8s.schema. `--homelab-crds DIR` rebuilds it
+from the CRD files in DIR, each checked against its pinned sha256; it needs no kubernetes-validate.
+
 Usage: python3 xtask/schemas/gen.py [--check] [--wheel PATH] [--crds DIR]
+       python3 xtask/schemas/gen.py [--check] --homelab-crds DIR
   Without --wheel it reads the installed kubernetes_validate package (requirements-e2e.txt pins
   it); either way the schema files must hash to KV_SCHEMAS_SHA256. --check compares the result
   with the committed file instead of writing it (the e2e tests run it).
@@ -66,6 +72,44 @@ CRDS = [
         "config/crd/bases/argocd-image-updater.argoproj.io_imageupdaters.yaml",
     ),
 ]
+
+
+HOMELAB_CRDS = [
+    # (file in the --homelab-crds folder, sha256, source). Chosen by use in public home-ops repos
+    # (onedr0p/home-ops: 78 Flux Kustomizations, 69 HelmReleases, 69 OCIRepositories, 36
+    # ExternalSecrets; mebezac/home-cluster and edgard/home-ops: cert-manager Certificates).
+    (
+        "flux-helm-controller-helmreleases.yaml",
+        "aa8638ac68465ceac1f93a617baf5be833c589c51fd78a7384a4a274c252becc",
+        "github.com/fluxcd/helm-controller 0f61a8607a62be64638f2f912d9487e653960a6e (v1.6.0+21) "
+        "config/crd/bases/helm.toolkit.fluxcd.io_helmreleases.yaml",
+    ),
+    (
+        "flux-kustomize-controller-kustomizations.yaml",
+        "da23ca0e6b4c80d3d26a91583137491e147ef4ef1e2208aece0d0af4ef851974",
+        "github.com/fluxcd/kustomize-controller 186fb3b29138ce82ff61ba1a9370b96a3dd598fe (v1.9.0+36) "
+        "config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+    ),
+    (
+        "flux-source-controller-ocirepositories.yaml",
+        "80c7c6e5c8de0764cc83acd4de5c74bea8e51186085304d22cecc5f2eb35500e",
+        "github.com/fluxcd/source-controller 39b711b111fa906c3db0a424e252a5d12e48646d (v1.9.0+13) "
+        "config/crd/bases/source.toolkit.fluxcd.io_ocirepositories.yaml",
+    ),
+    (
+        "external-secrets-externalsecrets.yaml",
+        "5044be5a610ca90a075f34f03ed20b462695c43387ba9410db7f4250e47b1e2f",
+        "github.com/external-secrets/external-secrets cc5bfbc2234ace9cb0caff4ea89c435cf517b27b "
+        "(helm-chart-2.9.0) config/crds/bases/external-secrets.io_externalsecrets.yaml",
+    ),
+    (
+        "cert-manager-certificates.yaml",
+        "c0d1a3f51f8b13ba55b34300aa495606e3f4104eebc69d9c7b63efbcdebf70c3",
+        "github.com/cert-manager/cert-manager 2d0d7f7f74241a9cbf79f0e2a7bb247238ee09fd "
+        "(v1.21.0-beta.0+212) deploy/crds/cert-manager.io_certificates.yaml",
+    ),
+]
+HOMELAB_JSON = os.path.join(HERE, "homelab-crds.json")
 
 
 def sha256(data):
@@ -238,10 +282,12 @@ def trim(schema):
     return schema
 
 
-def crds_from(folder):
-    """crds.json's content from the CRD files in `folder`, each checked against CRDS."""
+def crds_from(folder, pinned=None):
+    """crds.json's content from the CRD files in `folder`, each checked against CRDS (or
+    `pinned`)."""
+    pinned = CRDS if pinned is None else pinned
     kinds = []
-    for file, digest, _ in CRDS:
+    for file, digest, _ in pinned:
         data = open(os.path.join(folder, file), "rb").read()
         if sha256(data) != digest:
             sys.exit("%s: sha256 %s, expected %s" % (file, sha256(data), digest))
@@ -256,7 +302,7 @@ def crds_from(folder):
                         "kind": spec["names"]["kind"],
                         "schema": trim(v["schema"]["openAPIV3Schema"]),
                     })
-    sources = [{"file": f, "sha256": d, "source": src} for f, d, src in CRDS]
+    sources = [{"file": f, "sha256": d, "source": src} for f, d, src in pinned]
     return json.dumps({"sources": sources, "kinds": kinds}, indent=1, sort_keys=True) + "\n"
 
 
@@ -344,6 +390,18 @@ def main():
     check = "--check" in args
     wheel = args[args.index("--wheel") + 1] if "--wheel" in args else None
     crds_dir = args[args.index("--crds") + 1] if "--crds" in args else None
+    if "--homelab-crds" in args:
+        text = crds_from(args[args.index("--homelab-crds") + 1], HOMELAB_CRDS)
+        if check:
+            if open(HOMELAB_JSON).read() != text:
+                sys.exit("xtask/schemas/homelab-crds.json is out of date: run gen.py --homelab-crds DIR")
+            print("homelab-crds.json is up to date")
+            return
+        with open(HOMELAB_JSON + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(HOMELAB_JSON + ".tmp", HOMELAB_JSON)
+        print("wrote %s (%d bytes)" % (HOMELAB_JSON, len(text)))
+        return
     crds_text = crds_from(crds_dir) if crds_dir else open(CRDS_JSON).read()
     source = Source(wheel)
     header = [

@@ -47,6 +47,8 @@ pub struct Settings {
     pub network_timeout: std::time::Duration,
     /// The Kubernetes minor version the SCHEMA lint rules validate against, e.g. `1.31`.
     pub kubernetes_version: String,
+    /// Extra CRD files or folders (repo-relative) whose schemas lint-manifests validates with.
+    pub lint_crds: Vec<PathBuf>,
 }
 
 /// `[workspace.metadata.xtask]` as written; every field optional.
@@ -70,6 +72,8 @@ struct RawLint {
     #[serde(default)]
     rules: BTreeMap<String, String>,
     kubernetes_version: Option<String>,
+    #[serde(default)]
+    crds: Vec<PathBuf>,
 }
 
 fn default_dockerfile() -> PathBuf {
@@ -93,6 +97,7 @@ impl Default for Settings {
             lint_rules: BTreeMap::new(),
             network_timeout: crate::exec::DEFAULT_NETWORK_TIMEOUT,
             kubernetes_version: "1.31".into(),
+            lint_crds: Vec::new(),
         }
     }
 }
@@ -228,6 +233,7 @@ fn resolve(raw: Raw, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         if let Some(v) = lint.kubernetes_version {
             s.kubernetes_version = v;
         }
+        s.lint_crds = lint.crds;
     }
 
     if let Some(owner) = env("GITHUB_REPOSITORY_OWNER") {

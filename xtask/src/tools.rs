@@ -90,6 +90,11 @@ pub fn missing_groups(needed: &[&[Tool]], found: impl Fn(Tool) -> bool) -> Vec<S
         .collect()
 }
 
+pub const HELM: Tool = Tool {
+    name: "helm",
+    hint: "install helm (https://helm.sh/docs/intro/install/); lint-manifests --render renders charts with `helm template`",
+};
+
 /// The full path of `tool` on PATH.
 pub fn find(tool: Tool) -> Option<PathBuf> {
     which::which(tool.name).ok()

@@ -579,28 +579,35 @@ fn check_copy(ins: &Instr, stage: &Stage, context: &Context, emit: &mut Emit) {
     };
     for src in sources {
         let t = src.text.as_str();
-        let is_url = t.starts_with("http://") || t.starts_with("https://");
-        let is_git = t.starts_with("git@") || t.starts_with("git://");
+        if t.starts_with("<<") {
+            continue; // a heredoc: the file's text is inline
+        }
+        // ARG and ENV values are expanded first: `ADD $URL /dest` with `ARG URL=https://…` is a
+        // download, not a context path.
+        let Some(path) = substitute(t, &stage.vars) else {
+            continue; // depends on a build arg we cannot know
+        };
+        let is_url = path.starts_with("http://") || path.starts_with("https://");
+        let is_git = path.starts_with("git@") || path.starts_with("git://");
         if is_url || is_git {
             let pinned = flags.iter().any(|f| f.text.starts_with("--checksum="));
             if ins.keyword == "ADD" && !pinned {
+                let shown = if path == t {
+                    format!("`{t}`")
+                } else {
+                    format!("`{t}` (`{path}`)")
+                };
                 emit(
                     &ADD_URL,
                     src.line,
                     src.col,
                     format!(
-                        "ADD fetches `{t}` at build time: vendor it and COPY it, or download it in RUN with a checksum"
+                        "ADD fetches {shown} at build time: vendor it and COPY it, or download it in RUN with a checksum"
                     ),
                 );
             }
             continue;
         }
-        if t.starts_with("<<") {
-            continue; // a heredoc: the file's text is inline
-        }
-        let Some(path) = substitute(t, &stage.vars) else {
-            continue; // depends on a build arg we cannot know
-        };
         match context_path(&path) {
             Err(why) => emit(&COPY_MISSING, src.line, src.col, why),
             Ok(p) if p.is_empty() => {}

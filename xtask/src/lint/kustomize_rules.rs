@@ -149,6 +149,11 @@ pub struct Kustomization {
     pub images: Vec<Image>,
     /// Other files it reads: patches, replacements, transformer configurations.
     pub references: Vec<Ref>,
+    /// `generators:`, `transformers:` and `validators:`: plugin configurations (see
+    /// [`super::generators`]).
+    pub plugins: Vec<Ref>,
+    /// `namespace:`, which kustomize also gives to the Namespace objects it includes.
+    pub namespace: Option<String>,
     /// Where its paths lead (see [`Kustomization::resolve`]).
     pub links: Links,
 }
@@ -162,6 +167,8 @@ pub struct Links {
     pub kustomizations: Vec<PathBuf>,
     /// The files it reads that are not manifests: generator inputs and patches.
     pub inputs: Vec<PathBuf>,
+    /// Its plugin configuration files, or the kustomization of a folder of them.
+    pub plugins: Vec<PathBuf>,
 }
 
 impl Kustomization {
@@ -180,10 +187,16 @@ impl Kustomization {
                 .iter()
                 .flat_map(|key| refs(key))
                 .collect(),
+            namespace: doc.str(root, "namespace").map(str::to_string),
             ..Kustomization::default()
         };
         for key in ["patchesStrategicMerge", "configurations", "crds"] {
             k.references.extend(refs(key));
+        }
+        for key in ["generators", "transformers", "validators"] {
+            // An entry may also be an inline plugin configuration (YAML text).
+            k.plugins
+                .extend(refs(key).into_iter().filter(|r| !r.value.contains('\n')));
         }
         for key in ["patches", "patchesJson6902", "replacements"] {
             for p in doc.seq(root, key) {
@@ -266,11 +279,7 @@ impl Kustomization {
                     format!("resource file `{}` is outside the kustomization's folder; kustomize's load restrictor refuses it (include its folder's kustomization instead)", r.value),
                 )),
                 Lead::File(p) => links.files.push(p),
-                Lead::Dir(d) => match crate::kustomize::FILE_NAMES
-                    .iter()
-                    .map(|n| d.join(n))
-                    .find(|p| root.join(p).is_file())
-                {
+                Lead::Dir(d) => match kustomization_file(root, &d) {
                     Some(p) => links.kustomizations.push(p),
                     None => out.push(Finding::new(
                         &RESOURCE_MISSING,
@@ -292,9 +301,35 @@ impl Kustomization {
                 links.inputs.push(p);
             }
         }
+        for r in self.plugins.iter().filter(|r| !is_remote(&r.value)) {
+            match resolve(r, false) {
+                Lead::File(p) => {
+                    links.inputs.push(p.clone());
+                    links.plugins.push(p);
+                }
+                Lead::Dir(d) => match kustomization_file(root, &d) {
+                    Some(p) => links.plugins.push(p),
+                    None => out.push(Finding::new(
+                        &RESOURCE_MISSING,
+                        kfile,
+                        r.pos,
+                        format!("plugin folder `{}` has no kustomization.yaml", r.value),
+                    )),
+                },
+                Lead::Problem(rule, why) => out.push(Finding::new(
+                    rule,
+                    kfile,
+                    r.pos,
+                    format!("plugin configuration `{}` {why}", r.value),
+                )),
+            }
+        }
         for g in &self.generators {
             for r in g.files.iter().map(|(_, r)| r).chain(&g.envs) {
                 let generator = format!("{}Generator `{}`", lower(g.kind), g.name);
+                if super::generators::remote(kfile, &generator, r, out) {
+                    continue;
+                }
                 match resolve(r, true) {
                     Lead::File(p) => links.inputs.push(p),
                     Lead::Dir(_) => out.push(Finding::new(
@@ -321,6 +356,14 @@ impl Kustomization {
         }
         links
     }
+}
+
+/// The kustomization file of the folder `dir` (repo-relative), if it has one.
+fn kustomization_file(root: &Path, dir: &Path) -> Option<PathBuf> {
+    crate::kustomize::FILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| root.join(p).is_file())
 }
 
 fn str_ref(n: &Node) -> Option<Ref> {
@@ -445,7 +488,39 @@ impl Tree {
         }
         tree.files = files;
         tree.ids = ids;
+        // Plugin configurations and the files they name are inputs of the build too.
+        for config in super::generators::configs(&tree) {
+            let named: Vec<PathBuf> = super::generators::named_files(&tree, &config)
+                .map(|(p, _)| p)
+                .collect();
+            for p in named.iter().chain([&config]) {
+                if let Some(&id) = tree.ids.get(p.as_os_str()) {
+                    tree.inputs[id] = true;
+                }
+            }
+        }
         tree
+    }
+
+    /// The facts of the YAML file `file`.
+    pub fn facts(&self, file: &Path) -> Option<&Facts> {
+        Some(&self.files[*self.ids.get(file.as_os_str())?].1)
+    }
+
+    /// Marks `files` (those in the tree) as inputs of a build, not manifests.
+    pub fn mark_inputs(&mut self, files: &[PathBuf]) {
+        for f in files {
+            if let Some(&id) = self.ids.get(f.as_os_str()) {
+                self.inputs[id] = true;
+            }
+        }
+    }
+
+    /// Whether a kustomization (or a generator plugin) reads `file` as an input, not a manifest.
+    pub fn is_input(&self, file: &Path) -> bool {
+        self.ids
+            .get(file.as_os_str())
+            .is_some_and(|&id| self.inputs[id])
     }
 
     /// The ids of the kustomization files.

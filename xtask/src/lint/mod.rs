@@ -7,15 +7,20 @@
 //! relates kustomizations, workloads and ConfigMaps.
 //! [`Analysis::finish`] then applies suppression markers, settings overrides and the path filter.
 
+pub mod crd;
 pub mod cron;
 pub mod dockerfile;
+pub mod generators;
 pub mod gitops;
+pub mod helm;
 pub mod kustomize_rules;
+pub mod namespace;
 pub mod render;
 pub mod report;
 pub mod schema;
 pub mod secrets;
 pub mod security;
+pub mod sops;
 pub mod workload;
 pub mod yaml_rules;
 
@@ -144,6 +149,9 @@ pub fn registry() -> Vec<&'static Rule> {
         gitops::RULES,
         dockerfile::parity::RULES,
         schema::RULES,
+        generators::RULES,
+        sops::RULES,
+        crd::RULES,
     ]
     .into_iter()
     .flatten()
@@ -168,6 +176,24 @@ pub struct Facts {
     pub missing_fields: Vec<Finding>,
     /// ImageUpdater images and Argo CD Applications, for the GITOPS-* rules.
     pub gitops: gitops::Facts,
+    /// `(apiVersion, kind)` of each object that has no schema, for the run's one note.
+    pub unknown_kinds: Vec<(String, String)>,
+    /// Folders that Applications, HelmReleases, Flux Kustomizations or `helmCharts:` deploy
+    /// (see [`helm`]).
+    pub charts: Vec<PathBuf>,
+    /// Helm value files that Applications name: inputs, not manifests.
+    pub value_files: Vec<PathBuf>,
+    /// Folders that Applications and Flux Kustomizations apply, with whether their subfolders
+    /// count (see [`helm`]).
+    pub deployed: Vec<(PathBuf, bool)>,
+    /// Files a generator plugin configuration names (see [`generators`]).
+    pub plugin_files: Vec<kustomize_rules::Ref>,
+    /// Where the file's first SOPS-encrypted document has its `sops:` key.
+    pub sops: Option<Pos>,
+    /// The file holds a Flux Kustomization that decrypts SOPS (see [`sops`]).
+    pub flux_decryption: bool,
+    /// The schemas of the CustomResourceDefinitions in the file (see [`crd`]).
+    pub crds: Vec<crd::Crd>,
 }
 
 /// A Kubernetes object in a manifest.
@@ -201,12 +227,24 @@ pub struct FileReport {
 pub struct Doc<'a> {
     pub root: &'a Node,
     anchors: crate::yaml::Anchors<'a>,
+    /// The file's text, where the caller has it (empty otherwise): for positions inside a
+    /// scalar, such as a secret on line 110 of a block scalar that starts on line 9.
+    pub src: &'a str,
 }
 
 impl<'a> Doc<'a> {
     pub fn new(root: &'a Node, anchors: Vec<(usize, &'a Node)>) -> Doc<'a> {
         let anchors = crate::yaml::Anchors::new(anchors);
-        Doc { root, anchors }
+        Doc {
+            root,
+            anchors,
+            src: "",
+        }
+    }
+
+    /// The same document, with the file's text.
+    pub fn with_src(self, src: &'a str) -> Doc<'a> {
+        Doc { src, ..self }
     }
 
     /// The node an alias refers to; any other node itself.
@@ -368,20 +406,39 @@ pub struct Listing {
     pub lintable: Vec<(PathBuf, FileKind)>,
     /// Files named like a manifest that are not read: FILE-OUTSIDE-REPO and FILE-SPECIAL.
     pub findings: Vec<Finding>,
+    /// Helm chart folders; their YAML inputs are not in `lintable`.
+    pub charts: Vec<PathBuf>,
 }
 
 /// Walks `root/dir` with [`walk`]'s rules. A symlinked file is read only when its real path is
 /// a regular file inside the repository; one that leads outside, and any FIFO, socket or device,
-/// named like a manifest is reported by name and never opened.
+/// named like a manifest is reported by name and never opened. Hidden files (`.sops.yaml`,
+/// `.pre-commit-config.yaml`) are tool configuration, not manifests: they are skipped, as the
+/// walk skips hidden folders.
 pub fn discover(root: &Path, dir: &Path) -> Result<Listing> {
     let found = walk::walk(root, dir)?;
-    let kind_of = |p: &Path| p.file_name()?.to_str().and_then(file_kind);
-    let mut listing = Listing::default();
+    let kind_of = |p: &Path| {
+        let name = p.file_name()?.to_str()?;
+        if name.starts_with('.') {
+            return None;
+        }
+        file_kind(name)
+    };
+    let mut listing = Listing {
+        charts: helm::chart_dirs(&found.files),
+        ..Listing::default()
+    };
+    let charts = std::mem::take(&mut listing.charts);
+    let kind_of = |p: &Path| match kind_of(p)? {
+        FileKind::Yaml if helm::is_chart_input(&charts, p) => None,
+        kind => Some(kind),
+    };
     for file in &found.files {
         if let Some(kind) = kind_of(file) {
             listing.lintable.push((file.clone(), kind));
         }
     }
+    listing.charts = charts.clone();
     for link in &found.links {
         let Some(kind) = kind_of(link) else { continue };
         match walk::resolve(root, link) {
@@ -514,6 +571,28 @@ pub struct Analysis {
     pub files: usize,
     /// The files read, repo-relative (the summary counts those a path filter selects).
     pub paths: Vec<PathBuf>,
+    /// Helm chart folders.
+    pub charts: Vec<PathBuf>,
+}
+
+impl Analysis {
+    /// The run's one note about objects without a schema, counting those in `selected` (empty:
+    /// everything); `None` when there are none or SCHEMA-UNKNOWN-KIND is off.
+    pub fn unknown_kinds_note(
+        &self,
+        selected: &[PathBuf],
+        overrides: &HashMap<&'static str, Level>,
+    ) -> Option<String> {
+        if overrides.get(schema::UNKNOWN_KIND.id) == Some(&Level::Off) {
+            return None;
+        }
+        let kinds = (self.tree.files.iter())
+            .filter(|(path, _)| selected.is_empty() || selected.iter().any(|s| path.starts_with(s)))
+            .filter(|(path, _)| !self.tree.is_input(path))
+            .flat_map(|(_, facts)| &facts.unknown_kinds)
+            .map(|(api, kind)| (api.as_str(), kind.as_str()));
+        schema::unknown_kinds_note(kinds)
+    }
 }
 
 /// Lints every file under the manifests root: the per-file pass on `threads` threads, then the
@@ -548,15 +627,26 @@ pub fn analyze(root: &Path, settings: &Settings) -> Result<Analysis> {
     }
     let files = listing.lintable.len();
     let paths = listing.lintable.iter().map(|(f, _)| f.clone()).collect();
-    let tree = kustomize_rules::Tree::new(root, facts);
+    let value_files: Vec<PathBuf> = (facts.iter())
+        .flat_map(|(_, f): &(PathBuf, Facts)| f.value_files.iter().cloned())
+        .collect();
+    let mut tree = kustomize_rules::Tree::new(root, facts);
+    tree.mark_inputs(&value_files);
+    crd::validate_tree(root, settings, &mut tree, &mut findings)?;
     tree.check(&mut findings);
     gitops::check(&tree, &mut findings);
+    generators::check(&tree, &mut findings);
+    sops::check(&tree, &mut findings);
+    helm::check(root, &listing.charts, &tree, &mut findings);
+    helm::drop_deployed_orphans(&tree, &mut findings);
+    namespace::drop_renamed(&tree, &mut findings);
     Ok(Analysis {
         findings,
         markers,
         tree,
         files,
         paths,
+        charts: listing.charts,
     })
 }
 
@@ -762,6 +852,7 @@ mod tests {
             tree: kustomize_rules::Tree::default(),
             files: 2,
             paths: vec![],
+            charts: Vec::new(),
         };
         let overrides = HashMap::from([
             ("SEC-HOST-PATH", Level::Warning),

@@ -14,21 +14,38 @@
 //!    it belongs in a Secret just the same.
 //! 3. A long random-looking word (32+ characters of one base64 alphabet, standard `+/` or
 //!    url-safe `-_`, never both): Shannon entropy of at least 4.5 bits per character, with digits
-//!    and both cases; or hex with at least 3.5 bits, letters and
-//!    digits, not a `sha256:` digest and not under a digest-like key (`digest`, `sha`, `hash`,
-//!    `checksum`, `commit`).
+//!    and both cases, not under an identifier key (`client_id`); or hex with at least 3.5 bits,
+//!    letters and digits, not a `sha256:` digest, under a key that names a credential (as in
+//!    2.): hex under any other key (`trash_id`, `webhook`, a `trash_ids` list) is a hash or an
+//!    ID. The key is the one on the word's own line, or the list's key above it (see
+//!    [`context`]), else the value's own key.
+//!
+//! Placeholders are never secrets: `$(VAR)`, `${VAR}`, `$VAR`, `{VAR}`, `<VAR>` and `{{ … }}`,
+//! whole or as a URL's password (`rtsp://view:{FRIGATE_RTSP_PASSWORD}@cam`).
+//! [`find_secret`] also says where in the value the evidence is, so that a finding inside a
+//! block scalar points at its own line and column.
 //!
 //! Identifiers in code (`os.environ["INFLUX_TOKEN"]`), URLs without credentials, host names,
 //! database names, UUIDs and cron expressions do not match any of these.
 
+pub mod context;
+
+use std::ops::Range;
+
 /// What `value` (under `key`) looks like, if it looks like a secret.
 pub fn looks_like_secret(key: &str, value: &str) -> Option<&'static str> {
+    find_secret(key, value).map(|(reason, _)| reason)
+}
+
+/// What `value` (under `key`) looks like, if it looks like a secret, and the bytes of `value`
+/// that are the evidence.
+pub fn find_secret(key: &str, value: &str) -> Option<(&'static str, Range<usize>)> {
     token_format(value)
         .or_else(|| credential_key(key, value))
         .or_else(|| high_entropy(key, value))
 }
 
-fn token_format(v: &str) -> Option<&'static str> {
+fn token_format(v: &str) -> Option<(&'static str, Range<usize>)> {
     const AWS: &[&str] = &[
         "AKIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ASIA", "A3T",
     ];
@@ -37,54 +54,61 @@ fn token_format(v: &str) -> Option<&'static str> {
     for p in AWS {
         // 20 characters in all (`A3T` takes one more of the class), then a word boundary.
         let need = 20 - p.len();
-        if prefixed(v, p, upper_alnum).any(|n| n == need) {
-            return Some("an AWS access key id");
+        if let Some(m) = prefixed(v, p, upper_alnum).find(|&(_, n)| n == need) {
+            return Some(("an AWS access key id", span(p, m)));
         }
     }
     for p in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
-        if prefixed(v, p, alnum).any(|n| n >= 36) {
-            return Some("a GitHub token");
+        if let Some(m) = prefixed(v, p, alnum).find(|&(_, n)| n >= 36) {
+            return Some(("a GitHub token", span(p, m)));
         }
     }
     let pat_body = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    if prefixed(v, "github_pat_", pat_body).any(|n| n >= 82) {
-        return Some("a GitHub fine-grained token");
+    let p = "github_pat_";
+    if let Some(m) = prefixed(v, p, pat_body).find(|&(_, n)| n >= 82) {
+        return Some(("a GitHub fine-grained token", span(p, m)));
     }
     let dash_word = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-    if prefixed(v, "glpat-", dash_word).any(|n| n >= 20) {
-        return Some("a GitLab personal access token");
+    if let Some(m) = prefixed(v, "glpat-", dash_word).find(|&(_, n)| n >= 20) {
+        return Some(("a GitLab personal access token", span("glpat-", m)));
     }
     for p in ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"] {
-        if prefixed(v, p, alnum).any(|n| n >= 10) {
-            return Some("a Slack token");
+        if let Some(m) = prefixed(v, p, alnum).find(|&(_, n)| n >= 10) {
+            return Some(("a Slack token", span(p, m)));
         }
     }
     let hook = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
-    if prefixed(v, "https://hooks.slack.com/services/", hook).any(|n| n >= 44) {
-        return Some("a Slack webhook URL");
+    let p = "https://hooks.slack.com/services/";
+    if let Some(m) = prefixed(v, p, hook).find(|&(_, n)| n >= 44) {
+        return Some(("a Slack webhook URL", span(p, m)));
     }
-    if prefixed(v, "sk_live_", alnum).any(|n| n >= 10) {
-        return Some("a Stripe secret key");
+    if let Some(m) = prefixed(v, "sk_live_", alnum).find(|&(_, n)| n >= 10) {
+        return Some(("a Stripe secret key", span("sk_live_", m)));
     }
-    if private_key(v) {
-        return Some("a private key");
+    if let Some(r) = private_key(v) {
+        return Some(("a private key", r));
     }
-    if jwt(v) {
-        return Some("a JWT");
+    if let Some(r) = jwt(v) {
+        return Some(("a JWT", r));
     }
-    if url_with_password(v) {
-        return Some("a URL with a password in it");
+    if let Some(r) = url_with_password(v) {
+        return Some(("a URL with a password in it", r));
     }
     None
 }
 
-/// For each `prefix` at a word start in `v`, how many bytes of `class` follow it, if then the
-/// word ends.
+/// The bytes of a `prefix` match at `i` with `n` more bytes.
+fn span(prefix: &str, (i, n): (usize, usize)) -> Range<usize> {
+    i..i + prefix.len() + n
+}
+
+/// For each `prefix` at a word start in `v`: where it starts and how many bytes of `class`
+/// follow it, if then the word ends.
 fn prefixed<'a>(
     v: &'a str,
     prefix: &'a str,
     class: impl Fn(u8) -> bool + 'a,
-) -> impl Iterator<Item = usize> + 'a {
+) -> impl Iterator<Item = (usize, usize)> + 'a {
     let b = v.as_bytes();
     starts_of(v, prefix).filter_map(move |i| {
         if i > 0 && b[i - 1].is_ascii_alphanumeric() {
@@ -93,7 +117,7 @@ fn prefixed<'a>(
         let rest = &b[i + prefix.len()..];
         let n = rest.iter().take_while(|&&c| class(c)).count();
         let ends = rest.get(n).is_none_or(|c| !c.is_ascii_alphanumeric());
-        ends.then_some(n)
+        ends.then_some((i, n))
     })
 }
 
@@ -105,9 +129,9 @@ fn starts_of<'a>(v: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + '
     found.into_iter().flatten()
 }
 
-/// `-----BEGIN ... PRIVATE KEY-----` followed by at least 32 characters of base64.
-fn private_key(v: &str) -> bool {
-    starts_of(v, "-----BEGIN ").any(|i| {
+/// `-----BEGIN ... PRIVATE KEY-----` followed by at least 32 characters of base64: the header.
+fn private_key(v: &str) -> Option<Range<usize>> {
+    let found = starts_of(v, "-----BEGIN ").find(|&i| {
         let rest = &v[i + "-----BEGIN ".len()..];
         let Some(end) = rest.find("-----") else {
             return false;
@@ -124,13 +148,15 @@ fn private_key(v: &str) -> bool {
             .filter(|c| !c.is_ascii_whitespace())
             .count();
         label_ok && body >= 32
-    })
+    })?;
+    let end = v[found..].find('\n').map_or(v.len(), |n| found + n);
+    Some(found..end)
 }
 
 /// `eyJ...` `.eyJ...` `.` signature (which may be empty): two base64url JSON parts.
-fn jwt(v: &str) -> bool {
+fn jwt(v: &str) -> Option<Range<usize>> {
     let b64url = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_';
-    starts_of(v, "eyJ").any(|i| {
+    let found = starts_of(v, "eyJ").find(|&i| {
         let b = &v.as_bytes()[i..];
         let head = b.iter().take_while(|c| b64url(c)).count();
         if head < 20 || b.get(head) != Some(&b'.') {
@@ -139,35 +165,54 @@ fn jwt(v: &str) -> bool {
         let p = &b[head + 1..];
         let body = p.iter().take_while(|c| b64url(c)).count();
         p.starts_with(b"eyJ") && body >= 20 && p.get(body) == Some(&b'.')
-    })
+    })?;
+    let len = v.as_bytes()[found..]
+        .iter()
+        .take_while(|c| b64url(c) || **c == b'.')
+        .count();
+    Some(found..found + len)
 }
 
-/// `scheme://user:password@host` with a literal password.
-fn url_with_password(v: &str) -> bool {
-    starts_of(v, "://").any(|i| {
+/// `scheme://user:password@host` with a literal password: the URL up to its host.
+fn url_with_password(v: &str) -> Option<Range<usize>> {
+    starts_of(v, "://").find_map(|i| {
         let rest = &v[i + 3..];
         let auth_end = rest
             .find(|c: char| {
                 c == '/' || c == '?' || c == '#' || c.is_whitespace() || "\"'`".contains(c)
             })
             .unwrap_or(rest.len());
-        let Some(at) = rest[..auth_end].rfind('@') else {
-            return false;
-        };
-        match rest[..at].split_once(':') {
-            Some((_, pass)) => !pass.is_empty() && !is_reference(pass),
-            None => false,
+        let at = rest[..auth_end].rfind('@')?;
+        let (_, pass) = rest[..at].split_once(':')?;
+        if pass.is_empty() || is_reference(pass) {
+            return None;
         }
+        let scheme = v[..i]
+            .bytes()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || b"+.-".contains(c))
+            .count();
+        Some(i - scheme..i + 3 + at)
     })
 }
 
+/// A reference or placeholder, not a value: `$(VAR)`, `${VAR}`, `$VAR`, `{VAR}`, `<VAR>`,
+/// `{{ … }}`, `%VAR%`.
 fn is_reference(v: &str) -> bool {
     let v = v.trim();
     let var = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+    };
+    let inner = |open: char, close: char| v.strip_prefix(open)?.strip_suffix(close);
     (v.starts_with("$(") && v.ends_with(')'))
         || (v.starts_with("${") && v.ends_with('}'))
         || (v.starts_with("{{") && v.ends_with("}}"))
         || v.strip_prefix('$').is_some_and(var)
+        || inner('{', '}').is_some_and(name)
+        || inner('<', '>').is_some_and(name)
         || (v.starts_with('%') && v.ends_with('%') && v.len() > 2)
 }
 
@@ -196,7 +241,7 @@ fn key_words(key: &str) -> Vec<String> {
     words
 }
 
-fn credential_key(key: &str, value: &str) -> Option<&'static str> {
+fn credential_key(key: &str, value: &str) -> Option<(&'static str, Range<usize>)> {
     const WORDS: &[&str] = &[
         "password",
         "passwd",
@@ -308,17 +353,39 @@ fn credential_key(key: &str, value: &str) -> Option<&'static str> {
     let url = v.contains("://");
     let literal =
         !v.is_empty() && !v.contains('\n') && !boolean && !path && !url && !is_reference(v);
-    (named && !is_file_key && !ABOUT.contains(&last.as_str()) && literal)
-        .then_some("a literal value under a credential-like key")
+    let start = value.len() - value.trim_start().len();
+    (named && !is_file_key && !ABOUT.contains(&last.as_str()) && literal).then_some((
+        "a literal value under a credential-like key",
+        start..start + v.len(),
+    ))
 }
 
-fn high_entropy(key: &str, value: &str) -> Option<&'static str> {
-    const DIGEST_KEYS: &[&str] = &[
-        "digest", "sha", "sha1", "sha256", "sha512", "hash", "checksum", "commit", "md5",
-    ];
-    let digest_key = key_words(key)
-        .iter()
-        .any(|w| DIGEST_KEYS.contains(&w.as_str()));
+/// Words of a key whose hex values are digests or identifiers, not credentials.
+const DIGEST_KEYS: &[&str] = &[
+    "digest",
+    "sha",
+    "sha1",
+    "sha256",
+    "sha512",
+    "hash",
+    "checksum",
+    "commit",
+    "md5",
+    "id",
+    "ids",
+    "uid",
+    "uuid",
+    "guid",
+    "fingerprint",
+    "etag",
+];
+
+fn high_entropy(key: &str, value: &str) -> Option<(&'static str, Range<usize>)> {
+    let digest_key = |key: &str| {
+        key_words(key)
+            .iter()
+            .any(|w| DIGEST_KEYS.contains(&w.as_str()))
+    };
     // Base64 (`+/`) or base64url (`-_`) words; `=` only as padding, so `KEY=value` is two words.
     let word_byte = |c: u8| c.is_ascii_alphanumeric() || b"+/_-".contains(&c);
     let b = value.as_bytes();
@@ -350,14 +417,23 @@ fn high_entropy(key: &str, value: &str) -> Option<&'static str> {
                 algo.is_some_and(|a| a.starts_with("sha") || a == "md5")
             };
             let letters = word.bytes().any(|c| c.is_ascii_alphabetic());
-            if !digest_key && !after_digest && digits && letters && entropy(word) >= 3.5 {
-                return Some("a long random-looking hex string");
+            // A hex word is a hash or an ID (a TRaSH guide id, a device id) unless the key it
+            // stands under (on its line, else the value's own key) names a credential.
+            let local = context::line_key(value, start);
+            let secret_key = || {
+                let k = local.unwrap_or(key);
+                !digest_key(k) && credential_key(k, "x").is_some()
+            };
+            if !after_digest && digits && letters && entropy(word) >= 3.5 && secret_key() {
+                return Some(("a long random-looking hex string", start..i));
             }
         } else {
             let upper = word.bytes().any(|c| c.is_ascii_uppercase());
             let lower = word.bytes().any(|c| c.is_ascii_lowercase());
-            if digits && upper && lower && entropy(word) >= 4.5 {
-                return Some("a long high-entropy string");
+            // Under an identifier key (`client_id`), a random-looking word is an ID.
+            let id_key = || context::line_key(value, start).is_some_and(digest_key);
+            if digits && upper && lower && entropy(word) >= 4.5 && !id_key() {
+                return Some(("a long high-entropy string", start..i));
             }
         }
     }

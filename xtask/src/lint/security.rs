@@ -117,6 +117,22 @@ pub fn secret_in_config(file: &Path, key: &str, value: &str, pos: Pos, out: &mut
     }
 }
 
+/// SEC-SECRET-IN-CONFIG for a key and its scalar `node` of `doc`: at the evidence's own line
+/// and column inside the scalar when the document has its source.
+pub fn secret_in_scalar(file: &Path, doc: &Doc, key: &str, node: &Node, out: &mut Vec<Finding>) {
+    let value = doc.resolve(node);
+    let text = value.as_str().unwrap_or_default();
+    if let Some((reason, range)) = super::secrets::find_secret(key, text) {
+        let pos = super::secrets::context::locate(doc.src, value.start, value.end, text, range);
+        out.push(Finding::new(
+            &SECRET_IN_CONFIG,
+            file,
+            pos,
+            format!("`{key}` looks like a secret ({reason}); use a Secret and secretKeyRef"),
+        ));
+    }
+}
+
 /// Checks a ConfigMap's values for secrets and returns its keys.
 pub fn check_config_map(file: &Path, doc: &Doc, out: &mut Vec<Finding>) -> Vec<String> {
     let mut keys = Vec::new();
@@ -127,10 +143,8 @@ pub fn check_config_map(file: &Path, doc: &Doc, out: &mut Vec<Finding>) -> Vec<S
         for e in entries {
             let Some(key) = e.key.as_str() else { continue };
             keys.push(key.to_string());
-            if section == "data"
-                && let Some(value) = doc.resolve(&e.value).as_str()
-            {
-                secret_in_config(file, key, value, e.value.start, out);
+            if section == "data" {
+                secret_in_scalar(file, doc, key, &e.value, out);
             }
         }
     }
@@ -265,13 +279,7 @@ fn container(file: &Path, doc: &Doc, c: &Node, pod_sc: Option<&Node>, out: &mut 
     }
     for e in doc.seq(c, "env") {
         if let (Some(key), Some(value)) = (doc.str(e, "name"), doc.get(e, "value")) {
-            secret_in_config(
-                file,
-                key,
-                value.as_str().unwrap_or_default(),
-                value.start,
-                out,
-            );
+            secret_in_scalar(file, doc, key, value, out);
         }
     }
 }

@@ -75,7 +75,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
     };
     let kustomization = crate::kustomize::is_kustomization(file);
     for document in &docs {
-        let doc = check_document(file, &document.root, out);
+        let doc = check_document(file, &document.root, out).with_src(src);
         let root = doc.root;
         match &root.value {
             Value::Map(_) => {}
@@ -92,17 +92,50 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
         }
         if kustomization {
             if facts.kustomization.is_none() {
+                super::helm::collect_kustomization(&doc, file, &mut facts.charts);
                 let k = super::kustomize_rules::Kustomization::parse(document, &doc);
                 super::kustomize_rules::check_local(file, &k, settings, out);
                 facts.kustomization = Some(k);
             }
             continue;
         }
-        missing_fields(file, &doc, &mut facts.missing_fields);
+        let encrypted = super::sops::encrypted(&doc);
+        if encrypted.is_none() {
+            missing_fields(file, &doc, &mut facts.missing_fields);
+        }
+        facts
+            .plugin_files
+            .extend(super::generators::plugin_files(&doc));
+        if let Some(at) = encrypted {
+            facts.sops.get_or_insert(at);
+        }
         let Some(kind) = doc.str(root, "kind") else {
             continue;
         };
-        super::schema::check(file, &doc, kind, settings, out, &mut facts.missing_fields);
+        let api = doc.str(root, "apiVersion").unwrap_or_default();
+        facts.flux_decryption |= super::sops::flux_decrypts(&doc, kind, api);
+        if kind == "CustomResourceDefinition" && api.starts_with("apiextensions.k8s.io/") {
+            facts.crds.extend(super::crd::from_doc(&doc));
+        }
+        let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
+        if encrypted.is_some() {
+            // Ciphertext for a generator to decrypt: not checked as an object.
+            facts.objects.push(Object {
+                kind: kind.to_string(),
+                name: name.unwrap_or_default().to_string(),
+                pos: root.start,
+                keys: Vec::new(),
+            });
+            continue;
+        }
+        let checked =
+            super::schema::check(file, &doc, kind, settings, out, &mut facts.missing_fields);
+        if checked == super::schema::Checked::Unknown {
+            let api = doc.str(root, "apiVersion").unwrap_or_default();
+            facts
+                .unknown_kinds
+                .push((api.to_string(), kind.to_string()));
+        }
         let name = doc.path(root, &["metadata", "name"]).and_then(Node::as_str);
         let mut object = Object {
             kind: kind.to_string(),
@@ -111,6 +144,7 @@ pub fn check(file: &Path, src: &str, settings: &Settings, out: &mut Vec<Finding>
             keys: Vec::new(),
         };
         super::gitops::collect(&doc, kind, &mut facts.gitops);
+        super::helm::collect(&doc, kind, api, &mut facts);
         if kind == "ConfigMap" {
             object.keys = super::security::check_config_map(file, &doc, out);
         } else if let Some(w) = super::workload::check(file, &doc, kind, settings, out) {

@@ -24,13 +24,25 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
         None
     };
     let outcome = lint::analyze(&ctx.root, &ctx.settings)?;
-    let extra = match &renderer {
-        Some(r) => {
-            let runner = Runner::new(false, ctx.settings.network_timeout)?;
-            lint::render::run(&runner, &outcome.tree, &ctx.settings, &ctx.root, r)?
-        }
+    let runner = Runner::new(false, ctx.settings.network_timeout)?;
+    let mut extra = match &renderer {
+        Some(r) => lint::render::run(&runner, &outcome.tree, &ctx.settings, &ctx.root, r)?,
         None => Vec::new(),
     };
+    let mut notes = Vec::new();
+    if flags.render && !outcome.charts.is_empty() {
+        if crate::tools::find(crate::tools::HELM).is_some() {
+            extra.extend(lint::helm::render(
+                &runner,
+                &ctx.root,
+                &outcome.charts,
+                &ctx.settings,
+            )?);
+        } else {
+            notes.extend(lint::helm::not_rendered_note(&outcome.charts));
+        }
+    }
+    notes.extend(outcome.unknown_kinds_note(&selected, &overrides));
     // `lint-manifests FILE`: the summary counts the files shown, not every file read.
     let files = if selected.is_empty() {
         outcome.files
@@ -55,6 +67,9 @@ pub fn run(flags: &flags::LintManifests, ctx: &Ctx) -> Result<Status> {
             eprintln!("{}", report::summary(&findings, files));
         }
         flags::LintFormat::Sarif => print!("{}", report::sarif(&findings, &lint::registry())),
+    }
+    for note in notes {
+        eprintln!("{note}");
     }
     let failing = findings
         .iter()

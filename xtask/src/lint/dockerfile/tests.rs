@@ -291,6 +291,26 @@ fn add_of_a_url_is_reported_at_the_url() {
 }
 
 #[test]
+fn add_through_an_arg_with_a_url_default_is_add_url() {
+    let src =
+        "FROM python:3.11-slim\nARG URL=https://example.com/tool.tgz\nADD $URL /opt/\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(ADD_URL.id, 3, 5)]);
+    let f = findings(src, &[]);
+    assert!(
+        f[0].message
+            .contains("`$URL` (`https://example.com/tool.tgz`)"),
+        "{}",
+        f[0].message
+    );
+    // A global ARG redeclared in the stage, and ENV, expand the same way.
+    let src = "ARG BASE=https://example.com\nFROM python:3.11-slim\nARG BASE\nENV REPO=${BASE}/repo.git\nADD ${BASE}/x.tgz /opt/\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d $BASE/y.tgz /opt/\nCOPY $BASE/z.tgz /opt/\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![(ADD_URL.id, 5, 5)]);
+    // An ARG without a default is unknown: neither a URL nor a missing file.
+    let src = "FROM python:3.11-slim\nARG URL\nADD $URL /opt/\nUSER app\n";
+    assert_eq!(run(src, &[]), vec![]);
+}
+
+#[test]
 fn copy_of_a_url_is_not_add_url() {
     let src = "FROM python:3.11-slim\nADD x.tgz /opt/\nUSER app\n";
     assert_eq!(run(src, &["x.tgz"]), vec![]);

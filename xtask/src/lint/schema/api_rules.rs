@@ -19,8 +19,10 @@ pub fn check(file: &Path, doc: &Doc, kind: &str, out: &mut Vec<Finding>) {
     let mut emit =
         |rule: &Rule, pos: Pos, msg: String| out.push(Finding::new(rule, file, pos, msg));
     let root = doc.root;
+    // A name with a `${VAR}` is completed by Flux's post-build substitution first.
     if let Some(name) = doc.path(root, &["metadata", "name"])
         && let Some(text) = name.as_str()
+        && !text.contains("${")
     {
         if let Some(why) = name_problem(kind, text) {
             emit(&NAME, name.start, format!("{kind} name `{text}` {why}"));
@@ -38,6 +40,7 @@ pub fn check(file: &Path, doc: &Doc, kind: &str, out: &mut Vec<Finding>) {
     }
     if let Some(ns) = doc.path(root, &["metadata", "namespace"])
         && let Some(text) = ns.as_str()
+        && !text.contains("${")
         && let Some(why) = label_problem(text)
     {
         emit(&NAME, ns.start, format!("namespace `{text}` {why}"));

@@ -99,6 +99,26 @@ impl Schema {
         self.kinds.iter().map(|&(k, a, _)| (a, k))
     }
 
+    /// The definition named `name` (`io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`).
+    pub fn def_named(&self, name: &str) -> Option<&Def> {
+        let i = self
+            .defs
+            .iter()
+            .position(|slot| slot.as_ref().is_some_and(|s| s.name == name))?;
+        Some(self.def(i as u32))
+    }
+
+    /// Whether `group` is one the API server serves itself: one of a kind whose definition is
+    /// Kubernetes' own (`io.k8s.…`), not a CRD the linter carries.
+    pub fn serves_group(&self, group: &str) -> bool {
+        self.kinds.iter().any(|&(_, api, i)| {
+            api.rsplit_once('/').map_or("", |(g, _)| g) == group
+                && self.defs[i as usize]
+                    .as_ref()
+                    .is_some_and(|slot| slot.name.starts_with("io.k8s."))
+        })
+    }
+
     /// Every definition, parsed (for tests).
     pub fn all_defs(&self) -> impl Iterator<Item = &Def> + '_ {
         (0..self.defs.len() as u32)

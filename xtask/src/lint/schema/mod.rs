@@ -81,11 +81,14 @@ rule skips it silently. The finding suggests the kind it most likely means.",
 pub const UNKNOWN_KIND: Rule = Rule {
     id: "SCHEMA-UNKNOWN-KIND",
     severity: Severity::Warning,
-    summary: "no schema for this kind (a CRD the linter does not know)",
-    explain: "The object's apiVersion and kind are neither built in nor one of the CRDs whose \
-schemas the linter carries (Argo CD Application, Argo CD Image Updater ImageUpdater), so it is \
-not validated. Check it against its CRD, or suppress this warning with a marker that says which \
-CRD it belongs to.",
+    summary: "kinds with no schema (one note per run, with counts)",
+    explain: "Some objects' apiVersion and kind are neither built in, nor a CRD found in the \
+manifests or in `lint.crds`, nor one of the CRDs the linter carries, so they are not validated. \
+Instead of a warning per object, each run ends with one note on stderr that lists those kinds \
+with their counts; it never changes the exit code. Add the CRDs (a file or folder under \
+`[workspace.metadata.xtask.lint] crds`) to validate them, or set SCHEMA-UNKNOWN-KIND = \"off\" \
+to silence the note. Only an apiVersion's group decides whether a kind is built in: \
+`talos.dev/v1alpha1` ServiceAccount is a custom kind, not a misplaced core one.",
 };
 pub const NAME: Rule = Rule {
     id: "SCHEMA-NAME",
@@ -135,6 +138,15 @@ pub const RULES: &[Rule] = &[
     SELECTOR,
 ];
 
+/// What [`check`] made of a document's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// Validated, or reported as a wrong apiVersion or kind of a built-in group.
+    Known,
+    /// No schema: a custom kind (or one without an apiVersion).
+    Unknown,
+}
+
 /// The SCHEMA rules of one document of `kind`. SCHEMA-REQUIRED findings go to `held`: the tree
 /// pass drops them for files that are patches or generator inputs.
 pub fn check(
@@ -144,18 +156,18 @@ pub fn check(
     settings: &Settings,
     out: &mut Vec<Finding>,
     held: &mut Vec<Finding>,
-) {
+) -> Checked {
     // An unsupported version is refused (exit 2) before the pass starts; see [`load`].
     let Ok(schema) = data::schema(&settings.kubernetes_version) else {
-        return;
+        return Checked::Known;
     };
     let root = doc.root;
     let kind_node = doc.get(root, "kind").unwrap_or(root);
     let Some(api_node) = doc.get(root, "apiVersion") else {
-        return; // YAML-MISSING-FIELD
+        return Checked::Known; // YAML-MISSING-FIELD
     };
     let Some(api) = api_node.as_str() else {
-        return;
+        return Checked::Known;
     };
     let emit = |rule: &Rule, node: &Node, msg: String| Finding::new(rule, file, node.start, msg);
     if let Some(def) = schema.kind(api, kind) {
@@ -169,7 +181,12 @@ pub fn check(
         };
         v.object(root, def, root.start);
         api_rules::check(file, doc, kind, out);
-        return;
+        return Checked::Known;
+    }
+    // Only the apiVersion's group says whether the kind is built in: a CRD may reuse a core
+    // kind's name (`talos.dev/v1alpha1` ServiceAccount).
+    if !is_builtin_group(schema, group_of(api)) {
+        return Checked::Unknown;
     }
     let served: Vec<&str> = schema
         .kinds()
@@ -192,7 +209,25 @@ pub fn check(
                 preferred(&served)
             ),
         ));
-        return;
+        return Checked::Known;
+    }
+    // A kind this apiVersion serves only in other Kubernetes versions (MutatingAdmissionPolicy
+    // in admissionregistration.k8s.io/v1 before 1.36) is a version mismatch, not a typo.
+    let also = other_versions(api, kind);
+    if let (Some(first), Some(last)) = (also.first(), also.last()) {
+        let when = if first == last {
+            format!("only in Kubernetes {first}")
+        } else {
+            format!("in Kubernetes {first} to {last}")
+        };
+        out.push(emit(
+            &API_VERSION,
+            api_node,
+            format!(
+                "`{api}` serves {kind} {when}, not in {version}: set `kubernetes-version` under [workspace.metadata.xtask.lint] to your cluster's"
+            ),
+        ));
+        return Checked::Known;
     }
     let known = || schema.kinds().map(|(_, k)| k);
     if let Some(right) = known().find(|k| k.eq_ignore_ascii_case(kind)) {
@@ -201,7 +236,7 @@ pub fn check(
             kind_node,
             format!("unknown kind `{kind}`; did you mean `{right}`? (kinds are case-sensitive)"),
         ));
-        return;
+        return Checked::Known;
     }
     let group_kinds: Vec<&str> = schema
         .kinds()
@@ -215,13 +250,50 @@ pub fn check(
             kind_node,
             format!("`{api}` has no kind `{kind}`{hint}"),
         ));
-        return;
+        return Checked::Known;
     }
-    out.push(emit(
-        &UNKNOWN_KIND,
-        kind_node,
-        format!("no schema for {kind} ({api}): the object is not validated"),
-    ));
+    Checked::Unknown
+}
+
+/// `apps/v1` → `apps`; `v1` → `` (the core group).
+pub fn group_of(api: &str) -> &str {
+    api.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// Groups the API server itself serves: those of the built-in kinds, and `extensions`, whose
+/// kinds were all removed before the oldest version the schemas cover. The CRDs the linter
+/// carries (`argoproj.io`...) are not built in.
+fn is_builtin_group(schema: &data::Schema, group: &str) -> bool {
+    group.is_empty() || group == "extensions" || schema.serves_group(group)
+}
+
+/// The one note of a run about kinds without a schema: each `(apiVersion, kind)` with its count,
+/// most frequent first. `None` when every object had a schema.
+pub fn unknown_kinds_note<'a>(kinds: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    for (api, kind) in kinds {
+        *counts.entry((kind, api)).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return None;
+    }
+    let total: usize = counts.values().sum();
+    let mut list: Vec<_> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown: Vec<String> = list
+        .iter()
+        .map(|((kind, api), n)| format!("{kind} ({api}) {n}"))
+        .collect();
+    let (objects, kinds, were) = (
+        if total == 1 { "object" } else { "objects" },
+        if list.len() == 1 { "kind" } else { "kinds" },
+        if total == 1 { "was" } else { "were" },
+    );
+    Some(format!(
+        "note: {total} {objects} of {} {kinds} with no schema {were} not validated: {}; add their CRDs under [workspace.metadata.xtask.lint] crds to validate them (SCHEMA-UNKNOWN-KIND)",
+        list.len(),
+        shown.join(", ")
+    ))
 }
 
 /// Checks that the configured Kubernetes version has schemas (bad settings are exit 2).

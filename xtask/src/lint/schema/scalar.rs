@@ -155,6 +155,24 @@ fn is_float(s: &str) -> bool {
 
 /// A resource quantity as `resource.ParseQuantity` reads it: a signed decimal number, then a
 /// binary (Ki..Ei), decimal (n, u, m, k, M, G, T, P, E) or exponent (e3, E-2) suffix.
+/// A whole value that is a variable for a tool to substitute before the API server sees it:
+/// Flux's post-build `${VAR}`, `${VAR:=default}` or `${VAR:-default}`. Its type and format are
+/// the substituted value's, so the schema rules leave it alone.
+pub fn is_substitution(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) else {
+        return false;
+    };
+    let name_len = inner
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    name_len > 0
+        && !inner.contains('}')
+        && (name_len == inner.len()
+            || inner[name_len..].starts_with(":=")
+            || inner[name_len..].starts_with(":-"))
+}
+
 pub fn is_quantity(s: &str) -> bool {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let end = body

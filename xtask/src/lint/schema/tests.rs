@@ -210,7 +210,57 @@ fn crds_with_schemas_are_validated_and_others_warned_once() {
     let missing = iu.replace("          imageName: ghcr.io/dcasati/python-base\n", "");
     assert_eq!(lint(&missing), [("SCHEMA-REQUIRED", 8, 11)]);
     let sm = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: s}\nspec: {anything: goes}\n";
-    assert_eq!(lint(sm), [("SCHEMA-UNKNOWN-KIND", 2, 7)]);
+    assert_eq!(lint(sm), []);
+    assert_eq!(
+        unknown(sm),
+        [("monitoring.coreos.com/v1".into(), "ServiceMonitor".into())]
+    );
+    // An Argo CD kind the linter carries no CRD for is unknown, not a typo of Application.
+    let project = "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: p}\n";
+    assert_eq!(lint(project), []);
+    assert_eq!(
+        unknown(project),
+        [("argoproj.io/v1alpha1".into(), "AppProject".into())]
+    );
+}
+
+fn unknown(src: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    yaml_rules::check(Path::new("x.yaml"), src, &Settings::default(), &mut out).unknown_kinds
+}
+
+#[test]
+fn only_the_api_group_makes_a_kind_built_in() {
+    // Talos' ServiceAccount is its own kind, not a core one at the wrong apiVersion.
+    let talos = "apiVersion: talos.dev/v1alpha1\nkind: ServiceAccount\nmetadata: {name: s}\nspec: {roles: [os:reader]}\n";
+    assert_eq!(lint(talos), []);
+    assert_eq!(
+        unknown(talos),
+        [("talos.dev/v1alpha1".into(), "ServiceAccount".into())]
+    );
+    let cased = talos.replace("ServiceAccount", "Serviceaccount");
+    assert_eq!(lint(&cased), []);
+    // A built-in group still gets SCHEMA-API-VERSION and SCHEMA-KIND.
+    let old = "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: d}\n";
+    assert_eq!(lint(old), [("SCHEMA-API-VERSION", 1, 13)]);
+    let typo = "apiVersion: batch/v1\nkind: Cronjob\nmetadata: {name: c}\n";
+    assert_eq!(lint(typo), [("SCHEMA-KIND", 2, 7)]);
+    assert!(unknown(old).is_empty() && unknown(typo).is_empty());
+}
+
+#[test]
+fn unknown_kinds_make_one_note_with_counts() {
+    let kinds = [
+        ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
+        ("monitoring.coreos.com/v1", "ServiceMonitor"),
+        ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
+    ];
+    let note = super::unknown_kinds_note(kinds.into_iter()).unwrap();
+    assert!(
+        note.starts_with("note: 3 objects of 2 kinds with no schema were not validated: HelmRelease (helm.toolkit.fluxcd.io/v2) 2, ServiceMonitor (monitoring.coreos.com/v1) 1; "),
+        "{note}"
+    );
+    assert_eq!(super::unknown_kinds_note(std::iter::empty()), None);
 }
 
 #[test]
@@ -286,4 +336,33 @@ fn an_unsupported_version_is_a_settings_error() {
         "{err}"
     );
     assert!(super::load(&Settings::default()).is_ok());
+}
+
+#[test]
+fn flux_substitutions_are_left_to_flux() {
+    let pvc = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  accessModes: [\"${ACCESS_MODES:=ReadWriteOnce}\"]\n  resources:\n    requests:\n      storage: ${CAPACITY:=5Gi}\n";
+    assert_eq!(lint(pvc), []);
+    let deploy = POD.replace("spec:\n", "spec:\n  priority: ${PRIORITY}\n");
+    assert_eq!(lint(&deploy), []);
+    // Only a whole `${NAME}`, `${NAME:=…}` or `${NAME:-…}` is a substitution.
+    let partial = pvc.replace("${CAPACITY:=5Gi}", "${CAPACITY}Gi");
+    assert_eq!(lint(&partial), [("SCHEMA-FORMAT", 8, 16)]);
+    assert!(super::scalar::is_substitution("${A_1:-x y}"));
+    assert!(!super::scalar::is_substitution("${}"));
+    assert!(!super::scalar::is_substitution("${A}${B}"));
+    assert!(!super::scalar::is_substitution("$(A)"));
+}
+
+#[test]
+fn a_kind_served_only_in_other_versions_is_a_version_mismatch_not_a_typo() {
+    // MutatingAdmissionPolicy is not served at all in 1.31; at admissionregistration v1, later.
+    let src = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicy\nmetadata: {name: m}\nspec: {}\n";
+    assert_eq!(lint(src), [("SCHEMA-API-VERSION", 1, 13)]);
+    let msg = messages(src);
+    assert!(
+        msg.starts_with(
+            "`admissionregistration.k8s.io/v1` serves MutatingAdmissionPolicy in Kubernetes 1."
+        ) && msg.contains(" to 1.37, not in 1.31: set `kubernetes-version`"),
+        "{msg}"
+    );
 }

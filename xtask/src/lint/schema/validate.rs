@@ -59,6 +59,9 @@ impl<'a> Validator<'a, '_> {
         if let Value::Alias(_) = node.value {
             return; // an alias to an anchor that is not in this document
         }
+        if node.as_str().is_some_and(super::scalar::is_substitution) {
+            return; // Flux substitutes it before the API server sees it
+        }
         let scalar = matches!(node.value, Value::Scalar { .. }).then(|| resolve(node));
         if scalar == Some(Scalar::Null) {
             if !ty.nullable {
@@ -205,13 +208,7 @@ impl<'a> Validator<'a, '_> {
             owner
         };
         let path = self.here();
-        let got = match (&node.value, scalar) {
-            (Value::Seq(_), _) => "a list".to_string(),
-            (Value::Map(_), _) => "a mapping".to_string(),
-            (_, Some(Scalar::Str)) => format!("the string {:?}", node.as_str().unwrap_or("")),
-            (_, Some(s)) => format!("{} ({})", s.describe(), node.as_str().unwrap_or("")),
-            _ => "something else".to_string(),
-        };
+        let got = got(node, scalar);
         let text = node.as_str().unwrap_or_default();
         let quoted = scalar == Some(Scalar::Str)
             && node.style() != Some(crate::yaml::Style::Plain)
@@ -316,6 +313,17 @@ impl<'a> Validator<'a, '_> {
                 );
             }
         }
+    }
+}
+
+/// What a value of the wrong type is, for the message: `a list`, `the string "3"`, `an integer (3)`.
+pub fn got(node: &Node, scalar: Option<Scalar>) -> String {
+    match (&node.value, scalar) {
+        (Value::Seq(_), _) => "a list".to_string(),
+        (Value::Map(_), _) => "a mapping".to_string(),
+        (_, Some(Scalar::Str)) => format!("the string {:?}", node.as_str().unwrap_or("")),
+        (_, Some(s)) => format!("{} ({})", s.describe(), node.as_str().unwrap_or("")),
+        _ => "something else".to_string(),
     }
 }
 

@@ -242,9 +242,11 @@ fn high_entropy_words() {
         Some("a long high-entropy string")
     );
     assert_eq!(
-        looks_like_secret("WEBHOOK", &random(HEX, 40, 31)),
+        looks_like_secret("app.ini", &format!("secret = {}", random(HEX, 40, 31))),
         Some("a long random-looking hex string")
     );
+    // Issue 16: hex under a key that names no credential is a hash or an ID.
+    assert_eq!(looks_like_secret("WEBHOOK", &random(HEX, 40, 31)), None);
 }
 
 #[test]
@@ -369,4 +371,85 @@ fn assignments_and_paths_are_not_one_word() {
         looks_like_secret("cfg", &v),
         Some("a long high-entropy string")
     );
+}
+
+#[test]
+fn placeholders_are_not_secrets() {
+    for (key, value) in [
+        (
+            "config.yml",
+            "path: rtsp://view:{FRIGATE_RTSP_PASSWORD}@10.0.0.5:554/live",
+        ),
+        ("config.yml", "path: rtsp://view:${RTSP_PASSWORD}@cam/live"),
+        (
+            "config.yml",
+            "url: postgres://app:<DB_PASSWORD>@db:5432/app",
+        ),
+        (
+            "config.yml",
+            "url: postgres://app:{{ .Values.db.password }}@db/app",
+        ),
+        ("MQTT_PASSWORD", "{MQTT_PASSWORD}"),
+        ("MQTT_PASSWORD", "<mqtt-password>"),
+        ("API_TOKEN", "${API_TOKEN}"),
+    ] {
+        assert_eq!(looks_like_secret(key, value), None, "{key}={value:?}");
+    }
+    // Real credentials still are, in the same places.
+    assert_eq!(
+        looks_like_secret("config.yml", "path: rtsp://view:hunter2@cam/live"),
+        Some("a URL with a password in it")
+    );
+    assert_eq!(
+        looks_like_secret("MQTT_PASSWORD", "hunter2"),
+        Some("a literal value under a credential-like key")
+    );
+}
+
+#[test]
+fn hex_ids_under_identifier_keys_are_not_secrets() {
+    let (a, b) = (random(HEX, 32, 70), random(HEX, 32, 71));
+    let recyclarr = format!(
+        "sonarr:\n  main:\n    custom_formats:\n      - trash_ids:\n          - {a} # x265\n          - {b}\n        assign_scores_to:\n          - name: WEB-1080p\n"
+    );
+    assert_eq!(looks_like_secret("recyclarr.yml", &recyclarr), None);
+    let json = format!("{{\"trash_id\": \"{a}\", \"name\": \"x265\"}}");
+    assert_eq!(looks_like_secret("cf.json", &json), None);
+    assert_eq!(looks_like_secret("DEVICE_ID", &a), None);
+    // Recyclarr's `select:` lists hold TRaSH ids too; an OAuth client id is public.
+    let select = format!("groups:\n  - trash_id: {a}\n    select:\n      - {b} # SDR\n");
+    assert_eq!(looks_like_secret("recyclarr.yml", &select), None);
+    let oidc = format!("auth_oidc:\n  client_id: '{}'\n", random(B64URL, 60, 72));
+    assert_eq!(looks_like_secret("configuration.yaml", &oidc), None);
+    let oidc = oidc.replace("client_id", "client_secret");
+    assert_eq!(
+        looks_like_secret("configuration.yaml", &oidc),
+        Some("a long high-entropy string")
+    );
+    // Under a credential key, hex still is a secret.
+    let hook = format!("notify:\n  webhook_token: {}\n", random(HEX, 40, 31));
+    assert_eq!(
+        looks_like_secret("config.yml", &hook),
+        Some("a long random-looking hex string")
+    );
+    let key = format!("radarr:\n  api_key: {a}\n");
+    assert_eq!(
+        find_secret("config.yml", &key),
+        Some((
+            "a long random-looking hex string",
+            key.find(&a).unwrap()..key.len() - 1
+        ))
+    );
+}
+
+#[test]
+fn evidence_ranges_point_at_the_word() {
+    let v = "a: 1\nurl: rtsp://view:hunter2@cam/live\n";
+    let (_, r) = find_secret("config.yml", v).unwrap();
+    assert_eq!(&v[r], "rtsp://view:hunter2");
+    let gh = format!("x = '{}{}'\n", "ghp_", random(ALNUM, 36, 80));
+    let (_, r) = find_secret("s.py", &gh).unwrap();
+    assert_eq!(r, 5..5 + 40);
+    let (_, r) = find_secret("PASSWORD", "  hunter2 ").unwrap();
+    assert_eq!(r, 2..9);
 }
