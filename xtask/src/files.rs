@@ -473,7 +473,7 @@ fn remove_temps(path: &Path, pid: u32) -> Vec<PathBuf> {
 }
 
 /// Whether process `pid` exists (a zombie counts: its journal is not stale until reaped).
-fn alive(pid: u32) -> bool {
+pub fn alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };

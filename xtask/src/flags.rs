@@ -34,6 +34,7 @@ pub enum Command {
     Sign(Sign),
     Release(Release),
     Doctor(Doctor),
+    Diff(Diff),
     Smoke(Smoke),
 }
 
@@ -588,6 +589,51 @@ pub enum DoctorFormat {
     /// One line a check, on stderr.
     Human,
     /// The same facts as JSON, on stdout.
+    Json,
+}
+
+/// What will Argo CD change? Renders every Application of this repo (and every top-level
+/// kustomization no Application covers) at BASE and at HEAD, offline, and compares the objects.
+///
+/// Objects are compared by group, kind, namespace and name (a generated ConfigMap's hash suffix
+/// folded); Secret values are never printed. Exit 0 with or without changes (1 when there are
+/// changes, with --exit-code); 2 when a unit fails to render or BASE is not in a shallow clone.
+#[derive(Debug, Args)]
+pub struct Diff {
+    /// The commit to compare against (default: the merge-base of --head and origin/HEAD, else
+    /// main).
+    pub base: Option<String>,
+
+    /// The commit to compare.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+
+    /// human (stdout, coloured on a terminal), markdown (a PR comment) or json (stdout).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+
+    /// Write the output to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Let kustomize fetch remote resources (bases on GitHub, Helm chart repos); by default a
+    /// unit that names one is refused, since diff needs no network.
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// Exit 1 when anything changed, like `git diff --exit-code`.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// Output of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Image lines, then each unit's object diffs.
+    Human,
+    /// A pull-request comment within GitHub's 65,536-character limit.
+    Markdown,
+    /// The stable JSON shape the README documents.
     Json,
 }
 

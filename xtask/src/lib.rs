@@ -4,6 +4,7 @@
 pub mod build_record;
 pub mod buildx_nodes;
 pub mod cosign;
+pub mod diff;
 pub mod digests;
 pub mod engine;
 pub mod exec;

@@ -284,6 +284,16 @@ impl Repo {
                 .with_context(|| format!("{} is not a folder in commit {id}", path.display()))?,
             Err(_) => bail!("{} does not exist in commit {id}", path.display()),
         };
+        self.export_tree(&tree, dest)
+    }
+
+    /// Writes the whole tree of commit `id` into `dest` (which must not exist), as [`Repo::export`].
+    pub fn export_commit(&self, id: &str, dest: &Path) -> Result<()> {
+        let commit = self.git.find_commit(Oid::from_str(id)?)?;
+        self.export_tree(&commit.tree()?, dest)
+    }
+
+    fn export_tree(&self, tree: &git2::Tree, dest: &Path) -> Result<()> {
         std::fs::create_dir(dest).with_context(|| format!("cannot create {}", dest.display()))?;
         let mut failure = None;
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
@@ -685,6 +695,37 @@ fn index_entry(path: &[u8], id: Oid, mode: git2::FileMode, size: usize) -> git2:
         flags: 0,
         flags_extended: 0,
         path: path.to_vec(),
+    }
+}
+
+/// What `cargo xtask diff` asks of the history.
+impl Repo {
+    /// Is this a shallow clone (its history cut off)?
+    pub fn is_shallow(&self) -> bool {
+        self.git.is_shallow()
+    }
+
+    /// The merge-base of commit `head` and the default branch: `origin/HEAD` (where it
+    /// points), else `main` (local, else `origin/main`).
+    pub fn default_base(&self, head: &str) -> Option<Commit> {
+        let head = Oid::from_str(head).ok()?;
+        let origin_head = self
+            .git
+            .find_reference("refs/remotes/origin/HEAD")
+            .and_then(|r| r.resolve())
+            .ok()
+            .and_then(|r| r.target());
+        let other = match origin_head {
+            Some(other) => other,
+            None => ["main", "origin/main"]
+                .iter()
+                .find_map(|name| self.git.revparse_single(name).ok())?
+                .peel_to_commit()
+                .ok()?
+                .id(),
+        };
+        let base = self.git.merge_base(head, other).ok()?;
+        self.git.find_commit(base).ok().map(|c| to_commit(&c))
     }
 }
 

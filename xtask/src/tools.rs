@@ -67,7 +67,7 @@ pub fn needed_by(subcommand: &str) -> &'static [&'static [Tool]] {
         "release" => &[ENGINE, &[TRIVY], &[COSIGN]],
         "sign" => &[&[COSIGN]],
         "trivy-scan" => &[&[TRIVY]],
-        "lint-manifests" => &[&[KUBECTL, KUSTOMIZE]],
+        "lint-manifests" | "diff" => &[&[KUBECTL, KUSTOMIZE]],
         "test" => &[&[PYTHON3]],
         _ => &[],
     }

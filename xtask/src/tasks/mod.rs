@@ -3,6 +3,7 @@
 //! also runs its steps through (the crate root re-exports all three).
 
 pub mod build_base;
+pub mod diff;
 pub mod doctor;
 pub mod lint_manifests;
 pub mod push;
@@ -43,6 +44,7 @@ pub fn dispatch(command: flags::Command, ctx: &Ctx) -> anyhow::Result<Status> {
         flags::Command::Sign(f) => sign::run(&f, ctx),
         flags::Command::Release(f) => release::run(&f, ctx),
         flags::Command::Doctor(f) => doctor::run(&f, ctx),
+        flags::Command::Diff(f) => diff::run(&f, ctx),
         flags::Command::Smoke(f) => smoke::run(&f, ctx),
     }
 }

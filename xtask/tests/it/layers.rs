@@ -43,7 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "smoke",
         ],
     ),
-    ("lint", &["lint"]),
+    ("lint", &["lint", "diff"]),
     ("cli", &["flags", "tasks"]),
     ("entry", &["lib", "main"]),
 ];

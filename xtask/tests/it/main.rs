@@ -5,6 +5,8 @@
 
 mod build_push;
 mod build_push_e2e;
+mod diff;
+mod diff_e2e;
 mod doctor;
 mod faults;
 mod git_setups;

@@ -4,6 +4,7 @@
 //! one module per area, that area's fixtures and stand-ins.
 
 pub mod build_push;
+pub mod diff;
 pub mod lint_manifests;
 pub mod scan_sign;
 pub mod update_images;
