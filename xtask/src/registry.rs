@@ -247,16 +247,33 @@ pub fn token_variable(host: &str) -> &'static str {
 
 /// Reads the raw manifest (or image index) of `reference` from its registry, without pulling.
 pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    inspect(tool, reference, insecure, &["--raw"], &["--raw"])
+}
+
+/// Reads the image configuration of a single-platform image (its os, architecture and
+/// variant, which [`parse_config_platform`] reads), without pulling.
+pub fn inspect_config(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
+    let docker = ["--format", "{{json .Image}}"];
+    inspect(tool, reference, insecure, &docker, &["--config"])
+}
+
+/// `docker buildx imagetools inspect DOCKER… REF` or `skopeo inspect SKOPEO… docker://REF`.
+fn inspect(
+    tool: RegistryTool,
+    reference: &ImageRef,
+    insecure: bool,
+    docker: &[&str],
+    skopeo: &[&str],
+) -> Cmd {
     let cmd = match tool {
-        RegistryTool::Docker => Cmd::new("docker").args([
-            "buildx",
-            "imagetools",
-            "inspect",
-            "--raw",
-            &reference.to_string(),
-        ]),
+        RegistryTool::Docker => Cmd::new("docker")
+            .args(["buildx", "imagetools", "inspect"])
+            .args(docker.iter().copied())
+            .arg(reference.to_string()),
         RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").args(["inspect", "--raw"]);
+            let mut cmd = Cmd::new("skopeo")
+                .arg("inspect")
+                .args(skopeo.iter().copied());
             if insecure {
                 cmd = cmd.arg("--tls-verify=false");
             }
@@ -264,6 +281,23 @@ pub fn inspect_raw(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> 
         }
     };
     cmd.talks_to(registry_host(reference))
+}
+
+/// `os/arch[/variant]` of an image configuration (what [`inspect_config`] prints).
+pub fn parse_config_platform(json: &str) -> Result<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).context("the image configuration is not JSON")?;
+    platform_of(&v).context("the image configuration names no os and architecture")
+}
+
+/// `os/arch[/variant]` of a JSON object with `os`, `architecture` and an optional `variant`
+/// (an image configuration, or an index entry's `platform`).
+fn platform_of(v: &serde_json::Value) -> Option<String> {
+    let (os, arch) = (v["os"].as_str()?, v["architecture"].as_str()?);
+    Some(match v["variant"].as_str().filter(|v| !v.is_empty()) {
+        Some(variant) => format!("{os}/{arch}/{variant}"),
+        None => format!("{os}/{arch}"),
+    })
 }
 
 /// The platforms of `reference`'s index, read from its registry (empty for a single-platform
@@ -292,16 +326,12 @@ pub fn parse_index_platforms(raw: &str) -> Result<Vec<String>> {
     let mut platforms = Vec::new();
     for m in manifests {
         let p = &m["platform"];
-        let (Some(os), Some(arch)) = (p["os"].as_str(), p["architecture"].as_str()) else {
+        if p["os"] == "unknown" || p["architecture"] == "unknown" {
+            continue;
+        }
+        let Some(name) = platform_of(p) else {
             continue;
         };
-        if os == "unknown" || arch == "unknown" {
-            continue;
-        }
-        let mut name = format!("{os}/{arch}");
-        if let Some(variant) = p["variant"].as_str().filter(|v| !v.is_empty()) {
-            name = format!("{name}/{variant}");
-        }
         if !platforms.contains(&name) {
             platforms.push(name);
         }
@@ -318,6 +348,36 @@ fn env(key: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_single_platform_image_is_read_for_its_configuration_and_platform() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let r = ImageRef::parse("127.0.0.1:5000/h/p")
+            .unwrap()
+            .with_digest(&digest);
+        assert_eq!(
+            inspect_config(RegistryTool::Skopeo, &r, true)
+                .argv()
+                .join(" "),
+            format!(
+                "skopeo inspect --config --tls-verify=false docker://127.0.0.1:5000/h/p@{digest}"
+            )
+        );
+        assert_eq!(
+            inspect_config(RegistryTool::Docker, &r, true)
+                .argv()
+                .join(" "),
+            format!(
+                "docker buildx imagetools inspect --format {{{{json .Image}}}} 127.0.0.1:5000/h/p@{digest}"
+            )
+        );
+        let config = r#"{"architecture":"arm64","os":"linux","variant":"v8","config":{}}"#;
+        assert_eq!(parse_config_platform(config).unwrap(), "linux/arm64/v8");
+        let plain = r#"{"architecture":"amd64","os":"linux"}"#;
+        assert_eq!(parse_config_platform(plain).unwrap(), "linux/amd64");
+        assert!(parse_config_platform(r#"{"os":"linux"}"#).is_err());
+        assert!(parse_config_platform("{}").is_err());
+        assert!(parse_config_platform("nope").is_err());
+    }
     #[test]
     fn login_user_comes_from_github_actor_first_and_cannot_be_a_flag() {
         let some = |s: &str| Some(s.to_string());

@@ -13,7 +13,6 @@ pub mod stdlib;
 
 use crate::exec::Cmd;
 use crate::image_ref::ImageRef;
-use crate::registry::{RegistryTool, registry_host};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -147,41 +146,6 @@ pub fn run_cmd(
         cmd = cmd.args(args);
     }
     cmd.deadline(DEADLINE)
-}
-
-/// Reads the config of a single-platform image (no index), for its platform.
-pub fn config_cmd(tool: RegistryTool, reference: &ImageRef, plain_http: bool) -> Cmd {
-    let cmd = match tool {
-        RegistryTool::Docker => Cmd::new("docker").args([
-            "buildx",
-            "imagetools",
-            "inspect",
-            "--format",
-            "{{json .Image}}",
-            &reference.to_string(),
-        ]),
-        RegistryTool::Skopeo | RegistryTool::Podman => {
-            let mut cmd = Cmd::new("skopeo").args(["inspect", "--config"]);
-            if plain_http {
-                cmd = cmd.arg("--tls-verify=false");
-            }
-            cmd.arg(format!("docker://{reference}"))
-        }
-    };
-    cmd.talks_to(registry_host(reference))
-}
-
-/// `os/arch[/variant]` from an image config (what [`config_cmd`] prints).
-pub fn parse_config_platform(json: &str) -> Result<String> {
-    let v: serde_json::Value =
-        serde_json::from_str(json).context("the image config is not JSON")?;
-    let (Some(os), Some(arch)) = (v["os"].as_str(), v["architecture"].as_str()) else {
-        bail!("the image config names no os and architecture");
-    };
-    Ok(match v["variant"].as_str().filter(|v| !v.is_empty()) {
-        Some(variant) => format!("{os}/{arch}/{variant}"),
-        None => format!("{os}/{arch}"),
-    })
 }
 
 /// `docker version` of the server: fails when no docker daemon answers (a CLI alone cannot
@@ -392,27 +356,6 @@ mod tests {
             argv[2]
         );
         assert!(default_command(&BTreeSet::new())[2].contains("mods = []"));
-    }
-
-    #[test]
-    fn a_single_platform_image_is_read_for_its_platform() {
-        assert_eq!(
-            line(&config_cmd(RegistryTool::Skopeo, &r(), true)),
-            format!(
-                "skopeo inspect --config --tls-verify=false docker://{}",
-                r()
-            )
-        );
-        assert_eq!(
-            config_cmd(RegistryTool::Docker, &r(), true).argv()[..5],
-            ["docker", "buildx", "imagetools", "inspect", "--format"]
-        );
-        let config = r#"{"architecture":"arm64","os":"linux","variant":"v8","config":{}}"#;
-        assert_eq!(parse_config_platform(config).unwrap(), "linux/arm64/v8");
-        let plain = r#"{"architecture":"amd64","os":"linux"}"#;
-        assert_eq!(parse_config_platform(plain).unwrap(), "linux/amd64");
-        assert!(parse_config_platform("{}").is_err());
-        assert!(parse_config_platform("nope").is_err());
     }
 
     #[test]

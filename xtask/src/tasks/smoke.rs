@@ -39,9 +39,9 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     let mut platforms = registry::index_platforms(&runner, tool, &reference, insecure)?;
     if platforms.is_empty() {
         // A single-platform image (no index): its platform is in its config.
-        let config = runner.read(&smoke::config_cmd(tool, &reference, insecure))?;
+        let config = runner.read(&registry::inspect_config(tool, &reference, insecure))?;
         platforms.push(
-            smoke::parse_config_platform(&config)
+            registry::parse_config_platform(&config)
                 .with_context(|| format!("the config of {reference}"))?,
         );
     }

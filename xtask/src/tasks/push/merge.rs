@@ -18,7 +18,8 @@ use crate::exec::{Cmd, Runner};
 use crate::flags;
 use crate::image_ref::ImageRef;
 use crate::registry::{
-    RegistryTool, inspect_raw, is_not_found, login_cmd, registry_host, remote_digest,
+    RegistryTool, inspect_config, inspect_raw, is_not_found, login_cmd, parse_config_platform,
+    registry_host, remote_digest,
 };
 use crate::resolve::{self, Purpose};
 use crate::{Ctx, Status};
@@ -149,7 +150,7 @@ fn check_in_registry(
             continue;
         }
         let config = runner.read(&inspect_config(tool, &reference, insecure))?;
-        match config_platform(&config) {
+        match parse_config_platform(&config) {
             Ok(p) if same_platform(&p, &file.platform) => {}
             Ok(p) => problems.push(format!(
                 "{where_}: the image is {p}, but the file names {}",
@@ -166,21 +167,6 @@ fn check_in_registry(
         );
     }
     Ok(())
-}
-
-/// The image configuration of a single-platform image (its os, architecture and variant):
-/// [`inspect_raw`] with `--raw` swapped for the tool's way to ask for the config.
-fn inspect_config(tool: RegistryTool, reference: &ImageRef, insecure: bool) -> Cmd {
-    let mut cmd = inspect_raw(tool, reference, insecure);
-    let at = cmd.args.iter().position(|a| a == "--raw");
-    let at = at.expect("inspect_raw asks for --raw");
-    let config: &[&str] = match tool {
-        RegistryTool::Docker => &["--format", "{{json .Image}}"],
-        RegistryTool::Skopeo | RegistryTool::Podman => &["--config"],
-    };
-    cmd.args
-        .splice(at..=at, config.iter().map(|a| a.to_string()));
-    cmd
 }
 
 /// The commands that push one index of `sources` under `tagged`.
@@ -240,19 +226,6 @@ fn single_image(raw: &str) -> Result<()> {
         bail!("it is not an image manifest (no config)");
     }
     Ok(())
-}
-
-/// `os/architecture[/variant]` of an image configuration.
-fn config_platform(config: &str) -> Result<String> {
-    let v: serde_json::Value =
-        serde_json::from_str(config).context("the image configuration is not JSON")?;
-    let (Some(os), Some(arch)) = (v["os"].as_str(), v["architecture"].as_str()) else {
-        bail!("the image configuration names no os and architecture");
-    };
-    Ok(match v["variant"].as_str().filter(|s| !s.is_empty()) {
-        Some(variant) => format!("{os}/{arch}/{variant}"),
-        None => format!("{os}/{arch}"),
-    })
 }
 
 /// Platforms equal as containerd normalises them: arm64's only variant, v8, may be left out.

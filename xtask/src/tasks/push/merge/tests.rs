@@ -46,31 +46,6 @@ fn podman_and_docker_plans_name_exactly_the_digests() {
 }
 
 #[test]
-fn the_config_is_read_like_the_raw_manifest() {
-    let r = ImageRef::parse("127.0.0.1:5000/h/p")
-        .unwrap()
-        .with_digest(&d('a'));
-    assert_eq!(
-        inspect_config(RegistryTool::Skopeo, &r, true)
-            .argv()
-            .join(" "),
-        format!(
-            "skopeo inspect --config --tls-verify=false docker://127.0.0.1:5000/h/p@{}",
-            d('a')
-        )
-    );
-    assert_eq!(
-        inspect_config(RegistryTool::Docker, &r, true)
-            .argv()
-            .join(" "),
-        format!(
-            "docker buildx imagetools inspect --format {{{{json .Image}}}} 127.0.0.1:5000/h/p@{}",
-            d('a')
-        )
-    );
-}
-
-#[test]
 fn single_platform_images_and_their_platform() {
     let image = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
         "config":{"digest":"sha256:c"},"layers":[]}"#;
@@ -80,12 +55,9 @@ fn single_platform_images_and_their_platform() {
     assert!(err.contains("is an index"), "{err}");
     assert!(single_image("{}").is_err() && single_image("nope").is_err());
 
-    let config = r#"{"architecture":"arm64","os":"linux","variant":"v8","config":{}}"#;
-    assert_eq!(config_platform(config).unwrap(), "linux/arm64/v8");
     assert!(same_platform("linux/arm64/v8", "linux/arm64"));
     assert!(!same_platform("linux/amd64", "linux/arm64"));
     assert!(!same_platform("linux/arm/v7", "linux/arm/v6"));
-    assert!(config_platform(r#"{"os":"linux"}"#).is_err());
 }
 
 #[test]
