@@ -15,7 +15,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::diff::{REPO_URL, application, cronjob, dev_binary};
+use support::dev_binary;
+use support::diff::{REPO_URL, application, cronjob};
 
 const APPS: usize = 100;
 

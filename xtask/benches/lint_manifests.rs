@@ -16,20 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn dev_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--package", "xtask"])
-        .current_dir(manifest)
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "cargo build -p xtask failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.parent().unwrap().join("target"));
-    target.join("debug/xtask")
-}
-
 fn lint_cmd(bin: &Path, root: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.arg("--root")
@@ -116,7 +102,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(21);
-    let bin = dev_binary();
+    let bin = support::dev_binary();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     support::lint_manifests::corpus(root, 1000);

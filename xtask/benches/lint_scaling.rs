@@ -11,25 +11,8 @@
 #[allow(dead_code)]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn dev_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("XTASK_BIN") {
-        return PathBuf::from(bin);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--package", "xtask"])
-        .current_dir(manifest)
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "cargo build -p xtask failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.parent().unwrap().join("target"));
-    target.join("debug/xtask")
-}
 
 /// One lint of `root`: (wall seconds, max RSS in KiB), from GNU time.
 fn lint(bin: &Path, root: &Path) -> (f64, f64) {
@@ -68,7 +51,7 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let bin = dev_binary();
+    let bin = support::dev_binary();
     println!("binary: {}", bin.display());
     let runs: usize = std::env::var("LINT_SCALING_RUNS")
         .ok()

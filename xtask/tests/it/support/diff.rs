@@ -4,7 +4,6 @@
 //! remote is the Application's repoURL (never contacted).
 
 use super::{GitRepo, Outcome, xtask};
-use std::path::{Path, PathBuf};
 
 pub const REPO_URL: &str = "https://github.com/dcasati/homelab";
 
@@ -166,21 +165,4 @@ pub fn changes(report: &serde_json::Value) -> Vec<(String, String, String, Strin
         }
     }
     out
-}
-
-/// The binary `cargo xtask` runs (the dev profile), built first: what `benches/diff.rs` times.
-#[allow(dead_code)] // the benches' only
-pub fn dev_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "--package", "xtask"])
-            .current_dir(manifest)
-            .status()
-            .expect("cargo build");
-    assert!(status.success(), "cargo build -p xtask failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.parent().unwrap().join("target"));
-    target.join("debug/xtask")
 }

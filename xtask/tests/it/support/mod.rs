@@ -381,3 +381,24 @@ pub fn processes_with(needle: &str) -> Vec<String> {
     }
     found
 }
+
+/// The binary `cargo xtask` runs (the dev profile), built first: what the benches time.
+/// `XTASK_BIN=PATH` times another binary instead (an older build, for a before/after).
+#[allow(dead_code)] // the benches' only
+pub fn dev_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("XTASK_BIN") {
+        return PathBuf::from(bin);
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "--package", "xtask"])
+        .current_dir(manifest)
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "cargo build -p xtask failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.parent().unwrap().join("target"));
+    target.join("debug/xtask")
+}
