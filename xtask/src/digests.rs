@@ -11,7 +11,6 @@
 use crate::engine::validate_platform;
 use crate::image_ref::is_digest;
 use anyhow::{Context, Result, bail};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One platform's digest, and the file it came from.
@@ -133,9 +132,7 @@ fn read_one(path: &Path) -> Result<DigestFile> {
             crate::output::escape(&name)
         )
     })?;
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1024).read_to_string(&mut text))
+    let (text, _) = crate::files::read_limited(path, 1024)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let digest = text.trim();
     if !is_digest(digest) {

@@ -61,7 +61,7 @@ pub fn handlers(dir: &Path) -> Vec<Handler> {
             if !name.starts_with("qemu-") || !e.file_type().ok()?.is_file() {
                 return None;
             }
-            let text = std::fs::read_to_string(e.path()).ok()?;
+            let (text, _) = crate::files::read_text(&e.path()).ok()?;
             Some(parse_handler(&name, &text))
         })
         .collect();

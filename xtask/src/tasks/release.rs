@@ -237,7 +237,7 @@ fn execute(
 
 /// The platforms smoke ran, from the record it just wrote: `linux/amd64 passed, …`.
 fn smoke_platforms(ctx: &Ctx, image: &str) -> Option<String> {
-    let text = std::fs::read_to_string(SmokeRecord::path(&ctx.root, image)).ok()?;
+    let (text, _) = crate::files::read_text(&SmokeRecord::path(&ctx.root, image)).ok()?;
     let record: SmokeRecord = serde_json::from_str(&text).ok()?;
     Some(record.platforms_line())
 }

@@ -74,9 +74,9 @@ fn prepare(runner: &Runner, ctx: &Ctx, e2e: bool) -> Result<()> {
     let stamp_path = root.join(venv::DIR).join(venv::STAMP);
     let stamp: Option<BTreeMap<String, String>> = venv::python(root)
         .is_file()
-        .then(|| std::fs::read(&stamp_path).ok())
+        .then(|| crate::files::read_text(&stamp_path).ok())
         .flatten()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        .and_then(|(text, _)| serde_json::from_str(&text).ok());
     let (mut held, install) = match venv::decide(&current, stamp.as_ref(), e2e) {
         venv::Action::Reuse => {
             crate::output::sayln!("python: reusing {} (requirements unchanged)", venv::DIR);

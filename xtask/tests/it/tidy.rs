@@ -97,6 +97,32 @@ fn only_exec_rs_starts_processes() {
     );
 }
 
+/// Every file xtask reads goes through `files` (`read_text`, `read_limited`, `read_in_repo`):
+/// no symlink followed out of the repo, no FIFO waited on, a size limit. `repo.rs` reads git's
+/// own index and the files it commits; test modules may read what they like.
+#[test]
+fn every_file_is_read_through_files_rs() {
+    let reading = ["std::fs::read_to_string(", "std::fs::read(", "File::open("];
+    for (path, text) in src_files() {
+        let test_module = path.file_name().is_some_and(|n| n == "tests.rs");
+        if test_module
+            || path.ends_with("xtask/src/files.rs")
+            || path.ends_with("xtask/src/repo.rs")
+        {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for needle in reading {
+            assert!(
+                !code.contains(needle),
+                "{} uses `{needle}`: read through crate::files (read_text, read_limited, \
+                 read_in_repo)",
+                path.display()
+            );
+        }
+    }
+}
+
 /// std's print macros panic when the write fails (stdout on a full disk: exit 101). Machine
 /// output goes through `output::stdout` (an error, exit 2) and human text through `say!`/`sayln!`.
 #[test]

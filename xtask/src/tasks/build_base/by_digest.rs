@@ -82,7 +82,7 @@ fn push_and_record(
     spec: &BuildSpec,
 ) -> Result<Status> {
     let platform = &build.platforms[0];
-    let text = std::fs::read_to_string(&spec.result_file)
+    let (text, _) = crate::files::read_text(&spec.result_file)
         .with_context(|| format!("the build wrote no {}", spec.result_file.display()))?;
     let digest = match engine {
         Engine::Docker => parse_docker_metadata(&text)?,
