@@ -93,8 +93,7 @@ pub fn run(flags: &flags::Smoke, ctx: &Ctx) -> Result<Status> {
     };
     let json = serde_json::to_string_pretty(&record)? + "\n";
     let path = SmokeRecord::path(&ctx.root, &image.name);
-    let dir = path.parent().expect("the record has a folder");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::make_dir(&ctx.root, path.parent().expect("the record has a folder"))?;
     crate::files::write_atomic(&path, json.as_bytes())?;
     report(&record)
 }

@@ -584,6 +584,30 @@ fn a_symlink_out_of_the_repository_is_refused_and_never_read() {
     assert_eq!(out.stdout, "");
 }
 
+/// A `target` link that a clone brings (here: one in the work tree) would put the scratch
+/// folder, both exported trees and the stale-folder removal outside the repository.
+#[test]
+#[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
+fn a_target_link_out_of_the_repository_is_refused_and_nothing_is_written_through_it() {
+    require("kubectl");
+    let (r, first, second) = DiffRepo::edited(KUST, "  - sunrise/cronjob.yaml\n", "");
+    let outside = crate::support::temp_dir("outside-target");
+    std::fs::create_dir_all(outside.path().join("xtask/diff/999999999")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), r.git.root().join("target")).unwrap();
+    let out = r.diff(&[&first, "--head", &second]).expect(2);
+    out.assert_stderr_has("target is a symlink, not a folder");
+    assert_eq!(out.stdout, "");
+    let left: Vec<_> = std::fs::read_dir(outside.path().join("xtask/diff"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        ["999999999"],
+        "nothing made or removed outside the repo"
+    );
+}
+
 #[test]
 #[ignore = "e2e: runs with XTASK_E2E=1 against the real tools"]
 fn sigterm_mid_render_removes_the_scratch_folder_and_ends_by_the_signal() {

@@ -16,7 +16,9 @@ pub struct Scratch {
 impl Scratch {
     /// Removes stale folders, then makes this run's own.
     pub fn create(root: &Path) -> Result<Scratch> {
-        let parent = root.join(DIR);
+        // Every folder from the root down must be a real one: through a committed `target`
+        // link, the export (and the stale-folder removal below) would reach outside the repo.
+        let parent = crate::files::make_dir(root, Path::new(DIR))?;
         for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
             let pid = entry
                 .file_name()
@@ -28,7 +30,7 @@ impl Scratch {
         }
         let dir = parent.join(std::process::id().to_string());
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
+        crate::files::make_dir(root, &dir)
             .with_context(|| format!("cannot create the scratch folder {}", dir.display()))?;
         Ok(Scratch { dir })
     }
