@@ -1080,6 +1080,14 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             "requires at least 1 argument",
         ),
         (&["run", "--user"], "flag needs an argument"),
+        (
+            &["version", "now"],
+            "\"docker version\" accepts no arguments.",
+        ),
+        (
+            &["version", "--format", "{{.Server.Version}}"],
+            "Cannot connect to the Docker daemon",
+        ),
     ] {
         let (code, stderr) = run(args);
         assert_eq!(code, 1, "{args:?}: {stderr}");
@@ -1128,6 +1136,8 @@ fn docker_recorded_stand_in_refuses_what_buildx_and_the_cli_refuse() {
             ".",
         ],
         &["buildx", "build", "--output", "out-folder", "."],
+        // doctor's version line; it needs no daemon.
+        &["--version"],
         // After the image, words are the container's command, never docker's flags.
         &[
             "run",

@@ -71,7 +71,9 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)], path: Option<&str
 /// the next word of `$FAKE_DOCKER_INSPECT` (`missing` = not found), and `--format {{json .Image}}`
 /// a linux/amd64 config; `image inspect` answers
 /// RepoDigests `["<name>@$FAKE_DOCKER_DIGEST"]`; `run` prints `$FAKE_DOCKER_RUN_OUTPUT` and exits
-/// `$FAKE_DOCKER_RUN_EXIT` (0).
+/// `$FAKE_DOCKER_RUN_EXIT` (0). `--version` answers as the CLI does with no daemon; `version`
+/// (which asks the daemon) prints `$FAKE_DOCKER_SERVER` when set, else fails as the CLI does when
+/// no daemon answers (docker/cli `cli/command/system/version.go`, `cmd/docker/docker.go`).
 ///
 /// For builds spread over machines (buildx v0.19.0): `--output` values are checked as
 /// `util/buildflags/export.go` and `build/opt.go` check them, and a push by digest gets a
@@ -94,6 +96,7 @@ case " $* " in *" --password-stdin "*) cat > "$rec/$n/stdin" ;; esac
 # (cli/command/registry/login.go, image/{tag,push,inspect}.go): cobra refuses an unknown
 # flag ("unknown flag: --x", exit 1) and a wrong number of arguments.
 case "$1 $2 $3" in
+"--version"*|"-v "*) echo "Docker version 27.5.1, build 9f9e405"; exit 0 ;;
 "buildx build"*) words=2
   values=" --file -f --platform --tag -t --label --output -o --metadata-file --cache-from --cache-to --build-arg --builder --progress --target --secret --ssh --iidfile --network --add-host --allow --annotation --attest --provenance --sbom --build-context --shm-size --ulimit --cgroup-parent --call "
   bools=" --push --load --no-cache --pull --quiet -q --check " ;;
@@ -107,6 +110,7 @@ login*) words=1; values=" --username -u --password -p "; bools=" --password-stdi
 tag*) words=1; values=" "; bools=" " ;;
 push*) words=1; values=" --platform "; bools=" --all-tags -a --disable-content-trust --quiet -q " ;;
 "image inspect"*) words=2; values=" --format -f --type "; bools=" --size -s " ;;
+version*) words=1; values=" --format -f --kubeconfig "; bools=" " ;;
 run*) words=1
   values=" --platform --name --detach-keys --pull --attach -a --env -e --env-file --entrypoint --group-add --hostname -h --domainname --label -l --label-file --restart --stop-signal --stop-timeout --sysctl --ulimit --user -u --workdir -w --cap-add --cap-drop --security-opt --userns --cgroupns --add-host --dns --dns-option --dns-search --expose --ip --ip6 --link --link-local-ip --mac-address --publish -p --network --net --network-alias --net-alias --log-driver --log-opt --mount --tmpfs --volume -v --volumes-from --volume-driver --health-cmd --health-interval --health-retries --health-timeout --health-start-period --cpus --cpu-shares -c --memory -m --memory-swap --runtime --shm-size --isolation --pids-limit --gpus --cidfile --ipc --pid --uts --cgroup-parent --device "
   bools=" --rm --read-only --detach -d --interactive -i --tty -t --privileged --publish-all -P --no-healthcheck --init --oom-kill-disable --disable-content-trust --quiet -q --sig-proxy " ;;
@@ -170,6 +174,9 @@ login*)
 tag*) [ "$args" -eq 2 ] || { echo "\"docker tag\" requires exactly 2 arguments." >&2; exit 1; } ;;
 push*) [ "$args" -eq 1 ] || { echo "\"docker push\" requires exactly 1 argument." >&2; exit 1; } ;;
 "image inspect"*) [ "$args" -ge 1 ] || { echo "\"docker image inspect\" requires at least 1 argument." >&2; exit 1; } ;;
+version*) [ "$args" -eq 0 ] || { echo "\"docker version\" accepts no arguments." >&2; exit 1; }
+  [ -n "$FAKE_DOCKER_SERVER" ] && { echo "$FAKE_DOCKER_SERVER"; exit 0; }
+  echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1 ;;
 run*) [ "$args" -ge 1 ] || { echo "\"docker run\" requires at least 1 argument." >&2; exit 1; }
   case "$pull" in always|missing|never) ;; *) echo "docker: invalid pull option: '$pull': must be one of \"always\", \"missing\" or \"never\"." >&2; exit 125 ;; esac ;;
 esac
