@@ -43,10 +43,8 @@ pub fn write(root: &Path, platform: &str, digest: &str) -> Result<PathBuf> {
     if !is_digest(digest) {
         bail!("refusing to write `{digest}` as the digest of {platform}: not a sha256 digest");
     }
-    let dir = dir(root);
-    refuse_non_regular(&dir, true)?;
     // Every component from the root down is a real folder (no committed `target` link).
-    crate::files::make_dir(root, &dir)?;
+    let dir = crate::files::make_dir(root, &dir(root))?;
     let path = dir.join(file_name(platform));
     refuse_non_regular(&path, false)?;
     crate::files::write_atomic(&path, format!("{digest}\n").as_bytes())?;
